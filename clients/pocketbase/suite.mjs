@@ -1,0 +1,368 @@
+// Drives the official PocketBase JS SDK (pocketbase@0.28.1) against authgraph.
+//
+// Environment: BASE_URL, SU_EMAIL, SU_PASSWORD.
+// Prints `ok - name` / `FAIL - name: reason` per check, then `N passed, M failed`.
+// Exits 1 when any check failed.
+import { randomUUID } from "node:crypto";
+import PocketBase, { ClientResponseError } from "pocketbase";
+import { EventSource } from "eventsource";
+
+// Node has no EventSource; the SDK's realtime needs one (as PocketBase documents).
+globalThis.EventSource = EventSource;
+
+const BASE_URL = process.env.BASE_URL.replace(/\/+$/, "");
+const SU_EMAIL = process.env.SU_EMAIL;
+const SU_PASSWORD = process.env.SU_PASSWORD;
+
+// ---------------------------------------------------------------- harness
+let passed = 0;
+let failed = 0;
+
+class CheckFailed extends Error {}
+
+async function check(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } catch (err) {
+    failed += 1;
+    let reason;
+    if (err instanceof CheckFailed) {
+      reason = err.message;
+    } else if (err instanceof ClientResponseError) {
+      reason = `ClientResponseError ${err.status} on ${err.url}: ${JSON.stringify(err.response).slice(0, 300)}`;
+    } else {
+      reason = `${err?.name ?? "Error"}: ${String(err?.message ?? err).slice(0, 300)}`;
+    }
+    console.log(`FAIL - ${name}: ${reason}`);
+  }
+}
+
+function expect(cond, message) {
+  if (!cond) throw new CheckFailed(message);
+}
+
+function expectEq(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new CheckFailed(`${what}: expected ${e}, got ${a}`);
+}
+
+/**
+ * Expects `fn` to reject with a ClientResponseError whose status is in `statuses`,
+ * carrying a PocketBase error body `{status, message, data}`.
+ */
+async function expectError(fn, statuses, what) {
+  statuses = Array.isArray(statuses) ? statuses : [statuses];
+  let result;
+  try {
+    result = await fn();
+  } catch (err) {
+    if (err instanceof CheckFailed) throw err;
+    expect(
+      err instanceof ClientResponseError && statuses.includes(err.status),
+      `${what}: expected ClientResponseError ${statuses.join("/")}, got ` +
+        (err instanceof ClientResponseError
+          ? `${err.status} ${JSON.stringify(err.response).slice(0, 200)}`
+          : String(err)),
+    );
+    const body = err.response;
+    expect(
+      body?.status === err.status && typeof body?.message === "string" && body?.data && typeof body.data === "object",
+      `${what}: error body is not {status, message, data}: ${JSON.stringify(body).slice(0, 200)}`,
+    );
+    return err;
+  }
+  throw new CheckFailed(
+    `${what}: expected ClientResponseError ${statuses.join("/")}, got success ${JSON.stringify(result).slice(0, 200)}`,
+  );
+}
+
+function newClient() {
+  const pb = new PocketBase(BASE_URL);
+  pb.autoCancellation(false);
+  return pb;
+}
+
+function jwtPayload(token) {
+  const parts = String(token).split(".");
+  expect(parts.length === 3, `token is not a JWT: ${String(token).slice(0, 40)}`);
+  return JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+}
+
+/** Same header and payload, signature altered in its first characters. */
+function forge(token) {
+  const [h, p, sig] = String(token).split(".");
+  const bad = [...sig.slice(0, 8)].map((c) => (c === "A" ? "B" : "A")).join("") + sig.slice(8);
+  return `${h}.${p}.${bad}`;
+}
+
+const DATE_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const SECRET_FIELDS = ["password", "passwordConfirm", "oldPassword", "tokenKey"];
+
+function expectUserRecord(rec, what) {
+  expect(rec && typeof rec === "object", `${what}: not an object: ${JSON.stringify(rec)}`);
+  expect(/^[a-z0-9]{15}$/.test(rec.id ?? ""), `${what}: id is not 15 chars [a-z0-9]: ${JSON.stringify(rec.id)}`);
+  expectEq(rec.collectionName, "users", `${what}: collectionName`);
+  expect(typeof rec.collectionId === "string" && rec.collectionId, `${what}: collectionId missing`);
+  expect(DATE_RE.test(rec.created ?? ""), `${what}: created not "YYYY-MM-DD HH:MM:SS.sssZ": ${JSON.stringify(rec.created)}`);
+  expect(DATE_RE.test(rec.updated ?? ""), `${what}: updated not "YYYY-MM-DD HH:MM:SS.sssZ": ${JSON.stringify(rec.updated)}`);
+  expect(typeof rec.verified === "boolean", `${what}: verified is not a boolean`);
+  expect(typeof rec.emailVisibility === "boolean", `${what}: emailVisibility is not a boolean`);
+  const leaked = SECRET_FIELDS.filter((k) => k in rec);
+  expect(leaked.length === 0, `${what}: secret field(s) returned: ${leaked}`);
+  expect(!("data" in rec), `${what}: profile fields must be flat, found a \`data\` key`);
+}
+
+// ------------------------------------------------------------------- flow
+const RUN = randomUUID().replace(/-/g, "").slice(0, 12);
+const EMAIL = `pb-${RUN}@example.com`;
+const OTHER_EMAIL = `pb-other-${RUN}@example.com`;
+const PASSWORD = "pb-password-1";
+const NEW_PASSWORD = "pb-password-2";
+// State shared between checks; reading a missing key means an earlier check failed.
+const S = new Proxy(
+  {},
+  {
+    get(target, key) {
+      if (typeof key === "string" && !(key in target)) {
+        throw new CheckFailed(`skipped: needs \`${key}\` from an earlier check that failed`);
+      }
+      return target[key];
+    },
+  },
+);
+
+const pb = newClient();
+const users = () => pb.collection("users");
+
+await check("create: returns the record (15-char id, collectionName, flat name); not logged in", async () => {
+  const rec = await users().create({ email: EMAIL, password: PASSWORD, passwordConfirm: PASSWORD, name: "Ann" });
+  expectUserRecord(rec, "created record");
+  expectEq(rec.name, "Ann", "name");
+  expectEq(rec.verified, false, "verified");
+  expect(!pb.authStore.isValid, "create must not log the client in");
+  S.id = rec.id;
+});
+
+await check("create: a second user (for access checks)", async () => {
+  const other = await newClient()
+    .collection("users")
+    .create({ email: OTHER_EMAIL, password: PASSWORD, passwordConfirm: PASSWORD, name: "Other" });
+  expectUserRecord(other, "second record");
+  expect(other.id !== S.id, "second user got the same id");
+  S.otherId = other.id;
+});
+
+await check("create: duplicate email rejected (400, response.data.email)", async () => {
+  const err = await expectError(
+    () => newClient().collection("users").create({ email: EMAIL, password: PASSWORD, passwordConfirm: PASSWORD }),
+    400,
+    "duplicate create",
+  );
+  const field = err.response?.data?.email;
+  expect(field && typeof field.code === "string" && typeof field.message === "string",
+    `response.data.email should be {code, message}: ${JSON.stringify(err.response)}`);
+  expectEq(err.response.status, 400, "response.status");
+  expect(typeof err.response.message === "string" && err.response.message, "response.message missing");
+});
+
+await check("create: passwordConfirm mismatch rejected (400, response.data.passwordConfirm)", async () => {
+  const err = await expectError(
+    () => newClient().collection("users").create({
+      email: `pb-mismatch-${RUN}@example.com`, password: PASSWORD, passwordConfirm: "something-else",
+    }),
+    400,
+    "mismatched passwordConfirm",
+  );
+  expect(err.response?.data?.passwordConfirm, `response.data.passwordConfirm missing: ${JSON.stringify(err.response)}`);
+});
+
+await check("authWithPassword: token + record, authStore valid", async () => {
+  const auth = await users().authWithPassword(EMAIL, PASSWORD);
+  expect(typeof auth.token === "string", "no token");
+  expectUserRecord(auth.record, "auth record");
+  expectEq(auth.record.id, S.id, "record.id");
+  expectEq(auth.record.email, EMAIL, "record.email");
+  expect(pb.authStore.isValid, "authStore.isValid is false (token must be a JWT with a future exp)");
+  expectEq(pb.authStore.record?.id, S.id, "authStore.record.id");
+  expect(!pb.authStore.isSuperuser, "a users record must not be a superuser");
+  const payload = jwtPayload(auth.token);
+  expectEq(payload.id, S.id, "token payload id");
+  expectEq(payload.type, "auth", "token payload type");
+  expectEq(payload.collectionId, auth.record.collectionId, "token payload collectionId");
+  expect(typeof payload.exp === "number", "token payload exp is not a number");
+  S.record = auth.record;
+  S.token = auth.token;
+});
+
+await check("authWithPassword: wrong password rejected (400)", async () => {
+  const c = newClient();
+  await expectError(() => c.collection("users").authWithPassword(EMAIL, "not-the-password"), 400, "wrong password");
+  expect(!c.authStore.isValid, "authStore holds a token after a failed login");
+});
+
+await check("getOne(own id): own record with email", async () => {
+  const rec = await users().getOne(S.id);
+  expectUserRecord(rec, "own record");
+  expectEq(rec.id, S.id, "id");
+  expectEq(rec.email, EMAIL, "email");
+  expectEq(rec.name, "Ann", "name");
+});
+
+await check("getOne(other user's id): 404 for a normal user", async () => {
+  await expectError(() => users().getOne(S.otherId), 404, "getOne of another user");
+});
+
+await check("update(id, {name}): updated record, merged into authStore", async () => {
+  const rec = await users().update(S.id, { name: "Bob" });
+  expectUserRecord(rec, "updated record");
+  expectEq(rec.id, S.id, "id");
+  expectEq(rec.name, "Bob", "name");
+  expectEq(pb.authStore.record?.name, "Bob", "authStore.record.name");
+  expectEq((await users().getOne(S.id)).name, "Bob", "name re-read with getOne");
+});
+
+await check("authRefresh: new token + record", async () => {
+  const auth = await users().authRefresh();
+  expect(typeof auth.token === "string", "no token");
+  expectUserRecord(auth.record, "refreshed record");
+  expectEq(auth.record.id, S.id, "record.id");
+  expectEq(auth.record.name, "Bob", "record.name");
+  expect(pb.authStore.isValid, "authStore.isValid false after authRefresh");
+  expectEq(jwtPayload(auth.token).id, S.id, "token payload id");
+  S.token = auth.token;
+});
+
+await check("authRefresh without a token: 401", async () => {
+  await expectError(() => newClient().collection("users").authRefresh(), 401, "authRefresh without auth");
+});
+
+await check("forged token rejected (authRefresh 401, getOne 401/403/404)", async () => {
+  const c = newClient();
+  c.authStore.save(forge(S.token), S.record);
+  await expectError(() => c.collection("users").authRefresh(), 401, "authRefresh with a forged token");
+  await expectError(() => c.collection("users").getOne(S.id), [401, 403, 404], "getOne with a forged token");
+});
+
+await check("update(password): wrong oldPassword rejected (400, response.data.oldPassword)", async () => {
+  const err = await expectError(
+    () => users().update(S.id, { oldPassword: "not-the-password", password: NEW_PASSWORD, passwordConfirm: NEW_PASSWORD }),
+    400,
+    "wrong oldPassword",
+  );
+  expect(err.response?.data?.oldPassword, `response.data.oldPassword missing: ${JSON.stringify(err.response)}`);
+});
+
+await check("update(password): old token rejected, new password works", async () => {
+  const oldToken = pb.authStore.token;
+  const rec = await users().update(S.id, { oldPassword: PASSWORD, password: NEW_PASSWORD, passwordConfirm: NEW_PASSWORD });
+  expectUserRecord(rec, "record after password change");
+  const stale = newClient();
+  stale.authStore.save(oldToken, S.record);
+  await expectError(() => stale.collection("users").getOne(S.id), [401, 403, 404], "getOne with the pre-change token");
+  await expectError(() => newClient().collection("users").authWithPassword(EMAIL, PASSWORD), 400, "login with the old password");
+  const auth = await users().authWithPassword(EMAIL, NEW_PASSWORD);
+  expectEq(auth.record.id, S.id, "record.id after login with the new password");
+  expect(pb.authStore.isValid, "authStore.isValid false after login with the new password");
+});
+
+const su = newClient();
+
+await check("superuser: _superusers authWithPassword", async () => {
+  const auth = await su.collection("_superusers").authWithPassword(SU_EMAIL, SU_PASSWORD);
+  expect(typeof auth.token === "string", "no token");
+  expectEq(auth.record?.collectionName, "_superusers", "record.collectionName");
+  expectEq(auth.record?.email, SU_EMAIL, "record.email");
+  expect(su.authStore.isValid, "authStore.isValid false");
+  expect(su.authStore.isSuperuser, "authStore.isSuperuser false (payload type must be `auth`)");
+});
+
+await check("superuser: getList(1, 50) includes the user, totalItems >= 1", async () => {
+  const list = await su.collection("users").getList(1, 50);
+  expectEq(list.page, 1, "page");
+  expectEq(list.perPage, 50, "perPage");
+  expect(Number.isInteger(list.totalItems) && list.totalItems >= 1, `totalItems: ${list.totalItems}`);
+  expect(Number.isInteger(list.totalPages) && list.totalPages >= 1, `totalPages: ${list.totalPages}`);
+  expect(Array.isArray(list.items), "items is not an array");
+  const mine = list.items.find((r) => r.id === S.id);
+  expect(mine, `user ${S.id} not in items (${list.items.length} items)`);
+  expectUserRecord(mine, "listed record");
+  expectEq(mine.email, EMAIL, "listed email (superusers see emails)");
+  expect(list.items.some((r) => r.id === S.otherId), "second user not in items");
+});
+
+await check("superuser: getList with filter", async () => {
+  const list = await su.collection("users").getList(1, 10, { filter: su.filter("email = {:e}", { e: EMAIL }) });
+  expectEq(list.items.map((r) => r.id), [S.id], "ids for the email filter");
+  expectEq(list.totalItems, 1, "totalItems for the email filter");
+});
+
+await check("superuser: getFullList includes the user", async () => {
+  const all = await su.collection("users").getFullList();
+  expect(Array.isArray(all), "not an array");
+  expect(all.some((r) => r.id === S.id), `user ${S.id} not in the full list (${all.length} items)`);
+  expect(all.some((r) => r.id === S.otherId), "second user not in the full list");
+});
+
+await check("superuser: getList skipTotal reports -1 totals", async () => {
+  const list = await su.collection("users").getList(1, 50, { skipTotal: true });
+  expectEq(list.totalItems, -1, "totalItems");
+  expectEq(list.totalPages, -1, "totalPages");
+  expect(list.items.some((r) => r.id === S.id), "user not in items");
+});
+
+await check("normal user: getList returns only its own record", async () => {
+  const list = await users().getList(1, 50);
+  expectEq(list.items.map((r) => r.id), [S.id], "item ids");
+  expectEq(list.totalItems, 1, "totalItems");
+});
+
+await check("guest: getList returns no records", async () => {
+  const list = await newClient().collection("users").getList(1, 50);
+  expectEq(list.items.length, 0, "items for a guest");
+});
+
+await check("realtime: subscriptions get events named as subscribed, only for records the client may view", async () => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const waitFor = async (cond, what) => {
+    for (let i = 0; i < 50 && !cond(); i++) await sleep(100);
+    expect(cond(), `timed out waiting for ${what}`);
+  };
+  const other = newClient();
+  await other.collection("users").authWithPassword(OTHER_EMAIL, PASSWORD);
+  const suEvents = [];
+  const otherEvents = [];
+  const unsubSu = await su.collection("users").subscribe("*", (e) => suEvents.push(e));
+  const unsubOwn = await other.collection("users").subscribe(S.otherId, (e) => otherEvents.push(["own", e]));
+  const unsubStar = await other.collection("users").subscribe("*", (e) => otherEvents.push(["star", e]));
+  try {
+    // A change to the first user: the superuser sees it; the other user must not.
+    await users().update(S.id, { name: "Seen by superusers" });
+    await other.collection("users").update(S.otherId, { name: "Realtime" });
+    await waitFor(() => suEvents.length >= 2 && otherEvents.length >= 2, "two events on each client");
+    await sleep(300);
+    const suUpdate = suEvents.find((e) => e.record.id === S.otherId);
+    expect(suUpdate && suUpdate.action === "update", "superuser got no update of the second user");
+    expectEq(suUpdate.record.name, "Realtime", "record.name in the event");
+    expect(suEvents.some((e) => e.record.id === S.id), "superuser got no update of the first user");
+    expect(otherEvents.every(([, e]) => e.record.id === S.otherId), "a user received another user's record");
+    expectEq(otherEvents.map(([via]) => via).sort(), ["own", "star"], "events per subscription");
+  } finally {
+    await unsubSu();
+    await unsubOwn();
+    await unsubStar();
+  }
+});
+
+await check("delete(own id): succeeds, authStore cleared, record gone", async () => {
+  const ok = await users().delete(S.id);
+  expectEq(ok, true, "delete result");
+  expect(!pb.authStore.isValid, "authStore not cleared after deleting the own record");
+  await expectError(() => su.collection("users").getOne(S.id), 404, "superuser getOne of the deleted record");
+  await expectError(() => newClient().collection("users").authWithPassword(EMAIL, NEW_PASSWORD), 400, "login of the deleted user");
+});
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;

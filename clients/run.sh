@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Real-client suites: drives the official, unmodified Cocobase (Python),
+# urBackend (Python) and PocketBase (JS) SDKs against a fresh authgraph server.
+#
+#   cargo build && bash clients/run.sh
+#
+# Environment:
+#   AUTHGRAPH_BIN                   server binary (default: target/debug/authgraph)
+#   AUTHGRAPH_CLIENTS_DATABASE_URL  run against this database instead of a fresh
+#                                   SQLite file in a temp dir (passed as DATABASE_URL)
+#   AUTHGRAPH_CLIENTS_TIMEOUT       seconds allowed per suite (default: 300)
+#   AUTHGRAPH_CLIENTS_SKIP_INSTALL  set to 1 to reuse clients/.venv and node_modules as they are
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CLIENTS="$ROOT/clients"
+cd "$ROOT"
+
+BIN="${AUTHGRAPH_BIN:-target/debug/authgraph}"
+case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
+if [[ ! -x "$BIN" ]]; then
+  echo "clients/run.sh: authgraph binary not found at $BIN" >&2
+  echo "  build it first (cargo build) or set AUTHGRAPH_BIN to the binary" >&2
+  exit 2
+fi
+SUITE_TIMEOUT="${AUTHGRAPH_CLIENTS_TIMEOUT:-300}"
+
+# ------------------------------------------------------------------ install
+started_at=$SECONDS
+if [[ "${AUTHGRAPH_CLIENTS_SKIP_INSTALL:-0}" != 1 ]]; then
+  echo "== installing the SDKs"
+  if [[ ! -x "$CLIENTS/.venv/bin/python" ]]; then
+    python3 -m venv "$CLIENTS/.venv"
+  fi
+  "$CLIENTS/.venv/bin/python" -m pip install -q --disable-pip-version-check \
+    cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1
+  (cd "$CLIENTS/graphqlws" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  if [[ -f "$CLIENTS/pocketbase/package-lock.json" ]]; then
+    (cd "$CLIENTS/pocketbase" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  else
+    (cd "$CLIENTS/pocketbase" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  echo "   installed in $((SECONDS - started_at)) s"
+fi
+
+# ------------------------------------------------------------------- server
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/authgraph-clients.XXXXXX")"
+SERVER_PID=""
+
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Hermetic server environment: its own data dir, an ephemeral port, no config
+# file or database URL inherited from the caller (the server runs inside $TMP,
+# so a ./authgraph.toml in the repository is not picked up either).
+# No refresh-token grace window: the urBackend suite checks that replaying a
+# rotated refresh token is refused at once (403), as the real server does.
+server_env=(env -u DATABASE_URL -u AUTHGRAPH_DATABASE_URL -u AUTHGRAPH_CONFIG
+  AUTHGRAPH_DATA_DIR="$TMP/data" AUTHGRAPH_ADDR=127.0.0.1:0
+  AUTHGRAPH_REFRESH_GRACE_SECS=0)
+if [[ -n "${AUTHGRAPH_CLIENTS_DATABASE_URL:-}" ]]; then
+  server_env+=(DATABASE_URL="$AUTHGRAPH_CLIENTS_DATABASE_URL")
+fi
+
+SU_EMAIL="admin@example.com"
+SU_PASSWORD="admin-password-123"
+
+echo "== starting authgraph ($BIN)"
+mkdir -p "$TMP/data"
+if ! (cd "$TMP" && "${server_env[@]}" "$BIN" superuser upsert "$SU_EMAIL" "$SU_PASSWORD") \
+  >"$TMP/superuser.log" 2>&1; then
+  echo "clients/run.sh: \`authgraph superuser upsert\` failed:" >&2
+  cat "$TMP/superuser.log" >&2
+  exit 1
+fi
+
+(cd "$TMP" && exec "${server_env[@]}" "$BIN" serve) >"$TMP/server.out" 2>"$TMP/server.err" &
+SERVER_PID=$!
+
+BASE_URL=""
+for _ in $(seq 1 300); do
+  BASE_URL="$(sed -n 's/^authgraph listening on \(http:\/\/[^[:space:]]*\).*$/\1/p' "$TMP/server.out" | head -n1)"
+  [[ -n "$BASE_URL" ]] && break
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+if [[ -z "$BASE_URL" ]]; then
+  echo "clients/run.sh: the server did not print its listening line within 30 s" >&2
+  echo "--- stdout" >&2; cat "$TMP/server.out" >&2
+  echo "--- stderr (last 40 lines)" >&2; tail -n 40 "$TMP/server.err" >&2
+  exit 1
+fi
+BASE_URL="${BASE_URL%/}"
+
+PK="$(sed -n 's/^ *publishable key: *\([^[:space:]]*\).*$/\1/p' "$TMP/server.out" | head -n1)"
+SK="$(sed -n 's/^ *secret key: *\([^[:space:]]*\).*$/\1/p' "$TMP/server.out" | head -n1)"
+if [[ -z "$PK" || -z "$SK" ]]; then
+  # Not a fresh database (e.g. a reused AUTHGRAPH_CLIENTS_DATABASE_URL): the
+  # default project already existed, so get new keys for it instead.
+  echo "   no keys printed (database not fresh); rotating the keys of project \`default\`"
+  keys_json="$(cd "$TMP" && "${server_env[@]}" "$BIN" project rotate-keys default --json 2>"$TMP/rotate.err")" || {
+    echo "clients/run.sh: could not obtain project keys:" >&2
+    cat "$TMP/rotate.err" >&2
+    exit 1
+  }
+  PK="$(printf '%s' "$keys_json" | "$CLIENTS/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["publishable_key"])')"
+  SK="$(printf '%s' "$keys_json" | "$CLIENTS/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["secret_key"])')"
+fi
+echo "   listening on $BASE_URL (publishable key ${PK:0:12}…, secret key ${SK:0:12}…)"
+
+export BASE_URL PK SK SU_EMAIL SU_PASSWORD
+
+# ------------------------------------------------------------------- suites
+total_passed=0
+total_failed=0
+suites_failed=0
+
+run_suite() {
+  local name="$1"
+  shift
+  local log="$TMP/$name.log"
+  echo "== $name"
+  local rc=0
+  timeout --kill-after=10 "$SUITE_TIMEOUT" "$@" 2>&1 | tee "$log" || rc=$?
+  # The last line `N passed, M failed` carries the counts.
+  local summary
+  summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1 || true)"
+  if [[ -n "$summary" ]]; then
+    local p f
+    p="$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$summary")"
+    f="$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$summary")"
+    total_passed=$((total_passed + p))
+    total_failed=$((total_failed + f))
+    if [[ "$rc" -ne 0 && "$f" -eq 0 ]]; then
+      echo "FAIL - $name: exited with status $rc"
+      total_failed=$((total_failed + 1))
+    fi
+  else
+    # Crashed or timed out before its summary: count the suite as one failure.
+    [[ "$rc" -eq 124 ]] && echo "FAIL - $name: timed out after ${SUITE_TIMEOUT} s"
+    echo "FAIL - $name: ended (status $rc) without a summary line"
+    total_failed=$((total_failed + 1))
+    rc=1
+  fi
+  [[ "$rc" -ne 0 ]] && suites_failed=$((suites_failed + 1))
+  return 0
+}
+
+run_suite cocobase "$CLIENTS/.venv/bin/python" "$CLIENTS/cocobase_suite.py"
+run_suite urbackend "$CLIENTS/.venv/bin/python" "$CLIENTS/urbackend_suite.py"
+run_suite pocketbase node "$CLIENTS/pocketbase/suite.mjs"
+run_suite openapi "$CLIENTS/.venv/bin/python" "$CLIENTS/openapi_suite.py"
+run_suite graphql-ws node "$CLIENTS/graphqlws/suite.mjs"
+
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+  echo "note: the server exited during the run; its stderr (last 40 lines):"
+  tail -n 40 "$TMP/server.err"
+fi
+
+echo "== done in $((SECONDS - started_at)) s"
+echo "clients: $total_passed passed, $total_failed failed"
+if [[ "$total_failed" -gt 0 || "$suites_failed" -gt 0 ]]; then
+  exit 1
+fi

@@ -1,0 +1,171 @@
+//! Subscription fan-out benchmark (the realtime issue): N WebSocket subscribers
+//! of `usersChanged` on one server; reports the server's memory per idle
+//! subscription and the latency from a profile update's commit (its
+//! `updatedAt`) to its delivery at every subscriber, p50/p99.
+//!
+//! `ws_bench N WS_URL HTTP_URL SECRET_KEY USER_TOKEN SERVER_PID`
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+fn rss_kib(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn subscriber(
+    url: String,
+    key: String,
+    ready: mpsc::Sender<()>,
+    latencies: mpsc::UnboundedSender<f64>,
+) -> anyhow::Result<()> {
+    let mut req = url.into_client_request()?;
+    req.headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
+    ws.send(Message::Text(
+        json!({"type": "connection_init", "payload": {"x-api-key": key}})
+            .to_string()
+            .into(),
+    ))
+    .await?;
+    let sub = json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { usersChanged { user { updatedAt } } }"}});
+    let mut subscribed = false;
+    while let Some(msg) = ws.next().await {
+        let Message::Text(text) = msg? else { continue };
+        let v: Value = serde_json::from_str(&text)?;
+        match v["type"].as_str() {
+            Some("connection_ack") if !subscribed => {
+                ws.send(Message::Text(sub.to_string().into())).await?;
+                subscribed = true;
+                // The subscription is registered once the server has read it.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let _ = ready.send(()).await;
+            }
+            Some("ping") => {
+                ws.send(Message::Text(json!({"type": "pong"}).to_string().into()))
+                    .await?
+            }
+            Some("next") => {
+                let at = v["payload"]["data"]["usersChanged"]["user"]["updatedAt"]
+                    .as_str()
+                    .unwrap_or_default();
+                if let Ok(t) = chrono::DateTime::parse_from_rfc3339(at) {
+                    let ms = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+                        .num_microseconds()
+                        .unwrap_or(0) as f64
+                        / 1000.0;
+                    let _ = latencies.send(ms);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a: Vec<String> = std::env::args().collect();
+    let (n, ws_url, http_url, key, token, pid): (usize, _, _, _, _, _) = (
+        a[1].parse()?,
+        a[2].clone(),
+        a[3].clone(),
+        a[4].clone(),
+        a[5].clone(),
+        a[6].clone(),
+    );
+    let base_rss = rss_kib(&pid);
+    let (ready_tx, mut ready_rx) = mpsc::channel(n);
+    let (lat_tx, mut lat_rx) = mpsc::unbounded_channel();
+    let started = Instant::now();
+    for i in 0..n {
+        tokio::spawn(subscriber(
+            ws_url.clone(),
+            key.clone(),
+            ready_tx.clone(),
+            lat_tx.clone(),
+        ));
+        // Connect in waves, not as one SYN flood.
+        if i % 200 == 199 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut ready = 0;
+    while ready < n {
+        match tokio::time::timeout(Duration::from_secs(60), ready_rx.recv()).await {
+            Ok(Some(())) => ready += 1,
+            _ => break,
+        }
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rss = rss_kib(&pid);
+    let http = reqwest::Client::new();
+    let mut all = Vec::new();
+    let rounds = 5;
+    for round in 0..rounds {
+        let body = json!({"query": "mutation($d: JSON) { updateMe(input: {data: $d}) { id } }", "variables": {"d": {"round": round}}});
+        http.post(format!("{http_url}/graphql"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut got = Vec::with_capacity(ready);
+        while got.len() < ready && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_millis(500), lat_rx.recv()).await {
+                Ok(Some(ms)) => got.push(ms),
+                _ => {}
+            }
+        }
+        got.sort_by(f64::total_cmp);
+        eprintln!(
+            "round {round}: {} deliveries, p50 {:.1} ms, p99 {:.1} ms",
+            got.len(),
+            pct(&got, 0.5),
+            pct(&got, 0.99)
+        );
+        all.extend(got);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    all.sort_by(f64::total_cmp);
+    println!("| subscribers connected | {ready} of {n} (in {connect_secs:.1} s) |");
+    println!(
+        "| server RSS before / with idle subscriptions | {} MiB / {} MiB |",
+        base_rss / 1024,
+        idle_rss / 1024
+    );
+    println!(
+        "| memory per idle subscription | {:.1} KiB |",
+        (idle_rss.saturating_sub(base_rss)) as f64 / ready.max(1) as f64
+    );
+    println!(
+        "| deliveries (5 updates × subscribers) | {} of {} |",
+        all.len(),
+        rounds * ready
+    );
+    println!(
+        "| commit → delivery p50 / p99 | {:.1} ms / {:.1} ms |",
+        pct(&all, 0.5),
+        pct(&all, 0.99)
+    );
+    Ok(())
+}

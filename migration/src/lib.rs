@@ -1,0 +1,23 @@
+//! Schema migrations, run at start and by `authgraph migrate`.
+#![forbid(unsafe_code)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_core;
+mod m20261122_000002_create_sessions;
+mod m20261122_000003_users_order_index;
+mod m20261122_000004_server_settings;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_core::Migration),
+            Box::new(m20261122_000002_create_sessions::Migration),
+            Box::new(m20261122_000003_users_order_index::Migration),
+            Box::new(m20261122_000004_server_settings::Migration),
+        ]
+    }
+}

@@ -1,0 +1,291 @@
+//! The HTTP server: routes, middleware, start-up and shutdown.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_graphql::Data;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::Router;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::extract::RequestCredentials;
+use crate::auth::password::PasswordService;
+use crate::auth::refresh::RefreshKey;
+use crate::auth::tokens::{TokenService, load_or_create_secret};
+use crate::config::Config;
+use crate::db;
+use crate::domain::Services;
+use crate::domain::access::{Caller, Credentials};
+use crate::domain::events::EventBus;
+use crate::domain::projects::{self, CreatedProject};
+use crate::graphql::{AppSchema, build_schema};
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    /// PocketBase realtime clients and their subscriptions.
+    pub realtime: crate::rest::RealtimeClients,
+    /// One permit per open WebSocket connection (`max_ws_connections`).
+    pub ws_permits: Arc<tokio::sync::Semaphore>,
+    pub schema: AppSchema,
+    pub config: Arc<Config>,
+}
+
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
+/// Builds the domain services from configuration: connects and migrates the
+/// database, loads (or creates) the signing key.
+pub async fn services(config: &Config) -> anyhow::Result<Services> {
+    let db = db::connect(config).await?;
+    db::migrate(&db).await?;
+    let services = services_with_db(config, db).await?;
+    let url = config.database_url();
+    if url.starts_with("postgres") {
+        services
+            .events
+            .start_postgres_fanout(services.db.clone(), &url)
+            .await?;
+    }
+    Ok(services)
+}
+
+/// Builds the services around an open, migrated database.
+pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow::Result<Services> {
+    // Instances that share a Postgres database share its signing key, so they
+    // accept each other's tokens; an embedded SQLite keeps it in the data dir.
+    let secret = if !config.jwt_secret.is_empty() {
+        config.jwt_secret.as_bytes().to_vec()
+    } else if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db::shared_secret(&db).await?
+    } else {
+        load_or_create_secret(&config.data_dir)?
+    };
+    Ok(Services {
+        db,
+        passwords: PasswordService::new(config.hash_workers())?,
+        tokens: TokenService::new(&secret),
+        refresh: RefreshKey::derive(&secret),
+        refresh_grace_secs: config.refresh_grace_secs,
+        events: EventBus::new(1024),
+    })
+}
+
+/// Creates the `default` project on an empty database; returns its keys once.
+pub async fn first_start(services: &Services) -> anyhow::Result<Option<CreatedProject>> {
+    projects::ensure_default(&services.db)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the default project: {e:?}"))
+}
+
+/// The router with every front door and middleware.
+pub fn router(services: Services, config: Arc<Config>) -> Router {
+    let schema = build_schema(services.clone(), config.graphiql);
+    let ws_permits = Arc::new(tokio::sync::Semaphore::new(config.max_ws_connections));
+    let state = AppState {
+        services,
+        schema,
+        config: config.clone(),
+        ws_permits,
+        realtime: Default::default(),
+    };
+    let sensitive = Arc::new([header::AUTHORIZATION, header::COOKIE, X_API_KEY.clone()]);
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(graphql_get))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/openapi.json", get(crate::rest::openapi::openapi_json))
+        .route("/docs", get(crate::rest::openapi::docs_page))
+        .merge(crate::rest::router())
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::ACCEPT_LANGUAGE,
+                    X_API_KEY.clone(),
+                    HeaderName::from_static("x-refresh-token"),
+                    HeaderName::from_static("x-refresh-token-mode"),
+                ]),
+        )
+        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    RequestCredentials(creds): RequestCredentials,
+    req: GraphQLRequest,
+) -> Response {
+    let request = req.into_inner();
+    match Caller::resolve(&state.services, &creds).await {
+        Ok(caller) => {
+            let mut request = request;
+            crate::graphql::request_data(&mut request.data, &state.services, caller);
+            GraphQLResponse::from(state.schema.execute(request).await).into_response()
+        }
+        Err(err) => {
+            use async_graphql::ErrorExtensions;
+            let error = err
+                .extend()
+                .into_server_error(async_graphql::Pos::default());
+            let response = async_graphql::Response::from_errors(vec![error]);
+            GraphQLResponse::from(response).into_response()
+        }
+    }
+}
+
+/// GET: a WebSocket upgrade for subscriptions, otherwise the GraphiQL page.
+async fn graphql_get(
+    State(state): State<AppState>,
+    RequestCredentials(http_creds): RequestCredentials,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let (Ok(protocol), Ok(ws)) = (protocol, ws) else {
+        if !state.config.graphiql {
+            return (
+                StatusCode::NOT_FOUND,
+                "GraphiQL is disabled (AUTHGRAPH_GRAPHIQL)",
+            )
+                .into_response();
+        }
+        let page = GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish();
+        return Html(page).into_response();
+    };
+    // A bounded number of connections; beyond it a clear error, not a hang.
+    let Ok(permit) = state.ws_permits.clone().try_acquire_owned() else {
+        let body = serde_json::json!({"errors": [{"message": "too many WebSocket connections; try again later", "extensions": {"code": "RATE_LIMITED"}}]});
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    };
+    let schema = state.schema.clone();
+    let services = state.services.clone();
+    // Small per-connection buffers (tungstenite's defaults are 128 KiB each):
+    // thousands of idle subscriptions must stay cheap; a client whose unsent
+    // output exceeds the cap is disconnected rather than buffered without bound.
+    ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_write_buffer_size(1024 * 1024)
+        .on_upgrade(move |stream| async move {
+            // Held until the connection closes.
+            let _permit = permit;
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let mut creds = ws_credentials(&payload);
+                    creds.client = http_creds.client;
+                    let caller = Caller::resolve(&services, &creds).await.map_err(|e| {
+                        use async_graphql::ErrorExtensions;
+                        e.extend()
+                    })?;
+                    let mut data = Data::default();
+                    crate::graphql::request_data(&mut data, &services, caller);
+                    Ok(data)
+                })
+                .keepalive_timeout(Some(Duration::from_secs(60)))
+                .serve()
+                .await
+        })
+        .into_response()
+}
+
+/// `connection_init` payload: `{"authorization": "Bearer …", "x-api-key": "…"}`
+/// (case-insensitive keys).
+fn ws_credentials(payload: &serde_json::Value) -> Credentials {
+    let mut creds = Credentials::default();
+    if let Some(map) = payload.as_object() {
+        for (k, v) in map {
+            let Some(v) = v.as_str() else { continue };
+            match k.to_ascii_lowercase().as_str() {
+                "authorization" => creds.authorization = Some(v.to_owned()),
+                "x-api-key" | "apikey" | "api_key" => creds.api_key = Some(v.to_owned()),
+                _ => {}
+            }
+        }
+    }
+    creds
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.services.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+/// Binds and serves until SIGTERM or ctrl-c, then drains.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let services = services(&config).await?;
+    if let Some(created) = first_start(&services).await? {
+        println!("Created the default project `default`. Its keys are shown only this once:");
+        println!("  publishable key: {}", created.publishable_key);
+        println!("  secret key:      {}", created.secret_key);
+    }
+    let addr = config.socket_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr} (set AUTHGRAPH_ADDR to a free address)"))?;
+    tracing::info!(addr = %listener.local_addr()?, "authgraph listening");
+    println!("authgraph listening on http://{}", listener.local_addr()?);
+    let app = router(services.clone(), config);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    services.db.close_by_ref().await.ok();
+    tracing::info!("authgraph stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received, draining");
+}

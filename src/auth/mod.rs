@@ -1,0 +1,6 @@
+//! Credentials: password hashing, API keys and signed tokens.
+pub mod extract;
+pub mod keys;
+pub mod password;
+pub mod refresh;
+pub mod tokens;

@@ -1,0 +1,167 @@
+//! Configuration: defaults, then an optional TOML file, then `AUTHGRAPH_*`
+//! environment variables (and `DATABASE_URL`). Errors name the setting to fix.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of the server and the CLI.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Config {
+    /// Listen address (`AUTHGRAPH_ADDR`).
+    pub addr: String,
+    /// Directory for the SQLite database and the generated signing key (`AUTHGRAPH_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…` (`DATABASE_URL` or `AUTHGRAPH_DATABASE_URL`);
+    /// empty means `sqlite://<data_dir>/authgraph.db`.
+    pub database_url: String,
+    /// Maximum pooled database connections (`AUTHGRAPH_DB_MAX_CONNECTIONS`).
+    pub db_max_connections: u32,
+    /// HS256 signing secret, at least 32 bytes (`AUTHGRAPH_JWT_SECRET`); when empty a
+    /// key is generated in the data directory at first start.
+    pub jwt_secret: String,
+    /// Maximum concurrent argon2id jobs (`AUTHGRAPH_HASH_CONCURRENCY`); 0 = CPU count.
+    pub hash_concurrency: usize,
+    /// Maximum request body in bytes (`AUTHGRAPH_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// Serve GraphiQL and allow introspection (`AUTHGRAPH_GRAPHIQL`).
+    pub graphiql: bool,
+    /// Seconds a rotated refresh token still yields its successor (`AUTHGRAPH_REFRESH_GRACE_SECS`).
+    pub refresh_grace_secs: i64,
+    /// Most concurrent WebSocket connections (`AUTHGRAPH_MAX_WS_CONNECTIONS`).
+    pub max_ws_connections: usize,
+    /// `Secure` flag of refresh cookies: `auto` (only when `X-Forwarded-Proto: https`),
+    /// `always` or `never` (`AUTHGRAPH_SECURE_COOKIES`).
+    pub secure_cookies: String,
+    /// Log format: `text` or `json` (`AUTHGRAPH_LOG_FORMAT`).
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            db_max_connections: 16,
+            jwt_secret: String::new(),
+            hash_concurrency: 0,
+            max_body_bytes: 1024 * 1024,
+            graphiql: true,
+            refresh_grace_secs: 10,
+            secure_cookies: "auto".into(),
+            max_ws_connections: 10_000,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults → TOML file (`path`, or `AUTHGRAPH_CONFIG`, or `./authgraph.toml`
+    /// when present) → environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let explicit = path
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("AUTHGRAPH_CONFIG").map(PathBuf::from));
+        let mut builder = config::Config::builder()
+            .add_source(config::Config::try_from(&Config::default()).context("default config")?);
+        match &explicit {
+            Some(p) => {
+                if !p.exists() {
+                    bail!(
+                        "config file {} does not exist (AUTHGRAPH_CONFIG / --config)",
+                        p.display()
+                    );
+                }
+                builder = builder.add_source(config::File::from(p.as_path()).required(true));
+            }
+            None => {
+                builder =
+                    builder.add_source(config::File::with_name("authgraph.toml").required(false));
+            }
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("AUTHGRAPH")
+                .prefix_separator("_")
+                .try_parsing(true),
+        );
+        let mut cfg: Config = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("invalid configuration (check the TOML file and AUTHGRAPH_* variables)")?;
+        if cfg.database_url.is_empty() {
+            if let Ok(url) = std::env::var("DATABASE_URL") {
+                cfg.database_url = url;
+            }
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.socket_addr()?;
+        if !self.database_url.is_empty()
+            && !(self.database_url.starts_with("sqlite:")
+                || self.database_url.starts_with("postgres://")
+                || self.database_url.starts_with("postgresql://"))
+        {
+            bail!(
+                "DATABASE_URL must start with sqlite: or postgres:// (got an unsupported scheme)"
+            );
+        }
+        if !self.jwt_secret.is_empty() && self.jwt_secret.len() < 32 {
+            bail!("AUTHGRAPH_JWT_SECRET must be at least 32 bytes long");
+        }
+        if self.db_max_connections == 0 {
+            bail!("AUTHGRAPH_DB_MAX_CONNECTIONS must be at least 1");
+        }
+        if self.max_body_bytes < 1024 {
+            bail!("AUTHGRAPH_MAX_BODY_BYTES must be at least 1024");
+        }
+        if !(0..=300).contains(&self.refresh_grace_secs) {
+            bail!("AUTHGRAPH_REFRESH_GRACE_SECS must be between 0 and 300");
+        }
+        if !matches!(self.secure_cookies.as_str(), "auto" | "always" | "never") {
+            bail!("AUTHGRAPH_SECURE_COOKIES must be `auto`, `always` or `never`");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("AUTHGRAPH_LOG_FORMAT must be `text` or `json`");
+        }
+        Ok(())
+    }
+
+    /// The parsed listen address.
+    pub fn socket_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.addr.parse().with_context(|| {
+            format!(
+                "AUTHGRAPH_ADDR `{}` is not a socket address like 127.0.0.1:8080",
+                self.addr
+            )
+        })
+    }
+
+    /// The database URL, defaulting to an SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("authgraph.db").display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// Number of concurrent hash jobs.
+    pub fn hash_workers(&self) -> usize {
+        if self.hash_concurrency == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            self.hash_concurrency
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Who is calling: resolved once per request from an API key and/or a token,
+//! then asked for capabilities (`caller.user()?`, `caller.require_admin()?`).
+use super::Services;
+use super::projects::{self, Project};
+use super::sessions::{self, ClientInfo};
+use super::superusers;
+use super::users::{self, User};
+use crate::auth::keys::KeyKind;
+use crate::auth::tokens::TokenKind;
+use crate::error::{AppError, AppResult};
+
+/// The authenticated caller of one request.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    /// The project the request acts on.
+    pub project: Option<Project>,
+    /// The kind of API key presented, if any.
+    pub key: Option<KeyKind>,
+    /// The user whose token was presented.
+    pub user: Option<User>,
+    /// The superuser whose token was presented.
+    pub superuser: Option<String>,
+    /// The session of the user's token.
+    pub session_id: Option<String>,
+    /// Where the request came from.
+    pub client: ClientInfo,
+    /// When the presented token expires (Unix seconds).
+    pub token_expires_at: Option<i64>,
+}
+
+/// What a request presented.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    /// `x-api-key`.
+    pub api_key: Option<String>,
+    /// `Authorization`, with or without `Bearer `.
+    pub authorization: Option<String>,
+    /// Peer address and user agent, recorded on new sessions.
+    pub client: ClientInfo,
+}
+
+impl Credentials {
+    fn bearer(&self) -> Option<&str> {
+        let raw = self.authorization.as_deref()?.trim();
+        // `Bearer <t>` in any case, or the raw token (PocketBase sends it bare).
+        let token = match raw.get(..7) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => &raw[7..],
+            _ => raw,
+        }
+        .trim();
+        (!token.is_empty()).then_some(token)
+    }
+}
+
+impl Caller {
+    /// Resolves credentials. A presented credential that is invalid is an error,
+    /// never silently ignored.
+    pub async fn resolve(svc: &Services, creds: &Credentials) -> AppResult<Caller> {
+        let mut caller = Caller {
+            client: creds.client.clone(),
+            ..Caller::default()
+        };
+        let mut key = creds
+            .api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned);
+        let mut token = None;
+        if let Some(bearer) = creds.bearer() {
+            if KeyKind::of(bearer).is_some() {
+                if key.is_some() {
+                    return Err(AppError::validation(
+                        "authorization",
+                        "send the API key once",
+                    ));
+                }
+                key = Some(bearer.to_owned());
+            } else {
+                token = Some(bearer.to_owned());
+            }
+        }
+        if let Some(key) = key {
+            let (project, kind) = projects::authenticate_key(&svc.db, &key).await?;
+            caller.project = Some(project);
+            caller.key = Some(kind);
+        }
+        if let Some(token) = token {
+            let claims = svc.tokens.verify(&token)?;
+            match claims.kind {
+                TokenKind::Access => {
+                    if let Some(project) = &caller.project {
+                        // A key of project A with a token of project B is refused.
+                        if project.id != claims.pid {
+                            return Err(AppError::InvalidToken);
+                        }
+                    }
+                    let user = users::get(&svc.db, &claims.pid, &claims.sub)
+                        .await
+                        .map_err(|e| match e {
+                            AppError::NotFound(_) => AppError::InvalidToken,
+                            other => other,
+                        })?;
+                    if user.collection_id != claims.collection_id || user.token_version != claims.tv
+                    {
+                        return Err(AppError::InvalidToken);
+                    }
+                    if user.disabled {
+                        return Err(AppError::AccountDisabled);
+                    }
+                    if caller.project.is_none() {
+                        caller.project = Some(projects::get(&svc.db, &claims.pid).await?);
+                    }
+                    // Every user access token belongs to a session; an ended session
+                    // refuses its tokens from the next request on.
+                    if claims.sid.is_empty() {
+                        return Err(AppError::InvalidToken);
+                    }
+                    sessions::check_live(&svc.db, &claims.sid, &user.id).await?;
+                    caller.session_id = Some(claims.sid.clone());
+                    caller.token_expires_at = Some(claims.exp);
+                    caller.user = Some(user);
+                }
+                TokenKind::Superuser => {
+                    let su = superusers::get(&svc.db, &claims.sub)
+                        .await
+                        .map_err(|_| AppError::InvalidToken)?;
+                    if su.token_version != claims.tv {
+                        return Err(AppError::InvalidToken);
+                    }
+                    caller.superuser = Some(su.id);
+                    caller.token_expires_at = Some(claims.exp);
+                }
+            }
+        }
+        Ok(caller)
+    }
+
+    /// The project, or `Unauthenticated` when no key or token named one.
+    pub fn project(&self) -> AppResult<&Project> {
+        self.project
+            .as_ref()
+            .ok_or_else(|| AppError::Unauthenticated)
+    }
+
+    /// The user whose token was presented.
+    pub fn user(&self) -> AppResult<&User> {
+        self.user.as_ref().ok_or(AppError::Unauthenticated)
+    }
+
+    /// The session of the user's token.
+    pub fn session_id(&self) -> AppResult<&str> {
+        self.session_id.as_deref().ok_or(AppError::Unauthenticated)
+    }
+
+    /// Secret-key callers and superusers administer a project.
+    pub fn is_admin(&self) -> bool {
+        self.key == Some(KeyKind::Secret) || self.superuser.is_some()
+    }
+
+    /// The project, for an administrator only.
+    pub fn require_admin(&self) -> AppResult<&Project> {
+        if !self.is_admin() {
+            return Err(
+                if self.key.is_none() && self.user.is_none() && self.superuser.is_none() {
+                    AppError::Unauthenticated
+                } else {
+                    AppError::Forbidden("this needs the project's secret key".into())
+                },
+            );
+        }
+        self.project()
+    }
+}

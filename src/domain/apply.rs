@@ -1,0 +1,281 @@
+//! `authgraph apply FILE`: a declarative project file, applied idempotently.
+//!
+//! ```toml
+//! [project]
+//! slug = "shop"
+//! name = "Shop"
+//!
+//! [[collections]]
+//! name = "users"
+//! min_password_length = 10
+//! access_token_ttl_secs = 3600
+//! allow_undeclared_fields = false
+//!
+//! [[collections.fields]]
+//! name = "username"
+//! type = "text"
+//! unique = true
+//! public = true
+//! ```
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+
+use entity::collection;
+
+use super::collections::{self, Collection, CollectionSettings, FieldDecl, FieldType};
+use super::projects::{self, CreatedProject};
+use crate::auth::keys;
+use crate::error::{AppError, AppResult};
+use crate::store;
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectFile {
+    pub project: ProjectSection,
+    #[serde(default)]
+    pub collections: Vec<CollectionSection>,
+}
+
+/// `[project]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    pub slug: String,
+    pub name: Option<String>,
+}
+
+/// One `[[collections]]` entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionSection {
+    pub name: String,
+    /// Settings; missing ones take the defaults.
+    pub min_password_length: Option<usize>,
+    pub access_token_ttl_secs: Option<i64>,
+    pub refresh_token_ttl_secs: Option<i64>,
+    pub long_lived_access_token_ttl_secs: Option<i64>,
+    pub allow_undeclared_fields: Option<bool>,
+    #[serde(default)]
+    pub fields: Vec<FieldDecl>,
+}
+
+impl CollectionSection {
+    fn resolve(&self) -> CollectionSettings {
+        let d = CollectionSettings::default();
+        CollectionSettings {
+            min_password_length: self.min_password_length.unwrap_or(d.min_password_length),
+            access_token_ttl_secs: self
+                .access_token_ttl_secs
+                .unwrap_or(d.access_token_ttl_secs),
+            refresh_token_ttl_secs: self
+                .refresh_token_ttl_secs
+                .unwrap_or(d.refresh_token_ttl_secs),
+            long_lived_access_token_ttl_secs: self
+                .long_lived_access_token_ttl_secs
+                .unwrap_or(d.long_lived_access_token_ttl_secs),
+            allow_undeclared_fields: self
+                .allow_undeclared_fields
+                .unwrap_or(d.allow_undeclared_fields),
+        }
+    }
+}
+
+/// What `apply` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApplyReport {
+    /// Keys of a project the file created (shown only this once).
+    pub created_project: Option<CreatedProject>,
+    pub created_collections: Vec<String>,
+    pub updated_collections: Vec<String>,
+    pub unchanged_collections: Vec<String>,
+}
+
+/// Parses a project file.
+pub fn parse(text: &str) -> AppResult<ProjectFile> {
+    let file: ProjectFile =
+        toml::from_str(text).map_err(|e| AppError::validation("file", e.message()))?;
+    validate(&file)?;
+    Ok(file)
+}
+
+fn validate(file: &ProjectFile) -> AppResult<()> {
+    let mut names = std::collections::HashSet::new();
+    for c in &file.collections {
+        collections::check_name("collection", &c.name)?;
+        if !names.insert(&c.name) {
+            return Err(AppError::validation(
+                "collections",
+                format!("collection `{}` is declared twice", c.name),
+            ));
+        }
+        let s = c.resolve();
+        if !(1..=1024).contains(&s.min_password_length) {
+            return Err(AppError::validation(
+                "min_password_length",
+                "must be between 1 and 1024",
+            ));
+        }
+        for (name, v) in [
+            ("access_token_ttl_secs", s.access_token_ttl_secs),
+            ("refresh_token_ttl_secs", s.refresh_token_ttl_secs),
+            (
+                "long_lived_access_token_ttl_secs",
+                s.long_lived_access_token_ttl_secs,
+            ),
+        ] {
+            if !(60..=400 * 24 * 3600).contains(&v) {
+                return Err(AppError::validation(
+                    name,
+                    format!("{name} must be between 60 s and 400 days"),
+                ));
+            }
+        }
+        let mut fields = std::collections::HashSet::new();
+        for f in &c.fields {
+            super::profile::check_key(&f.name)?;
+            collections::check_name("field", &f.name)?;
+            if !fields.insert(&f.name) {
+                return Err(AppError::validation(
+                    f.name.clone(),
+                    format!("field `{}` is declared twice", f.name),
+                ));
+            }
+            match (f.field_type, &f.collection) {
+                (FieldType::Relation, None) => {
+                    return Err(AppError::validation(
+                        f.name.clone(),
+                        "a relation names its target `collection`",
+                    ));
+                }
+                (FieldType::Relation, Some(target)) => {
+                    collections::check_name("collection", target)?
+                }
+                (_, Some(_)) => {
+                    return Err(AppError::validation(
+                        f.name.clone(),
+                        "only relations name a `collection`",
+                    ));
+                }
+                _ => {}
+            }
+            if f.many && f.field_type != FieldType::Relation {
+                return Err(AppError::validation(
+                    f.name.clone(),
+                    "only relations can be `many`",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies the file: creates the project if missing, creates or updates the
+/// named collections and their indexes. Collections not named are left alone.
+pub async fn apply(db: &DatabaseConnection, file: &ProjectFile) -> AppResult<ApplyReport> {
+    let mut report = ApplyReport {
+        created_project: None,
+        created_collections: vec![],
+        updated_collections: vec![],
+        unchanged_collections: vec![],
+    };
+    let project = match projects::find_by_slug(db, &file.project.slug).await {
+        Ok(p) => p,
+        Err(AppError::NotFound(_)) => {
+            let name = file
+                .project
+                .name
+                .clone()
+                .unwrap_or_else(|| file.project.slug.clone());
+            let created = projects::create(db, &name, Some(&file.project.slug)).await?;
+            let p = created.project.clone();
+            report.created_project = Some(created);
+            p
+        }
+        Err(e) => return Err(e),
+    };
+    for section in &file.collections {
+        if let Some(target) = section
+            .fields
+            .iter()
+            .filter_map(|f| f.collection.as_ref())
+            .find(|t| !file.collections.iter().any(|c| &c.name == *t) && *t != &section.name)
+        {
+            if collections::find(db, &project.id, target).await.is_err() {
+                return Err(AppError::validation(
+                    target.clone(),
+                    format!("relation target `{target}` does not exist"),
+                ));
+            }
+        }
+        let settings = section.resolve();
+        let settings_json = serde_json::to_value(&settings).map_err(AppError::internal)?;
+        let fields_json = serde_json::to_value(&section.fields).map_err(AppError::internal)?;
+        let now = Utc::now();
+        let existing = collection::Entity::find()
+            .filter(collection::Column::ProjectId.eq(&project.id))
+            .filter(collection::Column::Name.eq(&section.name))
+            .one(db)
+            .await?;
+        let model = match existing {
+            Some(m) if m.settings == settings_json && m.fields == fields_json => {
+                report.unchanged_collections.push(section.name.clone());
+                m
+            }
+            Some(m) => {
+                let mut active: collection::ActiveModel = m.into();
+                active.settings = Set(settings_json);
+                active.fields = Set(fields_json);
+                active.updated_at = Set(now);
+                report.updated_collections.push(section.name.clone());
+                active.update(db).await?
+            }
+            None => {
+                report.created_collections.push(section.name.clone());
+                collection::ActiveModel {
+                    id: Set(keys::new_id()),
+                    project_id: Set(project.id.clone()),
+                    name: Set(section.name.clone()),
+                    settings: Set(settings_json),
+                    fields: Set(fields_json),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(db)
+                .await?
+            }
+        };
+        let collection = Collection::from_model(model)?;
+        store::indexes::sync(db, &collection).await?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn files_parse_and_bad_ones_name_the_problem() {
+        let ok = parse(
+            r#"
+            [project]
+            slug = "shop"
+            [[collections]]
+            name = "users"
+            min_password_length = 10
+            [[collections.fields]]
+            name = "username"
+            type = "text"
+            unique = true
+            "#,
+        )
+        .unwrap();
+        assert_eq!(ok.collections[0].fields[0].name, "username");
+        let err = parse("[project]\nslug='x'\n[[collections]]\nname='users'\n[[collections.fields]]\nname='r'\ntype='relation'\n")
+            .unwrap_err();
+        assert_eq!(err.field(), Some("r"));
+        assert!(parse("[project]\nslug='x'\nbogus=1\n").is_err());
+    }
+}

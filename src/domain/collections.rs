@@ -1,0 +1,210 @@
+//! Auth collections: settings and declared profile fields.
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+
+use entity::collection;
+
+use crate::error::{AppError, AppResult};
+
+/// Per-collection settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CollectionSettings {
+    /// Minimum password length in characters.
+    pub min_password_length: usize,
+    /// Lifetime of access tokens in seconds (clients that refresh).
+    pub access_token_ttl_secs: i64,
+    /// Absolute lifetime of a session's refresh tokens in seconds.
+    pub refresh_token_ttl_secs: i64,
+    /// Lifetime of access tokens for clients without refresh tokens (Cocobase,
+    /// PocketBase); still revocable at once through their session.
+    pub long_lived_access_token_ttl_secs: i64,
+    /// Whether profile keys that are not declared are accepted.
+    pub allow_undeclared_fields: bool,
+}
+
+impl Default for CollectionSettings {
+    fn default() -> Self {
+        Self {
+            min_password_length: 8,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 7 * 24 * 3600,
+            long_lived_access_token_ttl_secs: 30 * 24 * 3600,
+            allow_undeclared_fields: true,
+        }
+    }
+}
+
+/// The type of a declared profile field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Number,
+    Bool,
+    Json,
+    Relation,
+    File,
+}
+
+/// A declared profile field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDecl {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// Target collection name of a relation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
+    /// A relation to many users (an array of ids) rather than one.
+    #[serde(default)]
+    pub many: bool,
+    #[serde(default)]
+    pub indexed: bool,
+    #[serde(default)]
+    pub unique: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub public: bool,
+}
+
+impl FieldDecl {
+    /// Whether values of this field are arrays (`$append`/`$remove` apply).
+    pub fn is_array(&self) -> bool {
+        matches!(self.field_type, FieldType::Json)
+            || (self.field_type == FieldType::Relation && self.many)
+    }
+
+    /// Checks one value against the declared type; `null` is always well-typed.
+    pub fn check_value(&self, value: &serde_json::Value) -> AppResult<()> {
+        use serde_json::Value as V;
+        let ok = match (self.field_type, value) {
+            (_, V::Null) => true,
+            (FieldType::Text | FieldType::File, V::String(_)) => true,
+            (FieldType::Number, V::Number(_)) => true,
+            (FieldType::Bool, V::Bool(_)) => true,
+            (FieldType::Json, _) => true,
+            (FieldType::Relation, V::String(_)) if !self.many => true,
+            (FieldType::Relation, V::Array(items)) if self.many => items.iter().all(V::is_string),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AppError::validation(
+                self.name.clone(),
+                format!("`{}` must be {}", self.name, self.type_description()),
+            ))
+        }
+    }
+
+    fn type_description(&self) -> &'static str {
+        match (self.field_type, self.many) {
+            (FieldType::Text, _) => "a string",
+            (FieldType::File, _) => "a file name",
+            (FieldType::Number, _) => "a number",
+            (FieldType::Bool, _) => "a boolean",
+            (FieldType::Json, _) => "JSON",
+            (FieldType::Relation, false) => "a user id",
+            (FieldType::Relation, true) => "an array of user ids",
+        }
+    }
+}
+
+/// An auth collection as the domain sees it.
+#[derive(Clone, Debug)]
+pub struct Collection {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub settings: CollectionSettings,
+    pub fields: Vec<FieldDecl>,
+}
+
+impl Collection {
+    pub fn field(&self, name: &str) -> Option<&FieldDecl> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub(crate) fn from_model(m: collection::Model) -> AppResult<Self> {
+        let settings = serde_json::from_value(m.settings).map_err(AppError::internal)?;
+        let fields = serde_json::from_value(m.fields).map_err(AppError::internal)?;
+        Ok(Self {
+            id: m.id,
+            project_id: m.project_id,
+            name: m.name,
+            settings,
+            fields,
+        })
+    }
+}
+
+/// The default collection name when a request names none.
+pub const DEFAULT_COLLECTION: &str = "users";
+
+/// Finds a collection of a project by name.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    project_id: &str,
+    name: &str,
+) -> AppResult<Collection> {
+    let model = crate::store::unique(
+        collection::Entity::find()
+            .filter(collection::Column::ProjectId.eq(project_id))
+            .filter(collection::Column::Name.eq(name)),
+        db,
+    )
+    .await?
+    .ok_or(AppError::NotFound("collection"))?;
+    Collection::from_model(model)
+}
+
+/// Finds a collection by id.
+pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<Collection> {
+    let model = crate::store::unique(collection::Entity::find_by_id(id), db)
+        .await?
+        .ok_or(AppError::NotFound("collection"))?;
+    Collection::from_model(model)
+}
+
+/// Checks that a collection or field name is a plain identifier.
+pub fn check_name(kind: &str, name: &str) -> AppResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            kind,
+            format!(
+                "{kind} `{name}` must be 1-64 letters, digits or underscores, starting with a letter or underscore"
+            ),
+        ))
+    }
+}
+
+/// Finds a collection of a project by name, or else by id (PocketBase accepts both).
+pub async fn find_by_name_or_id(
+    db: &impl ConnectionTrait,
+    project_id: &str,
+    key: &str,
+) -> AppResult<Collection> {
+    match find(db, project_id, key).await {
+        Err(AppError::NotFound(_)) => {
+            let c = get(db, key).await?;
+            if c.project_id == project_id {
+                Ok(c)
+            } else {
+                Err(AppError::NotFound("collection"))
+            }
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,150 @@
+//! User change events, published only after the change has committed.
+//!
+//! On one instance they travel through an in-process broadcast. With Postgres,
+//! each instance also sends `pg_notify` with the ids of the change (well under
+//! NOTIFY's 8000-byte limit), and every other instance re-reads the user and
+//! broadcasts it locally: each subscriber sees each change once, whichever
+//! instance made it.
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use super::users::User;
+
+/// The Postgres channel events travel on.
+pub const CHANNEL: &str = "authgraph_user_events";
+
+/// What happened to a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserEventKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// One committed change.
+#[derive(Clone, Debug)]
+pub struct UserEvent {
+    pub kind: UserEventKind,
+    pub user: User,
+    /// Names of the changed fields (profile keys, or `email`, `password`, …).
+    pub changed: Vec<String>,
+}
+
+/// What crosses instances: ids only; the receiver re-reads the row.
+#[derive(Serialize, Deserialize)]
+struct Notice {
+    origin: String,
+    kind: UserEventKind,
+    user_id: String,
+    project_id: String,
+    collection_id: String,
+    email: String,
+    changed: Vec<String>,
+}
+
+/// In-process fan-out of committed events, plus Postgres fan-out when started.
+#[derive(Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<UserEvent>,
+    instance: Arc<String>,
+    notify: Arc<OnceLock<DatabaseConnection>>,
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            tx: broadcast::channel(capacity).0,
+            instance: Arc::new(crate::auth::keys::random_token(16)),
+            notify: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Publishes a committed change to local subscribers and, with Postgres,
+    /// to the other instances. Having no subscriber is fine.
+    pub fn publish(&self, event: UserEvent) {
+        if let Some(db) = self.notify.get() {
+            let notice = Notice {
+                origin: self.instance.as_ref().clone(),
+                kind: event.kind,
+                user_id: event.user.id.clone(),
+                project_id: event.user.project_id.clone(),
+                collection_id: event.user.collection_id.clone(),
+                email: event.user.email.clone(),
+                // Field names are bounded (64 bytes each); keep the notice small.
+                changed: event.changed.iter().take(50).cloned().collect(),
+            };
+            let db = db.clone();
+            tokio::spawn(async move {
+                let payload = serde_json::to_string(&notice).unwrap_or_default();
+                let stmt = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [CHANNEL.into(), payload.into()],
+                );
+                if let Err(e) = db.execute_raw(stmt).await {
+                    tracing::warn!(error = %e, "could not notify other instances of a user change");
+                }
+            });
+        }
+        let _ = self.tx.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<UserEvent> {
+        self.tx.subscribe()
+    }
+
+    /// Starts the Postgres fan-out: publishing with `pg_notify` and listening
+    /// for the other instances' changes. The listener reconnects after the
+    /// database restarts; local subscribers are not affected meanwhile.
+    pub async fn start_postgres_fanout(
+        &self,
+        db: DatabaseConnection,
+        url: &str,
+    ) -> anyhow::Result<()> {
+        use sea_orm::sqlx::postgres::PgListener;
+        let mut listener = PgListener::connect(url).await?;
+        listener.listen(CHANNEL).await?;
+        let _ = self.notify.set(db.clone());
+        let bus = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => bus.receive(&db, n.payload()).await,
+                    Err(e) => {
+                        // PgListener reconnects on the next recv; wait a little.
+                        tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn receive(&self, db: &DatabaseConnection, payload: &str) {
+        let Ok(n) = serde_json::from_str::<Notice>(payload) else {
+            return;
+        };
+        if n.origin == *self.instance {
+            return;
+        }
+        let user = match n.kind {
+            UserEventKind::Deleted => {
+                User::deleted(n.user_id, n.project_id, n.collection_id, n.email)
+            }
+            _ => match super::users::get(db, &n.project_id, &n.user_id).await {
+                Ok(u) => u,
+                Err(_) => return,
+            },
+        };
+        let _ = self.tx.send(UserEvent {
+            kind: n.kind,
+            user,
+            changed: n.changed,
+        });
+    }
+}

@@ -1,0 +1,30 @@
+//! The domain: every front door (GraphQL, each REST dialect, the CLI) calls these
+//! services with typed requests and gets typed results or an `AppError`.
+pub mod access;
+pub mod apply;
+pub mod collections;
+pub mod events;
+pub mod filter;
+pub mod profile;
+pub mod projects;
+pub mod sessions;
+pub mod superusers;
+pub mod users;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::password::PasswordService;
+use crate::auth::refresh::RefreshKey;
+use crate::auth::tokens::TokenService;
+
+/// What the domain needs to do its work; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub passwords: PasswordService,
+    pub tokens: TokenService,
+    pub refresh: RefreshKey,
+    /// Seconds a rotated refresh token still yields its successor.
+    pub refresh_grace_secs: i64,
+    pub events: events::EventBus,
+}

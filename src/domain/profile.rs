@@ -1,0 +1,244 @@
+//! Profile data rules: key names, reserved keys, declared types, size.
+use serde_json::{Map, Value};
+
+use super::collections::Collection;
+use crate::error::{AppError, AppResult};
+
+/// Maximum size of a user's serialized profile data.
+pub const MAX_PROFILE_BYTES: usize = 64 * 1024;
+
+/// Keys that name account attributes; they can never be set through profile data
+/// (mass-assignment guard, and the REST dialects flatten profile fields beside them).
+pub const RESERVED_KEYS: &[&str] = &[
+    "id",
+    "_id",
+    "email",
+    "password",
+    "password_hash",
+    "passwordHash",
+    "roles",
+    "role",
+    "verified",
+    "disabled",
+    "token_version",
+    "tokenKey",
+    "created_at",
+    "updated_at",
+    "created",
+    "updated",
+    "createdAt",
+    "updatedAt",
+    "collectionId",
+    "collectionName",
+    "expand",
+    "data",
+];
+
+/// Checks a profile key: 1-64 characters of letters, digits, `_` or `-`.
+pub fn check_key(key: &str) -> AppResult<()> {
+    let well_formed = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !well_formed {
+        return Err(AppError::validation(
+            "data",
+            format!(
+                "profile key `{}` must be 1-64 letters, digits, `_` or `-`",
+                truncate(key, 80)
+            ),
+        ));
+    }
+    if RESERVED_KEYS.contains(&key) {
+        return Err(AppError::validation(
+            key,
+            format!("`{key}` cannot be set through profile data"),
+        ));
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Checks values being written to the profile against the collection's declarations.
+pub fn check_values(collection: &Collection, values: &Map<String, Value>) -> AppResult<()> {
+    for (key, value) in values {
+        check_key(key)?;
+        match collection.field(key) {
+            Some(decl) => {
+                decl.check_value(value)?;
+                if decl.required && value.is_null() {
+                    return Err(AppError::validation(
+                        key.clone(),
+                        format!("`{key}` is required"),
+                    ));
+                }
+            }
+            None if !collection.settings.allow_undeclared_fields => {
+                return Err(AppError::validation(
+                    key.clone(),
+                    format!("`{key}` is not a declared profile field"),
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks the complete profile of a new user: values, required fields, size.
+pub fn check_new_profile(collection: &Collection, data: &Map<String, Value>) -> AppResult<()> {
+    check_values(collection, data)?;
+    for decl in collection.fields.iter().filter(|f| f.required) {
+        if data.get(&decl.name).is_none_or(Value::is_null) {
+            return Err(AppError::validation(
+                decl.name.clone(),
+                format!("`{}` is required", decl.name),
+            ));
+        }
+    }
+    check_size(&Value::Object(data.clone()))
+}
+
+/// Rejects profiles over `MAX_PROFILE_BYTES`.
+pub fn check_size(data: &Value) -> AppResult<()> {
+    let len = serde_json::to_vec(data)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if len > MAX_PROFILE_BYTES {
+        Err(AppError::PayloadTooLarge(MAX_PROFILE_BYTES))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks `$append`/`$remove` keys: the field must hold an array.
+pub fn check_array_ops(
+    collection: &Collection,
+    ops: &Map<String, Value>,
+    op: &str,
+) -> AppResult<()> {
+    for (key, value) in ops {
+        check_key(key)?;
+        match collection.field(key) {
+            Some(decl) if !decl.is_array() => {
+                return Err(AppError::validation(
+                    key.clone(),
+                    format!("`{op}` needs an array field; `{key}` is not one"),
+                ));
+            }
+            Some(decl) if decl.many => {
+                if !values_of(value).iter().all(Value::is_string) {
+                    return Err(AppError::validation(
+                        key.clone(),
+                        format!("`{key}` holds user ids (strings)"),
+                    ));
+                }
+            }
+            None if !collection.settings.allow_undeclared_fields => {
+                return Err(AppError::validation(
+                    key.clone(),
+                    format!("`{key}` is not a declared profile field"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `$append: {"tags": "a"}` adds one value; `{"tags": ["a","b"]}` adds each.
+pub fn values_of(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::collections::{CollectionSettings, FieldDecl, FieldType};
+    use serde_json::json;
+
+    fn coll(allow: bool) -> Collection {
+        Collection {
+            id: "c".into(),
+            project_id: "p".into(),
+            name: "users".into(),
+            settings: CollectionSettings {
+                allow_undeclared_fields: allow,
+                ..Default::default()
+            },
+            fields: vec![
+                FieldDecl {
+                    name: "age".into(),
+                    field_type: FieldType::Number,
+                    collection: None,
+                    many: false,
+                    indexed: false,
+                    unique: false,
+                    required: true,
+                    public: false,
+                },
+                FieldDecl {
+                    name: "following".into(),
+                    field_type: FieldType::Relation,
+                    collection: Some("users".into()),
+                    many: true,
+                    indexed: false,
+                    unique: false,
+                    required: false,
+                    public: false,
+                },
+            ],
+        }
+    }
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn reserved_and_malformed_keys_are_refused() {
+        let c = coll(true);
+        for bad in [
+            json!({"roles": ["admin"]}),
+            json!({"verified": true}),
+            json!({"a b": 1}),
+            json!({"": 1}),
+        ] {
+            assert!(check_values(&c, &map(bad)).is_err());
+        }
+    }
+
+    #[test]
+    fn declared_types_required_and_undeclared_are_enforced() {
+        assert!(check_new_profile(&coll(true), &map(json!({"age": 3, "x": "y"}))).is_ok());
+        assert_eq!(
+            check_new_profile(&coll(true), &map(json!({"x": 1})))
+                .unwrap_err()
+                .field(),
+            Some("age")
+        );
+        assert!(check_values(&coll(true), &map(json!({"age": "three"}))).is_err());
+        assert!(check_values(&coll(false), &map(json!({"x": 1}))).is_err());
+        assert!(check_array_ops(&coll(true), &map(json!({"age": 1})), "$append").is_err());
+        assert!(check_array_ops(&coll(true), &map(json!({"following": 1})), "$append").is_err());
+        assert!(
+            check_array_ops(&coll(true), &map(json!({"following": ["u1"]})), "$append").is_ok()
+        );
+    }
+
+    #[test]
+    fn oversized_profiles_are_refused() {
+        let big = json!({"bio": "x".repeat(MAX_PROFILE_BYTES)});
+        assert!(matches!(
+            check_size(&big),
+            Err(AppError::PayloadTooLarge(_))
+        ));
+    }
+}

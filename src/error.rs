@@ -1,0 +1,114 @@
+//! One error type with stable codes, rendered by each front door.
+use std::fmt;
+
+/// Every failure the domain reports. `code()` is stable and part of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("an account with this email already exists")]
+    EmailExists,
+    #[error("the email address is not valid")]
+    InvalidEmail,
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("the token is invalid or expired")]
+    InvalidToken,
+    #[error("the refresh token was already used; the session is revoked")]
+    TokenReused,
+    #[error("this account is disabled")]
+    AccountDisabled,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Validation {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("the value of `{0}` is already taken")]
+    Conflict(String),
+    #[error("profile data exceeds the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("too many requests")]
+    RateLimited,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::EmailExists => "EMAIL_EXISTS",
+            AppError::InvalidEmail => "INVALID_EMAIL",
+            AppError::WeakPassword(_) => "WEAK_PASSWORD",
+            AppError::InvalidCredentials => "INVALID_CREDENTIALS",
+            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::InvalidToken => "INVALID_TOKEN",
+            AppError::TokenReused => "TOKEN_REUSED",
+            AppError::AccountDisabled => "ACCOUNT_DISABLED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::Validation { .. } => "VALIDATION",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            AppError::RateLimited => "RATE_LIMITED",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status a plain JSON rendering uses.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::EmailExists | AppError::Conflict(_) => 409,
+            AppError::InvalidEmail | AppError::WeakPassword(_) | AppError::Validation { .. } => 400,
+            AppError::InvalidCredentials | AppError::Unauthenticated | AppError::InvalidToken => {
+                401
+            }
+            AppError::AccountDisabled | AppError::Forbidden(_) | AppError::TokenReused => 403,
+            AppError::NotFound(_) => 404,
+            AppError::PayloadTooLarge(_) => 413,
+            AppError::RateLimited => 429,
+            AppError::Internal(_) => 500,
+        }
+    }
+
+    /// The field a validation error is about, when there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Validation { field, .. } => field.as_deref(),
+            AppError::InvalidEmail | AppError::EmailExists => Some("email"),
+            AppError::WeakPassword(_) => Some("password"),
+            AppError::Conflict(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The message safe to show a client: internal details are never included.
+    pub fn public_message(&self) -> String {
+        self.to_string()
+    }
+
+    pub fn validation(field: impl Into<String>, message: impl fmt::Display) -> Self {
+        AppError::Validation {
+            field: Some(field.into()),
+            message: message.to_string(),
+        }
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(err.into())
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        AppError::Internal(err.into())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

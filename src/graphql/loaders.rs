@@ -1,0 +1,133 @@
+//! Per-request dataloaders: relations resolve in one query per batch, whatever
+//! the page size. Created for each request, so their caches die with it.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::domain::collections::Collection;
+use crate::domain::filter::{Field, Filter, Op};
+use crate::domain::users::{self, User, UserQuery};
+use crate::error::AppError;
+
+/// Users by id, within one project.
+pub struct UserLoader {
+    pub db: DatabaseConnection,
+    pub project_id: String,
+}
+
+impl Loader<String> for UserLoader {
+    type Value = User;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, User>, Self::Error> {
+        let rows = entity::user::Entity::find()
+            .filter(entity::user::Column::ProjectId.eq(&self.project_id))
+            .filter(entity::user::Column::Id.is_in(keys.iter().cloned()))
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|m| (m.id.clone(), User::from(m)))
+            .collect())
+    }
+}
+
+/// Collections by id (for declared fields and public flags).
+pub struct CollectionLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<String> for CollectionLoader {
+    type Value = Collection;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Collection>, Self::Error> {
+        let rows = entity::collection::Entity::find()
+            .filter(entity::collection::Column::Id.is_in(keys.iter().cloned()))
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut out = HashMap::new();
+        for m in rows {
+            let c = Collection::from_model(m).map_err(Arc::new)?;
+            out.insert(c.id.clone(), c);
+        }
+        Ok(out)
+    }
+}
+
+/// Key of a reverse relation: the users whose profile field `field` (or
+/// `field_id`) holds `target`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ReverseKey {
+    pub field: String,
+    pub target: String,
+}
+
+/// Reverse relations, one query per field for a whole batch of targets.
+pub struct ReverseLoader {
+    pub db: DatabaseConnection,
+    pub project_id: String,
+}
+
+/// Cap on the users returned per reverse relation.
+pub const MAX_REVERSE: u64 = 500;
+
+impl Loader<ReverseKey> for ReverseLoader {
+    type Value = Vec<User>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[ReverseKey],
+    ) -> Result<HashMap<ReverseKey, Vec<User>>, Self::Error> {
+        let mut by_field: HashMap<&str, Vec<&str>> = HashMap::new();
+        for k in keys {
+            by_field
+                .entry(k.field.as_str())
+                .or_default()
+                .push(k.target.as_str());
+        }
+        let mut out: HashMap<ReverseKey, Vec<User>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for (field, targets) in by_field {
+            let id_field = format!("{field}_id");
+            let ids = serde_json::Value::from(targets.clone());
+            let filter = Filter::Or(vec![
+                Filter::cond(Field::Data(vec![field.to_owned()]), Op::In, ids.clone()),
+                Filter::cond(Field::Data(vec![id_field.clone()]), Op::In, ids),
+            ]);
+            let q = UserQuery {
+                filter: Some(filter),
+                limit: users::MAX_PAGE_SIZE,
+                ..Default::default()
+            };
+            let page = users::query(&self.db, &self.project_id, &q)
+                .await
+                .map_err(Arc::new)?;
+            for u in page.items {
+                let points_to = u
+                    .data
+                    .get(field)
+                    .or_else(|| u.data.get(&id_field))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+                if let Some(target) = points_to {
+                    let key = ReverseKey {
+                        field: field.to_owned(),
+                        target,
+                    };
+                    if let Some(list) = out.get_mut(&key) {
+                        if (list.len() as u64) < MAX_REVERSE {
+                            list.push(u);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}

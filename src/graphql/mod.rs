@@ -1,0 +1,10 @@
+//! The GraphQL front door: resolvers authenticate, convert and call `domain`.
+mod errors;
+pub mod loaders;
+mod mutation;
+mod query;
+pub mod schema;
+mod subscription;
+mod types;
+
+pub use schema::{AppSchema, build_schema, request_data, sdl};

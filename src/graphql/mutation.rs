@@ -1,0 +1,188 @@
+//! Mutations.
+use async_graphql::{Context, Object};
+
+use super::errors::GqlResult;
+use super::types::{
+    AuthPayload, ChangePasswordInput, LogInInput, SignUpInput, UpdateMeInput, UserObject,
+    object_arg,
+};
+use crate::domain::Services;
+use crate::domain::access::Caller;
+use crate::domain::sessions;
+use crate::domain::users::{
+    self, ChangePasswordRequest, LogInRequest, SignUpRequest, TokenLifetime, UpdateProfileRequest,
+};
+
+#[derive(Default)]
+pub struct Mutation;
+
+fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Services, &'a Caller)> {
+    Ok((ctx.data::<Services>()?, ctx.data::<Caller>()?))
+}
+
+#[Object]
+impl Mutation {
+    /// Creates a user in an auth collection, opens a session and returns its tokens.
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project().gql()?;
+        let req = SignUpRequest {
+            email: input.email,
+            password: input.password,
+            data: object_arg("data", input.data).gql()?,
+            collection: input.collection,
+            client: caller.client.clone(),
+            lifetime: TokenLifetime::Short,
+        };
+        users::sign_up(svc, project, req)
+            .await
+            .map(AuthPayload)
+            .gql()
+    }
+
+    /// Checks email and password, opens a session and returns its tokens.
+    async fn log_in(
+        &self,
+        ctx: &Context<'_>,
+        input: LogInInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project().gql()?;
+        let req = LogInRequest {
+            email: input.email,
+            identity_field: None,
+            password: input.password,
+            collection: input.collection,
+            client: caller.client.clone(),
+            lifetime: TokenLifetime::Short,
+        };
+        users::log_in(svc, project, req)
+            .await
+            .map(AuthPayload)
+            .gql()
+    }
+
+    /// Exchanges a refresh token for a new access token and a new refresh token.
+    /// A refresh token reused after its rotation window revokes its session.
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project.as_ref().map(|p| p.id.as_str());
+        users::refresh(svc, &refresh_token, project, TokenLifetime::Short)
+            .await
+            .map(AuthPayload)
+            .gql()
+    }
+
+    /// Ends the current session (or, with `all`, every session of the user).
+    /// Its tokens are refused from the next request on. Returns the number ended.
+    async fn log_out(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] all: bool,
+    ) -> async_graphql::Result<u64> {
+        let (svc, caller) = parts(ctx)?;
+        let me = caller.user().gql()?;
+        users::log_out(svc, me, caller.session_id().gql()?, all)
+            .await
+            .gql()
+    }
+
+    /// Ends one of your own sessions.
+    async fn revoke_session(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<bool> {
+        let (svc, caller) = parts(ctx)?;
+        let me = caller.user().gql()?;
+        sessions::revoke_own(&svc.db, &me.id, &id).await.gql()?;
+        Ok(true)
+    }
+
+    /// Merges profile data and appends to / removes from array fields atomically.
+    /// Email, password, id, roles and verified cannot be changed here.
+    async fn update_me(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMeInput,
+    ) -> async_graphql::Result<UserObject> {
+        let (svc, caller) = parts(ctx)?;
+        let me = caller.user().gql()?;
+        let req = UpdateProfileRequest {
+            data: object_arg("data", input.data).gql()?,
+            append: object_arg("append", input.append).gql()?,
+            remove: object_arg("remove", input.remove).gql()?,
+        };
+        users::update_profile(svc, me, req)
+            .await
+            .map(UserObject::full)
+            .gql()
+    }
+
+    /// Changes the password. Every earlier access token stops working and every
+    /// other session ends; returns a new access token for this session.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let (svc, caller) = parts(ctx)?;
+        let me = caller.user().gql()?;
+        let req = ChangePasswordRequest {
+            current_password: Some(input.current_password),
+            new_password: input.new_password,
+            lifetime: TokenLifetime::Short,
+            revoke_current_tokens: true,
+        };
+        users::change_password(svc, me, caller.session_id().gql()?, req)
+            .await
+            .map(AuthPayload)
+            .gql()
+    }
+
+    /// Ends every session of a user (secret key only). Returns the number ended.
+    async fn revoke_user_sessions(
+        &self,
+        ctx: &Context<'_>,
+        user_id: String,
+    ) -> async_graphql::Result<u64> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.require_admin().gql()?;
+        let user = users::get(&svc.db, &project.id, &user_id).await.gql()?;
+        sessions::revoke_all(&svc.db, &user.id, None, "revoked by admin")
+            .await
+            .gql()
+    }
+
+    /// Disables a user and ends its sessions at once (secret key only).
+    async fn disable_user(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+    ) -> async_graphql::Result<UserObject> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.require_admin().gql()?;
+        users::set_disabled(svc, &project.id, &id, true)
+            .await
+            .map(UserObject::full)
+            .gql()
+    }
+
+    /// Enables a disabled user (secret key only).
+    async fn enable_user(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+    ) -> async_graphql::Result<UserObject> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.require_admin().gql()?;
+        users::set_disabled(svc, &project.id, &id, false)
+            .await
+            .map(UserObject::full)
+            .gql()
+    }
+}

@@ -1,0 +1,157 @@
+//! Queries.
+use async_graphql::{Context, Object};
+
+use super::errors::GqlResult;
+use super::types::{
+    SessionObject, SortDirection, UserConnection, UserObject, UserOrder, UserWhere, after_cursor,
+};
+use crate::domain::access::Caller;
+use crate::domain::filter::{Field, Filter, Sort};
+use crate::domain::{Services, users};
+use crate::error::AppError;
+
+#[derive(Default)]
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The user whose token authenticates the request.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<UserObject> {
+        let caller = ctx.data::<Caller>()?;
+        caller.user().cloned().map(UserObject::full).gql()
+    }
+
+    /// Your live sessions, newest first.
+    async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionObject>> {
+        let caller = ctx.data::<Caller>()?;
+        let me = caller.user().gql()?;
+        let svc = ctx.data::<Services>()?;
+        let list = crate::domain::sessions::list(&svc.db, &me.id).await.gql()?;
+        Ok(list.into_iter().map(SessionObject).collect())
+    }
+
+    /// One user by id: your own record, or any record of the project with the secret key.
+    async fn user(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<UserObject> {
+        let caller = ctx.data::<Caller>()?;
+        if let Ok(me) = caller.user() {
+            if me.id == id {
+                return Ok(UserObject::full(me.clone()));
+            }
+        }
+        let project = caller.require_admin().gql()?;
+        let svc = ctx.data::<Services>()?;
+        users::get(&svc.db, &project.id, &id)
+            .await
+            .map(UserObject::full)
+            .gql()
+    }
+
+    /// Users of the project (secret key or superuser): filtered by `where`,
+    /// ordered by `orderBy` (newest first by default), paged by `first`/`after`
+    /// or `limit`/`offset`. `totalCount` is computed only when selected.
+    #[allow(clippy::too_many_arguments)]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Auth collection; all collections when omitted")] collection: Option<
+            String,
+        >,
+        #[graphql(name = "where")] filter: Option<UserWhere>,
+        order_by: Option<Vec<UserOrder>>,
+        #[graphql(desc = "Page size (with `after`), at most 500")] first: Option<i64>,
+        #[graphql(desc = "Cursor of the last row already seen")] after: Option<String>,
+        #[graphql(desc = "Page size, at most 500 (default 50)")] limit: Option<i64>,
+        offset: Option<i64>,
+    ) -> async_graphql::Result<UserConnection> {
+        let caller = ctx.data::<Caller>()?;
+        // Administrators list everyone; a user token lists what the default rule
+        // allows it to see: its own record.
+        let own_only = match (caller.is_admin(), &caller.user) {
+            (true, _) => None,
+            (false, Some(me)) => Some(me.id.clone()),
+            (false, None) => {
+                return Err(caller
+                    .require_admin()
+                    .err()
+                    .unwrap_or(AppError::Unauthenticated))
+                .gql();
+            }
+        };
+        let project = caller.project().gql()?;
+        let size = first.or(limit).unwrap_or(50);
+        if !(1..=users::MAX_PAGE_SIZE as i64).contains(&size) {
+            return Err(AppError::validation(
+                "limit",
+                format!("page size must be between 1 and {}", users::MAX_PAGE_SIZE),
+            ))
+            .gql();
+        }
+        let start = match (&after, offset) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::validation(
+                    "after",
+                    "use `after` or `offset`, not both",
+                ))
+                .gql();
+            }
+            (Some(c), None) => after_cursor(c).gql()?,
+            (None, Some(o)) if o < 0 => {
+                return Err(AppError::validation(
+                    "offset",
+                    "offset must not be negative",
+                ))
+                .gql();
+            }
+            (None, Some(o)) => o as u64,
+            (None, None) => 0,
+        };
+        let sort = order_by
+            .unwrap_or_default()
+            .iter()
+            .map(|o| {
+                Ok(Sort {
+                    field: Field::parse(&o.field)?,
+                    descending: o.direction == SortDirection::Desc,
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()
+            .gql()?;
+        let mut filter = filter
+            .as_ref()
+            .map(UserWhere::to_filter)
+            .transpose()
+            .gql()?;
+        if let Some(id) = own_only {
+            let own = Filter::cond(
+                Field::Id,
+                crate::domain::filter::Op::Eq,
+                serde_json::json!(id),
+            );
+            filter = Some(match filter {
+                Some(f) => Filter::And(vec![own, f]),
+                None => own,
+            });
+        }
+        let svc = ctx.data::<Services>()?;
+        // One more row tells whether there is a next page.
+        let mut q = users::UserQuery {
+            collection,
+            filter,
+            sort,
+            limit: size as u64 + 1,
+            offset: start,
+            with_total: false,
+        };
+        let page = users::query(&svc.db, &project.id, &q).await.gql()?;
+        q.limit = size as u64;
+        let has_next = page.items.len() as u64 > q.limit;
+        let mut items = page.items;
+        items.truncate(size as usize);
+        Ok(UserConnection {
+            items,
+            project_id: project.id.clone(),
+            query: q,
+            has_next,
+        })
+    }
+}

@@ -1,0 +1,198 @@
+//! Subscriptions, fed by the domain's committed events (from this instance and,
+//! on Postgres, from every other). Authorization is checked for every event, and
+//! a subscription ends when its token expires or its session ends.
+use std::time::Duration;
+
+use async_graphql::{Context, Enum, SimpleObject, Subscription};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::errors::GqlResult;
+use super::types::{UserObject, UserWhere};
+use crate::domain::access::Caller;
+use crate::domain::events::{UserEvent, UserEventKind};
+use crate::domain::filter::{Field, Filter, Op};
+use crate::domain::{Services, sessions, users};
+use crate::error::AppError;
+
+/// How often a quiet subscription re-checks that its session is still live.
+const LIVENESS_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+pub struct Subscription;
+
+/// One timer per subscription (not per event): fan-out to thousands of
+/// subscribers stays cheap.
+fn liveness_timer() -> tokio::time::Interval {
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + LIVENESS_EVERY, LIVENESS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
+}
+
+/// What happened.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl From<UserEventKind> for ChangeKind {
+    fn from(k: UserEventKind) -> Self {
+        match k {
+            UserEventKind::Created => ChangeKind::Created,
+            UserEventKind::Updated => ChangeKind::Updated,
+            UserEventKind::Deleted => ChangeKind::Deleted,
+        }
+    }
+}
+
+/// A committed change to a user.
+#[derive(SimpleObject)]
+pub struct UserChange {
+    pub kind: ChangeKind,
+    /// The user after the change (for deletions: its id and email).
+    pub user: UserObject,
+    /// Names of the changed fields, when known.
+    pub changed_fields: Vec<String>,
+}
+
+/// Whether the caller's credentials still hold: token not expired, and for a
+/// user token, the session live and the token version current.
+async fn still_valid(svc: &Services, caller: &Caller) -> bool {
+    if caller
+        .token_expires_at
+        .is_some_and(|exp| exp <= chrono::Utc::now().timestamp())
+    {
+        return false;
+    }
+    let (Some(me), Some(sid)) = (&caller.user, &caller.session_id) else {
+        return true;
+    };
+    let Ok(current) = users::get(&svc.db, &me.project_id, &me.id).await else {
+        return false;
+    };
+    current.token_version == me.token_version
+        && !current.disabled
+        && sessions::check_live(&svc.db, sid, &me.id).await.is_ok()
+}
+
+/// The next event, or `None` when the subscription must end (credentials no
+/// longer valid, or the subscriber fell behind).
+async fn next_event(
+    svc: &Services,
+    caller: &Caller,
+    rx: &mut tokio::sync::broadcast::Receiver<UserEvent>,
+    tick: &mut tokio::time::Interval,
+) -> Result<Option<UserEvent>, AppError> {
+    loop {
+        tokio::select! {
+            received = rx.recv() => {
+                return match received {
+                    Ok(event) => Ok(Some(event)),
+                    // A slow subscriber is told and closed rather than buffered without bound.
+                    Err(RecvError::Lagged(_)) => Err(AppError::validation("subscription", "the subscriber fell behind; subscribe again")),
+                    Err(RecvError::Closed) => Ok(None),
+                };
+            }
+            _ = tick.tick() => {
+                if !still_valid(svc, caller).await {
+                    return Err(AppError::InvalidToken);
+                }
+            }
+        }
+    }
+}
+
+#[Subscription]
+impl Subscription {
+    /// Your own profile after each committed change. Ends when your token
+    /// expires or its session ends (log-out, password change, disabled account).
+    async fn user_changed(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<UserObject>>> {
+        let svc = ctx.data::<Services>()?.clone();
+        let caller = ctx.data::<Caller>()?.clone();
+        let me = caller.user().gql()?.clone();
+        let mut rx = svc.events.subscribe();
+        Ok(async_stream::stream! {
+            let mut tick = liveness_timer();
+            loop {
+                let event = match next_event(&svc, &caller, &mut rx, &mut tick).await {
+                    Ok(Some(e)) => e,
+                    Ok(None) => break,
+                    Err(e) => { yield Err(e).gql(); break; }
+                };
+                if event.user.id != me.id {
+                    continue;
+                }
+                if !still_valid(&svc, &caller).await {
+                    yield Err(AppError::InvalidToken).gql();
+                    break;
+                }
+                if event.kind == UserEventKind::Deleted {
+                    break;
+                }
+                yield Ok(UserObject::full(event.user));
+            }
+        })
+    }
+
+    /// Every committed change to the project's users that matches `where`
+    /// (secret key or superuser). Deletions are delivered only without `where`.
+    async fn users_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<UserWhere>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<UserChange>>> {
+        let svc = ctx.data::<Services>()?.clone();
+        let caller = ctx.data::<Caller>()?.clone();
+        let project = caller.require_admin().gql()?.clone();
+        let filter = filter
+            .as_ref()
+            .map(UserWhere::to_filter)
+            .transpose()
+            .gql()?;
+        if let Some(f) = &filter {
+            f.validate().gql()?;
+        }
+        let mut rx = svc.events.subscribe();
+        Ok(async_stream::stream! {
+            let mut tick = liveness_timer();
+            loop {
+                let event = match next_event(&svc, &caller, &mut rx, &mut tick).await {
+                    Ok(Some(e)) => e,
+                    Ok(None) => break,
+                    Err(e) => { yield Err(e).gql(); break; }
+                };
+                if event.user.project_id != project.id {
+                    continue;
+                }
+                if let Some(f) = &filter {
+                    if event.kind == UserEventKind::Deleted {
+                        continue;
+                    }
+                    // The filter is evaluated by the database, exactly as the
+                    // `users` query would, on the committed row.
+                    let q = users::UserQuery {
+                        filter: Some(Filter::And(vec![Filter::cond(Field::Id, Op::Eq, serde_json::json!(event.user.id)), f.clone()])),
+                        limit: 1,
+                        ..Default::default()
+                    };
+                    match users::query(&svc.db, &project.id, &q).await {
+                        Ok(page) if page.items.is_empty() => continue,
+                        Ok(_) => {}
+                        Err(e) => { yield Err(e).gql(); break; }
+                    }
+                }
+                yield Ok(UserChange {
+                    kind: event.kind.into(),
+                    changed_fields: event.changed,
+                    user: UserObject::full(event.user),
+                });
+            }
+        })
+    }
+}

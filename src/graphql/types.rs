@@ -1,0 +1,484 @@
+//! GraphQL object and input types, converted from and to domain types.
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::loaders::{CollectionLoader, ReverseKey, ReverseLoader, UserLoader};
+use crate::domain::access::Caller;
+use crate::domain::filter::{Field, Filter, Op};
+use crate::domain::sessions::Session;
+use crate::domain::users::{AuthResult, User, UserQuery};
+use crate::error::{AppError, AppResult};
+
+/// A user of an auth collection, as the caller may see it: in full (itself,
+/// administrators) or its public view (declared public profile fields only).
+pub struct UserObject {
+    pub user: User,
+    pub full: bool,
+}
+
+impl UserObject {
+    /// The full view.
+    pub fn full(user: User) -> Self {
+        Self { user, full: true }
+    }
+}
+
+fn visible_to(ctx: &Context<'_>, user: User) -> UserObject {
+    let caller = ctx.data::<Caller>().ok();
+    let full =
+        caller.is_some_and(|c| c.is_admin() || c.user.as_ref().is_some_and(|u| u.id == user.id));
+    UserObject { user, full }
+}
+
+fn loader<'a, T: Send + Sync + 'static>(
+    ctx: &'a Context<'_>,
+) -> async_graphql::Result<&'a DataLoader<T>> {
+    ctx.data::<DataLoader<T>>()
+}
+
+#[Object(name = "User")]
+impl UserObject {
+    /// URL-safe id.
+    async fn id(&self) -> &str {
+        &self.user.id
+    }
+    /// Email address as the user typed it; null in another user's public view.
+    async fn email(&self) -> Option<&str> {
+        self.full.then_some(self.user.email.as_str())
+    }
+    /// Free-form profile data (only declared public fields in a public view).
+    async fn data(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
+        if self.full {
+            return Ok(Json(self.user.data.clone()));
+        }
+        let collection = loader::<CollectionLoader>(ctx)?
+            .load_one(self.user.collection_id.clone())
+            .await
+            .map_err(|e| e.as_ref().extend())?;
+        let public: Map<String, Value> = self
+            .user
+            .data
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| {
+                        collection
+                            .as_ref()
+                            .and_then(|c| c.field(k))
+                            .is_some_and(|f| f.public)
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Json(Value::Object(public)))
+    }
+    /// Roles, e.g. `["user"]` (empty in a public view).
+    async fn roles(&self) -> Vec<String> {
+        if self.full {
+            self.user.roles.clone()
+        } else {
+            vec![]
+        }
+    }
+    /// Whether the email address has been verified.
+    async fn verified(&self) -> bool {
+        self.user.verified
+    }
+    /// Whether the account is disabled.
+    async fn disabled(&self) -> bool {
+        self.user.disabled
+    }
+    /// Id of the auth collection the user belongs to.
+    async fn collection_id(&self) -> &str {
+        &self.user.collection_id
+    }
+    /// When the user signed up.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.user.created_at
+    }
+    /// When the user last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.user.updated_at
+    }
+    /// The user a single relation field points to (`referred_by`, or by
+    /// convention `referred_by_id`). Batched per request.
+    async fn related(
+        &self,
+        ctx: &Context<'_>,
+        field: String,
+    ) -> async_graphql::Result<Option<UserObject>> {
+        let Some(id) = crate::domain::users::relation_ids(&self.user.data, &field)
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let user = loader::<UserLoader>(ctx)?
+            .load_one(id)
+            .await
+            .map_err(|e| e.as_ref().extend())?;
+        Ok(user.map(|u| visible_to(ctx, u)))
+    }
+    /// The users a many relation field points to (an array of ids). Batched per request.
+    async fn related_many(
+        &self,
+        ctx: &Context<'_>,
+        field: String,
+    ) -> async_graphql::Result<Vec<UserObject>> {
+        let ids = crate::domain::users::relation_ids(&self.user.data, &field);
+        let found = loader::<UserLoader>(ctx)?
+            .load_many(ids.clone())
+            .await
+            .map_err(|e| e.as_ref().extend())?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| found.get(&id).cloned())
+            .map(|u| visible_to(ctx, u))
+            .collect())
+    }
+    /// Users whose relation field `field` points to this user (reverse relation). Batched per request.
+    async fn referenced_by(
+        &self,
+        ctx: &Context<'_>,
+        field: String,
+    ) -> async_graphql::Result<Vec<UserObject>> {
+        let key = ReverseKey {
+            field,
+            target: self.user.id.clone(),
+        };
+        let list = loader::<ReverseLoader>(ctx)?
+            .load_one(key)
+            .await
+            .map_err(|e| e.as_ref().extend())?;
+        Ok(list
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| visible_to(ctx, u))
+            .collect())
+    }
+    /// `related(field: "referred_by")`.
+    async fn referred_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserObject>> {
+        self.related(ctx, "referred_by".into()).await
+    }
+    /// `relatedMany(field: "following")`.
+    async fn following(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserObject>> {
+        self.related_many(ctx, "following".into()).await
+    }
+    /// `referencedBy(field: "referred_by")`: the users this user referred.
+    async fn referrals(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserObject>> {
+        self.referenced_by(ctx, "referred_by".into()).await
+    }
+}
+
+/// Tokens of a session and its user.
+pub struct AuthPayload(pub AuthResult);
+
+#[Object]
+impl AuthPayload {
+    /// Access token: send it as `Authorization: Bearer <token>`.
+    async fn token(&self) -> &str {
+        &self.0.token
+    }
+    /// Refresh token for `refreshToken`; absent when this call did not rotate it.
+    async fn refresh_token(&self) -> Option<&str> {
+        self.0.refresh_token.as_deref()
+    }
+    /// Seconds until the access token expires.
+    async fn expires_in(&self) -> i64 {
+        self.0.expires_in
+    }
+    /// The session the tokens belong to.
+    async fn session_id(&self) -> &str {
+        &self.0.session_id
+    }
+    /// The authenticated user.
+    async fn user(&self) -> UserObject {
+        UserObject::full(self.0.user.clone())
+    }
+}
+
+/// A log-in session.
+pub struct SessionObject(pub Session);
+
+#[Object(name = "Session")]
+impl SessionObject {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    /// When the session was opened (log-in or sign-up).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When its refresh token was last used.
+    async fn last_used_at(&self) -> DateTime<Utc> {
+        self.0.last_used_at
+    }
+    /// When its refresh token expires at the latest.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    /// Peer address at log-in.
+    async fn ip(&self) -> Option<&str> {
+        self.0.ip.as_deref()
+    }
+    /// User agent at log-in.
+    async fn user_agent(&self) -> Option<&str> {
+        self.0.user_agent.as_deref()
+    }
+    /// Whether this is the session of the token making the request.
+    async fn current(&self, ctx: &Context<'_>) -> bool {
+        ctx.data::<crate::domain::access::Caller>()
+            .ok()
+            .and_then(|c| c.session_id.as_deref())
+            == Some(self.0.id.as_str())
+    }
+}
+
+/// A page of users (a Relay-style connection, with `items` for plain lists).
+pub struct UserConnection {
+    pub items: Vec<User>,
+    pub project_id: String,
+    pub query: UserQuery,
+    pub has_next: bool,
+}
+
+/// An edge of a user connection.
+#[derive(SimpleObject)]
+pub struct UserEdge {
+    /// Opaque cursor for `after`.
+    pub cursor: String,
+    pub node: UserObject,
+}
+
+/// Paging state.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+/// The cursor of the row at `offset`.
+pub fn cursor(offset: u64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+/// The offset after a cursor.
+pub fn after_cursor(cursor: &str) -> AppResult<u64> {
+    use base64::Engine;
+    let bad = || AppError::validation("after", "not a cursor of this connection");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let n: u64 = text
+        .strip_prefix("o:")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(bad)?;
+    Ok(n + 1)
+}
+
+#[Object]
+impl UserConnection {
+    /// The users of this page.
+    async fn items(&self) -> Vec<UserObject> {
+        self.items.iter().cloned().map(UserObject::full).collect()
+    }
+    /// The users of this page.
+    async fn nodes(&self) -> Vec<UserObject> {
+        self.items.iter().cloned().map(UserObject::full).collect()
+    }
+    /// The users of this page with their cursors.
+    async fn edges(&self) -> Vec<UserEdge> {
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(i, u)| UserEdge {
+                cursor: cursor(self.query.offset + i as u64),
+                node: UserObject::full(u.clone()),
+            })
+            .collect()
+    }
+    async fn page_info(&self) -> PageInfo {
+        let n = self.items.len() as u64;
+        PageInfo {
+            has_next_page: self.has_next,
+            has_previous_page: self.query.offset > 0,
+            start_cursor: (n > 0).then(|| cursor(self.query.offset)),
+            end_cursor: (n > 0).then(|| cursor(self.query.offset + n - 1)),
+        }
+    }
+    /// Number of matching users; counted only when asked for.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        use super::errors::GqlResult;
+        let svc = ctx.data::<crate::domain::Services>()?;
+        crate::domain::users::count_query(&svc.db, &self.project_id, &self.query)
+            .await
+            .gql()
+    }
+}
+
+/// Filter operators.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum FilterOp {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Contains,
+    Icontains,
+    Startswith,
+    Endswith,
+    In,
+    Notin,
+    Isnull,
+}
+
+impl From<FilterOp> for Op {
+    fn from(op: FilterOp) -> Op {
+        match op {
+            FilterOp::Eq => Op::Eq,
+            FilterOp::Ne => Op::Ne,
+            FilterOp::Gt => Op::Gt,
+            FilterOp::Gte => Op::Gte,
+            FilterOp::Lt => Op::Lt,
+            FilterOp::Lte => Op::Lte,
+            FilterOp::Contains => Op::Contains,
+            FilterOp::Icontains => Op::IContains,
+            FilterOp::Startswith => Op::StartsWith,
+            FilterOp::Endswith => Op::EndsWith,
+            FilterOp::In => Op::In,
+            FilterOp::Notin => Op::NotIn,
+            FilterOp::Isnull => Op::IsNull,
+        }
+    }
+}
+
+/// A filter: either a condition (`field`, `op`, `value`) or a combination
+/// (`and`, `or`, `not`); several given at once are all required.
+#[derive(InputObject)]
+pub struct UserWhere {
+    pub and: Option<Vec<UserWhere>>,
+    pub or: Option<Vec<UserWhere>>,
+    pub not: Option<Box<UserWhere>>,
+    /// `id`, `email`, `roles`, `verified`, `createdAt`, `updatedAt`, or a profile
+    /// path such as `city` or `address.city`; through a relation: `referred_by.email`.
+    pub field: Option<String>,
+    #[graphql(default_with = "FilterOp::Eq")]
+    pub op: FilterOp,
+    pub value: Option<Json<Value>>,
+}
+
+impl UserWhere {
+    /// The domain filter.
+    pub fn to_filter(&self) -> AppResult<Filter> {
+        let mut parts = Vec::new();
+        if let Some(items) = &self.and {
+            parts.push(Filter::And(
+                items
+                    .iter()
+                    .map(UserWhere::to_filter)
+                    .collect::<AppResult<_>>()?,
+            ));
+        }
+        if let Some(items) = &self.or {
+            parts.push(Filter::Or(
+                items
+                    .iter()
+                    .map(UserWhere::to_filter)
+                    .collect::<AppResult<_>>()?,
+            ));
+        }
+        if let Some(inner) = &self.not {
+            parts.push(Filter::Not(Box::new(inner.to_filter()?)));
+        }
+        if let Some(field) = &self.field {
+            let value = self
+                .value
+                .as_ref()
+                .map(|j| j.0.clone())
+                .unwrap_or(Value::Null);
+            parts.push(Filter::cond(Field::parse(field)?, self.op.into(), value));
+        } else if self.value.is_some() {
+            return Err(AppError::validation("where", "`value` needs a `field`"));
+        }
+        Ok(if parts.len() == 1 {
+            parts.pop().expect("one")
+        } else {
+            Filter::And(parts)
+        })
+    }
+}
+
+/// Sort direction.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum SortDirection {
+    Asc,
+    Desc,
+}
+
+/// A sort key.
+#[derive(InputObject)]
+pub struct UserOrder {
+    /// A field as in `UserWhere.field`.
+    pub field: String,
+    #[graphql(default_with = "SortDirection::Asc")]
+    pub direction: SortDirection,
+}
+
+/// Input of `signUp`.
+#[derive(InputObject)]
+pub struct SignUpInput {
+    pub email: String,
+    pub password: String,
+    /// Initial profile data (an object).
+    pub data: Option<Json<Value>>,
+    /// Auth collection; defaults to `users`.
+    pub collection: Option<String>,
+}
+
+/// Input of `logIn`.
+#[derive(InputObject)]
+pub struct LogInInput {
+    pub email: String,
+    pub password: String,
+    /// Auth collection; defaults to `users`.
+    pub collection: Option<String>,
+}
+
+/// Input of `updateMe`.
+#[derive(InputObject)]
+pub struct UpdateMeInput {
+    /// Keys to set (shallow merge into the profile).
+    pub data: Option<Json<Value>>,
+    /// `{field: value or [values]}` appended to array fields, atomically.
+    pub append: Option<Json<Value>>,
+    /// `{field: value or [values]}` removed from array fields, atomically.
+    pub remove: Option<Json<Value>>,
+}
+
+/// Input of `changePassword`.
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// A JSON argument that must be an object.
+pub fn object_arg(field: &str, value: Option<Json<Value>>) -> AppResult<Map<String, Value>> {
+    match value.map(|j| j.0) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(AppError::validation(
+            field,
+            format!("`{field}` must be a JSON object"),
+        )),
+    }
+}

@@ -1,0 +1,157 @@
+//! PocketBase realtime: `GET /api/realtime` opens an SSE stream whose first
+//! event is `PB_CONNECT` (the SSE `id` is the client id); `POST /api/realtime`
+//! sets the client's subscriptions (`users/*`, `users/RECORD_ID`, with an
+//! optional `?options=…`) and binds its authorization. Each change is sent as an
+//! event named exactly as subscribed, only to clients allowed to view the record
+//! (superusers: all; users: their own record).
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::TenantSlug;
+use super::pocketbase::{PbError, record_json};
+use crate::app::AppState;
+use crate::auth::extract::RequestCredentials;
+use crate::domain::access::Caller;
+use crate::domain::collections;
+use crate::domain::events::UserEventKind;
+use crate::error::AppError;
+
+/// Subscriptions and authorization of each connected client.
+#[derive(Clone, Default)]
+pub struct Clients(Arc<Mutex<HashMap<String, ClientState>>>);
+
+#[derive(Clone, Default)]
+struct ClientState {
+    subscriptions: Vec<String>,
+    caller: Option<Caller>,
+}
+
+/// Most subscriptions one client may hold.
+const MAX_SUBSCRIPTIONS: usize = 1000;
+
+struct Registration {
+    clients: Clients,
+    id: String,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.clients.0.lock() {
+            map.remove(&self.id);
+        }
+    }
+}
+
+/// `GET /api/realtime`.
+pub async fn connect(State(state): State<AppState>) -> impl IntoResponse {
+    let id = crate::auth::keys::random_token(40);
+    if let Ok(mut map) = state.realtime.0.lock() {
+        map.insert(id.clone(), ClientState::default());
+    }
+    let registration = Registration {
+        clients: state.realtime.clone(),
+        id: id.clone(),
+    };
+    Sse::new(events(state, id, registration))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn events(
+    state: AppState,
+    id: String,
+    registration: Registration,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let mut rx = state.services.events.subscribe();
+    async_stream::stream! {
+        let _registration = registration;
+        yield Ok(Event::default().id(id.clone()).event("PB_CONNECT").data(json!({"clientId": id}).to_string()));
+        loop {
+            let event = match rx.recv().await {
+                Ok(e) => e,
+                // A client that falls behind is disconnected (it reconnects and resubscribes).
+                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => break,
+            };
+            let client = state.realtime.0.lock().ok().and_then(|m| m.get(&id).cloned());
+            let Some(client) = client else { break };
+            let Some(caller) = &client.caller else { continue };
+            let Ok(project) = caller.project() else { continue };
+            if event.user.project_id != project.id {
+                continue;
+            }
+            let may_view = caller.superuser.is_some() || caller.user.as_ref().is_some_and(|u| u.id == event.user.id);
+            if !may_view {
+                continue;
+            }
+            let Ok(coll) = collections::get(&state.services.db, &event.user.collection_id).await else { continue };
+            let action = match event.kind {
+                UserEventKind::Created => "create",
+                UserEventKind::Updated => "update",
+                UserEventKind::Deleted => "delete",
+            };
+            let data = json!({"action": action, "record": record_json(&event.user, &coll, true)}).to_string();
+            for topic in &client.subscriptions {
+                let base = topic.split('?').next().unwrap_or(topic);
+                let Some((c, target)) = base.split_once('/') else { continue };
+                if (c == coll.name || c == coll.id) && (target == "*" || target == event.user.id) {
+                    yield Ok(Event::default().event(topic.clone()).data(data.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// `POST /api/realtime` `{clientId, subscriptions}`: 204.
+pub async fn subscribe(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    bytes: Bytes,
+) -> Result<StatusCode, PbError> {
+    let body = super::json_object(&bytes)?;
+    let client_id = body
+        .get("clientId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::validation("clientId", "Cannot be blank."))?
+        .to_owned();
+    let subscriptions: Vec<String> = match body.get("subscriptions") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(_) => {
+            return Err(
+                AppError::validation("subscriptions", "Must be an array of strings.").into(),
+            );
+        }
+    };
+    if subscriptions.len() > MAX_SUBSCRIPTIONS || subscriptions.iter().any(|s| s.len() > 2048) {
+        return Err(
+            AppError::validation("subscriptions", "Too many or too long subscriptions.").into(),
+        );
+    }
+    let caller = super::pocketbase::resolve(&state, &creds, &slug).await?;
+    let mut map = state
+        .realtime
+        .0
+        .lock()
+        .map_err(|_| AppError::internal(anyhow::anyhow!("realtime registry poisoned")))?;
+    let client = map
+        .get_mut(&client_id)
+        .ok_or(AppError::NotFound("realtime client"))?;
+    client.subscriptions = subscriptions;
+    client.caller = Some(caller);
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,423 @@
+//! `domain::filter::Filter` → SQL, once, for SQLite (JSON1) and Postgres (jsonb).
+//! Field paths are validated identifiers and are written into the SQL so that
+//! expression indexes match; every value is bound.
+use sea_orm::sea_query::Expr;
+use sea_orm::{DbBackend, Value};
+use serde_json::Value as Json;
+
+use crate::domain::filter::{Field, Filter, Op, Sort, parse_date};
+use crate::error::AppResult;
+
+struct Sql {
+    pg: bool,
+    values: Vec<Value>,
+    /// The table alias columns are qualified with (`users`, or a relation's alias).
+    table: String,
+    /// Relation nesting, for fresh aliases.
+    depth: usize,
+}
+
+impl Sql {
+    fn col(&self, name: &str) -> String {
+        format!("{}.{name}", self.table)
+    }
+
+    fn bind(&mut self, v: impl Into<Value>) -> String {
+        self.values.push(v.into());
+        if self.pg {
+            format!("${}", self.values.len())
+        } else {
+            "?".to_owned()
+        }
+    }
+
+    /// SQL of the JSON value at a profile path, and of its text.
+    fn json_at(&self, path: &[String]) -> (String, String, String) {
+        let data = self.col("data");
+        if self.pg {
+            if path.len() == 1 {
+                let key = &path[0];
+                (
+                    format!("({data} -> '{key}')"),
+                    format!("({data} ->> '{key}')"),
+                    "jsonb_typeof".into(),
+                )
+            } else {
+                let p = path.join(",");
+                (
+                    format!("({data} #> '{{{p}}}')"),
+                    format!("({data} #>> '{{{p}}}')"),
+                    "jsonb_typeof".into(),
+                )
+            }
+        } else {
+            let p: String = path.iter().map(|s| format!(".\"{s}\"")).collect();
+            (
+                format!("'${p}'"),
+                format!("json_extract({data}, '${p}')"),
+                "json_type".into(),
+            )
+        }
+    }
+}
+
+/// The SQL condition of a filter.
+pub fn condition(backend: DbBackend, filter: &Filter) -> AppResult<Expr> {
+    filter.validate()?;
+    let mut sql = Sql {
+        pg: backend == DbBackend::Postgres,
+        values: Vec::new(),
+        table: "users".into(),
+        depth: 0,
+    };
+    let text = node(&mut sql, filter)?;
+    Ok(Expr::cust_with_values(text, sql.values))
+}
+
+fn node(sql: &mut Sql, f: &Filter) -> AppResult<String> {
+    Ok(match f {
+        Filter::And(items) if items.is_empty() => "(1 = 1)".into(),
+        Filter::Or(items) if items.is_empty() => "(1 = 0)".into(),
+        Filter::And(items) => {
+            let parts: AppResult<Vec<String>> = items.iter().map(|i| node(sql, i)).collect();
+            format!("({})", parts?.join(" AND "))
+        }
+        Filter::Or(items) => {
+            let parts: AppResult<Vec<String>> = items.iter().map(|i| node(sql, i)).collect();
+            format!("({})", parts?.join(" OR "))
+        }
+        Filter::Not(inner) => format!("(NOT COALESCE({}, {}))", node(sql, inner)?, falsy(sql)),
+        Filter::Cond { field, op, value } => cond(sql, field, *op, value)?,
+        Filter::Related { via, filter } => related(sql, via, filter)?,
+    })
+}
+
+fn falsy(sql: &Sql) -> &'static str {
+    if sql.pg { "FALSE" } else { "0" }
+}
+
+fn cond(sql: &mut Sql, field: &Field, op: Op, value: &Json) -> AppResult<String> {
+    match op {
+        Op::Ne => {
+            let eq = cond(sql, field, Op::Eq, value)?;
+            return Ok(format!("(NOT COALESCE({eq}, {}))", falsy(sql)));
+        }
+        Op::In | Op::NotIn => {
+            let items = value.as_array().cloned().unwrap_or_default();
+            let parts: AppResult<Vec<String>> =
+                items.iter().map(|v| cond(sql, field, Op::Eq, v)).collect();
+            let any = if items.is_empty() {
+                "(1 = 0)".to_owned()
+            } else {
+                format!("({})", parts?.join(" OR "))
+            };
+            return Ok(if op == Op::In {
+                any
+            } else {
+                format!("(NOT COALESCE({any}, {}))", falsy(sql))
+            });
+        }
+        Op::Eq if value.is_null() => return cond(sql, field, Op::IsNull, &Json::Bool(true)),
+        _ => {}
+    }
+    match field {
+        Field::Id => {
+            let col = sql.col("id");
+            text_column(sql, &col, op, value, false)
+        }
+        Field::Email => {
+            let col = sql.col("email_normalized");
+            text_column(sql, &col, op, value, true)
+        }
+        Field::Verified => Ok(match op {
+            Op::IsNull => {
+                if value == &Json::Bool(true) {
+                    "(1 = 0)".into()
+                } else {
+                    "(1 = 1)".into()
+                }
+            }
+            _ => {
+                let b = value
+                    .as_bool()
+                    .or_else(|| value.as_str().map(|s| s == "true"))
+                    .unwrap_or(false);
+                let col = sql.col("verified");
+                format!("({col} = {})", sql.bind(b))
+            }
+        }),
+        Field::CreatedAt | Field::UpdatedAt => {
+            let col = if *field == Field::CreatedAt {
+                "created_at"
+            } else {
+                "updated_at"
+            };
+            if op == Op::IsNull {
+                return Ok(if value == &Json::Bool(true) {
+                    "(1 = 0)".into()
+                } else {
+                    "(1 = 1)".into()
+                });
+            }
+            let at = parse_date(value)?;
+            Ok(format!("({col} {} {})", cmp(op), sql.bind(at)))
+        }
+        Field::Roles => roles(sql, op, value),
+        Field::Data(path) => data(sql, path, op, value),
+    }
+}
+
+fn cmp(op: Op) -> &'static str {
+    match op {
+        Op::Gt => ">",
+        Op::Gte => ">=",
+        Op::Lt => "<",
+        Op::Lte => "<=",
+        _ => "=",
+    }
+}
+
+fn scalar_text(value: &Json) -> String {
+    match value {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn text_ops(sql: &mut Sql, col: &str, op: Op, v: String) -> String {
+    let pg = sql.pg;
+    match op {
+        Op::Contains => {
+            let p = sql.bind(v);
+            if pg {
+                format!("(strpos({col}, {p}) > 0)")
+            } else {
+                format!("(instr({col}, {p}) > 0)")
+            }
+        }
+        Op::IContains => {
+            let p = sql.bind(v.to_lowercase());
+            if pg {
+                format!("(strpos(lower({col}), {p}) > 0)")
+            } else {
+                format!("(instr(lower({col}), {p}) > 0)")
+            }
+        }
+        Op::StartsWith => {
+            let (p1, p2) = (sql.bind(v.clone()), sql.bind(v));
+            if pg {
+                format!("(left({col}, length({p1})) = {p2})")
+            } else {
+                format!("(substr({col}, 1, length({p1})) = {p2})")
+            }
+        }
+        Op::EndsWith => {
+            let (p1, p2) = (sql.bind(v.clone()), sql.bind(v));
+            if pg {
+                format!("(right({col}, length({p1})) = {p2})")
+            } else {
+                format!("(substr({col}, -length({p1})) = {p2})")
+            }
+        }
+        _ => {
+            let p = sql.bind(v);
+            format!("({col} {} {p})", cmp(op))
+        }
+    }
+}
+
+fn text_column(
+    sql: &mut Sql,
+    col: &str,
+    op: Op,
+    value: &Json,
+    lowercase: bool,
+) -> AppResult<String> {
+    if op == Op::IsNull {
+        return Ok(if value == &Json::Bool(true) {
+            "(1 = 0)".into()
+        } else {
+            "(1 = 1)".into()
+        });
+    }
+    let mut v = scalar_text(value);
+    if lowercase {
+        v = v.to_lowercase();
+    }
+    Ok(text_ops(sql, col, op, v))
+}
+
+fn roles(sql: &mut Sql, op: Op, value: &Json) -> AppResult<String> {
+    let roles = sql.col("roles");
+    let member = |sql: &mut Sql, v: String| {
+        let p = sql.bind(v);
+        if sql.pg {
+            format!("({roles} @> jsonb_build_array({p}::text))")
+        } else {
+            format!("(EXISTS (SELECT 1 FROM json_each({roles}) rr WHERE rr.value = {p}))")
+        }
+    };
+    Ok(match op {
+        Op::Eq | Op::Contains => member(sql, scalar_text(value)),
+        Op::IsNull => {
+            let empty = if sql.pg {
+                "(jsonb_array_length(roles) = 0)"
+            } else {
+                "(json_array_length(roles) = 0)"
+            };
+            if value == &Json::Bool(true) {
+                empty.into()
+            } else {
+                format!("(NOT {empty})")
+            }
+        }
+        _ => {
+            let v = scalar_text(value);
+            let inner = text_ops(sql, "rv", op, v);
+            if sql.pg {
+                format!(
+                    "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(roles) rv WHERE {inner}))"
+                )
+            } else {
+                format!(
+                    "(EXISTS (SELECT 1 FROM (SELECT value AS rv FROM json_each(users.roles)) WHERE {inner}))"
+                )
+            }
+        }
+    })
+}
+
+fn data(sql: &mut Sql, path: &[String], op: Op, value: &Json) -> AppResult<String> {
+    let (json, text, typeof_fn) = sql.json_at(path);
+    let pg = sql.pg;
+    // SQLite's json_type takes (data, path); Postgres's jsonb_typeof takes the value.
+    let data_col = sql.col("data");
+    let type_of = if pg {
+        format!("{typeof_fn}({json})")
+    } else {
+        format!("{typeof_fn}({data_col}, {json})")
+    };
+    let is_null = format!("({type_of} IS NULL OR {type_of} = 'null')");
+    match op {
+        Op::IsNull => {
+            return Ok(if value == &Json::Bool(true) {
+                is_null
+            } else {
+                format!("(NOT {is_null})")
+            });
+        }
+        Op::Contains => {
+            // Arrays: membership; strings: substring.
+            // Bound in the order the placeholders appear (SQLite's are positional).
+            let p = sql.bind(scalar_text(value));
+            let substring = text_ops(sql, &text, Op::Contains, scalar_text(value));
+            return Ok(if pg {
+                format!(
+                    "(CASE jsonb_typeof({json}) WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements_text({json}) e WHERE e = {p}) \
+                     WHEN 'string' THEN {substring} ELSE FALSE END)"
+                )
+            } else {
+                format!(
+                    "(CASE {type_of} WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each({data_col}, {json}) e WHERE CAST(e.value AS TEXT) = {p}) \
+                     WHEN 'text' THEN {substring} ELSE 0 END)"
+                )
+            });
+        }
+        Op::IContains | Op::StartsWith | Op::EndsWith => {
+            let string_type = if pg { "'string'" } else { "'text'" };
+            let inner = text_ops(sql, &text, op, scalar_text(value));
+            return Ok(format!("({type_of} = {string_type} AND {inner})"));
+        }
+        _ => {}
+    }
+    // Eq and ordering comparisons: numbers as numbers, strings as strings,
+    // booleans by JSON type.
+    Ok(match value {
+        Json::Bool(b) => {
+            let t = if *b { "'true'" } else { "'false'" };
+            if pg {
+                format!("({type_of} = 'boolean' AND {json} = {t}::jsonb)")
+            } else {
+                format!("({type_of} = {t})")
+            }
+        }
+        Json::Number(n) => {
+            let f = n.as_f64().unwrap_or(0.0);
+            let p = sql.bind(f);
+            if pg {
+                format!(
+                    "((CASE WHEN {type_of} = 'number' THEN {text}::double precision END) {} {p})",
+                    cmp(op)
+                )
+            } else {
+                format!(
+                    "({type_of} IN ('integer', 'real') AND {text} {} {p})",
+                    cmp(op)
+                )
+            }
+        }
+        // On SQLite a bound text equals only a JSON string (numbers and
+        // booleans extract as numbers, which never equal text), so an equality
+        // needs no type check and can be answered from the index alone.
+        other if !pg && op == Op::Eq => {
+            let p = sql.bind(scalar_text(other));
+            format!("({text} = {p})")
+        }
+        other => {
+            let s = scalar_text(other);
+            let p = sql.bind(s);
+            let string_type = if pg { "'string'" } else { "'text'" };
+            format!("({type_of} = {string_type} AND {text} {} {p})", cmp(op))
+        }
+    })
+}
+
+/// A condition on the users a profile field points to (one id, or an array of
+/// ids): true when any of them matches `inner`, in the same project.
+fn related(sql: &mut Sql, via: &[String], inner: &Filter) -> AppResult<String> {
+    let outer = sql.table.clone();
+    let (json, _, _) = sql.json_at(via);
+    sql.depth += 1;
+    let alias = format!("rel{}", sql.depth);
+    let saved = std::mem::replace(&mut sql.table, alias.clone());
+    let inner_sql = node(sql, inner);
+    sql.table = saved;
+    sql.depth -= 1;
+    let inner_sql = inner_sql?;
+    Ok(if sql.pg {
+        format!(
+            "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof({json}) = 'array' THEN {json} \
+             ELSE jsonb_build_array({json}) END) ids JOIN users {alias} ON {alias}.id = ids \
+             WHERE {alias}.project_id = {outer}.project_id AND {inner_sql}))"
+        )
+    } else {
+        format!(
+            "(EXISTS (SELECT 1 FROM json_each({outer}.data, {json}) ids JOIN users {alias} ON {alias}.id = ids.value \
+             WHERE {alias}.project_id = {outer}.project_id AND {inner_sql}))"
+        )
+    })
+}
+
+/// The SQL expression a sort key orders by.
+pub fn order_expr(backend: DbBackend, sort: &Sort) -> Expr {
+    let pg = backend == DbBackend::Postgres;
+    let text = match &sort.field {
+        Field::Id => "users.id".to_owned(),
+        Field::Email => "users.email_normalized".to_owned(),
+        Field::Verified => "users.verified".to_owned(),
+        Field::CreatedAt => "users.created_at".to_owned(),
+        Field::UpdatedAt => "users.updated_at".to_owned(),
+        Field::Roles => "users.roles".to_owned(),
+        Field::Data(path) => {
+            let sql = Sql {
+                pg,
+                values: vec![],
+                table: "users".into(),
+                depth: 0,
+            };
+            let (json, text, _) = sql.json_at(path);
+            if pg { json } else { text }
+        }
+    };
+    Expr::cust(text)
+}

@@ -1,0 +1,25 @@
+//! SQL that SeaORM's query builder cannot express portably, per backend.
+pub mod filter;
+pub mod indexes;
+pub mod users;
+
+use sea_orm::DbErr;
+
+/// Whether a database error is a unique violation of a constraint or index whose
+/// name (or, on SQLite, column list) contains `needle`.
+pub fn is_unique_violation(err: &DbErr, needle: &str) -> bool {
+    let text = err.to_string();
+    let unique = text.contains("UNIQUE constraint failed") || text.contains("duplicate key value");
+    unique && text.contains(needle)
+}
+
+/// A row selected by a unique key, without the bound `LIMIT ?` that SeaORM's
+/// `one()` appends: on SQLite that parameter makes every execution re-prepare
+/// the statement (37 µs instead of 3 µs per lookup; see BENCHMARKS.md). These
+/// lookups run on every authenticated request.
+pub async fn unique<E: sea_orm::EntityTrait>(
+    select: sea_orm::Select<E>,
+    db: &impl sea_orm::ConnectionTrait,
+) -> Result<Option<E::Model>, DbErr> {
+    Ok(select.all(db).await?.into_iter().next())
+}

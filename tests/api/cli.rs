@@ -1,0 +1,358 @@
+//! The `authgraph` binary itself: serve, project, apply, superuser, config errors.
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::test_config;
+
+fn bin(dir: &std::path::Path, database_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authgraph"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AUTHGRAPH_DATA_DIR", dir)
+        .env("AUTHGRAPH_ADDR", "127.0.0.1:0")
+        .env("AUTHGRAPH_HASH_CONCURRENCY", "2")
+        .env("RUST_LOG", "warn")
+        .current_dir(dir);
+    if !database_url.is_empty() {
+        cmd.env("DATABASE_URL", database_url);
+    }
+    cmd
+}
+
+struct Server {
+    child: Child,
+    lines: Vec<String>,
+    base: String,
+}
+
+/// Starts `authgraph serve` and reads its stdout until it listens.
+async fn start(dir: &std::path::Path, database_url: &str) -> Server {
+    let mut child = bin(dir, database_url)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, base) = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(url) = line.strip_prefix("authgraph listening on ") {
+                return (lines, url.to_owned());
+            }
+            lines.push(line);
+        }
+        panic!("server exited before listening: {lines:?}");
+    })
+    .await
+    .unwrap();
+    Server { child, lines, base }
+}
+
+impl Server {
+    fn key(&self, label: &str) -> Option<String> {
+        self.lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(label).map(|k| k.trim().to_owned()))
+    }
+
+    async fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.child.kill().ok();
+        panic!("server did not stop on SIGTERM");
+    }
+}
+
+async fn gql(base: &str, key: Option<&str>, token: Option<&str>, query: &str) -> Value {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .json(&json!({"query": query}));
+    if let Some(k) = key {
+        req = req.header("x-api-key", k);
+    }
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn serve_prints_default_keys_once_keeps_tokens_across_restarts_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_config(dir.path()).await.database_url;
+    let first = start(dir.path(), &db).await;
+    let pk = first
+        .key("publishable key:")
+        .expect("publishable key printed on first start");
+    assert!(pk.starts_with("pk_live_"));
+    assert!(first.key("secret key:").unwrap().starts_with("sk_live_"));
+    let res = gql(
+        &first.base,
+        Some(&pk),
+        None,
+        "mutation { signUp(input: {email: \"cli@example.com\", password: \"correct horse battery\"}) { token } }",
+    )
+    .await;
+    let token = res["data"]["signUp"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert!(first.stop().await.success(), "graceful shutdown exits 0");
+
+    let second = start(dir.path(), &db).await;
+    assert!(
+        second.key("publishable key:").is_none(),
+        "keys are printed only on the first start"
+    );
+    // The generated signing key persisted, so the token still works.
+    let me = gql(&second.base, None, Some(&token), "{ me { email } }").await;
+    assert_eq!(me["data"]["me"]["email"], "cli@example.com", "{me}");
+    assert!(second.stop().await.success());
+}
+
+#[tokio::test]
+async fn project_create_prints_json_keys_that_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_config(dir.path()).await.database_url;
+    let out = bin(dir.path(), &db)
+        .args(["project", "create", "My Shop", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["project"]["slug"], "my-shop");
+    assert_eq!(v["project"]["name"], "My Shop");
+    let pk = v["publishable_key"].as_str().unwrap().to_owned();
+    assert!(pk.starts_with("pk_live_"));
+    assert!(v["secret_key"].as_str().unwrap().starts_with("sk_live_"));
+    assert!(v["project"].get("publishable_key_hash").is_none());
+
+    // The same name again is a conflict with a clear message.
+    let dup = bin(dir.path(), &db)
+        .args(["project", "create", "My Shop", "--json"])
+        .output()
+        .unwrap();
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("CONFLICT"));
+
+    // Rotating the keys: the old publishable key stops working, the new one works.
+    let rot = bin(dir.path(), &db)
+        .args(["project", "rotate-keys", "my-shop", "--json"])
+        .output()
+        .unwrap();
+    assert!(rot.status.success());
+    let new_pk = serde_json::from_slice::<Value>(&rot.stdout).unwrap()["publishable_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = start(dir.path(), &db).await;
+    let q = "mutation { signUp(input: {email: \"shop@example.com\", password: \"correct horse battery\"}) { token } }";
+    let old = gql(&server.base, Some(&pk), None, q).await;
+    assert_eq!(old["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let new = gql(&server.base, Some(&new_pk), None, q).await;
+    assert!(new["data"]["signUp"]["token"].is_string(), "{new}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn apply_and_superuser_commands_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_config(dir.path()).await.database_url;
+    let file = dir.path().join("project.toml");
+    std::fs::write(
+        &file,
+        "[project]\nslug = \"blog\"\nname = \"Blog\"\n\n[[collections]]\nname = \"members\"\n\n[[collections.fields]]\nname = \"username\"\ntype = \"text\"\nunique = true\n",
+    )
+    .unwrap();
+    let out = bin(dir.path(), &db)
+        .arg("apply")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["created_collections"], json!(["members"]));
+    assert!(
+        report["created_project"]["secret_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("sk_live_")
+    );
+    let again: Value = serde_json::from_slice(
+        &bin(dir.path(), &db)
+            .arg("apply")
+            .arg(&file)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(again["unchanged_collections"], json!(["members"]));
+    assert!(again["created_project"].is_null());
+
+    std::fs::write(
+        &file,
+        "[project]\nslug = \"blog\"\n[[collections]]\nname = \"members\"\nbogus = 1\n",
+    )
+    .unwrap();
+    let bad = bin(dir.path(), &db)
+        .arg("apply")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bogus"));
+
+    let up = |pw: &str| {
+        bin(dir.path(), &db)
+            .args(["superuser", "upsert", "admin@example.com", pw])
+            .output()
+            .unwrap()
+    };
+    let created = up("a long admin password");
+    assert!(String::from_utf8_lossy(&created.stdout).contains("created"));
+    let updated = up("another admin password");
+    assert!(String::from_utf8_lossy(&updated.stdout).contains("updated"));
+    let weak = up("short");
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("WEAK_PASSWORD"));
+}
+
+#[tokio::test]
+async fn configuration_errors_name_the_setting_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin(dir.path(), "")
+        .env("AUTHGRAPH_ADDR", "not-an-address")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AUTHGRAPH_ADDR"));
+    let out = bin(dir.path(), "mysql://x")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL"));
+    let out = bin(dir.path(), "")
+        .env("AUTHGRAPH_JWT_SECRET", "short")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AUTHGRAPH_JWT_SECRET"));
+    // A TOML file is read, and the environment overrides it.
+    std::fs::write(
+        dir.path().join("authgraph.toml"),
+        "addr = \"also not an address\"\n",
+    )
+    .unwrap();
+    let out = bin(dir.path(), "")
+        .env_remove("AUTHGRAPH_ADDR")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("also not an address"));
+    let out = bin(dir.path(), "").arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two `authgraph serve` processes on one Postgres database: a subscriber on
+/// the first receives a change made through the second. (On SQLite each
+/// database file has one server, so this runs in the Postgres pass.)
+#[tokio::test]
+async fn two_server_processes_on_one_postgres_share_events_and_tokens() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    if crate::helpers::postgres_admin_url().is_none() {
+        return;
+    }
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let db = test_config(dir_a.path()).await.database_url;
+    let a = start(dir_a.path(), &db).await;
+    let b = start(dir_b.path(), &db).await;
+    let pk = a
+        .key("publishable key:")
+        .expect("keys from the first process");
+    let res = gql(
+        &b.base,
+        Some(&pk),
+        None,
+        "mutation { signUp(input: {email: \"procs@example.com\", password: \"correct horse battery\"}) { token } }",
+    )
+    .await;
+    let token = res["data"]["signUp"]["token"]
+        .as_str()
+        .expect("token from the second process")
+        .to_owned();
+    let mut req = format!("{}/graphql/ws", a.base.replace("http", "ws"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let send = |v: Value| Message::Text(v.to_string().into());
+    ws.send(send(
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}),
+    ))
+    .await
+    .unwrap();
+    ws.send(send(json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { userChanged { data } }"}}))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gql(
+        &b.base,
+        None,
+        Some(&token),
+        "mutation { updateMe(input: {data: {from: \"b\"}}) { id } }",
+    )
+    .await;
+    let mut got = None;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == "next" {
+                got = Some(v);
+                break;
+            }
+        }
+    }
+    let got = got.expect("an event from the other process");
+    assert_eq!(
+        got["payload"]["data"]["userChanged"]["data"],
+        json!({"from": "b"}),
+        "{got}"
+    );
+    assert!(a.stop().await.success());
+    assert!(b.stop().await.success());
+}

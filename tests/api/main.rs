@@ -1,0 +1,19 @@
+//! Integration tests: the real server on 127.0.0.1:0, a fresh database per test
+//! (SQLite file, or a new Postgres database when AUTHGRAPH_TEST_DATABASE_URL is set).
+mod helpers;
+
+mod admin;
+mod auth_flow;
+mod bad_input;
+mod cli;
+mod cross_door;
+mod declared_fields;
+mod profile;
+mod querying;
+mod rest_cocobase;
+mod rest_pocketbase;
+mod rest_urbackend;
+mod schema;
+mod sessions;
+mod subscriptions;
+mod tokens;

@@ -1,0 +1,333 @@
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::helpers::TestApp;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, path: &str, protocol: &str) -> Ws {
+    let mut req = format!("ws://{}{path}", app.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("sec-websocket-protocol", protocol.parse().unwrap());
+    let (ws, res) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket handshake");
+    assert_eq!(res.headers()["sec-websocket-protocol"], protocol);
+    ws
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// The next JSON message that is not a keep-alive.
+async fn next(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("message in time");
+        match msg {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] != "ping" && v["type"] != "ka" && v["type"] != "pong" {
+                    return v;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return json!({"type": "closed", "frame": format!("{frame:?}")});
+            }
+            Some(Ok(_)) => continue,
+            other => return json!({"type": "closed", "frame": format!("{other:?}")}),
+        }
+    }
+}
+
+#[tokio::test]
+async fn user_changed_delivers_own_updates_over_graphql_transport_ws() {
+    let app = TestApp::spawn().await;
+    let (token, id) = app.user("sub@example.com").await;
+    let (other_token, _) = app.user("other-sub@example.com").await;
+    let mut ws = connect(&app, "/graphql/ws", "graphql-transport-ws").await;
+    send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { userChanged { id data } }"}})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Another user's change is not delivered; our own is.
+    app.update_me(&other_token, json!({"data": {"secret": "not for you"}}))
+        .await;
+    app.update_me(&token, json!({"data": {"city": "Oslo"}}))
+        .await;
+    let msg = next(&mut ws).await;
+    assert_eq!(msg["type"], "next", "{msg}");
+    assert_eq!(
+        msg["payload"]["data"]["userChanged"],
+        json!({"id": id, "data": {"city": "Oslo"}})
+    );
+
+    // After a password change the old token's subscription ends.
+    app.gql(
+        None,
+        Some(&token),
+        "mutation { changePassword(input: {currentPassword: \"correct horse battery\", newPassword: \"fresh passphrase\"}) { token } }",
+        json!({}),
+    )
+    .await;
+    let msg = next(&mut ws).await;
+    assert_eq!(msg["type"], "next", "{msg}");
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "INVALID_TOKEN",
+        "{msg}"
+    );
+    assert_eq!(next(&mut ws).await["type"], "complete");
+}
+
+#[tokio::test]
+async fn legacy_graphql_ws_protocol_works_on_the_graphql_path() {
+    let app = TestApp::spawn().await;
+    let (token, id) = app.user("legacy@example.com").await;
+    let mut ws = connect(&app, "/graphql", "graphql-ws").await;
+    send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({"id": "7", "type": "start", "payload": {"query": "subscription { userChanged { id } }"}})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.update_me(&token, json!({"append": {"tags": "x"}}))
+        .await;
+    let msg = next(&mut ws).await;
+    assert_eq!(msg["type"], "data", "{msg}");
+    assert_eq!(msg["payload"]["data"]["userChanged"]["id"], id);
+}
+
+#[tokio::test]
+async fn a_bad_token_in_connection_init_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut ws = connect(&app, "/graphql/ws", "graphql-transport-ws").await;
+    send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": "Bearer forged.token.here"}})).await;
+    let msg = next(&mut ws).await;
+    assert_ne!(msg["type"], "connection_ack", "{msg}");
+}
+
+#[tokio::test]
+async fn subscribing_without_a_user_token_is_an_error() {
+    let app = TestApp::spawn().await;
+    let mut ws = connect(&app, "/graphql/ws", "graphql-transport-ws").await;
+    send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": {"x-api-key": app.pk}}),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { userChanged { id } }"}})).await;
+    let msg = next(&mut ws).await;
+    assert_eq!(msg["type"], "next", "{msg}");
+    assert!(msg["payload"]["data"].is_null());
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+}
+
+async fn subscribe(app: &TestApp, auth: Value, query: &str, variables: Value) -> Ws {
+    let mut ws = connect(app, "/graphql/ws", "graphql-transport-ws").await;
+    send(&mut ws, json!({"type": "connection_init", "payload": auth})).await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws
+}
+
+const USERS_CHANGED: &str = "subscription($w: UserWhere) { usersChanged(where: $w) { kind changedFields user { email data } } }";
+
+#[tokio::test]
+async fn users_changed_delivers_matching_changes_to_the_secret_key() {
+    let app = TestApp::spawn().await;
+    let (token, _) = app.user("watch@example.com").await;
+    let filter = json!({"field": "city", "value": "Oslo"});
+    let mut ws = subscribe(
+        &app,
+        json!({"x-api-key": app.sk}),
+        USERS_CHANGED,
+        json!({"w": filter}),
+    )
+    .await;
+    app.update_me(&token, json!({"data": {"city": "Paris"}}))
+        .await;
+    app.update_me(&token, json!({"data": {"city": "Oslo"}}))
+        .await;
+    let msg = next(&mut ws).await;
+    assert_eq!(msg["type"], "next", "{msg}");
+    let change = &msg["payload"]["data"]["usersChanged"];
+    assert_eq!(change["kind"], "UPDATED");
+    assert_eq!(change["changedFields"], json!(["city"]));
+    assert_eq!(
+        change["user"],
+        json!({"email": "watch@example.com", "data": {"city": "Oslo"}})
+    );
+
+    // Without a filter, sign-ups arrive too.
+    let mut all = subscribe(&app, json!({"x-api-key": app.sk}), USERS_CHANGED, json!({})).await;
+    app.user("new@example.com").await;
+    let msg = next(&mut all).await;
+    assert_eq!(
+        msg["payload"]["data"]["usersChanged"]["kind"], "CREATED",
+        "{msg}"
+    );
+
+    // A publishable key may not watch everyone.
+    let mut denied = subscribe(&app, json!({"x-api-key": app.pk}), USERS_CHANGED, json!({})).await;
+    let msg = next(&mut denied).await;
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_logged_out_session_closes_its_subscription_without_any_event() {
+    let app = TestApp::spawn().await;
+    let (token, _) = app.user("bye@example.com").await;
+    let mut ws = subscribe(
+        &app,
+        json!({"authorization": format!("Bearer {token}")}),
+        "subscription { userChanged { id } }",
+        json!({}),
+    )
+    .await;
+    app.gql(None, Some(&token), "mutation { logOut }", json!({}))
+        .await;
+    // The periodic liveness check (every 5 s) ends it.
+    let msg = next(&mut ws).await;
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "INVALID_TOKEN",
+        "{msg}"
+    );
+    assert_eq!(next(&mut ws).await["type"], "complete");
+}
+
+#[tokio::test]
+async fn websocket_connections_beyond_the_limit_get_a_clear_503() {
+    let app = TestApp::spawn_custom(None, |c| c.max_ws_connections = 1).await;
+    let _first = connect(&app, "/graphql/ws", "graphql-transport-ws").await;
+    let mut req = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 503),
+        other => panic!("expected a 503, got {other:?}"),
+    }
+}
+
+/// Two server instances on one Postgres database: a subscriber on the first
+/// receives a change made through the second, exactly once, and each accepts
+/// the other's tokens (the signing key lives in the shared database). On
+/// SQLite there is one instance per database file, so this runs in the
+/// Postgres pass of the suite.
+#[tokio::test]
+async fn a_change_through_one_instance_reaches_subscribers_of_another_on_postgres() {
+    if crate::helpers::postgres_admin_url().is_none() {
+        return;
+    }
+    let a = TestApp::spawn_custom(None, |c| c.jwt_secret.clear()).await;
+    let url = a.database_url.clone();
+    let b = TestApp::spawn_custom(None, move |c| {
+        c.jwt_secret.clear();
+        c.database_url = url;
+    })
+    .await;
+    assert!(
+        b.pk.is_empty(),
+        "the second instance found the default project"
+    );
+    let (token, id) = a.user("twice@example.com").await;
+    // B accepts A's token.
+    assert_eq!(b.me(&token).await["data"]["me"]["id"], id.as_str());
+    let mut ws = subscribe(
+        &a,
+        json!({"authorization": format!("Bearer {token}")}),
+        "subscription { userChanged { data } }",
+        json!({}),
+    )
+    .await;
+    let mut admin = subscribe(&a, json!({"x-api-key": a.sk}), USERS_CHANGED, json!({})).await;
+    b.update_me(&token, json!({"data": {"via": "b"}})).await;
+    let msg = next(&mut ws).await;
+    assert_eq!(
+        msg["payload"]["data"]["userChanged"]["data"],
+        json!({"via": "b"}),
+        "{msg}"
+    );
+    let msg = next(&mut admin).await;
+    assert_eq!(
+        msg["payload"]["data"]["usersChanged"]["kind"], "UPDATED",
+        "{msg}"
+    );
+    // Exactly once: nothing else arrives for this change.
+    let more = tokio::time::timeout(Duration::from_millis(700), ws.next()).await;
+    assert!(
+        more.is_err() || matches!(more, Ok(Some(Ok(Message::Ping(_) | Message::Pong(_))))),
+        "{more:?}"
+    );
+
+    // The listening connections are cut, as when Postgres restarts: the
+    // listeners reconnect and the subscribers keep receiving.
+    use sea_orm::ConnectionTrait;
+    let db_name = a
+        .database_url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let killer =
+        authgraph::db::connect_url(&crate::helpers::postgres_admin_url().unwrap(), 1, None)
+            .await
+            .unwrap();
+    let killed = killer
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db_name}' AND query LIKE 'LISTEN%'"
+            ),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(killed.len(), 2, "one listener per instance");
+    let mut delivered = false;
+    for round in 0..20 {
+        b.update_me(&token, json!({"data": {"round": round}})).await;
+        if let Ok(Some(Ok(Message::Text(t)))) =
+            tokio::time::timeout(Duration::from_millis(500), ws.next()).await
+        {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["payload"]["data"]["userChanged"]["data"]["round"].is_number() {
+                delivered = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        delivered,
+        "no event crossed instances after the listeners were cut"
+    );
+}
