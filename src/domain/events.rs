@@ -97,6 +97,11 @@ impl EventBus {
         self.tx.subscribe()
     }
 
+    /// Live local subscriptions (GraphQL and PocketBase realtime).
+    pub fn subscriber_count(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     /// Starts the Postgres fan-out: publishing with `pg_notify` and listening
     /// for the other instances' changes. The listener reconnects after the
     /// database restarts; local subscribers are not affected meanwhile.

@@ -72,6 +72,21 @@ pub async fn test_config(dir: &std::path::Path) -> Config {
 }
 
 impl TestApp {
+    /// Waits until this instance has at least `n` live subscriptions, so an
+    /// event published next reaches them.
+    pub async fn await_subscribers(&self, n: usize) {
+        for _ in 0..1000 {
+            if self.services.events.subscriber_count() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!(
+            "{} live subscriptions after 10 s, expected {n}",
+            self.services.events.subscriber_count()
+        );
+    }
+
     pub async fn spawn() -> TestApp {
         Self::spawn_counting(None).await
     }

@@ -309,11 +309,15 @@ async fn relations_resolve_in_a_constant_number_of_queries_whatever_the_page_siz
         );
         counts.push(counter.load(Ordering::SeqCst));
     }
-    assert_eq!(
-        counts[0], counts[1],
-        "queries for 2 vs 16 users: {counts:?}"
-    );
-    assert!(counts[1] <= 8, "{counts:?}");
+    // One statement per batch, not per user: the page, the collection, the
+    // users behind `referredBy`/`following` (one batch, or two when the
+    // scheduler splits them) and the reverse relation. Resolving per user
+    // would take more than 16 for the larger page.
+    eprintln!("statements per page size 2/16: {counts:?}");
+    for count in &counts {
+        assert!(*count <= 6, "queries for 2 vs 16 users: {counts:?}");
+    }
+    assert!(counts[1] <= counts[0] + 1, "{counts:?}");
 
     // The data is right: cid's referrer and follows, ann's referrals.
     let q = "query($w: UserWhere) { users(where: $w) { items { referredBy { email } following { email } referrals { email } } } }";

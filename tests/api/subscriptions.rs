@@ -62,7 +62,7 @@ async fn user_changed_delivers_own_updates_over_graphql_transport_ws() {
     .await;
     assert_eq!(next(&mut ws).await["type"], "connection_ack");
     send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { userChanged { id data } }"}})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.await_subscribers(1).await;
 
     // Another user's change is not delivered; our own is.
     app.update_me(&other_token, json!({"data": {"secret": "not for you"}}))
@@ -105,7 +105,7 @@ async fn legacy_graphql_ws_protocol_works_on_the_graphql_path() {
     .await;
     assert_eq!(next(&mut ws).await["type"], "connection_ack");
     send(&mut ws, json!({"id": "7", "type": "start", "payload": {"query": "subscription { userChanged { id } }"}})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.await_subscribers(1).await;
     app.update_me(&token, json!({"append": {"tags": "x"}}))
         .await;
     let msg = next(&mut ws).await;
@@ -146,8 +146,9 @@ async fn subscribe(app: &TestApp, auth: Value, query: &str, variables: Value) ->
     let mut ws = connect(app, "/graphql/ws", "graphql-transport-ws").await;
     send(&mut ws, json!({"type": "connection_init", "payload": auth})).await;
     assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    let before = app.services.events.subscriber_count();
     send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.await_subscribers(before + 1).await;
     ws
 }
 
@@ -189,7 +190,18 @@ async fn users_changed_delivers_matching_changes_to_the_secret_key() {
     );
 
     // A publishable key may not watch everyone.
-    let mut denied = subscribe(&app, json!({"x-api-key": app.pk}), USERS_CHANGED, json!({})).await;
+    let mut denied = connect(&app, "/graphql/ws", "graphql-transport-ws").await;
+    send(
+        &mut denied,
+        json!({"type": "connection_init", "payload": {"x-api-key": app.pk}}),
+    )
+    .await;
+    assert_eq!(next(&mut denied).await["type"], "connection_ack");
+    send(
+        &mut denied,
+        json!({"id": "1", "type": "subscribe", "payload": {"query": USERS_CHANGED}}),
+    )
+    .await;
     let msg = next(&mut denied).await;
     assert_eq!(
         msg["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
