@@ -81,6 +81,9 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         refresh: RefreshKey::derive(&secret),
         refresh_grace_secs: config.refresh_grace_secs,
         events: EventBus::new(1024),
+        catalog: crate::domain::catalog::Catalog::new(std::time::Duration::from_millis(
+            config.catalog_ttl_ms,
+        )),
     })
 }
 
@@ -250,6 +253,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let services = services(&config).await?;
+    // The dummy hash for unknown emails is computed off the start-up path.
+    let passwords = services.passwords.clone();
+    tokio::spawn(async move {
+        if let Err(e) = passwords.warm_up().await {
+            tracing::warn!(error = ?e, "could not precompute the dummy password hash");
+        }
+    });
     if let Some(created) = first_start(&services).await? {
         println!("Created the default project `default`. Its keys are shown only this once:");
         println!("  publishable key: {}", created.publishable_key);

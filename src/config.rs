@@ -36,6 +36,10 @@ pub struct Config {
     pub secure_cookies: String,
     /// Log format: `text` or `json` (`AUTHGRAPH_LOG_FORMAT`).
     pub log_format: String,
+    /// How long projects, API keys and collections are cached, in milliseconds
+    /// (`AUTHGRAPH_CATALOG_TTL_MS`): the bound for changes made by another
+    /// process (the CLI, another instance) to reach this one; 0 disables the cache.
+    pub catalog_ttl_ms: u64,
 }
 
 impl Default for Config {
@@ -53,6 +57,7 @@ impl Default for Config {
             secure_cookies: "auto".into(),
             max_ws_connections: 10_000,
             log_format: "text".into(),
+            catalog_ttl_ms: 2000,
         }
     }
 }
@@ -125,6 +130,9 @@ impl Config {
         }
         if !matches!(self.secure_cookies.as_str(), "auto" | "always" | "never") {
             bail!("AUTHGRAPH_SECURE_COOKIES must be `auto`, `always` or `never`");
+        }
+        if self.catalog_ttl_ms > 60_000 {
+            bail!("AUTHGRAPH_CATALOG_TTL_MS must be at most 60000 (one minute)");
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("AUTHGRAPH_LOG_FORMAT must be `text` or `json`");

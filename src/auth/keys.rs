@@ -52,7 +52,12 @@ pub fn hash(key: &str) -> String {
 
 /// Constant-time equality of two secrets.
 pub fn ct_eq(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
+    ct_eq_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// Constant-time equality of byte strings (false when the lengths differ).
+pub fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
 }
 
 /// A URL-safe lowercase id of 15 characters, as PocketBase uses.

@@ -1,10 +1,10 @@
 //! Who is calling: resolved once per request from an API key and/or a token,
 //! then asked for capabilities (`caller.user()?`, `caller.require_admin()?`).
 use super::Services;
-use super::projects::{self, Project};
+use super::projects::Project;
 use super::sessions::{self, ClientInfo};
 use super::superusers;
-use super::users::{self, User};
+use super::users::User;
 use crate::auth::keys::KeyKind;
 use crate::auth::tokens::TokenKind;
 use crate::error::{AppError, AppResult};
@@ -81,7 +81,7 @@ impl Caller {
             }
         }
         if let Some(key) = key {
-            let (project, kind) = projects::authenticate_key(&svc.db, &key).await?;
+            let (project, kind) = svc.catalog.authenticate_key(&svc.db, &key).await?;
             caller.project = Some(project);
             caller.key = Some(kind);
         }
@@ -95,28 +95,30 @@ impl Caller {
                             return Err(AppError::InvalidToken);
                         }
                     }
-                    let user = users::get(&svc.db, &claims.pid, &claims.sub)
-                        .await
-                        .map_err(|e| match e {
-                            AppError::NotFound(_) => AppError::InvalidToken,
-                            other => other,
-                        })?;
-                    if user.collection_id != claims.collection_id || user.token_version != claims.tv
+                    // Every user access token belongs to a session; the session and
+                    // its user are read together, so an ended session refuses its
+                    // tokens from the next request on at the price of one query.
+                    let (session, user) = sessions::with_user(&svc.db, &claims.sid)
+                        .await?
+                        .ok_or(AppError::InvalidToken)?;
+                    let user = User::from(user);
+                    if user.id != claims.sub
+                        || session.user_id != user.id
+                        || user.project_id != claims.pid
+                        || user.collection_id != claims.collection_id
+                        || user.token_version != claims.tv
                     {
                         return Err(AppError::InvalidToken);
                     }
                     if user.disabled {
                         return Err(AppError::AccountDisabled);
                     }
-                    if caller.project.is_none() {
-                        caller.project = Some(projects::get(&svc.db, &claims.pid).await?);
-                    }
-                    // Every user access token belongs to a session; an ended session
-                    // refuses its tokens from the next request on.
-                    if claims.sid.is_empty() {
+                    if !sessions::is_live(&session) {
                         return Err(AppError::InvalidToken);
                     }
-                    sessions::check_live(&svc.db, &claims.sid, &user.id).await?;
+                    if caller.project.is_none() {
+                        caller.project = Some(svc.catalog.project(&svc.db, &claims.pid).await?);
+                    }
                     caller.session_id = Some(claims.sid.clone());
                     caller.token_expires_at = Some(claims.exp);
                     caller.user = Some(user);

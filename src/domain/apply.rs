@@ -173,6 +173,16 @@ fn validate(file: &ProjectFile) -> AppResult<()> {
 
 /// Applies the file: creates the project if missing, creates or updates the
 /// named collections and their indexes. Collections not named are left alone.
+/// Applies a project file through this process's services: the catalog cache
+/// forgets what it held, so the change takes effect here at once.
+pub async fn apply_with(svc: &super::Services, file: &ProjectFile) -> AppResult<ApplyReport> {
+    let report = apply(&svc.db, file).await;
+    svc.catalog.clear();
+    report
+}
+
+/// Applies a project file to a database (`authgraph apply`); running servers
+/// see the change within their catalog TTL.
 pub async fn apply(db: &DatabaseConnection, file: &ProjectFile) -> AppResult<ApplyReport> {
     let mut report = ApplyReport {
         created_project: None,

@@ -2,6 +2,7 @@
 //! services with typed requests and gets typed results or an `AppError`.
 pub mod access;
 pub mod apply;
+pub mod catalog;
 pub mod collections;
 pub mod events;
 pub mod filter;
@@ -27,4 +28,6 @@ pub struct Services {
     /// Seconds a rotated refresh token still yields its successor.
     pub refresh_grace_secs: i64,
     pub events: events::EventBus,
+    /// Short-lived cache of projects, keys and collections.
+    pub catalog: catalog::Catalog,
 }

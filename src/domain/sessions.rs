@@ -89,6 +89,27 @@ pub async fn open(
     Ok((model, token))
 }
 
+/// A session and its user in one query (the lookup behind every user-token
+/// request); `None` when either is gone.
+pub async fn with_user(
+    db: &impl ConnectionTrait,
+    session_id: &str,
+) -> AppResult<Option<(session::Model, entity::user::Model)>> {
+    if session_id.is_empty() {
+        return Ok(None);
+    }
+    let rows = session::Entity::find_by_id(session_id)
+        .find_also_related(entity::user::Entity)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().next().and_then(|(s, u)| u.map(|u| (s, u))))
+}
+
+/// Whether a session still accepts its tokens: not revoked, not expired.
+pub fn is_live(s: &session::Model) -> bool {
+    s.revoked_at.is_none() && s.expires_at > Utc::now()
+}
+
 /// Fails unless the session exists, is not revoked and has not expired.
 pub async fn check_live(
     db: &impl ConnectionTrait,

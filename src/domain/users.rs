@@ -274,8 +274,10 @@ pub async fn create(
     project: &Project,
     req: SignUpRequest,
 ) -> AppResult<(Collection, User)> {
-    let collection =
-        collections::find(&svc.db, &project.id, collection_name(&req.collection)).await?;
+    let collection = svc
+        .catalog
+        .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
+        .await?;
     let (email, email_normalized) = normalize_email(&req.email)?;
     check_policy(&req.password, collection.settings.min_password_length)?;
     profile::check_new_profile(&collection, &req.data)?;
@@ -312,8 +314,10 @@ pub async fn create(
 /// Checks credentials. Unknown emails cost the same as wrong passwords and get
 /// the same answer.
 pub async fn log_in(svc: &Services, project: &Project, req: LogInRequest) -> AppResult<AuthResult> {
-    let collection =
-        collections::find(&svc.db, &project.id, collection_name(&req.collection)).await?;
+    let collection = svc
+        .catalog
+        .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
+        .await?;
     if req.password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
         return Err(AppError::InvalidCredentials);
     }
@@ -500,7 +504,7 @@ pub async fn update_profile(
     user: &User,
     req: UpdateProfileRequest,
 ) -> AppResult<User> {
-    let collection = collections::get(&svc.db, &user.collection_id).await?;
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
     profile::check_values(&collection, &req.data)?;
     profile::check_array_ops(&collection, &req.append, "$append")?;
     profile::check_array_ops(&collection, &req.remove, "$remove")?;
@@ -569,7 +573,7 @@ pub async fn change_password(
     session_id: &str,
     req: ChangePasswordRequest,
 ) -> AppResult<AuthResult> {
-    let collection = collections::get(&svc.db, &user.collection_id).await?;
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
     let stored = user::Entity::find_by_id(&user.id)
         .one(&svc.db)
         .await?
@@ -676,7 +680,7 @@ pub async fn refresh(
     if user.disabled {
         return Err(AppError::AccountDisabled);
     }
-    let collection = collections::get(&svc.db, &user.collection_id).await?;
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
     let (token, expires_in) = access_token(svc, &collection, &user, &session.id, lifetime)?;
     Ok(AuthResult {
         token,
@@ -694,7 +698,7 @@ pub async fn reissue(
     session_id: &str,
     lifetime: TokenLifetime,
 ) -> AppResult<AuthResult> {
-    let collection = collections::get(&svc.db, &user.collection_id).await?;
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
     let (token, expires_in) = access_token(svc, &collection, user, session_id, lifetime)?;
     Ok(AuthResult {
         token,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::domain::catalog::Catalog;
 use crate::domain::collections::Collection;
 use crate::domain::filter::{Field, Filter, Op};
 use crate::domain::users::{self, User, UserQuery};
@@ -35,9 +36,10 @@ impl Loader<String> for UserLoader {
     }
 }
 
-/// Collections by id (for declared fields and public flags).
+/// Collections by id (for declared fields and public flags), through the catalog cache.
 pub struct CollectionLoader {
     pub db: DatabaseConnection,
+    pub catalog: Catalog,
 }
 
 impl Loader<String> for CollectionLoader {
@@ -45,15 +47,16 @@ impl Loader<String> for CollectionLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Collection>, Self::Error> {
-        let rows = entity::collection::Entity::find()
-            .filter(entity::collection::Column::Id.is_in(keys.iter().cloned()))
-            .all(&self.db)
-            .await
-            .map_err(|e| Arc::new(AppError::from(e)))?;
+        // A request touches one or two collections; each is usually cached.
         let mut out = HashMap::new();
-        for m in rows {
-            let c = Collection::from_model(m).map_err(Arc::new)?;
-            out.insert(c.id.clone(), c);
+        for id in keys {
+            match self.catalog.collection(&self.db, id).await {
+                Ok(c) => {
+                    out.insert(id.clone(), c);
+                }
+                Err(AppError::NotFound(_)) => {}
+                Err(e) => return Err(Arc::new(e)),
+            }
         }
         Ok(out)
     }

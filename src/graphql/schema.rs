@@ -57,6 +57,12 @@ pub fn request_data(data: &mut async_graphql::Data, services: &Services, caller:
         },
         tokio::spawn,
     ));
-    data.insert(DataLoader::new(CollectionLoader { db }, tokio::spawn));
+    data.insert(DataLoader::new(
+        CollectionLoader {
+            db,
+            catalog: services.catalog.clone(),
+        },
+        tokio::spawn,
+    ));
     data.insert(caller);
 }

@@ -248,8 +248,11 @@ async fn update_user(
     }
     let password = opt_string(&body, "password")?;
     if let Some(pw) = &password {
-        let collection =
-            crate::domain::collections::get(&state.services.db, &me.collection_id).await?;
+        let collection = state
+            .services
+            .catalog
+            .collection(&state.services.db, &me.collection_id)
+            .await?;
         crate::auth::password::check_policy(pw, collection.settings.min_password_length)?;
     }
     let mut user = me.clone();
@@ -332,8 +335,11 @@ async fn get_user(
     if caller.is_admin() || caller.user.as_ref().is_some_and(|u| u.id == user.id) {
         return Ok(Json(user_json(&user)));
     }
-    let collection =
-        crate::domain::collections::get(&state.services.db, &user.collection_id).await?;
+    let collection = state
+        .services
+        .catalog
+        .collection(&state.services.db, &user.collection_id)
+        .await?;
     let public: Map<String, Value> = user
         .data
         .as_object()
@@ -500,9 +506,11 @@ async fn list_users(
     let items = if populate.is_empty() {
         page.items.iter().map(user_json).collect()
     } else {
-        let coll =
-            crate::domain::collections::find(&state.services.db, &project.id, DEFAULT_COLLECTION)
-                .await?;
+        let coll = state
+            .services
+            .catalog
+            .collection_by_name(&state.services.db, &project.id, DEFAULT_COLLECTION)
+            .await?;
         populated(&state, &project.id, &coll, &page.items, &populate).await?
     };
     Ok(Json(json!({

@@ -22,7 +22,6 @@ use serde_json::Value;
 
 use crate::app::AppState;
 use crate::domain::access::{Caller, Credentials};
-use crate::domain::projects;
 use crate::error::{AppError, AppResult};
 
 /// The project slug of a `/p/{project}/…` route.
@@ -69,7 +68,11 @@ pub async fn caller(
 ) -> AppResult<Caller> {
     let mut caller = Caller::resolve(&state.services, creds).await?;
     if let Some(TenantSlug(slug)) = slug {
-        let project = projects::find_by_slug(&state.services.db, slug).await?;
+        let project = state
+            .services
+            .catalog
+            .project_by_slug(&state.services.db, slug)
+            .await?;
         match &caller.project {
             // A key or token of another project on this project's URL.
             Some(p) if p.id != project.id => {
@@ -78,7 +81,13 @@ pub async fn caller(
             _ => caller.project = Some(project),
         }
     } else if caller.project.is_none() && fallback == Fallback::DefaultProject {
-        caller.project = Some(projects::find_by_slug(&state.services.db, "default").await?);
+        caller.project = Some(
+            state
+                .services
+                .catalog
+                .project_by_slug(&state.services.db, "default")
+                .await?,
+        );
     }
     Ok(caller)
 }

@@ -24,7 +24,6 @@ use super::pocketbase::{PbError, record_json};
 use crate::app::AppState;
 use crate::auth::extract::RequestCredentials;
 use crate::domain::access::Caller;
-use crate::domain::collections;
 use crate::domain::events::UserEventKind;
 use crate::error::AppError;
 
@@ -94,7 +93,7 @@ fn events(
             if !may_view {
                 continue;
             }
-            let Ok(coll) = collections::get(&state.services.db, &event.user.collection_id).await else { continue };
+            let Ok(coll) = state.services.catalog.collection(&state.services.db, &event.user.collection_id).await else { continue };
             let action = match event.kind {
                 UserEventKind::Created => "create",
                 UserEventKind::Updated => "update",

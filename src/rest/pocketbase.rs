@@ -16,7 +16,7 @@ use super::{Fallback, TenantSlug, caller, json_object, not_enabled, pb_filter};
 use crate::app::AppState;
 use crate::auth::extract::RequestCredentials;
 use crate::domain::access::Caller;
-use crate::domain::collections::{self, Collection, FieldType};
+use crate::domain::collections::{Collection, FieldType};
 use crate::domain::filter::{Field, Filter, Op};
 use crate::domain::superusers::{self, Superuser};
 use crate::domain::users::{
@@ -269,7 +269,11 @@ pub(super) async fn resolve(
 }
 
 async fn collection(state: &AppState, caller: &Caller, key: &str) -> Result<Collection> {
-    Ok(collections::find_by_name_or_id(&state.services.db, &caller.project()?.id, key).await?)
+    Ok(state
+        .services
+        .catalog
+        .collection_by_name_or_id(&state.services.db, &caller.project()?.id, key)
+        .await?)
 }
 
 fn body(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>> {

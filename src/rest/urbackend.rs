@@ -13,7 +13,7 @@ use super::{Fallback, TenantSlug, caller, iso_ts as ts, json_object, not_enabled
 use crate::app::AppState;
 use crate::auth::extract::RequestCredentials;
 use crate::domain::access::Caller;
-use crate::domain::collections::{self, DEFAULT_COLLECTION};
+use crate::domain::collections::DEFAULT_COLLECTION;
 use crate::domain::profile::RESERVED_KEYS;
 use crate::domain::users::{
     self, AuthResult, ChangePasswordRequest, LogInRequest, SignUpRequest, TokenLifetime,
@@ -190,7 +190,11 @@ async fn token_response(
     if header_mode(headers) || headers.contains_key("x-refresh-token") {
         body.insert("refreshToken".into(), json!(refresh));
     }
-    let collection = collections::get(&state.services.db, &auth.user.collection_id).await?;
+    let collection = state
+        .services
+        .catalog
+        .collection(&state.services.db, &auth.user.collection_id)
+        .await?;
     let cookie = set_cookie(
         refresh,
         collection.settings.refresh_token_ttl_secs,
@@ -328,7 +332,11 @@ async fn public_profile(
 ) -> Result<Json<Value>> {
     let caller = resolve(&state, &creds, slug).await?;
     let project = caller.project()?;
-    let collection = collections::find(&state.services.db, &project.id, DEFAULT_COLLECTION).await?;
+    let collection = state
+        .services
+        .catalog
+        .collection_by_name(&state.services.db, &project.id, DEFAULT_COLLECTION)
+        .await?;
     let user = users::find_by_field(&state.services.db, &collection, "username", &username)
         .await?
         .ok_or(AppError::NotFound("user"))?;

@@ -357,3 +357,64 @@ async fn two_server_processes_on_one_postgres_share_events_and_tokens() {
     assert!(a.stop().await.success());
     assert!(b.stop().await.success());
 }
+
+/// Keys are cached by a running server for `catalog_ttl_ms` (2 s by default):
+/// `project rotate-keys` in another process reaches it within that bound.
+#[tokio::test]
+async fn keys_rotated_by_the_cli_stop_working_on_a_running_server_within_the_catalog_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = test_config(dir.path()).await.database_url;
+    let server = start(dir.path(), &db).await;
+    let pk = server.key("publishable key:").expect("keys on first start");
+    let sign_up = |n: u32| {
+        format!(
+            "mutation {{ signUp(input: {{email: \"rot{n}@example.com\", password: \"correct horse battery\"}}) {{ user {{ email }} }} }}"
+        )
+    };
+    // The key works and is now cached.
+    let ok = gql(&server.base, Some(&pk), None, &sign_up(0)).await;
+    assert_eq!(
+        ok["data"]["signUp"]["user"]["email"], "rot0@example.com",
+        "{ok}"
+    );
+
+    let rot = bin(dir.path(), &db)
+        .args(["project", "rotate-keys", "default", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        rot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rot.stderr)
+    );
+    let rotated_at = std::time::Instant::now();
+    let new_pk = serde_json::from_slice::<Value>(&rot.stdout).unwrap()["publishable_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A new key is never a cached miss: it works at once.
+    let new = gql(&server.base, Some(&new_pk), None, &sign_up(1)).await;
+    assert_eq!(
+        new["data"]["signUp"]["user"]["email"], "rot1@example.com",
+        "{new}"
+    );
+    // The old one is refused within the TTL (2 s), polled every 100 ms.
+    // The cached entry was loaded before the rotation, so an old-key request
+    // that still succeeds must have been sent less than the TTL after it.
+    let mut n = 2;
+    loop {
+        let sent = rotated_at.elapsed();
+        let old = gql(&server.base, Some(&pk), None, &sign_up(n)).await;
+        if old["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" {
+            break;
+        }
+        assert!(old["data"]["signUp"]["user"]["email"].is_string(), "{old}");
+        assert!(
+            sent < Duration::from_millis(2000),
+            "the old key still worked when sent {sent:?} after rotation"
+        );
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(server.stop().await.success());
+}

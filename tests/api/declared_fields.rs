@@ -38,13 +38,13 @@ many = true
 #[tokio::test]
 async fn declared_fields_are_typed_unique_and_closed() {
     let app = TestApp::spawn().await;
-    let report = apply::apply(&app.services.db, &apply::parse(FILE).unwrap())
+    let report = apply::apply_with(&app.services, &apply::parse(FILE).unwrap())
         .await
         .unwrap();
     assert_eq!(report.updated_collections, vec!["users"]);
     assert!(report.created_project.is_none());
     // Applying again changes nothing.
-    let again = apply::apply(&app.services.db, &apply::parse(FILE).unwrap())
+    let again = apply::apply_with(&app.services, &apply::parse(FILE).unwrap())
         .await
         .unwrap();
     assert_eq!(again.unchanged_collections, vec!["users"]);
@@ -100,7 +100,7 @@ async fn declared_fields_are_typed_unique_and_closed() {
 
     // Dropping `unique` drops the index: the same name is then accepted.
     let relaxed = FILE.replace("unique = true", "unique = false");
-    apply::apply(&app.services.db, &apply::parse(&relaxed).unwrap())
+    apply::apply_with(&app.services, &apply::parse(&relaxed).unwrap())
         .await
         .unwrap();
     let res = app
@@ -125,7 +125,7 @@ async fn a_unique_declaration_over_duplicate_data_is_refused_by_name() {
     )
     .await;
     let file = "[project]\nslug='default'\n[[collections]]\nname='users'\n[[collections.fields]]\nname='username'\ntype='text'\nunique=true\n";
-    let err = apply::apply(&app.services.db, &apply::parse(file).unwrap())
+    let err = apply::apply_with(&app.services, &apply::parse(file).unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.field(), Some("username"), "{err:?}");

@@ -68,6 +68,7 @@ pub async fn test_config(dir: &std::path::Path) -> Config {
         secure_cookies: "auto".into(),
         max_ws_connections: 1000,
         log_format: "text".into(),
+        catalog_ttl_ms: 2000,
     }
 }
 

@@ -53,7 +53,7 @@ async fn sign_up(app: &TestApp, email: &str, data: Value) -> (String, String) {
 }
 
 async fn world(app: TestApp) -> World {
-    apply::apply(&app.services.db, &apply::parse(FILE).unwrap())
+    apply::apply_with(&app.services, &apply::parse(FILE).unwrap())
         .await
         .unwrap();
     let mut ids = std::collections::HashMap::new();

@@ -845,7 +845,7 @@ const PUBLIC_USERNAME: &str = "[project]\nslug = 'default'\n[[collections]]\nnam
 async fn a_user_by_id_is_whole_for_its_owner_and_the_secret_key_and_public_fields_only_for_others()
 {
     let app = TestApp::spawn().await;
-    apply::apply(&app.services.db, &apply::parse(PUBLIC_USERNAME).unwrap())
+    apply::apply_with(&app.services, &apply::parse(PUBLIC_USERNAME).unwrap())
         .await
         .unwrap();
     let (ann_token, ann) = signed_up(

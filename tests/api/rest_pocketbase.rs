@@ -916,7 +916,7 @@ async fn auth_methods_list_password_identities_and_nothing_else_enabled() {
 
     // A declared unique username becomes an identity field and logs in.
     let file = "[project]\nslug='default'\n[[collections]]\nname='users'\n[[collections.fields]]\nname='username'\ntype='text'\nunique=true\n";
-    apply::apply(&app.services.db, &apply::parse(file).unwrap())
+    apply::apply_with(&app.services, &apply::parse(file).unwrap())
         .await
         .unwrap();
     let res = pb(&app, Method::GET, &format!("{USERS}/auth-methods"))
