@@ -3,7 +3,11 @@
 //! subscription and the latency from a profile update's commit (its
 //! `updatedAt`) to its delivery at every subscriber, p50/p99.
 //!
-//! `ws_bench N WS_URL HTTP_URL SECRET_KEY USER_TOKEN SERVER_PID`
+//! `ws_bench N WS_URLS HTTP_URL SECRET_KEY USER_TOKEN SERVER_PIDS`
+//!
+//! `WS_URLS` and `SERVER_PIDS` may list several instances (comma-separated):
+//! subscribers are spread over them in turn, updates go to `HTTP_URL`, and
+//! memory is the sum over the servers.
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -12,7 +16,11 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-fn rss_kib(pid: &str) -> u64 {
+fn rss_kib(pids: &str) -> u64 {
+    pids.split(',').map(rss_kib_one).sum()
+}
+
+fn rss_kib_one(pid: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
@@ -48,7 +56,7 @@ async fn subscriber(
                 ws.send(Message::Text(sub.to_string().into())).await?;
                 subscribed = true;
                 // The subscription is registered once the server has read it.
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
                 let _ = ready.send(()).await;
             }
             Some("ping") => {
@@ -95,9 +103,10 @@ async fn main() -> anyhow::Result<()> {
     let (ready_tx, mut ready_rx) = mpsc::channel(n);
     let (lat_tx, mut lat_rx) = mpsc::unbounded_channel();
     let started = Instant::now();
+    let ws_urls: Vec<String> = ws_url.split(',').map(str::to_owned).collect();
     for i in 0..n {
         tokio::spawn(subscriber(
-            ws_url.clone(),
+            ws_urls[i % ws_urls.len()].clone(),
             key.clone(),
             ready_tx.clone(),
             lat_tx.clone(),

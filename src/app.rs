@@ -41,6 +41,8 @@ pub struct AppState {
     /// One permit per open WebSocket connection (`max_ws_connections`).
     pub ws_permits: Arc<tokio::sync::Semaphore>,
     pub schema: AppSchema,
+    /// The schema as WebSocket subscriptions run it (identical ones shared).
+    pub subscriptions: crate::graphql::SharedExecutor,
     pub config: Arc<Config>,
 }
 
@@ -98,9 +100,12 @@ pub async fn first_start(services: &Services) -> anyhow::Result<Option<CreatedPr
 pub fn router(services: Services, config: Arc<Config>) -> Router {
     let schema = build_schema(services.clone(), config.graphiql);
     let ws_permits = Arc::new(tokio::sync::Semaphore::new(config.max_ws_connections));
+    let subscriptions =
+        crate::graphql::SharedExecutor::new(schema.clone(), services.events.clone());
     let state = AppState {
         services,
         schema,
+        subscriptions,
         config: config.clone(),
         ws_permits,
         realtime: Default::default(),
@@ -187,7 +192,7 @@ async fn graphql_get(
         let body = serde_json::json!({"errors": [{"message": "too many WebSocket connections; try again later", "extensions": {"code": "RATE_LIMITED"}}]});
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
     };
-    let schema = state.schema.clone();
+    let executor = state.subscriptions.clone();
     let services = state.services.clone();
     // Small per-connection buffers (tungstenite's defaults are 128 KiB each):
     // thousands of idle subscriptions must stay cheap; a client whose unsent
@@ -199,7 +204,7 @@ async fn graphql_get(
         .on_upgrade(move |stream| async move {
             // Held until the connection closes.
             let _permit = permit;
-            GraphQLWebSocket::new(stream, schema, protocol)
+            GraphQLWebSocket::new(stream, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let mut creds = ws_credentials(&payload);
                     creds.client = http_creds.client;

@@ -52,6 +52,8 @@ pub struct EventBus {
     tx: broadcast::Sender<UserEvent>,
     instance: Arc<String>,
     notify: Arc<OnceLock<DatabaseConnection>>,
+    /// Subscriptions that share another's receiver (see `graphql::shared`).
+    shared: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl EventBus {
@@ -60,6 +62,7 @@ impl EventBus {
             tx: broadcast::channel(capacity).0,
             instance: Arc::new(crate::auth::keys::random_token(16)),
             notify: Arc::new(OnceLock::new()),
+            shared: Arc::default(),
         }
     }
 
@@ -97,9 +100,15 @@ impl EventBus {
         self.tx.subscribe()
     }
 
-    /// Live local subscriptions (GraphQL and PocketBase realtime).
+    /// Live local subscriptions (GraphQL and PocketBase realtime), counting
+    /// those that share one receiver.
     pub fn subscriber_count(&self) -> usize {
-        self.tx.receiver_count()
+        self.tx.receiver_count() + self.shared.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many subscriptions currently ride on another's receiver.
+    pub fn set_shared_subscribers(&self, n: usize) {
+        self.shared.store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Starts the Postgres fan-out: publishing with `pg_notify` and listening

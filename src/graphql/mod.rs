@@ -4,7 +4,9 @@ pub mod loaders;
 mod mutation;
 mod query;
 pub mod schema;
+pub mod shared;
 mod subscription;
 mod types;
 
 pub use schema::{AppSchema, build_schema, request_data, sdl};
+pub use shared::SharedExecutor;

@@ -343,3 +343,56 @@ async fn a_change_through_one_instance_reaches_subscribers_of_another_on_postgre
         "no event crossed instances after the listeners were cut"
     );
 }
+
+/// Identical secret-key subscriptions share one execution: the filter is
+/// evaluated (one SQL statement) once per event, not once per subscriber, and
+/// each subscriber still gets every event; one leaving does not end the others.
+#[tokio::test]
+async fn identical_secret_key_subscriptions_share_one_execution() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let counter = Arc::new(AtomicUsize::new(0));
+    let app = TestApp::spawn_custom(Some(counter.clone()), |c| c.catalog_ttl_ms = 60_000).await;
+    let (token, _) = app.user("shared@example.com").await;
+    let vars = json!({"w": {"field": "city", "value": "Oslo"}});
+    let auth = json!({"x-api-key": app.sk});
+    let mut first = subscribe(&app, auth.clone(), USERS_CHANGED, vars.clone()).await;
+
+    // Statements for one update delivered to one subscriber (after a warm-up).
+    app.update_me(&token, json!({"data": {"city": "Oslo", "n": 0}}))
+        .await;
+    assert_eq!(next(&mut first).await["type"], "next");
+    counter.store(0, Ordering::SeqCst);
+    app.update_me(&token, json!({"data": {"city": "Oslo", "n": 1}}))
+        .await;
+    assert_eq!(next(&mut first).await["type"], "next");
+    let one = counter.load(Ordering::SeqCst);
+
+    let mut second = subscribe(&app, auth.clone(), USERS_CHANGED, vars.clone()).await;
+    let mut third = subscribe(&app, auth.clone(), USERS_CHANGED, vars.clone()).await;
+    counter.store(0, Ordering::SeqCst);
+    app.update_me(&token, json!({"data": {"city": "Oslo", "n": 2}}))
+        .await;
+    for ws in [&mut first, &mut second, &mut third] {
+        let msg = next(ws).await;
+        assert_eq!(
+            msg["payload"]["data"]["usersChanged"]["user"]["data"]["n"], 2,
+            "{msg}"
+        );
+    }
+    let three = counter.load(Ordering::SeqCst);
+    assert_eq!(three, one, "statements for 1 vs 3 identical subscribers");
+
+    // One leaves; the others go on receiving.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.update_me(&token, json!({"data": {"city": "Oslo", "n": 3}}))
+        .await;
+    for ws in [&mut second, &mut third] {
+        let msg = next(ws).await;
+        assert_eq!(
+            msg["payload"]["data"]["usersChanged"]["user"]["data"]["n"], 3,
+            "{msg}"
+        );
+    }
+}
