@@ -18,7 +18,8 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-    rm -rf "$TMP"
+  if [[ -n "$PG" ]]; then psql "$PG" -qc "drop database if exists ag_bench_ws" >/dev/null 2>&1 || true; fi
+  rm -rf "$TMP"
 }
 trap cleanup EXIT
 
