@@ -76,13 +76,17 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
     } else {
         load_or_create_secret(&config.data_dir)?
     };
+    let auth_cache = crate::domain::auth_cache::AuthCache::new(std::time::Duration::from_millis(
+        config.auth_cache_ms,
+    ));
     Ok(Services {
         db,
         passwords: PasswordService::new(config.hash_workers())?,
         tokens: TokenService::new(&secret),
         refresh: RefreshKey::derive(&secret),
         refresh_grace_secs: config.refresh_grace_secs,
-        events: EventBus::new(1024),
+        events: EventBus::new(1024, auth_cache.clone()),
+        auth_cache,
         catalog: crate::domain::catalog::Catalog::new(std::time::Duration::from_millis(
             config.catalog_ttl_ms,
         )),

@@ -40,6 +40,12 @@ pub struct Config {
     /// (`AUTHGRAPH_CATALOG_TTL_MS`): the bound for changes made by another
     /// process (the CLI, another instance) to reach this one; 0 disables the cache.
     pub catalog_ttl_ms: u64,
+    /// How long a user-token request's session-and-user lookup is cached, in
+    /// milliseconds (`AUTHGRAPH_AUTH_CACHE_MS`). Revocations and user changes
+    /// made by this instance take effect at once; those of other instances on
+    /// the same Postgres arrive by NOTIFY, and at the latest after this long.
+    /// 0 disables the cache.
+    pub auth_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -58,6 +64,7 @@ impl Default for Config {
             max_ws_connections: 10_000,
             log_format: "text".into(),
             catalog_ttl_ms: 2000,
+            auth_cache_ms: 1000,
         }
     }
 }
@@ -130,6 +137,9 @@ impl Config {
         }
         if !matches!(self.secure_cookies.as_str(), "auto" | "always" | "never") {
             bail!("AUTHGRAPH_SECURE_COOKIES must be `auto`, `always` or `never`");
+        }
+        if self.auth_cache_ms > 10_000 {
+            bail!("AUTHGRAPH_AUTH_CACHE_MS must be at most 10000 (ten seconds)");
         }
         if self.catalog_ttl_ms > 60_000 {
             bail!("AUTHGRAPH_CATALOG_TTL_MS must be at most 60000 (one minute)");

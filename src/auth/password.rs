@@ -164,9 +164,18 @@ impl PasswordService {
 
     /// The hash that unknown users are checked against; computed once, in the
     /// background at start (`warm_up`) or by the first log-in that needs it.
+    /// It is computed outside the workers, in memory that is freed at once, so
+    /// an idle server holds no hashing buffer.
     async fn dummy_hash(&self) -> AppResult<&str> {
         self.dummy_hash
-            .get_or_try_init(|| self.hash(DUMMY_PASSWORD))
+            .get_or_try_init(|| async {
+                tokio::task::spawn_blocking(|| {
+                    hash_with(&mut Vec::new(), DUMMY_PASSWORD.as_bytes())
+                })
+                .await
+                .map_err(AppError::internal)?
+                .map_err(AppError::internal)
+            })
             .await
             .map(String::as_str)
     }

@@ -98,9 +98,19 @@ impl Caller {
                     // Every user access token belongs to a session; the session and
                     // its user are read together, so an ended session refuses its
                     // tokens from the next request on at the price of one query.
-                    let (session, user) = sessions::with_user(&svc.db, &claims.sid)
-                        .await?
-                        .ok_or(AppError::InvalidToken)?;
+                    let (session, user) = match svc.auth_cache.get(&claims.sid) {
+                        Some(hit) => hit,
+                        None => {
+                            let generation = svc.auth_cache.generation();
+                            let loaded_at = std::time::Instant::now();
+                            let found = sessions::with_user(&svc.db, &claims.sid)
+                                .await?
+                                .ok_or(AppError::InvalidToken)?;
+                            svc.auth_cache
+                                .put(generation, loaded_at, &found.0, &found.1);
+                            found
+                        }
+                    };
                     let user = User::from(user);
                     if user.id != claims.sub
                         || session.user_id != user.id

@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use super::auth_cache::AuthCache;
 use super::users::User;
 
 /// The Postgres channel events travel on.
@@ -44,6 +45,12 @@ struct Notice {
     collection_id: String,
     email: String,
     changed: Vec<String>,
+    /// Only drop cached sessions (of `user_id`, or the one `session_id`):
+    /// a revocation, not a change to broadcast.
+    #[serde(default)]
+    invalidate_only: bool,
+    #[serde(default)]
+    session_id: Option<String>,
 }
 
 /// In-process fan-out of committed events, plus Postgres fan-out when started.
@@ -54,11 +61,14 @@ pub struct EventBus {
     notify: Arc<OnceLock<DatabaseConnection>>,
     /// Subscriptions that share another's receiver (see `graphql::shared`).
     shared: Arc<std::sync::atomic::AtomicUsize>,
+    /// Dropped entries on every change and revocation, here and elsewhere.
+    auth_cache: AuthCache,
 }
 
 impl EventBus {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, auth_cache: AuthCache) -> Self {
         Self {
+            auth_cache,
             tx: broadcast::channel(capacity).0,
             instance: Arc::new(crate::auth::keys::random_token(16)),
             notify: Arc::new(OnceLock::new()),
@@ -69,31 +79,60 @@ impl EventBus {
     /// Publishes a committed change to local subscribers and, with Postgres,
     /// to the other instances. Having no subscriber is fine.
     pub fn publish(&self, event: UserEvent) {
-        if let Some(db) = self.notify.get() {
-            let notice = Notice {
-                origin: self.instance.as_ref().clone(),
-                kind: event.kind,
-                user_id: event.user.id.clone(),
-                project_id: event.user.project_id.clone(),
-                collection_id: event.user.collection_id.clone(),
-                email: event.user.email.clone(),
-                // Field names are bounded (64 bytes each); keep the notice small.
-                changed: event.changed.iter().take(50).cloned().collect(),
-            };
-            let db = db.clone();
-            tokio::spawn(async move {
-                let payload = serde_json::to_string(&notice).unwrap_or_default();
-                let stmt = Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    [CHANNEL.into(), payload.into()],
-                );
-                if let Err(e) = db.execute_raw(stmt).await {
-                    tracing::warn!(error = %e, "could not notify other instances of a user change");
-                }
-            });
-        }
+        self.auth_cache.invalidate_user(&event.user.id);
+        self.notify_others(Notice {
+            origin: self.instance.as_ref().clone(),
+            kind: event.kind,
+            user_id: event.user.id.clone(),
+            project_id: event.user.project_id.clone(),
+            collection_id: event.user.collection_id.clone(),
+            email: event.user.email.clone(),
+            // Field names are bounded (64 bytes each); keep the notice small.
+            changed: event.changed.iter().take(50).cloned().collect(),
+            invalidate_only: false,
+            session_id: None,
+        });
         let _ = self.tx.send(event);
+    }
+
+    /// After sessions were revoked (one, or all of a user's): drops them from
+    /// the cache here at once and on the other instances through NOTIFY.
+    pub fn sessions_revoked(&self, user_id: Option<&str>, session_id: Option<&str>) {
+        if let Some(u) = user_id {
+            self.auth_cache.invalidate_user(u);
+        }
+        if let Some(s) = session_id {
+            self.auth_cache.invalidate_session(s);
+        }
+        self.notify_others(Notice {
+            origin: self.instance.as_ref().clone(),
+            kind: UserEventKind::Updated,
+            user_id: user_id.unwrap_or_default().to_owned(),
+            project_id: String::new(),
+            collection_id: String::new(),
+            email: String::new(),
+            changed: vec![],
+            invalidate_only: true,
+            session_id: session_id.map(str::to_owned),
+        });
+    }
+
+    fn notify_others(&self, notice: Notice) {
+        let Some(db) = self.notify.get() else {
+            return;
+        };
+        let db = db.clone();
+        tokio::spawn(async move {
+            let payload = serde_json::to_string(&notice).unwrap_or_default();
+            let stmt = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), payload.into()],
+            );
+            if let Err(e) = db.execute_raw(stmt).await {
+                tracing::warn!(error = %e, "could not notify other instances of a user change");
+            }
+        });
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<UserEvent> {
@@ -129,6 +168,8 @@ impl EventBus {
                 match listener.recv().await {
                     Ok(n) => bus.receive(&db, n.payload()).await,
                     Err(e) => {
+                        // Invalidations may be lost while disconnected.
+                        bus.auth_cache.clear();
                         // PgListener reconnects on the next recv; wait a little.
                         tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
                         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -144,6 +185,15 @@ impl EventBus {
             return;
         };
         if n.origin == *self.instance {
+            return;
+        }
+        if !n.user_id.is_empty() {
+            self.auth_cache.invalidate_user(&n.user_id);
+        }
+        if let Some(s) = &n.session_id {
+            self.auth_cache.invalidate_session(s);
+        }
+        if n.invalidate_only {
             return;
         }
         let user = match n.kind {

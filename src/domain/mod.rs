@@ -2,6 +2,7 @@
 //! services with typed requests and gets typed results or an `AppError`.
 pub mod access;
 pub mod apply;
+pub mod auth_cache;
 pub mod catalog;
 pub mod collections;
 pub mod events;
@@ -30,4 +31,6 @@ pub struct Services {
     pub events: events::EventBus,
     /// Short-lived cache of projects, keys and collections.
     pub catalog: catalog::Catalog,
+    /// Short-lived cache of the session-and-user lookup (invalidated by events).
+    pub auth_cache: auth_cache::AuthCache,
 }

@@ -218,14 +218,15 @@ async fn successor_in_grace(
     }
     if counter < s.counter {
         tracing::warn!(event = "refresh_token_reuse", session_id = %s.id, user_id = %s.user_id);
-        revoke(&svc.db, &s.id, "refresh token reused").await?;
+        revoke(svc, &s.id, "refresh token reused").await?;
         return Err(AppError::TokenReused);
     }
     Err(AppError::InvalidToken)
 }
 
-/// Ends one session at once.
-pub async fn revoke(db: &impl ConnectionTrait, session_id: &str, reason: &str) -> AppResult<bool> {
+/// Ends one session at once (here, and on other instances through the event bus).
+pub async fn revoke(svc: &Services, session_id: &str, reason: &str) -> AppResult<bool> {
+    let db = &svc.db;
     let res = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(
@@ -236,12 +237,13 @@ pub async fn revoke(db: &impl ConnectionTrait, session_id: &str, reason: &str) -
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    svc.events.sessions_revoked(None, Some(session_id));
     Ok(res.rows_affected > 0)
 }
 
 /// Ends every session of a user, except `keep` when given.
 pub async fn revoke_all(
-    db: &impl ConnectionTrait,
+    svc: &Services,
     user_id: &str,
     keep: Option<&str>,
     reason: &str,
@@ -257,7 +259,9 @@ pub async fn revoke_all(
     if let Some(keep) = keep {
         q = q.filter(session::Column::Id.ne(keep));
     }
-    Ok(q.exec(db).await?.rows_affected)
+    let n = q.exec(&svc.db).await?.rows_affected;
+    svc.events.sessions_revoked(Some(user_id), None);
+    Ok(n)
 }
 
 /// A user's live sessions, newest first.
@@ -275,15 +279,11 @@ pub async fn list(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec<Ses
 }
 
 /// Revokes one of the user's own sessions.
-pub async fn revoke_own(
-    db: &impl ConnectionTrait,
-    user_id: &str,
-    session_id: &str,
-) -> AppResult<()> {
-    let s = session::Entity::find_by_id(session_id).one(db).await?;
+pub async fn revoke_own(svc: &Services, user_id: &str, session_id: &str) -> AppResult<()> {
+    let s = session::Entity::find_by_id(session_id).one(&svc.db).await?;
     match s {
         Some(s) if s.user_id == user_id => {
-            revoke(db, session_id, "revoked by user").await?;
+            revoke(svc, session_id, "revoked by user").await?;
             Ok(())
         }
         _ => Err(AppError::NotFound("session")),
@@ -301,6 +301,6 @@ pub async fn revoke_by_refresh(svc: &Services, token: &str, project_id: &str) ->
     if !svc.refresh.verify(&parts, &s.nonce) || s.project_id != project_id {
         return Err(AppError::InvalidToken);
     }
-    revoke(&svc.db, &s.id, "logged out").await?;
+    revoke(svc, &s.id, "logged out").await?;
     Ok(())
 }

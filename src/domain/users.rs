@@ -590,7 +590,7 @@ pub async fn change_password(
     check_policy(&req.new_password, collection.settings.min_password_length)?;
     let hash = svc.passwords.hash(&req.new_password).await?;
     let updated = set_password(&svc.db, stored, hash, req.revoke_current_tokens).await?;
-    sessions::revoke_all(&svc.db, &user.id, Some(session_id), "password changed").await?;
+    sessions::revoke_all(svc, &user.id, Some(session_id), "password changed").await?;
     let (token, expires_in) = access_token(svc, &collection, &updated, session_id, req.lifetime)?;
     svc.events.publish(UserEvent {
         kind: UserEventKind::Updated,
@@ -651,7 +651,7 @@ pub async fn set_disabled(
     active.updated_at = Set(Utc::now());
     let user: User = active.update(&svc.db).await?.into();
     if disabled {
-        sessions::revoke_all(&svc.db, &user.id, None, "user disabled").await?;
+        sessions::revoke_all(svc, &user.id, None, "user disabled").await?;
     }
     svc.events.publish(UserEvent {
         kind: UserEventKind::Updated,
@@ -712,9 +712,9 @@ pub async fn reissue(
 /// Ends the caller's session, or all of the user's sessions.
 pub async fn log_out(svc: &Services, user: &User, session_id: &str, all: bool) -> AppResult<u64> {
     let n = if all {
-        sessions::revoke_all(&svc.db, &user.id, None, "logged out everywhere").await?
+        sessions::revoke_all(svc, &user.id, None, "logged out everywhere").await?
     } else {
-        u64::from(sessions::revoke(&svc.db, session_id, "logged out").await?)
+        u64::from(sessions::revoke(svc, session_id, "logged out").await?)
     };
     tracing::info!(event = "logout", user_id = %user.id, all);
     Ok(n)

@@ -99,7 +99,7 @@ impl Mutation {
     async fn revoke_session(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<bool> {
         let (svc, caller) = parts(ctx)?;
         let me = caller.user().gql()?;
-        sessions::revoke_own(&svc.db, &me.id, &id).await.gql()?;
+        sessions::revoke_own(&svc, &me.id, &id).await.gql()?;
         Ok(true)
     }
 
@@ -153,7 +153,7 @@ impl Mutation {
         let (svc, caller) = parts(ctx)?;
         let project = caller.require_admin().gql()?;
         let user = users::get(&svc.db, &project.id, &user_id).await.gql()?;
-        sessions::revoke_all(&svc.db, &user.id, None, "revoked by admin")
+        sessions::revoke_all(&svc, &user.id, None, "revoked by admin")
             .await
             .gql()
     }

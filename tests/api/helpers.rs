@@ -69,6 +69,7 @@ pub async fn test_config(dir: &std::path::Path) -> Config {
         max_ws_connections: 1000,
         log_format: "text".into(),
         catalog_ttl_ms: 2000,
+        auth_cache_ms: 1000,
     }
 }
 

@@ -296,3 +296,52 @@ async fn users_list_and_revoke_their_sessions_and_admins_can_end_all() {
         Some("INVALID_TOKEN")
     );
 }
+
+/// The session-and-user lookup is cached for `auth_cache_ms` (1 s here), yet a
+/// log-out on one instance refuses the token on another instance sharing the
+/// Postgres database right away (the invalidation travels by NOTIFY), and on
+/// the revoking instance from the very next request.
+#[tokio::test]
+async fn a_log_out_on_one_instance_is_honoured_by_another_despite_its_cache() {
+    if crate::helpers::postgres_admin_url().is_none() {
+        return;
+    }
+    let a = TestApp::spawn_custom(None, |c| c.jwt_secret.clear()).await;
+    let url = a.database_url.clone();
+    let b = TestApp::spawn_custom(None, move |c| {
+        c.jwt_secret.clear();
+        c.database_url = url;
+    })
+    .await;
+    let (token, _) = a.user("cached@example.com").await;
+    let me = "{ me { email } }";
+    // Both instances have the session cached now.
+    for app in [&a, &b] {
+        let res = app.gql(None, Some(&token), me, json!({})).await;
+        assert_eq!(res["data"]["me"]["email"], "cached@example.com", "{res}");
+    }
+    let out = a
+        .gql(None, Some(&token), "mutation { logOut }", json!({}))
+        .await;
+    assert!(out["errors"].is_null(), "{out}");
+    let logged_out = std::time::Instant::now();
+    let res = a.gql(None, Some(&token), me, json!({})).await;
+    assert_eq!(error_code(&res), Some("INVALID_TOKEN"), "{res}");
+    // On the other instance: refused well before the cache entry would expire.
+    loop {
+        let sent = logged_out.elapsed();
+        let res = b.gql(None, Some(&token), me, json!({})).await;
+        if error_code(&res) == Some("INVALID_TOKEN") {
+            assert!(
+                sent < Duration::from_millis(500),
+                "refused only after {sent:?}"
+            );
+            break;
+        }
+        assert!(
+            sent < Duration::from_millis(1000),
+            "still accepted {sent:?} after the log-out"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
