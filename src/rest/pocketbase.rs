@@ -196,7 +196,34 @@ type Result<T> = std::result::Result<T, PbError>;
 
 /// PocketBase's date format: `2026-11-21 22:39:59.705Z`.
 pub fn pb_date(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    // Written out rather than through a format string, which chrono parses on
+    // every call (it showed in the list profile: two dates per record).
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond().min(999_999_999) / 1_000_000
+    )
+}
+
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn dates_are_written_as_pocketbase_writes_them() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678901Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(super::pb_date(t), "2026-01-02 03:04:05.678Z");
+        assert_eq!(
+            super::pb_date(t),
+            t.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string()
+        );
+    }
 }
 
 /// A user as a PocketBase record. The email is shown to its owner, to
