@@ -187,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
         )
     });
     let conn = db::connect_url(&url, 4, None).await?;
+    let catalog = authgraph::domain::catalog::Catalog::new(std::time::Duration::from_secs(60));
     db::migrate(&conn).await?;
     let project = match projects::find_by_slug(&conn, "bench").await {
         Ok(p) => p,
@@ -208,6 +209,7 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let have = users::count_query(
         &conn,
+        &catalog,
         &project.id,
         &UserQuery {
             collection: Some("users".into()),
@@ -326,10 +328,11 @@ async fn main() -> anyhow::Result<()> {
     for (name, query) in workloads {
         let line = measure(name, || {
             let conn = conn.clone();
+            let catalog = catalog.clone();
             let pid = pid.clone();
             let query = query.clone();
             async move {
-                let page = users::query(&conn, &pid, &query)
+                let page = users::query(&conn, &catalog, &pid, &query)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 Ok(page.items.len())
@@ -342,6 +345,7 @@ async fn main() -> anyhow::Result<()> {
     // query plus one batched load of every related user (what the dataloaders do).
     let line = measure("50 rows + referred_by + following populated", || {
         let conn = conn.clone();
+        let catalog = catalog.clone();
         let pid = pid.clone();
         let query = q(
             Some(Filter::cond(data("city"), Op::Eq, json!("City9"))),
@@ -349,7 +353,7 @@ async fn main() -> anyhow::Result<()> {
             false,
         );
         async move {
-            let page = users::query(&conn, &pid, &query)
+            let page = users::query(&conn, &catalog, &pid, &query)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let mut ids: Vec<String> = Vec::new();

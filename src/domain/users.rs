@@ -2,14 +2,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde_json::{Map, Value};
 
 use entity::user;
 
 use super::Services;
-use super::collections::{self, Collection, DEFAULT_COLLECTION, FieldType};
+use super::catalog::Catalog;
+use super::collections::{Collection, DEFAULT_COLLECTION, FieldType};
 use super::events::{UserEvent, UserEventKind};
 use super::filter::{Filter, Sort};
 use super::profile;
@@ -431,15 +432,17 @@ pub fn relation_ids(data: &Value, field: &str) -> Vec<String> {
 /// Counts the users a query matches (whatever its page).
 pub async fn count_query(
     db: &DatabaseConnection,
+    catalog: &Catalog,
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<u64> {
-    Ok(select(db, project_id, q).await?.count(db).await?)
+    Ok(select(db, catalog, project_id, q).await?.count(db).await?)
 }
 
 /// The filtered selection of a query, without order or page.
 async fn select(
     db: &DatabaseConnection,
+    catalog: &Catalog,
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<sea_orm::Select<user::Entity>> {
@@ -449,7 +452,7 @@ async fn select(
     if let Some(name) = &q.collection {
         // A collection belongs to one project, so its id alone scopes the query
         // (and keeps counts inside the collection's indexes).
-        let c = collections::find(db, project_id, name).await?;
+        let c = catalog.collection_by_name(db, project_id, name).await?;
         select = select.filter(user::Column::CollectionId.eq(c.id.clone()));
         collection = Some(c);
     } else {
@@ -465,11 +468,12 @@ async fn select(
 /// Lists users of a project.
 pub async fn query(
     db: &DatabaseConnection,
+    catalog: &Catalog,
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<UserPage> {
     let backend = db.get_database_backend();
-    let mut select = select(db, project_id, q).await?;
+    let mut select = select(db, catalog, project_id, q).await?;
     let total = if q.with_total {
         Some(select.clone().count(db).await?)
     } else {
@@ -486,11 +490,8 @@ pub async fn query(
         };
         select = select.order_by(store::filter::order_expr(backend, s), order);
     }
-    let items = select
-        .order_by_desc(user::Column::Id)
-        .limit(q.limit.min(MAX_PAGE_SIZE))
-        .offset(q.offset)
-        .all(db)
+    let select = select.order_by_desc(user::Column::Id);
+    let items = store::page(select, q.limit.min(MAX_PAGE_SIZE), q.offset, db)
         .await?
         .into_iter()
         .map(User::from)

@@ -73,6 +73,7 @@ pub struct ReverseKey {
 /// Reverse relations, one query per field for a whole batch of targets.
 pub struct ReverseLoader {
     pub db: DatabaseConnection,
+    pub catalog: Catalog,
     pub project_id: String,
 }
 
@@ -108,7 +109,7 @@ impl Loader<ReverseKey> for ReverseLoader {
                 limit: users::MAX_PAGE_SIZE,
                 ..Default::default()
             };
-            let page = users::query(&self.db, &self.project_id, &q)
+            let page = users::query(&self.db, &self.catalog, &self.project_id, &q)
                 .await
                 .map_err(Arc::new)?;
             for u in page.items {

@@ -142,7 +142,9 @@ impl Query {
             offset: start,
             with_total: false,
         };
-        let page = users::query(&svc.db, &project.id, &q).await.gql()?;
+        let page = users::query(&svc.db, &svc.catalog, &project.id, &q)
+            .await
+            .gql()?;
         q.limit = size as u64;
         let has_next = page.items.len() as u64 > q.limit;
         let mut items = page.items;

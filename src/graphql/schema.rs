@@ -53,6 +53,7 @@ pub fn request_data(data: &mut async_graphql::Data, services: &Services, caller:
     data.insert(DataLoader::new(
         ReverseLoader {
             db: db.clone(),
+            catalog: services.catalog.clone(),
             project_id,
         },
         tokio::spawn,

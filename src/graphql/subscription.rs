@@ -181,7 +181,7 @@ impl Subscription {
                         limit: 1,
                         ..Default::default()
                     };
-                    match users::query(&svc.db, &project.id, &q).await {
+                    match users::query(&svc.db, &svc.catalog, &project.id, &q).await {
                         Ok(page) if page.items.is_empty() => continue,
                         Ok(_) => {}
                         Err(e) => { yield Err(e).gql(); break; }

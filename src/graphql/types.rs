@@ -317,7 +317,7 @@ impl UserConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         use super::errors::GqlResult;
         let svc = ctx.data::<crate::domain::Services>()?;
-        crate::domain::users::count_query(&svc.db, &self.project_id, &self.query)
+        crate::domain::users::count_query(&svc.db, &svc.catalog, &self.project_id, &self.query)
             .await
             .gql()
     }

@@ -499,7 +499,8 @@ async fn list_users(
     let limit = q.limit;
     // One more row tells whether there is a next page without a count.
     q.limit += 1;
-    let mut page = users::query(&state.services.db, &project.id, &q).await?;
+    let mut page =
+        users::query(&state.services.db, &state.services.catalog, &project.id, &q).await?;
     let has_more = page.items.len() as u64 > limit;
     page.items.truncate(limit as usize);
     let populate = populate_params(raw.as_deref());

@@ -789,7 +789,13 @@ async fn list_records(
             offset: (page - 1).saturating_mul(per_page),
             with_total: !skip_total,
         };
-        let result = users::query(&state.services.db, &caller.project()?.id, &q).await?;
+        let result = users::query(
+            &state.services.db,
+            &state.services.catalog,
+            &caller.project()?.id,
+            &q,
+        )
+        .await?;
         (result.items, result.total)
     } else {
         (vec![], Some(0))
