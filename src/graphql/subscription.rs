@@ -125,7 +125,9 @@ impl Subscription {
                     Ok(None) => break,
                     Err(e) => { yield Err(e).gql(); break; }
                 };
-                if event.user.id != me.id {
+                // A user exists before it can subscribe, so its creation event
+                // is old news (from another instance it may arrive late).
+                if event.user.id != me.id || event.kind == UserEventKind::Created {
                     continue;
                 }
                 if !still_valid(&svc, &caller).await {
