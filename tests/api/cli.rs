@@ -28,6 +28,15 @@ struct Server {
     base: String,
 }
 
+/// A failing test must not leave its servers running (they hold the test's
+/// stdout open, and a CI log reader would wait for them).
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts `authgraph serve` and reads its stdout until it listens.
 async fn start(dir: &std::path::Path, database_url: &str) -> Server {
     let mut child = bin(dir, database_url)
