@@ -14,9 +14,8 @@ N="${1:-10000}"
 cargo build --release --bin authgraph --example ws_bench
 ulimit -n "$(ulimit -Hn)"
 TMP="$(mktemp -d)"
-PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for f in "$TMP"/*.pid; do [[ -e "$f" ]] && kill "$(cat "$f")" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [[ -n "$PG" ]]; then psql "$PG" -qc "drop database if exists ag_bench_ws" >/dev/null 2>&1 || true; fi
   rm -rf "$TMP"
@@ -29,14 +28,14 @@ start() { # name, extra env...
   env AUTHGRAPH_DATA_DIR="$TMP/$name" AUTHGRAPH_ADDR=127.0.0.1:0 \
     AUTHGRAPH_MAX_WS_CONNECTIONS=$((N + 100)) RUST_LOG=warn "$@" \
     target/release/authgraph serve > "$TMP/$name.out" 2> "$TMP/$name.err" &
-  PIDS+=($!)
+  echo $! > "$TMP/$name.pid"
   for _ in $(seq 1 100); do grep -q "listening on" "$TMP/$name.out" && break; sleep 0.1; done
   sed -n 's/^authgraph listening on //p' "$TMP/$name.out"
 }
 
 if [[ -z "$PG" ]]; then
   A="$(start a)"; B="$A"
-  KEYS="$TMP/a.out"; PID_LIST="${PIDS[0]}"
+  KEYS="$TMP/a.out"; PID_LIST="$(cat "$TMP/a.pid")"
   echo "One server on SQLite, $N subscribers." >&2
 else
   DB="ag_bench_ws"
@@ -46,7 +45,7 @@ else
   SECRET="bench-ws-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   A="$(start a DATABASE_URL="$URL" AUTHGRAPH_JWT_SECRET="$SECRET")"
   B="$(start b DATABASE_URL="$URL" AUTHGRAPH_JWT_SECRET="$SECRET")"
-  KEYS="$TMP/a.out"; PID_LIST="${PIDS[0]},${PIDS[1]}"
+  KEYS="$TMP/a.out"; PID_LIST="$(cat "$TMP/a.pid"),$(cat "$TMP/b.pid")"
   echo "Two servers on one Postgres database, $N subscribers spread over both, updates through the second." >&2
 fi
 PK="$(sed -n 's/^ *publishable key: *//p' "$KEYS")"
