@@ -197,6 +197,7 @@ async fn graphql_get(
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
     };
     let executor = state.subscriptions.clone();
+    let ping_every = Duration::from_secs(state.config.ws_ping_secs);
     let services = state.services.clone();
     // Small per-connection buffers (tungstenite's defaults are 128 KiB each):
     // thousands of idle subscriptions must stay cheap; a client whose unsent
@@ -205,10 +206,12 @@ async fn graphql_get(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_write_buffer_size(1024 * 1024)
-        .on_upgrade(move |stream| async move {
+        .on_upgrade(move |socket| async move {
             // Held until the connection closes.
             let _permit = permit;
-            GraphQLWebSocket::new(stream, executor, protocol)
+            let (sink, incoming, writer) = crate::graphql::keepalive::split(socket, ping_every);
+            let writer = tokio::spawn(writer);
+            let graphql = GraphQLWebSocket::new_with_pair(sink, incoming, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let mut creds = ws_credentials(&payload);
                     creds.client = http_creds.client;
@@ -220,9 +223,16 @@ async fn graphql_get(
                     crate::graphql::request_data(&mut data, &services, caller);
                     Ok(data)
                 })
-                .keepalive_timeout(Some(Duration::from_secs(60)))
-                .serve()
-                .await
+                .serve();
+            // The GraphQL side ends when the client closes or the protocol ends
+            // the connection; the writer then sends what is queued and stops.
+            // The writer ends first when the peer stopped answering pings.
+            tokio::pin!(graphql);
+            let mut writer = writer;
+            tokio::select! {
+                _ = &mut graphql => { let _ = writer.await; }
+                _ = &mut writer => {}
+            }
         })
         .into_response()
 }

@@ -46,6 +46,9 @@ pub struct Config {
     /// the same Postgres arrive by NOTIFY, and at the latest after this long.
     /// 0 disables the cache.
     pub auth_cache_ms: u64,
+    /// Seconds between WebSocket pings (`AUTHGRAPH_WS_PING_SECS`); a connection
+    /// that answers nothing for two intervals is closed.
+    pub ws_ping_secs: u64,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             log_format: "text".into(),
             catalog_ttl_ms: 2000,
             auth_cache_ms: 1000,
+            ws_ping_secs: 30,
         }
     }
 }
@@ -137,6 +141,9 @@ impl Config {
         }
         if !matches!(self.secure_cookies.as_str(), "auto" | "always" | "never") {
             bail!("AUTHGRAPH_SECURE_COOKIES must be `auto`, `always` or `never`");
+        }
+        if !(1..=600).contains(&self.ws_ping_secs) {
+            bail!("AUTHGRAPH_WS_PING_SECS must be between 1 and 600");
         }
         if self.auth_cache_ms > 10_000 {
             bail!("AUTHGRAPH_AUTH_CACHE_MS must be at most 10000 (ten seconds)");

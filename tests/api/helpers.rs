@@ -70,6 +70,7 @@ pub async fn test_config(dir: &std::path::Path) -> Config {
         log_format: "text".into(),
         catalog_ttl_ms: 2000,
         auth_cache_ms: 1000,
+        ws_ping_secs: 30,
     }
 }
 

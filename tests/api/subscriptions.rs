@@ -396,3 +396,58 @@ async fn identical_secret_key_subscriptions_share_one_execution() {
         );
     }
 }
+
+/// The server pings; a quiet subscriber that answers pings (as WebSocket
+/// libraries do by themselves) stays subscribed however long it sends nothing,
+/// and one that answers nothing is closed after two intervals.
+#[tokio::test]
+async fn idle_subscribers_that_answer_pings_stay_and_silent_ones_are_closed() {
+    let app = TestApp::spawn_custom(None, |c| c.ws_ping_secs = 1).await;
+    let (token, _) = app.user("idle@example.com").await;
+    let mut ws = subscribe(
+        &app,
+        json!({"authorization": format!("Bearer {token}")}),
+        "subscription { userChanged { data } }",
+        json!({}),
+    )
+    .await;
+    // 3.5 s of silence from the client (it only reads, which answers pings).
+    let until = tokio::time::Instant::now() + Duration::from_millis(3500);
+    let mut pings = 0;
+    while let Ok(frame) = tokio::time::timeout_at(until, ws.next()).await {
+        match frame {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            other => panic!("unexpected frame while idle: {other:?}"),
+        }
+    }
+    assert!(pings >= 2, "{pings} pings in 3.5 s");
+    app.update_me(&token, json!({"data": {"still": "here"}}))
+        .await;
+    let msg = next(&mut ws).await;
+    assert_eq!(
+        msg["payload"]["data"]["userChanged"]["data"]["still"], "here",
+        "{msg}"
+    );
+
+    // A second subscriber that never reads, so never answers a ping.
+    let _silent = subscribe(
+        &app,
+        json!({"authorization": format!("Bearer {token}")}),
+        "subscription { userChanged { data } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(app.services.events.subscriber_count(), 2);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+    loop {
+        // Keep the first one answering.
+        let _ = tokio::time::timeout(Duration::from_millis(200), ws.next()).await;
+        if app.services.events.subscriber_count() == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the silent subscriber was not closed"
+        );
+    }
+}
