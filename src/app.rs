@@ -210,7 +210,7 @@ async fn graphql_get(
             // Held until the connection closes.
             let _permit = permit;
             let (sink, incoming, writer) = crate::graphql::keepalive::split(socket, ping_every);
-            let writer = tokio::spawn(writer);
+            let mut writer = tokio::spawn(writer);
             let graphql = GraphQLWebSocket::new_with_pair(sink, incoming, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let mut creds = ws_credentials(&payload);
@@ -228,7 +228,6 @@ async fn graphql_get(
             // the connection; the writer then sends what is queued and stops.
             // The writer ends first when the peer stopped answering pings.
             tokio::pin!(graphql);
-            let mut writer = writer;
             tokio::select! {
                 _ = &mut graphql => { let _ = writer.await; }
                 _ = &mut writer => {}

@@ -34,7 +34,11 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
         }
     }
 
-    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
+    fn get<Q>(&self, key: &Q, ttl: Duration) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(key)
@@ -99,7 +103,7 @@ impl Catalog {
     }
 
     pub async fn project(&self, db: &impl ConnectionTrait, id: &str) -> AppResult<Project> {
-        if let Some(p) = self.maps.project_by_id.get(&id.to_owned(), self.ttl) {
+        if let Some(p) = self.maps.project_by_id.get(id, self.ttl) {
             return Ok(p);
         }
         let at = Instant::now();
@@ -113,7 +117,7 @@ impl Catalog {
         db: &impl ConnectionTrait,
         slug: &str,
     ) -> AppResult<Project> {
-        if let Some(p) = self.maps.project_by_slug.get(&slug.to_owned(), self.ttl) {
+        if let Some(p) = self.maps.project_by_slug.get(slug, self.ttl) {
             return Ok(p);
         }
         let at = Instant::now();
@@ -134,7 +138,7 @@ impl Catalog {
         // The map is keyed by the key's digest (never the key itself), and a
         // hit is an exact match of that digest.
         let digest = keys::hash(key);
-        if let Some(hit) = self.maps.project_by_key.get(&digest, self.ttl) {
+        if let Some(hit) = self.maps.project_by_key.get(digest.as_str(), self.ttl) {
             return Ok(hit);
         }
         let at = Instant::now();
@@ -144,7 +148,7 @@ impl Catalog {
     }
 
     pub async fn collection(&self, db: &impl ConnectionTrait, id: &str) -> AppResult<Collection> {
-        if let Some(c) = self.maps.collection_by_id.get(&id.to_owned(), self.ttl) {
+        if let Some(c) = self.maps.collection_by_id.get(id, self.ttl) {
             return Ok(Collection::clone(&c));
         }
         let at = Instant::now();
@@ -204,13 +208,13 @@ mod tests {
         let map: TtlMap<String, u32> = TtlMap::new();
         let ttl = Duration::from_millis(50);
         map.put("a".into(), 1, Instant::now());
-        assert_eq!(map.get(&"a".into(), ttl), Some(1));
+        assert_eq!(map.get("a", ttl), Some(1));
         map.put("b".into(), 2, Instant::now() - Duration::from_millis(60));
-        assert_eq!(map.get(&"b".into(), ttl), None);
+        assert_eq!(map.get("b", ttl), None);
         map.clear();
-        assert_eq!(map.get(&"a".into(), ttl), None);
+        assert_eq!(map.get("a", ttl), None);
         // A zero TTL caches nothing.
         map.put("c".into(), 3, Instant::now());
-        assert_eq!(map.get(&"c".into(), Duration::ZERO), None);
+        assert_eq!(map.get("c", Duration::ZERO), None);
     }
 }

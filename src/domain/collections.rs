@@ -189,22 +189,3 @@ pub fn check_name(kind: &str, name: &str) -> AppResult<()> {
         ))
     }
 }
-
-/// Finds a collection of a project by name, or else by id (PocketBase accepts both).
-pub async fn find_by_name_or_id(
-    db: &impl ConnectionTrait,
-    project_id: &str,
-    key: &str,
-) -> AppResult<Collection> {
-    match find(db, project_id, key).await {
-        Err(AppError::NotFound(_)) => {
-            let c = get(db, key).await?;
-            if c.project_id == project_id {
-                Ok(c)
-            } else {
-                Err(AppError::NotFound("collection"))
-            }
-        }
-        other => other,
-    }
-}

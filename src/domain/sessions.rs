@@ -110,21 +110,6 @@ pub fn is_live(s: &session::Model) -> bool {
     s.revoked_at.is_none() && s.expires_at > Utc::now()
 }
 
-/// Fails unless the session exists, is not revoked and has not expired.
-pub async fn check_live(
-    db: &impl ConnectionTrait,
-    session_id: &str,
-    user_id: &str,
-) -> AppResult<session::Model> {
-    let s = crate::store::unique(session::Entity::find_by_id(session_id), db)
-        .await?
-        .ok_or(AppError::InvalidToken)?;
-    if s.user_id != user_id || s.revoked_at.is_some() || s.expires_at <= Utc::now() {
-        return Err(AppError::InvalidToken);
-    }
-    Ok(s)
-}
-
 /// Outcome of presenting a refresh token.
 pub struct Rotated {
     pub session: session::Model,

@@ -70,12 +70,15 @@ async fn still_valid(svc: &Services, caller: &Caller) -> bool {
     let (Some(me), Some(sid)) = (&caller.user, &caller.session_id) else {
         return true;
     };
-    let Ok(current) = users::get(&svc.db, &me.project_id, &me.id).await else {
+    // The same lookup and checks as `Caller::resolve`, straight from the
+    // database (this runs every few seconds, not per request).
+    let Ok(Some((session, current))) = sessions::with_user(&svc.db, sid).await else {
         return false;
     };
-    current.token_version == me.token_version
+    session.user_id == me.id
+        && current.token_version == me.token_version
         && !current.disabled
-        && sessions::check_live(&svc.db, sid, &me.id).await.is_ok()
+        && sessions::is_live(&session)
 }
 
 /// The next event, or `None` when the subscription must end (credentials no

@@ -89,6 +89,23 @@ impl Server {
     }
 }
 
+/// `authgraph project rotate-keys SLUG --json`; returns the new publishable key.
+fn rotate_keys(dir: &std::path::Path, database_url: &str, slug: &str) -> String {
+    let rot = bin(dir, database_url)
+        .args(["project", "rotate-keys", slug, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        rot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rot.stderr)
+    );
+    serde_json::from_slice::<Value>(&rot.stdout).unwrap()["publishable_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn gql(base: &str, key: Option<&str>, token: Option<&str>, query: &str) -> Value {
     let mut req = reqwest::Client::new()
         .post(format!("{base}/graphql"))
@@ -166,15 +183,7 @@ async fn project_create_prints_json_keys_that_work() {
     assert!(String::from_utf8_lossy(&dup.stderr).contains("CONFLICT"));
 
     // Rotating the keys: the old publishable key stops working, the new one works.
-    let rot = bin(dir.path(), &db)
-        .args(["project", "rotate-keys", "my-shop", "--json"])
-        .output()
-        .unwrap();
-    assert!(rot.status.success());
-    let new_pk = serde_json::from_slice::<Value>(&rot.stdout).unwrap()["publishable_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new_pk = rotate_keys(dir.path(), &db, "my-shop");
     let server = start(dir.path(), &db).await;
     let q = "mutation { signUp(input: {email: \"shop@example.com\", password: \"correct horse battery\"}) { token } }";
     let old = gql(&server.base, Some(&pk), None, q).await;
@@ -387,20 +396,8 @@ async fn keys_rotated_by_the_cli_stop_working_on_a_running_server_within_the_cat
         "{ok}"
     );
 
-    let rot = bin(dir.path(), &db)
-        .args(["project", "rotate-keys", "default", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        rot.status.success(),
-        "{}",
-        String::from_utf8_lossy(&rot.stderr)
-    );
+    let new_pk = rotate_keys(dir.path(), &db, "default");
     let rotated_at = std::time::Instant::now();
-    let new_pk = serde_json::from_slice::<Value>(&rot.stdout).unwrap()["publishable_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     // A new key is never a cached miss: it works at once.
     let new = gql(&server.base, Some(&new_pk), None, &sign_up(1)).await;
     assert_eq!(

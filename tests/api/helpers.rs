@@ -90,6 +90,19 @@ impl TestApp {
         );
     }
 
+    /// Two instances on one fresh Postgres database, with the signing key
+    /// from that database (no configured secret), as a scaled-out deployment.
+    pub async fn spawn_pair() -> (TestApp, TestApp) {
+        let a = Self::spawn_custom(None, |c| c.jwt_secret.clear()).await;
+        let url = a.database_url.clone();
+        let b = Self::spawn_custom(None, move |c| {
+            c.jwt_secret.clear();
+            c.database_url = url;
+        })
+        .await;
+        (a, b)
+    }
+
     pub async fn spawn() -> TestApp {
         Self::spawn_counting(None).await
     }

@@ -306,13 +306,7 @@ async fn a_log_out_on_one_instance_is_honoured_by_another_despite_its_cache() {
     if crate::helpers::postgres_admin_url().is_none() {
         return;
     }
-    let a = TestApp::spawn_custom(None, |c| c.jwt_secret.clear()).await;
-    let url = a.database_url.clone();
-    let b = TestApp::spawn_custom(None, move |c| {
-        c.jwt_secret.clear();
-        c.database_url = url;
-    })
-    .await;
+    let (a, b) = TestApp::spawn_pair().await;
     let (token, _) = a.user("cached@example.com").await;
     let me = "{ me { email } }";
     // Both instances have the session cached now.

@@ -258,13 +258,7 @@ async fn a_change_through_one_instance_reaches_subscribers_of_another_on_postgre
     if crate::helpers::postgres_admin_url().is_none() {
         return;
     }
-    let a = TestApp::spawn_custom(None, |c| c.jwt_secret.clear()).await;
-    let url = a.database_url.clone();
-    let b = TestApp::spawn_custom(None, move |c| {
-        c.jwt_secret.clear();
-        c.database_url = url;
-    })
-    .await;
+    let (a, b) = TestApp::spawn_pair().await;
     assert!(
         b.pk.is_empty(),
         "the second instance found the default project"
