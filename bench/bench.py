@@ -225,8 +225,13 @@ class AuthgraphKind:
         self.extra_env = dict(extra_env or {})
 
     def env(self, data, port):
+        # All load comes from one address, and PocketBase's rate limiter is off
+        # by default: authgraph's per-address limits and lockout are off too.
         return clean_env({"AUTHGRAPH_DATA_DIR": str(data),
-                          "AUTHGRAPH_ADDR": f"127.0.0.1:{port}", **self.extra_env})
+                          "AUTHGRAPH_ADDR": f"127.0.0.1:{port}",
+                          "AUTHGRAPH_LOGIN_LIMIT_PER_IP": "0",
+                          "AUTHGRAPH_SIGNUP_LIMIT_PER_IP": "0",
+                          "AUTHGRAPH_LOCKOUT_FAILURES": "0", **self.extra_env})
 
     def server(self, data, port, logfile):
         return Server(self.name, [self.binary, "serve"], self.env(data, port), port,

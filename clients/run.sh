@@ -69,7 +69,10 @@ trap 'exit 130' INT TERM
 # rotated refresh token is refused at once (403), as the real server does.
 server_env=(env -u DATABASE_URL -u AUTHGRAPH_DATABASE_URL -u AUTHGRAPH_CONFIG
   AUTHGRAPH_DATA_DIR="$TMP/data" AUTHGRAPH_ADDR=127.0.0.1:0
-  AUTHGRAPH_REFRESH_GRACE_SECS=0)
+  AUTHGRAPH_REFRESH_GRACE_SECS=0
+  # Every suite signs up and logs in from 127.0.0.1, far beyond the default
+  # per-address limits; lockout stays at its default.
+  AUTHGRAPH_LOGIN_LIMIT_PER_IP=100000 AUTHGRAPH_SIGNUP_LIMIT_PER_IP=100000)
 if [[ -n "${AUTHGRAPH_CLIENTS_DATABASE_URL:-}" ]]; then
   server_env+=(DATABASE_URL="$AUTHGRAPH_CLIENTS_DATABASE_URL")
 fi

@@ -96,6 +96,21 @@ fn delivered_at(text: &str) -> Option<&str> {
     Some(&text[start..start + len])
 }
 
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn cpu_total(pids: &str) -> f64 {
+    pids.split(',').map(cpu_secs).sum()
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -144,7 +159,9 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let mut all = Vec::new();
     let rounds = 5;
+    let (mut server_cpu, mut client_cpu) = (0.0, 0.0);
     for round in 0..rounds {
+        let (s0, c0) = (cpu_total(&pid), cpu_secs("self"));
         let body = json!({"query": "mutation($d: JSON) { updateMe(input: {data: $d}) { id } }", "variables": {"d": {"round": round}}});
         http.post(format!("{http_url}/graphql"))
             .bearer_auth(&token)
@@ -160,6 +177,8 @@ async fn main() -> anyhow::Result<()> {
                 _ => {}
             }
         }
+        server_cpu += cpu_total(&pid) - s0;
+        client_cpu += cpu_secs("self") - c0;
         got.sort_by(f64::total_cmp);
         eprintln!(
             "round {round}: {} deliveries, p50 {:.1} ms, p99 {:.1} ms",
@@ -190,6 +209,18 @@ async fn main() -> anyhow::Result<()> {
         "| commit → delivery p50 / p99 | {:.1} ms / {:.1} ms |",
         pct(&all, 0.5),
         pct(&all, 0.99)
+    );
+    let delivered = all.len().max(1) as f64;
+    println!(
+        "| CPU per delivery, server / load client | {:.1} µs / {:.1} µs |",
+        server_cpu * 1e6 / delivered,
+        client_cpu * 1e6 / delivered
+    );
+    let delivered = all.len().max(1) as f64;
+    println!(
+        "| CPU per delivery, server / load client | {:.1} µs / {:.1} µs |",
+        server_cpu * 1e6 / delivered,
+        client_cpu * 1e6 / delivered
     );
     Ok(())
 }

@@ -90,6 +90,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         catalog: crate::domain::catalog::Catalog::new(std::time::Duration::from_millis(
             config.catalog_ttl_ms,
         )),
+        limits: config.limits(),
     })
 }
 
@@ -115,6 +116,10 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
         realtime: Default::default(),
     };
     let sensitive = Arc::new([header::AUTHORIZATION, header::COOKIE, X_API_KEY.clone()]);
+    // Validated when the configuration was loaded.
+    let proxies = Arc::new(
+        crate::auth::extract::TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default(),
+    );
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_get))
@@ -124,6 +129,10 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
         .route("/docs", get(crate::rest::openapi::docs_page))
         .merge(crate::rest::router())
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            proxies,
+            crate::auth::extract::client_ip,
+        ))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(
             CorsLayer::new()
@@ -276,6 +285,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::spawn(async move {
         if let Err(e) = passwords.warm_up().await {
             tracing::warn!(error = ?e, "could not precompute the dummy password hash");
+        }
+    });
+    // Rate-limit buckets whose window ended are dropped now and then.
+    let (db, keep) = (
+        services.db.clone(),
+        config.rate_limit_window_secs.max(config.lockout_secs),
+    );
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            if let Err(e) = crate::domain::limits::purge(&db, keep).await {
+                tracing::warn!(error = ?e, "could not purge expired rate-limit buckets");
+            }
         }
     });
     if let Some(created) = first_start(&services).await? {

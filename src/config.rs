@@ -49,6 +49,23 @@ pub struct Config {
     /// Seconds between WebSocket pings (`AUTHGRAPH_WS_PING_SECS`); a connection
     /// that answers nothing for two intervals is closed.
     pub ws_ping_secs: u64,
+    /// Log-in attempts per client address per rate-limit window
+    /// (`AUTHGRAPH_LOGIN_LIMIT_PER_IP`); 0 = no limit.
+    pub login_limit_per_ip: u64,
+    /// Sign-ups per client address per rate-limit window
+    /// (`AUTHGRAPH_SIGNUP_LIMIT_PER_IP`); 0 = no limit.
+    pub signup_limit_per_ip: u64,
+    /// The window of the per-address limits, in seconds (`AUTHGRAPH_RATE_LIMIT_WINDOW_SECS`).
+    pub rate_limit_window_secs: u64,
+    /// Failed log-ins of one identifier after which it is locked
+    /// (`AUTHGRAPH_LOCKOUT_FAILURES`); 0 = no lockout.
+    pub lockout_failures: u64,
+    /// How long failures are counted and a lock lasts, in seconds (`AUTHGRAPH_LOCKOUT_SECS`).
+    pub lockout_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is trusted, as comma-separated
+    /// addresses or CIDR ranges (`AUTHGRAPH_TRUSTED_PROXIES`); empty = none,
+    /// the socket's peer address is the client's.
+    pub trusted_proxies: String,
 }
 
 impl Default for Config {
@@ -69,6 +86,12 @@ impl Default for Config {
             catalog_ttl_ms: 2000,
             auth_cache_ms: 1000,
             ws_ping_secs: 30,
+            login_limit_per_ip: 20,
+            signup_limit_per_ip: 10,
+            rate_limit_window_secs: 3600,
+            lockout_failures: 10,
+            lockout_secs: 900,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -151,6 +174,11 @@ impl Config {
         if self.catalog_ttl_ms > 60_000 {
             bail!("AUTHGRAPH_CATALOG_TTL_MS must be at most 60000 (one minute)");
         }
+        if self.rate_limit_window_secs == 0 || self.lockout_secs == 0 {
+            bail!("AUTHGRAPH_RATE_LIMIT_WINDOW_SECS and AUTHGRAPH_LOCKOUT_SECS must be at least 1");
+        }
+        crate::auth::extract::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("AUTHGRAPH_TRUSTED_PROXIES: {e}"))?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("AUTHGRAPH_LOG_FORMAT must be `text` or `json`");
         }
@@ -176,6 +204,23 @@ impl Config {
             )
         } else {
             self.database_url.clone()
+        }
+    }
+
+    /// The rate limits and lockout to enforce.
+    pub fn limits(&self) -> crate::domain::limits::Limits {
+        use crate::domain::limits::{Limits, Rule};
+        let per_ip = |max| Rule {
+            max,
+            window_secs: self.rate_limit_window_secs,
+        };
+        Limits {
+            login_per_ip: per_ip(self.login_limit_per_ip),
+            signup_per_ip: per_ip(self.signup_limit_per_ip),
+            lockout: Rule {
+                max: self.lockout_failures,
+                window_secs: self.lockout_secs,
+            },
         }
     }
 

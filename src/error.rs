@@ -33,8 +33,8 @@ pub enum AppError {
     Conflict(String),
     #[error("profile data exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
-    #[error("too many requests")]
-    RateLimited,
+    #[error("too many attempts; try again later")]
+    RateLimited { retry_after: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -56,7 +56,7 @@ impl AppError {
             AppError::Validation { .. } => "VALIDATION",
             AppError::Conflict(_) => "CONFLICT",
             AppError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
-            AppError::RateLimited => "RATE_LIMITED",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -72,7 +72,7 @@ impl AppError {
             AppError::AccountDisabled | AppError::Forbidden(_) | AppError::TokenReused => 403,
             AppError::NotFound(_) => 404,
             AppError::PayloadTooLarge(_) => 413,
-            AppError::RateLimited => 429,
+            AppError::RateLimited { .. } => 429,
             AppError::Internal(_) => 500,
         }
     }
@@ -91,6 +91,14 @@ impl AppError {
     /// The message safe to show a client: internal details are never included.
     pub fn public_message(&self) -> String {
         self.to_string()
+    }
+
+    /// Seconds to wait before trying again, for a refusal by a rate limit.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
     }
 
     pub fn validation(field: impl Into<String>, message: impl fmt::Display) -> Self {

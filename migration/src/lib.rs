@@ -7,6 +7,7 @@ mod m20261122_000001_create_core;
 mod m20261122_000002_create_sessions;
 mod m20261122_000003_users_order_index;
 mod m20261122_000004_server_settings;
+mod m20261122_000005_rate_limits;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_sessions::Migration),
             Box::new(m20261122_000003_users_order_index::Migration),
             Box::new(m20261122_000004_server_settings::Migration),
+            Box::new(m20261122_000005_rate_limits::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod collections;
 pub mod events;
 pub mod filter;
+pub mod limits;
 pub mod profile;
 pub mod projects;
 pub mod sessions;
@@ -33,4 +34,6 @@ pub struct Services {
     pub catalog: catalog::Catalog,
     /// Short-lived cache of the session-and-user lookup (invalidated by events).
     pub auth_cache: auth_cache::AuthCache,
+    /// Rate limits and account lockout.
+    pub limits: limits::Limits,
 }

@@ -5,6 +5,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use entity::superuser;
 
 use super::Services;
+use super::limits::{self, LoginGuard};
+use super::sessions::ClientInfo;
 use super::users::normalize_email;
 use crate::auth::keys;
 use crate::auth::password::check_policy;
@@ -39,6 +41,9 @@ impl From<superuser::Model> for Superuser {
 }
 
 /// Creates the superuser, or sets its password (revoking its tokens).
+/// The lockout scope of superuser log-ins.
+const SCOPE: &str = "_superusers";
+
 pub async fn upsert(svc: &Services, email: &str, password: &str) -> AppResult<(Superuser, bool)> {
     let (email, normalized) = normalize_email(email)?;
     check_policy(password, MIN_PASSWORD_LENGTH)?;
@@ -55,7 +60,10 @@ pub async fn upsert(svc: &Services, email: &str, password: &str) -> AppResult<(S
             active.password_hash = Set(hash);
             active.token_version = Set(version);
             active.updated_at = Set(now);
-            Ok((active.update(&svc.db).await?.into(), false))
+            let updated = active.update(&svc.db).await?;
+            // A new password ends a lockout.
+            limits::unlock(svc, SCOPE, &updated.email).await?;
+            Ok((updated.into(), false))
         }
         None => {
             let model = superuser::ActiveModel {
@@ -84,7 +92,13 @@ pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<Superuser> {
 
 /// Checks a superuser's credentials (constant cost for unknown emails) and
 /// returns a superuser token.
-pub async fn log_in(svc: &Services, email: &str, password: &str) -> AppResult<(String, Superuser)> {
+pub async fn log_in(
+    svc: &Services,
+    email: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> AppResult<(String, Superuser)> {
+    let guard = LoginGuard::enter(svc, SCOPE, email, client).await?;
     let normalized = normalize_email(email).map(|(_, n)| n).ok();
     let found = match normalized {
         Some(n) => {
@@ -100,8 +114,10 @@ pub async fn log_in(svc: &Services, email: &str, password: &str) -> AppResult<(S
         .verify(password, found.as_ref().map(|m| m.password_hash.as_str()))
         .await?;
     let Some(model) = found.filter(|_| ok) else {
+        guard.failed(svc).await?;
         return Err(AppError::InvalidCredentials);
     };
+    guard.succeeded(svc).await?;
     let su = Superuser::from(model);
     let token = issue_token(svc, &su)?;
     Ok((token, su))

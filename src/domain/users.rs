@@ -13,6 +13,7 @@ use super::catalog::Catalog;
 use super::collections::{Collection, DEFAULT_COLLECTION, FieldType};
 use super::events::{UserEvent, UserEventKind};
 use super::filter::{Filter, Sort};
+use super::limits::{self, LoginGuard};
 use super::profile;
 use super::projects::Project;
 use super::sessions::{self, ClientInfo};
@@ -279,6 +280,7 @@ pub async fn create(
         .catalog
         .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
         .await?;
+    limits::sign_up(svc, &req.client).await?;
     let (email, email_normalized) = normalize_email(&req.email)?;
     check_policy(&req.password, collection.settings.min_password_length)?;
     profile::check_new_profile(&collection, &req.data)?;
@@ -335,6 +337,7 @@ pub async fn log_in(svc: &Services, project: &Project, req: LogInRequest) -> App
             ));
         }
     }
+    let guard = LoginGuard::enter(svc, &collection.id, &req.email, &req.client).await?;
     let normalized = normalize_email(&req.email).map(|(_, n)| n).ok();
     let found = match (&normalized, by_field) {
         (_, Some(f)) => {
@@ -358,8 +361,10 @@ pub async fn log_in(svc: &Services, project: &Project, req: LogInRequest) -> App
         .await?;
     let Some(model) = found.filter(|_| ok) else {
         tracing::info!(event = "login_failed", collection = %collection.name);
+        guard.failed(svc).await?;
         return Err(AppError::InvalidCredentials);
     };
+    guard.succeeded(svc).await?;
     let user = User::from(model);
     if user.disabled {
         return Err(AppError::AccountDisabled);
@@ -591,6 +596,8 @@ pub async fn change_password(
     check_policy(&req.new_password, collection.settings.min_password_length)?;
     let hash = svc.passwords.hash(&req.new_password).await?;
     let updated = set_password(&svc.db, stored, hash, req.revoke_current_tokens).await?;
+    // A new password ends a lockout (an administrator's way out of one).
+    limits::unlock(svc, &collection.id, &updated.email).await?;
     sessions::revoke_all(svc, &user.id, Some(session_id), "password changed").await?;
     let (token, expires_in) = access_token(svc, &collection, &updated, session_id, req.lifetime)?;
     svc.events.publish(UserEvent {

@@ -110,7 +110,10 @@ impl IntoResponse for CocoError {
             other => (other.status(), json!(other.public_message())),
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(json!({"detail": detail}))).into_response()
+        super::with_retry_after(
+            &e,
+            (status, Json(json!({"detail": detail}))).into_response(),
+        )
     }
 }
 

@@ -204,6 +204,15 @@ pub fn not_enabled(what: &str) -> AppError {
     AppError::Forbidden(format!("{what} is not enabled on this server"))
 }
 
+/// Adds `Retry-After` (seconds) to a refusal by a rate limit.
+pub fn with_retry_after(err: &AppError, mut res: Response) -> Response {
+    if let Some(secs) = err.retry_after() {
+        res.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    res
+}
+
 /// Logs internal errors once, at the edge where they are rendered.
 pub fn log_internal(err: &AppError) {
     if let AppError::Internal(source) = err {

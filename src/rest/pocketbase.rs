@@ -15,9 +15,11 @@ use super::QueryParams;
 use super::{Fallback, TenantSlug, caller, json_object, not_enabled, pb_filter};
 use crate::app::AppState;
 use crate::auth::extract::RequestCredentials;
+use crate::auth::keys::KeyKind;
 use crate::domain::access::Caller;
 use crate::domain::collections::{Collection, FieldType};
 use crate::domain::filter::{Field, Filter, Op};
+use crate::domain::sessions::ClientInfo;
 use crate::domain::superusers::{self, Superuser};
 use crate::domain::users::{
     self, ChangePasswordRequest, LogInRequest, SignUpRequest, TokenLifetime, UpdateProfileRequest,
@@ -173,14 +175,16 @@ impl IntoResponse for PbError {
                 "The requested resource wasn't found.".to_owned(),
                 json!({}),
             ),
+            AppError::RateLimited { .. } => (429, "Too Many Requests.".to_owned(), json!({})),
             other => (other.status(), other.public_message(), json!({})),
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
+        let res = (
             status,
             Json(json!({"status": status.as_u16(), "message": message, "data": data})),
         )
-            .into_response()
+            .into_response();
+        super::with_retry_after(&e, res)
     }
 }
 
@@ -350,7 +354,8 @@ async fn auth_with_password(
     let password =
         text("password").ok_or_else(|| AppError::validation("password", "Cannot be blank."))?;
     if c == SUPERUSERS {
-        let (token, su) = superusers::log_in(&state.services, &identity, &password).await?;
+        let (token, su) =
+            superusers::log_in(&state.services, &identity, &password, &creds.0.client).await?;
         return Ok(Json(json!({"token": token, "record": superuser_json(&su)})));
     }
     let caller = resolve(&state, &creds, &slug).await?;
@@ -474,7 +479,13 @@ async fn create_record(
         password,
         data: profile_fields(&body)?,
         collection: Some(coll.name.clone()),
-        client: caller.client.clone(),
+        // An administrator's creations are not sign-ups: its address is not
+        // counted against the sign-up limit.
+        client: if caller.superuser.is_some() || caller.key == Some(KeyKind::Secret) {
+            ClientInfo::default()
+        } else {
+            caller.client.clone()
+        },
         lifetime: TokenLifetime::LongLived,
     };
     let (_, user) = users::create(&state.services, caller.project()?, req).await?;

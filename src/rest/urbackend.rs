@@ -85,11 +85,12 @@ impl IntoResponse for UbError {
             other => (other.status(), other.public_message()),
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
+        let res = (
             status,
             Json(json!({"success": false, "error": message, "code": status.as_u16()})),
         )
-            .into_response()
+            .into_response();
+        super::with_retry_after(&e, res)
     }
 }
 

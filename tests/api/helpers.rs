@@ -71,6 +71,14 @@ pub async fn test_config(dir: &std::path::Path) -> Config {
         catalog_ttl_ms: 2000,
         auth_cache_ms: 1000,
         ws_ping_secs: 30,
+        // Tests sign up and log in from one address far more often than the
+        // defaults allow; tests/api/limits.rs sets limits of its own.
+        login_limit_per_ip: 0,
+        signup_limit_per_ip: 0,
+        rate_limit_window_secs: 3600,
+        lockout_failures: 0,
+        lockout_secs: 900,
+        trusted_proxies: String::new(),
     }
 }
 

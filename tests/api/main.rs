@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod cross_door;
 mod declared_fields;
+mod limits;
 mod profile;
 mod querying;
 mod rest_cocobase;

@@ -514,6 +514,7 @@ async fn pocketbase_expand_follows_nested_relations_for_superusers_only() {
         &w.app.services,
         "root@x.io",
         "a long admin password",
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -578,6 +579,7 @@ async fn pocketbase_fields_keeps_only_the_named_keys() {
         &w.app.services,
         "root@x.io",
         "a long admin password",
+        &Default::default(),
     )
     .await
     .unwrap();

@@ -164,10 +164,14 @@ async fn superuser_tokens_administer_the_project_named_by_a_key() {
     superusers::upsert(&app.services, "root@example.com", "a long admin password")
         .await
         .unwrap();
-    let (su_token, _) =
-        superusers::log_in(&app.services, "ROOT@example.com", "a long admin password")
-            .await
-            .unwrap();
+    let (su_token, _) = superusers::log_in(
+        &app.services,
+        "ROOT@example.com",
+        "a long admin password",
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(claims_of(&app, &su_token).kind, TokenKind::Superuser);
     let q = "query($id: String!) { user(id: $id) { email } }";
     let res = app
@@ -183,8 +187,13 @@ async fn superuser_tokens_administer_the_project_named_by_a_key() {
         .await;
     assert_eq!(error_code(&res), Some("INVALID_TOKEN"));
     assert!(
-        superusers::log_in(&app.services, "root@example.com", "a long admin password")
-            .await
-            .is_err()
+        superusers::log_in(
+            &app.services,
+            "root@example.com",
+            "a long admin password",
+            &Default::default()
+        )
+        .await
+        .is_err()
     );
 }

@@ -1,0 +1,265 @@
+//! Rate limits and account lockout (security checklist §5.2, items 9–12).
+//!
+//! Fixed-window counters kept in the database (`rate_limits`), so every
+//! instance on one Postgres counts against the same buckets:
+//! - log-ins and sign-ups per client address (IPv6 by its /64), counted for
+//!   every attempt, whatever its outcome;
+//! - failed log-ins per identifier (collection + email or identity value),
+//!   which lock the identifier for the rest of the window: a correct password
+//!   is refused too until it ends. The bucket is keyed by the identifier, not
+//!   by a user, so unknown and known emails lock alike (no enumeration), and
+//!   its key is a digest (no email addresses in the table).
+//!
+//! Each GraphQL `logIn` field is one attempt, so aliases batched into one
+//! request are counted one by one. A locked account is not stuck: a
+//! secret-key caller can still set its password, which clears the lock.
+use std::net::IpAddr;
+
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sha2::{Digest, Sha256};
+
+use super::Services;
+use super::sessions::ClientInfo;
+use crate::error::{AppError, AppResult};
+
+/// At most `max` hits per `window_secs`; `max == 0` disables the rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub max: u64,
+    pub window_secs: u64,
+}
+
+impl Rule {
+    pub const OFF: Rule = Rule {
+        max: 0,
+        window_secs: 0,
+    };
+}
+
+/// The rules a server enforces.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub login_per_ip: Rule,
+    pub signup_per_ip: Rule,
+    /// Failed log-ins per identifier before it is locked for the window.
+    pub lockout: Rule,
+}
+
+impl Limits {
+    pub const OFF: Limits = Limits {
+        login_per_ip: Rule::OFF,
+        signup_per_ip: Rule::OFF,
+        lockout: Rule::OFF,
+    };
+}
+
+/// The bucket of a client address: IPv4 as is, IPv6 by its /64 (one host
+/// usually holds a whole /64).
+pub fn ip_bucket(kind: &str, ip: &str) -> Option<String> {
+    let ip: IpAddr = ip.parse().ok()?;
+    let key = match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    };
+    Some(format!("{kind}:ip:{key}"))
+}
+
+/// The failed-log-in bucket of an identifier in a collection.
+pub fn identity_bucket(collection_id: &str, identifier: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(collection_id.as_bytes());
+    h.update([0]);
+    h.update(identifier.trim().to_lowercase().as_bytes());
+    format!("fail:{}", hex::encode(h.finalize()))
+}
+
+fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
+    let backend = db.get_database_backend();
+    let text = match backend {
+        // SQLite numbers its parameters `?N`; Postgres `$N`.
+        DbBackend::Sqlite => text.replace('$', "?"),
+        _ => text.to_owned(),
+    };
+    Statement::from_sql_and_values(backend, text, values)
+}
+
+fn limited(retry_after: i64) -> AppError {
+    AppError::RateLimited {
+        retry_after: retry_after.max(1) as u64,
+    }
+}
+
+/// Counts one hit in `bucket` (a new window when the last one ended);
+/// returns the window's start and its hits so far.
+async fn count(db: &impl ConnectionTrait, bucket: &str, window_secs: u64) -> AppResult<(i64, i64)> {
+    let now = Utc::now().timestamp();
+    let expired = now - window_secs as i64;
+    let row = db
+        .query_one_raw(sql(
+            db,
+            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (bucket) DO UPDATE SET \
+             hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
+             window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+             RETURNING window_start, hits",
+            vec![bucket.into(), now.into(), expired.into()],
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("rate limit upsert returned no row")))?;
+    Ok((row.try_get("", "window_start")?, row.try_get("", "hits")?))
+}
+
+/// Counts one hit in `bucket`; refuses it (with the seconds until the window
+/// ends) when the rule's maximum was already reached.
+pub async fn hit(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResult<()> {
+    if rule.max == 0 {
+        return Ok(());
+    }
+    let (start, hits) = count(db, bucket, rule.window_secs).await?;
+    if hits as u64 > rule.max {
+        let kind = bucket.split(':').next().unwrap_or("");
+        tracing::warn!(event = "rate_limited", kind);
+        return Err(limited(
+            start + rule.window_secs as i64 - Utc::now().timestamp(),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses when `bucket` already holds the rule's maximum in its window
+/// (counts nothing); otherwise tells whether the bucket holds any hit.
+async fn check(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResult<bool> {
+    let now = Utc::now().timestamp();
+    let row = db
+        .query_one_raw(sql(
+            db,
+            "SELECT window_start, hits FROM rate_limits WHERE bucket = $1",
+            vec![bucket.into()],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let start: i64 = row.try_get("", "window_start")?;
+    let hits: i64 = row.try_get("", "hits")?;
+    let ends = start + rule.window_secs as i64;
+    if ends > now && hits as u64 >= rule.max {
+        tracing::warn!(event = "account_locked");
+        return Err(limited(ends - now));
+    }
+    Ok(ends > now && hits > 0)
+}
+
+/// Empties a bucket.
+async fn clear(db: &impl ConnectionTrait, bucket: &str) -> AppResult<()> {
+    db.execute_raw(sql(
+        db,
+        "DELETE FROM rate_limits WHERE bucket = $1",
+        vec![bucket.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Drops buckets whose window ended more than `older_than_secs` ago.
+pub async fn purge(db: &impl ConnectionTrait, older_than_secs: u64) -> AppResult<u64> {
+    let before = Utc::now().timestamp() - older_than_secs as i64;
+    let res = db
+        .execute_raw(sql(
+            db,
+            "DELETE FROM rate_limits WHERE window_start < $1",
+            vec![before.into()],
+        ))
+        .await?;
+    Ok(res.rows_affected())
+}
+
+/// The rate limits around one log-in attempt.
+pub struct LoginGuard {
+    lock: String,
+    had_failures: bool,
+}
+
+impl LoginGuard {
+    /// Counts the attempt against the client's address, then refuses it when
+    /// `identifier` is locked. `scope` separates collections (and superusers).
+    pub async fn enter(
+        svc: &Services,
+        scope: &str,
+        identifier: &str,
+        client: &ClientInfo,
+    ) -> AppResult<LoginGuard> {
+        let limits = &svc.limits;
+        if let Some(bucket) = client.ip.as_deref().and_then(|ip| ip_bucket("login", ip)) {
+            hit(&svc.db, &bucket, limits.login_per_ip).await?;
+        }
+        let lock = identity_bucket(scope, identifier);
+        let had_failures = if limits.lockout.max == 0 {
+            false
+        } else {
+            check(&svc.db, &lock, limits.lockout).await?
+        };
+        Ok(LoginGuard { lock, had_failures })
+    }
+
+    /// A wrong password (or unknown identifier): one more failure.
+    pub async fn failed(self, svc: &Services) -> AppResult<()> {
+        if svc.limits.lockout.max > 0 {
+            count(&svc.db, &self.lock, svc.limits.lockout.window_secs).await?;
+        }
+        Ok(())
+    }
+
+    /// A correct password: earlier failures are forgotten.
+    pub async fn succeeded(self, svc: &Services) -> AppResult<()> {
+        if self.had_failures {
+            clear(&svc.db, &self.lock).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Lifts the lock of an identifier (a password set by an administrator).
+pub async fn unlock(svc: &Services, scope: &str, identifier: &str) -> AppResult<()> {
+    clear(&svc.db, &identity_bucket(scope, identifier)).await
+}
+
+/// Counts a sign-up against the client's address.
+pub async fn sign_up(svc: &Services, client: &ClientInfo) -> AppResult<()> {
+    match client.ip.as_deref().and_then(|ip| ip_bucket("signup", ip)) {
+        Some(bucket) => hit(&svc.db, &bucket, svc.limits.signup_per_ip).await,
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_hosts_of_one_prefix_share_a_bucket() {
+        let a = ip_bucket("login", "2001:db8:1:2:aaaa::1").unwrap();
+        let b = ip_bucket("login", "2001:db8:1:2:bbbb::9").unwrap();
+        let c = ip_bucket("login", "2001:db8:1:3::1").unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(
+            ip_bucket("login", "::ffff:10.0.0.1").unwrap(),
+            ip_bucket("login", "10.0.0.1").unwrap()
+        );
+        assert_eq!(ip_bucket("login", "not an ip"), None);
+    }
+
+    #[test]
+    fn identity_buckets_ignore_case_and_hide_the_email() {
+        let a = identity_bucket("c1", "Ann@Example.com ");
+        assert_eq!(a, identity_bucket("c1", "ann@example.com"));
+        assert_ne!(a, identity_bucket("c2", "ann@example.com"));
+        assert!(!a.contains("example"));
+    }
+}
