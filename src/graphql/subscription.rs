@@ -81,6 +81,13 @@ async fn still_valid(svc: &Services, caller: &Caller) -> bool {
         && sessions::is_live(&session)
 }
 
+/// Whether a row read now is the state an event carries.
+fn same_state(row: &users::User, event: &users::User) -> bool {
+    row.updated_at.timestamp_micros() == event.updated_at.timestamp_micros()
+        && row.data == event.data
+        && row.email == event.email
+}
+
 /// The next event, or `None` when the subscription must end (credentials no
 /// longer valid, or the subscriber fell behind).
 async fn next_event(
@@ -187,8 +194,14 @@ impl Subscription {
                         ..Default::default()
                     };
                     match users::query(&svc.db, &svc.catalog, &project.id, &q).await {
-                        Ok(page) if page.items.is_empty() => continue,
-                        Ok(_) => {}
+                        Ok(page) => match page.items.first() {
+                            None => continue,
+                            // The row has changed again since this event: the
+                            // filter's verdict is about a later state, which
+                            // has its own event, judged on its own.
+                            Some(row) if !same_state(row, &event.user) => continue,
+                            Some(_) => {}
+                        },
                         Err(e) => { yield Err(e).gql(); break; }
                     }
                 }

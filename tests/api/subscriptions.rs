@@ -346,24 +346,46 @@ async fn identical_secret_key_subscriptions_share_one_execution() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let counter = Arc::new(AtomicUsize::new(0));
-    let app = TestApp::spawn_custom(Some(counter.clone()), |c| c.catalog_ttl_ms = 60_000).await;
+    // Caches whose expiry could fall between the two counts are set aside:
+    // the catalog outlives the test, the auth cache is off (one lookup per request).
+    let app = TestApp::spawn_custom(Some(counter.clone()), |c| {
+        c.catalog_ttl_ms = 60_000;
+        c.auth_cache_ms = 0;
+    })
+    .await;
     let (token, _) = app.user("shared@example.com").await;
     let vars = json!({"w": {"field": "city", "value": "Oslo"}});
     let auth = json!({"x-api-key": app.sk});
     let mut first = subscribe(&app, auth.clone(), USERS_CHANGED, vars.clone()).await;
 
+    // On Postgres an update's NOTIFY may run after its delivery: counts are
+    // taken once no statement has run for a while.
+    let settled = || async {
+        let mut last = counter.load(Ordering::SeqCst);
+        loop {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let now = counter.load(Ordering::SeqCst);
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+    };
+
     // Statements for one update delivered to one subscriber (after a warm-up).
     app.update_me(&token, json!({"data": {"city": "Oslo", "n": 0}}))
         .await;
     assert_eq!(next(&mut first).await["type"], "next");
+    settled().await;
     counter.store(0, Ordering::SeqCst);
     app.update_me(&token, json!({"data": {"city": "Oslo", "n": 1}}))
         .await;
     assert_eq!(next(&mut first).await["type"], "next");
-    let one = counter.load(Ordering::SeqCst);
+    let one = settled().await;
 
     let mut second = subscribe(&app, auth.clone(), USERS_CHANGED, vars.clone()).await;
     let mut third = subscribe(&app, auth.clone(), USERS_CHANGED, vars.clone()).await;
+    settled().await;
     counter.store(0, Ordering::SeqCst);
     app.update_me(&token, json!({"data": {"city": "Oslo", "n": 2}}))
         .await;
@@ -374,7 +396,7 @@ async fn identical_secret_key_subscriptions_share_one_execution() {
             "{msg}"
         );
     }
-    let three = counter.load(Ordering::SeqCst);
+    let three = settled().await;
     assert_eq!(three, one, "statements for 1 vs 3 identical subscribers");
 
     // One leaves; the others go on receiving.
