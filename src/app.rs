@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Request, State};
@@ -183,10 +183,11 @@ async fn graphql_post(
 async fn graphql_get(
     State(state): State<AppState>,
     RequestCredentials(http_creds): RequestCredentials,
-    protocol: Result<GraphQLProtocol, StatusCode>,
+    headers: axum::http::HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let (Ok(protocol), Ok(ws)) = (protocol, ws) else {
+    let protocol = crate::graphql::ws::protocol(&headers);
+    let (Some(protocol), Ok(ws)) = (protocol, ws) else {
         if !state.config.graphiql {
             return (
                 StatusCode::NOT_FOUND,
@@ -218,29 +219,23 @@ async fn graphql_get(
         .on_upgrade(move |socket| async move {
             // Held until the connection closes.
             let _permit = permit;
-            let (sink, incoming, writer) = crate::graphql::keepalive::split(socket, ping_every);
-            let mut writer = tokio::spawn(writer);
-            let graphql = GraphQLWebSocket::new_with_pair(sink, incoming, executor, protocol)
-                .on_connection_init(move |payload| async move {
+            crate::graphql::ws::serve(
+                socket,
+                protocol,
+                executor,
+                ping_every,
+                move |payload| async move {
                     let mut creds = ws_credentials(&payload);
                     creds.client = http_creds.client;
-                    let caller = Caller::resolve(&services, &creds).await.map_err(|e| {
-                        use async_graphql::ErrorExtensions;
-                        e.extend()
-                    })?;
+                    let caller = Caller::resolve(&services, &creds)
+                        .await
+                        .map_err(|e| e.public_message())?;
                     let mut data = Data::default();
                     crate::graphql::request_data(&mut data, &services, caller);
                     Ok(data)
-                })
-                .serve();
-            // The GraphQL side ends when the client closes or the protocol ends
-            // the connection; the writer then sends what is queued and stops.
-            // The writer ends first when the peer stopped answering pings.
-            tokio::pin!(graphql);
-            tokio::select! {
-                _ = &mut graphql => { let _ = writer.await; }
-                _ = &mut writer => {}
-            }
+                },
+            )
+            .await;
         })
         .into_response()
 }

@@ -1,6 +1,5 @@
 //! The GraphQL front door: resolvers authenticate, convert and call `domain`.
 mod errors;
-pub mod keepalive;
 pub mod loaders;
 mod mutation;
 mod query;
@@ -8,6 +7,7 @@ pub mod schema;
 pub mod shared;
 mod subscription;
 mod types;
+pub mod ws;
 
 pub use schema::{AppSchema, build_schema, request_data, sdl};
 pub use shared::SharedExecutor;

@@ -5,9 +5,9 @@
 //! project with the same document, operation and variables yields the same
 //! responses. They share one execution (one event-bus receiver, one filter
 //! evaluation, one resolution of the selection set per event) whose responses
-//! are broadcast to the members; each member only copies and sends them. With
-//! 10,000 dashboards watching `usersChanged`, an update is resolved once, not
-//! 10,000 times. Subscriptions whose answers depend on the subscriber (user
+//! are serialized once and broadcast to the members; each member only frames
+//! and sends the same bytes. With 10,000 dashboards watching `usersChanged`,
+//! an update is resolved and serialized once, not 10,000 times. Subscriptions whose answers depend on the subscriber (user
 //! tokens: own profile, session liveness, token expiry; superuser tokens:
 //! expiry) run on their own, as before.
 //!
@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{Data, ErrorExtensions, Executor, Pos, Request, Response};
+use async_graphql::{Data, ErrorExtensions, Pos, Request, Response};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 
@@ -41,7 +41,7 @@ struct GroupKey {
 
 struct Group {
     id: u64,
-    tx: broadcast::Sender<Arc<Response>>,
+    tx: broadcast::Sender<Arc<str>>,
     members: usize,
 }
 
@@ -112,28 +112,28 @@ fn group_key(request: &Request, session: Option<&Data>) -> Option<GroupKey> {
     })
 }
 
-fn copy(r: &Response) -> Response {
-    let mut out = Response::new(r.data.clone());
-    out.errors = r.errors.clone();
-    out.extensions = r.extensions.clone();
-    out
+/// A response as the `payload` of a `next` message.
+pub fn serialize(r: &Response) -> Arc<str> {
+    serde_json::to_string(r)
+        .unwrap_or_else(|_| r#"{"data":null,"errors":[{"message":"internal error"}]}"#.into())
+        .into()
 }
 
-fn fell_behind() -> Response {
+fn fell_behind() -> Arc<str> {
     let err = AppError::validation(
         "subscription",
         "the subscriber fell behind; subscribe again",
     )
     .extend()
     .into_server_error(Pos::default());
-    Response::from_errors(vec![err])
+    serialize(&Response::from_errors(vec![err]))
 }
 
 /// Runs a group's execution until it ends or no member is left, then removes
 /// the group (if it is still this one).
 async fn run_group(
     mut inner: BoxStream<'static, Response>,
-    tx: broadcast::Sender<Arc<Response>>,
+    tx: broadcast::Sender<Arc<str>>,
     groups: Groups,
     events: EventBus,
     key: GroupKey,
@@ -143,7 +143,7 @@ async fn run_group(
         tokio::select! {
             item = inner.next() => match item {
                 Some(response) => {
-                    if tx.send(Arc::new(response)).is_err() {
+                    if tx.send(serialize(&response)).is_err() {
                         break;
                     }
                 }
@@ -182,23 +182,21 @@ impl Drop for Membership {
 }
 
 struct Member {
-    rx: broadcast::Receiver<Arc<Response>>,
+    rx: broadcast::Receiver<Arc<str>>,
     done: bool,
     _membership: Membership,
 }
 
-impl Executor for SharedExecutor {
-    async fn execute(&self, request: Request) -> Response {
-        self.schema.execute(request).await
-    }
-
-    fn execute_stream(
-        &self,
-        request: Request,
-        session_data: Option<Arc<Data>>,
-    ) -> BoxStream<'static, Response> {
-        let Some(key) = group_key(&request, session_data.as_deref()) else {
-            return Executor::execute_stream(&self.schema, request, session_data);
+impl SharedExecutor {
+    /// Runs an operation sent over a WebSocket (a subscription, or a query or
+    /// mutation answered once) and yields its responses serialized.
+    pub fn subscribe(&self, request: Request, session: Arc<Data>) -> BoxStream<'static, Arc<str>> {
+        let Some(key) = group_key(&request, Some(&*session)) else {
+            return self
+                .schema
+                .execute_stream_with_session_data(request, session)
+                .map(|r| serialize(&r))
+                .boxed();
         };
         let mut groups = lock(&self.groups);
         let live = groups.get_mut(&key).filter(|g| g.tx.receiver_count() > 0);
@@ -218,7 +216,9 @@ impl Executor for SharedExecutor {
                         members: 1,
                     },
                 );
-                let inner = Executor::execute_stream(&self.schema, request, session_data);
+                let inner = self
+                    .schema
+                    .execute_stream_with_session_data(request, session);
                 tokio::spawn(run_group(
                     inner,
                     tx,
@@ -247,7 +247,7 @@ impl Executor for SharedExecutor {
                 return None;
             }
             match m.rx.recv().await {
-                Ok(response) => Some((copy(&response), m)),
+                Ok(payload) => Some((payload, m)),
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     m.done = true;
                     Some((fell_behind(), m))

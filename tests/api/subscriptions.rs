@@ -467,3 +467,112 @@ async fn idle_subscribers_that_answer_pings_stay_and_silent_ones_are_closed() {
         );
     }
 }
+
+/// The close code of the next frame that ends the connection.
+async fn close_code(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| f.code.into()),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// graphql-transport-ws's rules: no operation before the handshake, one
+/// handshake, unique ids, well-formed messages, a handshake in time; a client's
+/// `complete` stops that subscription only, and its id can be used again.
+#[tokio::test]
+async fn the_graphql_transport_ws_protocol_rules_are_enforced() {
+    let app = TestApp::spawn_custom(None, |c| c.ws_ping_secs = 1).await;
+    let (token, _) = app.user("rules@example.com").await;
+    let auth = json!({"authorization": format!("Bearer {token}")});
+    let sub = |id: &str| json!({"id": id, "type": "subscribe", "payload": {"query": "subscription { userChanged { data } }"}});
+
+    let mut ws = connect(&app, "/graphql/ws", "graphql-transport-ws").await;
+    send(&mut ws, sub("1")).await;
+    assert_eq!(close_code(&mut ws).await, Some(4401));
+
+    let mut ws = connect(&app, "/graphql/ws", "graphql-transport-ws").await;
+    ws.send(Message::Text("{not json".into())).await.unwrap();
+    assert_eq!(close_code(&mut ws).await, Some(4400));
+
+    let mut ws = connect(&app, "/graphql/ws", "graphql-transport-ws").await;
+    let started = std::time::Instant::now();
+    assert_eq!(close_code(&mut ws).await, Some(4408));
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    let mut ws = connect(&app, "/graphql/ws", "graphql-transport-ws").await;
+    send(&mut ws, json!({"type": "connection_init", "payload": auth})).await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({"type": "connection_init", "payload": auth})).await;
+    assert_eq!(close_code(&mut ws).await, Some(4429));
+
+    let mut ws = subscribe(
+        &app,
+        auth.clone(),
+        "subscription { userChanged { data } }",
+        json!({}),
+    )
+    .await;
+    send(&mut ws, sub("1")).await;
+    assert_eq!(close_code(&mut ws).await, Some(4409));
+
+    // complete ends one subscription; the other goes on; the id is free again.
+    let mut ws = subscribe(
+        &app,
+        auth.clone(),
+        "subscription { userChanged { data } }",
+        json!({}),
+    )
+    .await;
+    send(&mut ws, sub("2")).await;
+    app.await_subscribers(2).await;
+    send(&mut ws, json!({"id": "1", "type": "complete"})).await;
+    for _ in 0..100 {
+        if app.services.events.subscriber_count() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.services.events.subscriber_count(), 1);
+    app.update_me(&token, json!({"data": {"n": 1}})).await;
+    let msg = next(&mut ws).await;
+    assert_eq!(msg["id"], "2", "{msg}");
+    assert_eq!(msg["payload"]["data"]["userChanged"]["data"]["n"], 1);
+    send(&mut ws, sub("1")).await;
+    app.await_subscribers(2).await;
+    app.update_me(&token, json!({"data": {"n": 2}})).await;
+    let mut ids = vec![
+        next(&mut ws).await["id"].as_str().unwrap().to_owned(),
+        next(&mut ws).await["id"].as_str().unwrap().to_owned(),
+    ];
+    ids.sort();
+    assert_eq!(ids, ["1", "2"]);
+
+    // A protocol-level ping gets a pong; a query over the socket gets one
+    // answer and a complete.
+    send(&mut ws, json!({"type": "ping"})).await;
+    let pong = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap();
+        if let Some(Ok(Message::Text(t))) = frame {
+            break serde_json::from_str::<Value>(&t).unwrap();
+        }
+    };
+    assert_eq!(pong["type"], "pong");
+    send(
+        &mut ws,
+        json!({"id": "q", "type": "subscribe", "payload": {"query": "{ me { email } }"}}),
+    )
+    .await;
+    let answer = next(&mut ws).await;
+    assert_eq!(answer["id"], "q");
+    assert_eq!(
+        answer["payload"]["data"]["me"]["email"],
+        "rules@example.com"
+    );
+    let done = next(&mut ws).await;
+    assert_eq!(done, json!({"id": "q", "type": "complete"}));
+}
