@@ -91,6 +91,9 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
             config.catalog_ttl_ms,
         )),
         limits: config.limits(),
+        codes: crate::auth::codes::CodeKey::derive(&secret),
+        mailer: crate::mail::Mailer::from_config(&config.smtp_url, &config.mail_from)?,
+        public_url: config.public_url.clone(),
     })
 }
 

@@ -66,6 +66,16 @@ pub struct Config {
     /// addresses or CIDR ranges (`AUTHGRAPH_TRUSTED_PROXIES`); empty = none,
     /// the socket's peer address is the client's.
     pub trusted_proxies: String,
+    /// Outgoing mail server (`AUTHGRAPH_SMTP_URL`): `smtp://host:port`,
+    /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://user:pass@host`;
+    /// empty = no email, and password reset by email is not enabled.
+    pub smtp_url: String,
+    /// The sender of emails (`AUTHGRAPH_MAIL_FROM`).
+    pub mail_from: String,
+    /// This server's public base URL as users' apps link to it
+    /// (`AUTHGRAPH_PUBLIC_URL`), used for links in emails; empty = no link,
+    /// the mail carries the token and a code.
+    pub public_url: String,
 }
 
 impl Default for Config {
@@ -92,6 +102,9 @@ impl Default for Config {
             lockout_failures: 10,
             lockout_secs: 900,
             trusted_proxies: String::new(),
+            smtp_url: String::new(),
+            mail_from: "authgraph <no-reply@localhost>".into(),
+            public_url: String::new(),
         }
     }
 }
@@ -179,6 +192,12 @@ impl Config {
         }
         crate::auth::extract::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("AUTHGRAPH_TRUSTED_PROXIES: {e}"))?;
+        crate::mail::Mailer::from_config(&self.smtp_url, &self.mail_from)?;
+        if !self.public_url.is_empty()
+            && !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://"))
+        {
+            bail!("AUTHGRAPH_PUBLIC_URL must start with https:// or http://");
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("AUTHGRAPH_LOG_FORMAT must be `text` or `json`");
         }

@@ -8,5 +8,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod mail;
 pub mod rest;
 pub mod store;

@@ -8,6 +8,7 @@ mod m20261122_000002_create_sessions;
 mod m20261122_000003_users_order_index;
 mod m20261122_000004_server_settings;
 mod m20261122_000005_rate_limits;
+mod m20261122_000006_one_time_codes;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_users_order_index::Migration),
             Box::new(m20261122_000004_server_settings::Migration),
             Box::new(m20261122_000005_rate_limits::Migration),
+            Box::new(m20261122_000006_one_time_codes::Migration),
         ]
     }
 }

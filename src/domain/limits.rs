@@ -16,12 +16,13 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 
 use super::Services;
 use super::sessions::ClientInfo;
 use crate::error::{AppError, AppResult};
+use crate::store::sql;
 
 /// At most `max` hits per `window_secs`; `max == 0` disables the rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,16 +79,6 @@ pub fn identity_bucket(collection_id: &str, identifier: &str) -> String {
     h.update([0]);
     h.update(identifier.trim().to_lowercase().as_bytes());
     format!("fail:{}", hex::encode(h.finalize()))
-}
-
-fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let text = match backend {
-        // SQLite numbers its parameters `?N`; Postgres `$N`.
-        DbBackend::Sqlite => text.replace('$', "?"),
-        _ => text.to_owned(),
-    };
-    Statement::from_sql_and_values(backend, text, values)
 }
 
 fn limited(retry_after: i64) -> AppError {

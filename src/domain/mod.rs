@@ -10,6 +10,7 @@ pub mod filter;
 pub mod limits;
 pub mod profile;
 pub mod projects;
+pub mod recovery;
 pub mod sessions;
 pub mod superusers;
 pub mod users;
@@ -36,4 +37,10 @@ pub struct Services {
     pub auth_cache: auth_cache::AuthCache,
     /// Rate limits and account lockout.
     pub limits: limits::Limits,
+    /// Keyed hashes of one-time codes (password reset).
+    pub codes: crate::auth::codes::CodeKey,
+    /// Outgoing email.
+    pub mailer: crate::mail::Mailer,
+    /// The base URL for links in emails (`AUTHGRAPH_PUBLIC_URL`), may be empty.
+    pub public_url: String,
 }

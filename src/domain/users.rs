@@ -240,7 +240,7 @@ async fn start_session(
     })
 }
 
-fn collection_name(requested: &Option<String>) -> &str {
+pub(crate) fn collection_name(requested: &Option<String>) -> &str {
     requested.as_deref().unwrap_or(DEFAULT_COLLECTION)
 }
 
@@ -613,6 +613,38 @@ pub async fn change_password(
         expires_in,
         user: updated,
     })
+}
+
+/// Sets a new password for a user who proved control of the account's email
+/// (a reset code): every session and token ends, a lockout is lifted, and the
+/// email counts as verified.
+pub async fn reset_password(svc: &Services, user_id: &str, new_password: &str) -> AppResult<User> {
+    let stored = user::Entity::find_by_id(user_id)
+        .one(&svc.db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let collection = svc
+        .catalog
+        .collection(&svc.db, &stored.collection_id)
+        .await?;
+    check_policy(new_password, collection.settings.min_password_length)?;
+    let hash = svc.passwords.hash(new_password).await?;
+    let version = stored.token_version + 1;
+    let mut active: user::ActiveModel = stored.into();
+    active.password_hash = Set(hash);
+    active.token_version = Set(version);
+    active.verified = Set(true);
+    active.updated_at = Set(Utc::now());
+    let updated: User = active.update(&svc.db).await?.into();
+    sessions::revoke_all(svc, &updated.id, None, "password reset").await?;
+    limits::unlock(svc, &collection.id, &updated.email).await?;
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Updated,
+        user: updated.clone(),
+        changed: vec!["password".into()],
+    });
+    tracing::info!(event = "password_reset", user_id = %updated.id);
+    Ok(updated)
 }
 
 async fn set_password(

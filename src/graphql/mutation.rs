@@ -3,15 +3,15 @@ use async_graphql::{Context, Object};
 
 use super::errors::GqlResult;
 use super::types::{
-    AuthPayload, ChangePasswordInput, LogInInput, SignUpInput, UpdateMeInput, UserObject,
-    object_arg,
+    AuthPayload, ChangePasswordInput, LogInInput, ResetPasswordInput, SignUpInput, UpdateMeInput,
+    UserObject, object_arg,
 };
 use crate::domain::Services;
 use crate::domain::access::Caller;
-use crate::domain::sessions;
 use crate::domain::users::{
     self, ChangePasswordRequest, LogInRequest, SignUpRequest, TokenLifetime, UpdateProfileRequest,
 };
+use crate::domain::{recovery, sessions};
 
 #[derive(Default)]
 pub struct Mutation;
@@ -22,6 +22,55 @@ fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Services, &'a C
 
 #[Object]
 impl Mutation {
+    /// Emails a password-reset token and six-digit code to `email` if it has
+    /// an account; the answer is `true` either way (it does not tell).
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        collection: Option<String>,
+    ) -> async_graphql::Result<bool> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project().gql()?;
+        recovery::request(svc, project, collection.as_deref(), &email, &caller.client)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Sets a new password with the token from a reset email, or with the
+    /// email address and the six-digit code. Ends every session of the user.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ResetPasswordInput,
+    ) -> async_graphql::Result<bool> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project().gql()?;
+        let proof = match (&input.token, &input.email, &input.code) {
+            (Some(token), None, None) => recovery::Proof::Token(token),
+            (None, Some(email), Some(code)) => recovery::Proof::Code { email, code },
+            _ => {
+                return Err(crate::error::AppError::validation(
+                    "token",
+                    "give either `token`, or `email` and `code`",
+                ))
+                .gql();
+            }
+        };
+        recovery::confirm(
+            svc,
+            project,
+            input.collection.as_deref(),
+            proof,
+            &input.new_password,
+            &caller.client,
+        )
+        .await
+        .gql()?;
+        Ok(true)
+    }
+
     /// Creates a user in an auth collection, opens a session and returns its tokens.
     async fn sign_up(
         &self,

@@ -471,6 +471,18 @@ pub struct ChangePasswordInput {
     pub new_password: String,
 }
 
+/// Input of `resetPassword`: the token from the email, or the email address
+/// and the six-digit code.
+#[derive(InputObject)]
+pub struct ResetPasswordInput {
+    pub token: Option<String>,
+    pub email: Option<String>,
+    pub code: Option<String>,
+    pub new_password: String,
+    /// The auth collection (default `users`); used with `email` and `code`.
+    pub collection: Option<String>,
+}
+
 /// A JSON argument that must be an object.
 pub fn object_arg(field: &str, value: Option<Json<Value>>) -> AppResult<Map<String, Value>> {
     match value.map(|j| j.0) {

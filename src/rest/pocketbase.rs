@@ -19,6 +19,7 @@ use crate::auth::keys::KeyKind;
 use crate::domain::access::Caller;
 use crate::domain::collections::{Collection, FieldType};
 use crate::domain::filter::{Field, Filter, Op};
+use crate::domain::recovery;
 use crate::domain::sessions::ClientInfo;
 use crate::domain::superusers::{self, Superuser};
 use crate::domain::users::{
@@ -78,11 +79,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/collections/{c}/request-password-reset",
-            disabled("password reset by email"),
+            post(request_password_reset),
         )
         .route(
             "/api/collections/{c}/confirm-password-reset",
-            disabled("password reset by email"),
+            post(confirm_password_reset),
         )
         .route(
             "/api/collections/{c}/request-verification",
@@ -439,6 +440,70 @@ fn profile_fields(body: &Map<String, Value>) -> Result<Map<String, Value>> {
         data.insert(k.clone(), v.clone());
     }
     Ok(data)
+}
+
+/// `204` whether or not the email has an account.
+async fn request_password_reset(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    Path(CollPath { c }): Path<CollPath>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode> {
+    recovery::enabled(&state.services)?;
+    let caller = resolve(&state, &creds, &slug).await?;
+    let coll = collection(&state, &caller, &c).await?;
+    let body = body(&headers, &bytes)?;
+    let email = body
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| AppError::validation("email", "Cannot be blank."))?;
+    let project = caller.project()?;
+    recovery::request(
+        &state.services,
+        project,
+        Some(&coll.name),
+        email,
+        &caller.client,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{token, password, passwordConfirm}` → `204`.
+async fn confirm_password_reset(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    Path(CollPath { c }): Path<CollPath>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode> {
+    recovery::enabled(&state.services)?;
+    let caller = resolve(&state, &creds, &slug).await?;
+    let coll = collection(&state, &caller, &c).await?;
+    let body = body(&headers, &bytes)?;
+    let token = body
+        .get("token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AppError::validation("token", "Cannot be blank."))?;
+    let password = confirm_password(&body)?
+        .ok_or_else(|| AppError::validation("password", "Cannot be blank."))?;
+    let project = caller.project()?;
+    let proof = recovery::Proof::Token(token);
+    recovery::confirm(
+        &state.services,
+        project,
+        Some(&coll.name),
+        proof,
+        &password,
+        &caller.client,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn confirm_password(body: &Map<String, Value>) -> Result<Option<String>> {

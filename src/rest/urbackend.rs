@@ -15,6 +15,7 @@ use crate::auth::extract::RequestCredentials;
 use crate::domain::access::Caller;
 use crate::domain::collections::DEFAULT_COLLECTION;
 use crate::domain::profile::RESERVED_KEYS;
+use crate::domain::recovery;
 use crate::domain::users::{
     self, AuthResult, ChangePasswordRequest, LogInRequest, SignUpRequest, TokenLifetime,
     UpdateProfileRequest, User,
@@ -43,12 +44,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/userAuth/refresh-token", post(refresh_token))
         .route(
             "/api/userAuth/request-password-reset",
-            disabled("password reset by email"),
+            post(request_password_reset),
         )
-        .route(
-            "/api/userAuth/reset-password",
-            disabled("password reset by email"),
-        )
+        .route("/api/userAuth/reset-password", post(reset_password))
         .route("/api/userAuth/verify-email", disabled("email verification"))
         .route(
             "/api/userAuth/resend-verification-otp",
@@ -257,6 +255,65 @@ async fn login(
     };
     let auth = users::log_in(&state.services, caller.project()?, req).await?;
     token_response(&state, &headers, &uri, StatusCode::OK, &auth, Map::new()).await
+}
+
+/// The same answer whether or not the email has an account.
+async fn request_password_reset(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    bytes: Bytes,
+) -> Result<Json<Value>> {
+    recovery::enabled(&state.services)?;
+    let caller = resolve(&state, &creds, slug).await?;
+    let body = json_object(&bytes)?;
+    let email = string_field(&body, "email")?;
+    recovery::request(
+        &state.services,
+        caller.project()?,
+        None,
+        &email,
+        &caller.client,
+    )
+    .await?;
+    Ok(Json(
+        json!({"message": "If that email exists, a password reset code has been sent."}),
+    ))
+}
+
+/// `{email, otp, newPassword}` (the SDK) or `{token, newPassword}` (the docs).
+async fn reset_password(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    bytes: Bytes,
+) -> Result<Json<Value>> {
+    recovery::enabled(&state.services)?;
+    let caller = resolve(&state, &creds, slug).await?;
+    let body = json_object(&bytes)?;
+    let new_password = string_field(&body, "newPassword")?;
+    let (email, otp, token);
+    let proof = if body.contains_key("token") {
+        token = string_field(&body, "token")?;
+        recovery::Proof::Token(&token)
+    } else {
+        email = string_field(&body, "email")?;
+        otp = string_field(&body, "otp")?;
+        recovery::Proof::Code {
+            email: &email,
+            code: &otp,
+        }
+    };
+    recovery::confirm(
+        &state.services,
+        caller.project()?,
+        None,
+        proof,
+        &new_password,
+        &caller.client,
+    )
+    .await?;
+    Ok(Json(json!({"message": "Password reset successfully"})))
 }
 
 async fn me(

@@ -39,3 +39,18 @@ pub async fn unique<E: sea_orm::EntityTrait>(
 ) -> Result<Option<E::Model>, DbErr> {
     Ok(select.all(db).await?.into_iter().next())
 }
+
+/// A statement in `$N` placeholder style for either backend (SQLite numbers
+/// its parameters `?N`).
+pub fn sql(
+    db: &impl sea_orm::ConnectionTrait,
+    text: &str,
+    values: Vec<sea_orm::Value>,
+) -> sea_orm::Statement {
+    let backend = db.get_database_backend();
+    let text = match backend {
+        sea_orm::DbBackend::Sqlite => text.replace('$', "?"),
+        _ => text.to_owned(),
+    };
+    sea_orm::Statement::from_sql_and_values(backend, text, values)
+}

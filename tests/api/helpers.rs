@@ -17,8 +17,14 @@ pub struct TestApp {
     pub sk: String,
     pub services: Services,
     pub http: reqwest::Client,
+    /// Mail the server sent, for a server spawned with `RECORD_MAIL`.
+    pub outbox: Arc<std::sync::Mutex<Vec<authgraph::mail::Mail>>>,
     _dir: tempfile::TempDir,
 }
+
+/// An `smtp_url` that makes `spawn_custom` give the server a recording mailer
+/// (in `TestApp::outbox`) instead of an SMTP server.
+pub const RECORD_MAIL: &str = "record:";
 
 /// The Postgres server URL for tests, when set.
 pub fn postgres_admin_url() -> Option<String> {
@@ -79,6 +85,9 @@ pub async fn test_config(dir: &std::path::Path) -> Config {
         lockout_failures: 0,
         lockout_secs: 900,
         trusted_proxies: String::new(),
+        smtp_url: String::new(),
+        mail_from: "authgraph <no-reply@localhost>".into(),
+        public_url: String::new(),
     }
 }
 
@@ -129,6 +138,10 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path()).await;
         edit(&mut config);
+        let record_mail = config.smtp_url == RECORD_MAIL;
+        if record_mail {
+            config.smtp_url.clear();
+        }
         let mut conn = db::connect(&config).await.expect("database");
         db::migrate(&conn).await.expect("migrations");
         if let Some(counter) = counter {
@@ -136,9 +149,13 @@ impl TestApp {
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             });
         }
-        let services = app::services_with_db(&config, conn)
+        let mut services = app::services_with_db(&config, conn)
             .await
             .expect("services");
+        let (recording, outbox) = authgraph::mail::Mailer::recording();
+        if record_mail {
+            services.mailer = recording;
+        }
         if postgres_admin_url().is_some() {
             services
                 .events
@@ -171,7 +188,7 @@ impl TestApp {
             sk,
             database_url,
             services,
-
+            outbox,
             http: reqwest::Client::new(),
             _dir: dir,
         }

@@ -11,6 +11,7 @@ mod declared_fields;
 mod limits;
 mod profile;
 mod querying;
+mod recovery;
 mod rest_cocobase;
 mod rest_pocketbase;
 mod rest_urbackend;

@@ -1,0 +1,343 @@
+//! Password reset by email, through every front door (recording mailer; the
+//! real SMTP server is exercised by clients/run.sh).
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{RECORD_MAIL, ReplyExt, TestApp, error_code};
+
+const PW: &str = "correct horse battery";
+const NEW_PW: &str = "a brand new password";
+
+async fn app() -> TestApp {
+    TestApp::spawn_custom(None, |c| c.smtp_url = RECORD_MAIL.into()).await
+}
+
+/// Waits for the `n`th mail (sending runs in the background).
+async fn mail(app: &TestApp, n: usize) -> authgraph::mail::Mail {
+    for _ in 0..200 {
+        if let Some(m) = app.outbox.lock().unwrap().get(n - 1) {
+            return m.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("mail {n} was not sent");
+}
+
+fn after<'a>(body: &'a str, label: &str) -> &'a str {
+    let start = body
+        .find(label)
+        .unwrap_or_else(|| panic!("{label} in {body}"))
+        + label.len();
+    body[start..].split_whitespace().next().unwrap()
+}
+
+const REQUEST: &str = "mutation($e: String!) { requestPasswordReset(email: $e) }";
+const RESET: &str = "mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }";
+
+#[tokio::test]
+async fn a_reset_by_token_sets_the_password_ends_sessions_and_works_once() {
+    let app = app().await;
+    let (old_token, _) = app.user("ann@example.com").await;
+    let res = app
+        .gql(
+            Some(&app.pk),
+            None,
+            REQUEST,
+            json!({"e": "ANN@example.com"}),
+        )
+        .await;
+    assert_eq!(res["data"]["requestPasswordReset"], true, "{res}");
+    let m = mail(&app, 1).await;
+    assert_eq!(m.to, "ann@example.com");
+    let token = after(&m.body, "Reset token (for apps that ask for it): ").to_owned();
+    assert!(token.len() >= 40);
+
+    // A weak password does not spend the token.
+    let weak = app
+        .gql(
+            Some(&app.pk),
+            None,
+            RESET,
+            json!({"i": {"token": token, "newPassword": "short"}}),
+        )
+        .await;
+    assert_eq!(error_code(&weak), Some("WEAK_PASSWORD"), "{weak}");
+    let ok = app
+        .gql(
+            Some(&app.pk),
+            None,
+            RESET,
+            json!({"i": {"token": token, "newPassword": NEW_PW}}),
+        )
+        .await;
+    assert_eq!(ok["data"]["resetPassword"], true, "{ok}");
+
+    assert_eq!(error_code(&app.me(&old_token).await), Some("INVALID_TOKEN"));
+    assert_eq!(
+        error_code(&app.log_in("ann@example.com", PW).await),
+        Some("INVALID_CREDENTIALS")
+    );
+    let fresh = app.log_in("ann@example.com", NEW_PW).await;
+    let fresh_token = fresh["data"]["logIn"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.me(&fresh_token).await["data"]["me"]["verified"], true);
+
+    let again = app
+        .gql(
+            Some(&app.pk),
+            None,
+            RESET,
+            json!({"i": {"token": token, "newPassword": "yet another password"}}),
+        )
+        .await;
+    assert_eq!(error_code(&again), Some("VALIDATION"), "{again}");
+    assert_eq!(again["errors"][0]["extensions"]["field"], "token");
+}
+
+#[tokio::test]
+async fn unknown_emails_get_the_same_answer_and_no_mail() {
+    let app = app().await;
+    app.user("ann@example.com").await;
+    let known = app
+        .gql(
+            Some(&app.pk),
+            None,
+            REQUEST,
+            json!({"e": "ann@example.com"}),
+        )
+        .await;
+    let unknown = app
+        .gql(
+            Some(&app.pk),
+            None,
+            REQUEST,
+            json!({"e": "nobody@example.com"}),
+        )
+        .await;
+    assert_eq!(known, unknown);
+    mail(&app, 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.outbox.lock().unwrap().len(), 1);
+
+    let pb = |email: &'static str| {
+        app.rest(
+            Method::POST,
+            "/api/collections/users/request-password-reset",
+        )
+        .json(&json!({"email": email}))
+        .reply()
+    };
+    let (a, b) = (pb("ann@example.com").await, pb("nobody@example.com").await);
+    assert_eq!((a.status, b.status), (204, 204));
+    assert_eq!(a.body, b.body);
+}
+
+#[tokio::test]
+async fn six_digit_codes_work_once_and_die_after_five_wrong_guesses() {
+    let app = app().await;
+    app.user("ann@example.com").await;
+    let ub = |path: &str, body: serde_json::Value| {
+        app.rest(Method::POST, &format!("/api/userAuth/{path}"))
+            .header("x-api-key", &app.pk)
+            .json(&body)
+            .reply()
+    };
+    let req = ub(
+        "request-password-reset",
+        json!({"email": "ann@example.com"}),
+    )
+    .await;
+    assert_eq!(req.status, 200, "{:?}", req.body);
+    assert!(
+        req.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("If that email exists")
+    );
+    let code = after(&mail(&app, 1).await.body, "Or enter this code: ").to_owned();
+    assert_eq!(code.len(), 6);
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..5 {
+        let res = ub(
+            "reset-password",
+            json!({"email": "ann@example.com", "otp": wrong, "newPassword": NEW_PW}),
+        )
+        .await;
+        assert_eq!(res.status, 400, "{:?}", res.body);
+        assert_eq!(res.body["success"], false);
+    }
+    // The right code no longer works: the guesses used it up.
+    let late = ub(
+        "reset-password",
+        json!({"email": "ann@example.com", "otp": code, "newPassword": NEW_PW}),
+    )
+    .await;
+    assert_eq!(late.status, 400);
+
+    // A new request, a new code, used at once.
+    ub(
+        "request-password-reset",
+        json!({"email": "ann@example.com"}),
+    )
+    .await;
+    let code = after(&mail(&app, 2).await.body, "Or enter this code: ").to_owned();
+    let ok = ub(
+        "reset-password",
+        json!({"email": "ann@example.com", "otp": code, "newPassword": NEW_PW}),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    assert!(app.log_in("ann@example.com", NEW_PW).await["data"]["logIn"].is_object());
+    let twice = ub(
+        "reset-password",
+        json!({"email": "ann@example.com", "otp": code, "newPassword": "yet another password"}),
+    )
+    .await;
+    assert_eq!(twice.status, 400);
+}
+
+#[tokio::test]
+async fn a_newer_request_replaces_the_older_code_and_lifts_a_lockout() {
+    let app = TestApp::spawn_custom(None, |c| {
+        c.smtp_url = RECORD_MAIL.into();
+        c.lockout_failures = 2;
+        c.lockout_secs = 600;
+    })
+    .await;
+    app.user("ann@example.com").await;
+    for _ in 0..2 {
+        app.log_in("ann@example.com", "wrong password!").await;
+    }
+    assert_eq!(
+        error_code(&app.log_in("ann@example.com", PW).await),
+        Some("RATE_LIMITED")
+    );
+    let pb = |path: &str, body: serde_json::Value| {
+        app.rest(Method::POST, &format!("/api/collections/users/{path}"))
+            .json(&body)
+            .reply()
+    };
+    pb(
+        "request-password-reset",
+        json!({"email": "ann@example.com"}),
+    )
+    .await;
+    let first = after(
+        &mail(&app, 1).await.body,
+        "Reset token (for apps that ask for it): ",
+    )
+    .to_owned();
+    pb(
+        "request-password-reset",
+        json!({"email": "ann@example.com"}),
+    )
+    .await;
+    let second = after(
+        &mail(&app, 2).await.body,
+        "Reset token (for apps that ask for it): ",
+    )
+    .to_owned();
+    assert_ne!(first, second);
+
+    let stale = pb(
+        "confirm-password-reset",
+        json!({"token": first, "password": NEW_PW, "passwordConfirm": NEW_PW}),
+    )
+    .await;
+    assert_eq!(stale.status, 400, "{:?}", stale.body);
+    assert_eq!(
+        stale.body["data"]["token"]["code"],
+        "validation_invalid_value"
+    );
+    let mismatch = pb(
+        "confirm-password-reset",
+        json!({"token": second, "password": NEW_PW, "passwordConfirm": "other"}),
+    )
+    .await;
+    assert_eq!(mismatch.status, 400);
+    let ok = pb(
+        "confirm-password-reset",
+        json!({"token": second, "password": NEW_PW, "passwordConfirm": NEW_PW}),
+    )
+    .await;
+    assert_eq!(ok.status, 204, "{:?}", ok.body);
+    // The lockout is over: the owner proved control of the email.
+    assert!(app.log_in("ann@example.com", NEW_PW).await["data"]["logIn"].is_object());
+}
+
+#[tokio::test]
+async fn reset_mails_per_account_are_capped_without_telling_the_caller() {
+    let app = app().await;
+    app.user("ann@example.com").await;
+    for _ in 0..7 {
+        let res = app
+            .gql(
+                Some(&app.pk),
+                None,
+                REQUEST,
+                json!({"e": "ann@example.com"}),
+            )
+            .await;
+        assert_eq!(res["data"]["requestPasswordReset"], true);
+    }
+    mail(&app, 5).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.outbox.lock().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn a_token_of_one_project_does_nothing_in_another() {
+    use authgraph::domain::projects;
+    let app = app().await;
+    app.user("ann@example.com").await;
+    app.gql(
+        Some(&app.pk),
+        None,
+        REQUEST,
+        json!({"e": "ann@example.com"}),
+    )
+    .await;
+    let token = after(
+        &mail(&app, 1).await.body,
+        "Reset token (for apps that ask for it): ",
+    )
+    .to_owned();
+    let other = projects::create(&app.services.db, "Other", Some("other"))
+        .await
+        .unwrap();
+    let res = app
+        .gql(
+            Some(&other.publishable_key),
+            None,
+            RESET,
+            json!({"i": {"token": token, "newPassword": NEW_PW}}),
+        )
+        .await;
+    assert_eq!(error_code(&res), Some("VALIDATION"), "{res}");
+    // Still usable in its own project.
+    let ok = app
+        .gql(
+            Some(&app.pk),
+            None,
+            RESET,
+            json!({"i": {"token": token, "newPassword": NEW_PW}}),
+        )
+        .await;
+    assert_eq!(ok["data"]["resetPassword"], true, "{ok}");
+}
+
+#[tokio::test]
+async fn cocobase_forgot_password_mails_the_account() {
+    let app = app().await;
+    app.user("ann@example.com").await;
+    let res = app
+        .rest(Method::POST, "/auth-collections/forgot-password")
+        .header("x-api-key", &app.pk)
+        .json(&json!({"email": "ann@example.com"}))
+        .reply()
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert!(res.body["message"].is_string());
+    assert_eq!(mail(&app, 1).await.to, "ann@example.com");
+}
