@@ -33,7 +33,7 @@ if [[ "${AUTHGRAPH_CLIENTS_SKIP_INSTALL:-0}" != 1 ]]; then
     python3 -m venv "$CLIENTS/.venv"
   fi
   "$CLIENTS/.venv/bin/python" -m pip install -q --disable-pip-version-check \
-    cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1
+    cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1 aiosmtpd==1.4.6
   (cd "$CLIENTS/graphqlws" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   if [[ -f "$CLIENTS/pocketbase/package-lock.json" ]]; then
     (cd "$CLIENTS/pocketbase" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -47,7 +47,10 @@ fi
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/authgraph-clients.XXXXXX")"
 SERVER_PID=""
 
+SMTP_PID=""
+
 cleanup() {
+  if [[ -n "$SMTP_PID" ]]; then kill "$SMTP_PID" 2>/dev/null || true; wait "$SMTP_PID" 2>/dev/null || true; fi
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     for _ in $(seq 1 50); do
@@ -76,6 +79,20 @@ server_env=(env -u DATABASE_URL -u AUTHGRAPH_DATABASE_URL -u AUTHGRAPH_CONFIG
 if [[ -n "${AUTHGRAPH_CLIENTS_DATABASE_URL:-}" ]]; then
   server_env+=(DATABASE_URL="$AUTHGRAPH_CLIENTS_DATABASE_URL")
 fi
+
+# A real SMTP server (aiosmtpd) that stores what it receives in a Maildir,
+# where the suites read the password-reset mails.
+MAILDIR="$TMP/maildir"
+SMTP_PORT="$("$CLIENTS/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$CLIENTS/.venv/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+  -c aiosmtpd.handlers.Mailbox "$MAILDIR" >"$TMP/smtp.log" 2>&1 &
+SMTP_PID=$!
+for _ in $(seq 1 100); do
+  "$CLIENTS/.venv/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $SMTP_PORT), 0.2)" 2>/dev/null && break
+  sleep 0.1
+done
+server_env+=(AUTHGRAPH_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" AUTHGRAPH_MAIL_FROM="authgraph <no-reply@example.com>")
+echo "   SMTP (aiosmtpd) on 127.0.0.1:$SMTP_PORT, mail kept in $MAILDIR"
 
 SU_EMAIL="admin@example.com"
 SU_PASSWORD="admin-password-123"
@@ -123,7 +140,7 @@ if [[ -z "$PK" || -z "$SK" ]]; then
 fi
 echo "   listening on $BASE_URL (publishable key ${PK:0:12}…, secret key ${SK:0:12}…)"
 
-export BASE_URL PK SK SU_EMAIL SU_PASSWORD
+export BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR
 
 # ------------------------------------------------------------------- suites
 total_passed=0

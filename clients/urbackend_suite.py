@@ -15,6 +15,7 @@ from urbackend import AuthError, NotFoundError, UrBackendClient, UrBackendError,
 
 BASE_URL = os.environ["BASE_URL"].rstrip("/")
 PK = os.environ["PK"]
+MAILDIR = os.environ.get("MAILDIR", "")
 
 HEADER_MODE = {"x-refresh-token-mode": "header"}
 
@@ -335,6 +336,47 @@ def logout():
     )
 
 
+def mail_to(address, after=0, timeout=10.0):
+    """The text of the newest mail to `address` in the SMTP server's Maildir,
+    beyond the first `after` ones."""
+    import email.policy
+    import mailbox
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = []
+        if os.path.isdir(MAILDIR):
+            for msg in mailbox.Maildir(MAILDIR, factory=None, create=False):
+                parsed = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+                if address in str(parsed["To"]):
+                    found.append(parsed.get_content())
+        if len(found) > after:
+            return found[-1]
+        time.sleep(0.1)
+    raise CheckFailed(f"no mail to {address} reached the SMTP server")
+
+
+def password_reset_by_code():
+    email = f"reset-{uuid.uuid4().hex[:10]}@example.com"
+    new_client().auth.sign_up(email, PASSWORD, username=f"r{uuid.uuid4().hex[:10]}")
+    c = new_client()
+    res = c.auth.request_password_reset(email)
+    expect(isinstance(res, dict) and "message" in res, f"request body: {res!r}")
+    unknown = c.auth.request_password_reset(f"nobody-{uuid.uuid4().hex[:8]}@example.com")
+    expect_eq(unknown, res, "answer for an unknown email")
+    body = mail_to(email)
+    code = body.split("Your code:", 1)[1].split()[0]
+    expect(len(code) == 6 and code.isdigit(), f"code in the mail: {code!r}")
+    wrong = "000000" if code != "000000" else "111111"
+    expect_error(lambda: c.auth.reset_password(email, wrong, NEW_PASSWORD), ValidationError, 400, "a wrong code")
+    res = c.auth.reset_password(email, code, NEW_PASSWORD)
+    expect(isinstance(res, dict) and "message" in res, f"reset body: {res!r}")
+    new_client().auth.login(email, NEW_PASSWORD)
+    expect_error(lambda: new_client().auth.login(email, PASSWORD), ValidationError, 400, "the old password")
+    expect_error(lambda: c.auth.reset_password(email, code, "another new password"), ValidationError, 400, "the code twice")
+
+
 def no_api_key_rejected():
     c = UrBackendClient(api_key="pk_live_invalid", base=BASE_URL)
     expect_error(lambda: c.auth.login(EMAIL, NEW_PASSWORD), AuthError, 401, "login with an unknown key")
@@ -359,6 +401,7 @@ check("refresh (header mode): replaying a used refresh token is 403", header_mod
 check("refresh (header mode): chain revoked after reuse", header_mode_chain_revoked)
 check("logout: success, cookie cleared, session revoked", logout)
 check("unknown API key rejected (AuthError 401)", no_api_key_rejected)
+check("password reset: code mailed through a real SMTP server, works once", password_reset_by_code)
 
 print(f"{passed} passed, {failed} failed", flush=True)
 sys.exit(1 if failed else 0)

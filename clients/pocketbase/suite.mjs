@@ -356,6 +356,54 @@ await check("realtime: subscriptions get events named as subscribed, only for re
   }
 });
 
+// The text of the newest mail to `address` that the real SMTP server (aiosmtpd)
+// stored in its Maildir.
+async function mailTo(address) {
+  const { readdirSync, readFileSync, existsSync } = await import("node:fs");
+  const dir = `${process.env.MAILDIR}/new`;
+  for (let i = 0; i < 100; i++) {
+    if (existsSync(dir)) {
+      const texts = readdirSync(dir)
+        .map((f) => readFileSync(`${dir}/${f}`, "utf8"))
+        .filter((t) => new RegExp(`^To: .*${address.replace(/[.+]/g, "\\$&")}`, "mi").test(t));
+      if (texts.length) {
+        // Undo quoted-printable soft breaks and escapes, if the body used them.
+        return texts[texts.length - 1]
+          .replace(/=\r?\n/g, "")
+          .replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new CheckFailed(`no mail to ${address} reached the SMTP server`);
+}
+
+await check("requestPasswordReset + confirmPasswordReset: token mailed by SMTP, works once", async () => {
+  const email = `pb-reset-${RUN}@example.com`;
+  await newClient().collection("users").create({ email, password: PASSWORD, passwordConfirm: PASSWORD });
+  const client = newClient();
+  expectEq(await client.collection("users").requestPasswordReset(email), true, "requestPasswordReset");
+  expectEq(await client.collection("users").requestPasswordReset(`nobody-${RUN}@example.com`), true,
+    "requestPasswordReset for an unknown email");
+  const text = await mailTo(email);
+  const token = text.split("Reset token, for apps that ask for it:")[1]?.trim().split(/\s+/)[0];
+  expect(token && token.length >= 40, `no token in the mail: ${text.slice(0, 400)}`);
+  await expectError(
+    () => client.collection("users").confirmPasswordReset(token, NEW_PASSWORD, "something-else"),
+    400,
+    "mismatched passwordConfirm",
+  );
+  expectEq(await client.collection("users").confirmPasswordReset(token, NEW_PASSWORD, NEW_PASSWORD), true,
+    "confirmPasswordReset");
+  await newClient().collection("users").authWithPassword(email, NEW_PASSWORD);
+  await expectError(() => newClient().collection("users").authWithPassword(email, PASSWORD), 400, "the old password");
+  await expectError(
+    () => client.collection("users").confirmPasswordReset(token, PASSWORD, PASSWORD),
+    400,
+    "the token a second time",
+  );
+});
+
 await check("delete(own id): succeeds, authStore cleared, record gone", async () => {
   const ok = await users().delete(S.id);
   expectEq(ok, true, "delete result");

@@ -130,19 +130,18 @@ fn reset_mail(svc: &Services, user: &User, token: &str, code: &str) -> Mail {
     let minutes = RESET_TTL_SECS / 60;
     let link = match svc.public_url.trim_end_matches('/') {
         "" => String::new(),
-        base => format!(
-            "Open this link to choose a new password:\n{base}/reset-password?token={token}\n\n"
-        ),
+        base => format!("Choose a new password here:\n{base}/reset-password?token={token}\n\n"),
     };
+    // Short lines: the message stays plain 7-bit text.
     Mail {
         to: user.email.clone(),
         subject: "Reset your password".into(),
         body: format!(
             "Someone (hopefully you) asked to reset the password of this account.\n\n\
-             {link}Or enter this code: {code}\n\n\
-             Reset token (for apps that ask for it): {token}\n\n\
-             Both work once, for {minutes} minutes. If you did not ask, ignore this message: \
-             your password stays as it is.\n"
+             {link}Your code: {code}\n\n\
+             Reset token, for apps that ask for it:\n{token}\n\n\
+             Both work once, within {minutes} minutes. If you did not ask for this,\n\
+             ignore this message: your password stays as it is.\n"
         ),
     }
 }

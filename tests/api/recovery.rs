@@ -51,7 +51,7 @@ async fn a_reset_by_token_sets_the_password_ends_sessions_and_works_once() {
     assert_eq!(res["data"]["requestPasswordReset"], true, "{res}");
     let m = mail(&app, 1).await;
     assert_eq!(m.to, "ann@example.com");
-    let token = after(&m.body, "Reset token (for apps that ask for it): ").to_owned();
+    let token = after(&m.body, "Reset token, for apps that ask for it:").to_owned();
     assert!(token.len() >= 40);
 
     // A weak password does not spend the token.
@@ -155,7 +155,7 @@ async fn six_digit_codes_work_once_and_die_after_five_wrong_guesses() {
             .unwrap()
             .contains("If that email exists")
     );
-    let code = after(&mail(&app, 1).await.body, "Or enter this code: ").to_owned();
+    let code = after(&mail(&app, 1).await.body, "Your code: ").to_owned();
     assert_eq!(code.len(), 6);
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..5 {
@@ -181,7 +181,7 @@ async fn six_digit_codes_work_once_and_die_after_five_wrong_guesses() {
         json!({"email": "ann@example.com"}),
     )
     .await;
-    let code = after(&mail(&app, 2).await.body, "Or enter this code: ").to_owned();
+    let code = after(&mail(&app, 2).await.body, "Your code: ").to_owned();
     let ok = ub(
         "reset-password",
         json!({"email": "ann@example.com", "otp": code, "newPassword": NEW_PW}),
@@ -225,7 +225,7 @@ async fn a_newer_request_replaces_the_older_code_and_lifts_a_lockout() {
     .await;
     let first = after(
         &mail(&app, 1).await.body,
-        "Reset token (for apps that ask for it): ",
+        "Reset token, for apps that ask for it:",
     )
     .to_owned();
     pb(
@@ -235,7 +235,7 @@ async fn a_newer_request_replaces_the_older_code_and_lifts_a_lockout() {
     .await;
     let second = after(
         &mail(&app, 2).await.body,
-        "Reset token (for apps that ask for it): ",
+        "Reset token, for apps that ask for it:",
     )
     .to_owned();
     assert_ne!(first, second);
@@ -300,7 +300,7 @@ async fn a_token_of_one_project_does_nothing_in_another() {
     .await;
     let token = after(
         &mail(&app, 1).await.body,
-        "Reset token (for apps that ask for it): ",
+        "Reset token, for apps that ask for it:",
     )
     .to_owned();
     let other = projects::create(&app.services.db, "Other", Some("other"))
