@@ -377,6 +377,21 @@ def password_reset_by_code():
     expect_error(lambda: c.auth.reset_password(email, code, "another new password"), ValidationError, 400, "the code twice")
 
 
+def email_verification_by_code():
+    email = f"verify-{uuid.uuid4().hex[:10]}@example.com"
+    new_client().auth.sign_up(email, PASSWORD, username=f"v{uuid.uuid4().hex[:10]}")
+    c = new_client()
+    res = c.auth.resend_verification_otp(email)
+    expect(isinstance(res, dict) and "message" in res, f"resend body: {res!r}")
+    body = mail_to(email)
+    code = body.split("Your code:", 1)[1].split()[0]
+    expect_error(lambda: c.auth.verify_email(email, "000000" if code != "000000" else "111111"), ValidationError, 400, "a wrong code")
+    res = c.auth.verify_email(email, code)
+    expect(isinstance(res, dict) and "message" in res, f"verify body: {res!r}")
+    c.auth.login(email, PASSWORD)
+    expect_eq(c.auth.me().get("isVerified"), True, "isVerified after verify_email")
+
+
 def no_api_key_rejected():
     c = UrBackendClient(api_key="pk_live_invalid", base=BASE_URL)
     expect_error(lambda: c.auth.login(EMAIL, NEW_PASSWORD), AuthError, 401, "login with an unknown key")
@@ -402,6 +417,7 @@ check("refresh (header mode): chain revoked after reuse", header_mode_chain_revo
 check("logout: success, cookie cleared, session revoked", logout)
 check("unknown API key rejected (AuthError 401)", no_api_key_rejected)
 check("password reset: code mailed through a real SMTP server, works once", password_reset_by_code)
+check("verify_email: code mailed through a real SMTP server, isVerified", email_verification_by_code)
 
 print(f"{passed} passed, {failed} failed", flush=True)
 sys.exit(1 if failed else 0)

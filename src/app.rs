@@ -291,7 +291,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.rate_limit_window_secs.max(config.lockout_secs),
     );
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(600));
+        // Not at once: a write at start-up could race the first start's own
+        // (SQLite refuses a transaction's upgrade to writing while another writes).
+        let period = Duration::from_secs(600);
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             every.tick().await;
             if let Err(e) = crate::domain::limits::purge(&db, keep).await {

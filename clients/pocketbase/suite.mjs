@@ -386,7 +386,7 @@ await check("requestPasswordReset + confirmPasswordReset: token mailed by SMTP, 
   expectEq(await client.collection("users").requestPasswordReset(`nobody-${RUN}@example.com`), true,
     "requestPasswordReset for an unknown email");
   const text = await mailTo(email);
-  const token = text.split("Reset token, for apps that ask for it:")[1]?.trim().split(/\s+/)[0];
+  const token = text.split("Token, for apps that ask for it:")[1]?.trim().split(/\s+/)[0];
   expect(token && token.length >= 40, `no token in the mail: ${text.slice(0, 400)}`);
   await expectError(
     () => client.collection("users").confirmPasswordReset(token, NEW_PASSWORD, "something-else"),
@@ -402,6 +402,21 @@ await check("requestPasswordReset + confirmPasswordReset: token mailed by SMTP, 
     400,
     "the token a second time",
   );
+});
+
+await check("requestVerification + confirmVerification: token mailed by SMTP, record verified", async () => {
+  const email = `pb-verify-${RUN}@example.com`;
+  await newClient().collection("users").create({ email, password: PASSWORD, passwordConfirm: PASSWORD });
+  const client = newClient();
+  expectEq(await client.collection("users").requestVerification(email), true, "requestVerification");
+  const text = await mailTo(email);
+  expect(/Confirm your email address/.test(text), "the mail is not a verification mail");
+  const token = text.split("Token, for apps that ask for it:")[1]?.trim().split(/\s+/)[0];
+  expect(token && token.length >= 40, `no token in the mail: ${text.slice(0, 400)}`);
+  expectEq(await client.collection("users").confirmVerification(token), true, "confirmVerification");
+  const auth = await newClient().collection("users").authWithPassword(email, PASSWORD);
+  expectEq(auth.record.verified, true, "record.verified after confirmVerification");
+  await expectError(() => client.collection("users").confirmVerification(token), 400, "the token a second time");
 });
 
 await check("delete(own id): succeeds, authStore cleared, record gone", async () => {

@@ -1,17 +1,22 @@
-//! Password reset by email (security checklist items 7 and 8).
+//! Codes sent by email: password reset and email verification (security
+//! checklist items 7 and 8).
 //!
 //! A request mails the account a long token (for a link) and a six-digit code
-//! (to type); both are single-use, expire after `RESET_TTL_SECS`, and are
+//! (to type); both are single-use, expire after `CODE_TTL_SECS`, and are
 //! stored only as keyed hashes (`auth::codes`). A newer request replaces the
-//! older code; a code guessed wrong `MAX_CODE_ATTEMPTS` times is dropped. The
-//! answer to a request is the same whether or not the email has an account,
-//! and the mail is sent in the background so the timing does not tell either.
-//! Using a code sets the password, ends every session, lifts a lockout and
-//! marks the email verified.
+//! older code of the same purpose; a code guessed wrong `MAX_CODE_ATTEMPTS`
+//! times is dropped; an account gets at most `MAILS_PER_ACCOUNT` mails an
+//! hour. The answer to a request is the same whether or not the email has an
+//! account, and the mail is sent in the background so the timing does not
+//! tell either.
+//!
+//! Using a reset code sets the password, ends every session, lifts a lockout
+//! and marks the email verified; using a verification code marks it verified.
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
 
 use super::Services;
+use super::collections::Collection;
 use super::limits::{self, Rule};
 use super::projects::Project;
 use super::sessions::ClientInfo;
@@ -23,16 +28,38 @@ use crate::error::{AppError, AppResult};
 use crate::mail::Mail;
 use crate::store::sql;
 
-pub const RESET_TTL_SECS: i64 = 30 * 60;
+pub const CODE_TTL_SECS: i64 = 30 * 60;
 pub const MAX_CODE_ATTEMPTS: i64 = 5;
-const PURPOSE: &str = "password_reset";
-/// Reset mails per account per hour.
+/// Mails per account and purpose per hour.
 const MAILS_PER_ACCOUNT: Rule = Rule {
     max: 5,
     window_secs: 3600,
 };
 
-/// What proves the reset.
+/// What a code is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    PasswordReset,
+    Verification,
+}
+
+impl Purpose {
+    fn key(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password_reset",
+            Purpose::Verification => "verify_email",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password reset by email",
+            Purpose::Verification => "email verification",
+        }
+    }
+}
+
+/// What proves control of the mailbox.
 pub enum Proof<'a> {
     /// The token from the mail's link.
     Token(&'a str),
@@ -41,54 +68,76 @@ pub enum Proof<'a> {
 }
 
 fn invalid() -> AppError {
-    AppError::validation(
-        "token",
-        "The reset token or code is invalid or has expired.",
-    )
+    AppError::validation("token", "The token or code is invalid or has expired.")
 }
 
-/// Whether this server can send mail at all.
-pub fn enabled(svc: &Services) -> AppResult<()> {
+/// Whether this server can send mail for `purpose`.
+pub fn enabled(svc: &Services, purpose: Purpose) -> AppResult<()> {
     if svc.mailer.enabled() {
         Ok(())
     } else {
-        Err(AppError::Forbidden(
-            "password reset by email is not enabled on this server (AUTHGRAPH_SMTP_URL)".into(),
-        ))
+        Err(AppError::Forbidden(format!(
+            "{} is not enabled on this server (AUTHGRAPH_SMTP_URL)",
+            purpose.what()
+        )))
     }
 }
 
-/// Mails a reset token and code to `email` if it has an account in the
-/// collection; answers the same either way.
+async fn collection(
+    svc: &Services,
+    project: &Project,
+    name: Option<&str>,
+) -> AppResult<Collection> {
+    let name = users::collection_name(&name.map(str::to_owned)).to_owned();
+    svc.catalog
+        .collection_by_name(&svc.db, &project.id, &name)
+        .await
+}
+
+async fn count_address(svc: &Services, client: &ClientInfo) -> AppResult<()> {
+    match client
+        .ip
+        .as_deref()
+        .and_then(|ip| limits::ip_bucket("mailcode", ip))
+    {
+        Some(bucket) => limits::hit(&svc.db, &bucket, svc.limits.login_per_ip).await,
+        None => Ok(()),
+    }
+}
+
+/// Mails a code for `purpose` to `email` if it has an account in the
+/// collection (for verification: an unverified one); answers the same either way.
 pub async fn request(
     svc: &Services,
     project: &Project,
-    collection: Option<&str>,
+    collection_name: Option<&str>,
     email: &str,
     client: &ClientInfo,
+    purpose: Purpose,
 ) -> AppResult<()> {
-    enabled(svc)?;
-    let name = users::collection_name(&collection.map(str::to_owned)).to_owned();
-    let collection = svc
-        .catalog
-        .collection_by_name(&svc.db, &project.id, &name)
-        .await?;
-    if let Some(bucket) = client
-        .ip
-        .as_deref()
-        .and_then(|ip| limits::ip_bucket("reset", ip))
-    {
-        limits::hit(&svc.db, &bucket, svc.limits.login_per_ip).await?;
+    enabled(svc, purpose)?;
+    let collection = collection(svc, project, collection_name).await?;
+    count_address(svc, client).await?;
+    match users::find_by_email(&svc.db, &collection, email).await? {
+        Some(user) => send_code(svc, &user, purpose).await,
+        None => Ok(()),
     }
-    let Some(user) = users::find_by_email(&svc.db, &collection, email).await? else {
-        return Ok(());
-    };
-    if user.disabled {
+}
+
+/// Mails a code for `purpose` to a user (a disabled user, or for verification
+/// an already verified one, gets nothing).
+pub async fn send_code(svc: &Services, user: &User, purpose: Purpose) -> AppResult<()> {
+    enabled(svc, purpose)?;
+    if user.disabled || (purpose == Purpose::Verification && user.verified) {
         return Ok(());
     }
     // A flood of requests for one account does not flood its mailbox; the
     // caller is not told (that would reveal the account).
-    let per_account = format!("mail:{}", limits::identity_bucket(&collection.id, &user.id));
+    let per_account = format!(
+        "mail:{}:{}",
+        purpose.key(),
+        limits::identity_bucket(&user.collection_id, &user.id)
+    );
     if limits::hit(&svc.db, &per_account, MAILS_PER_ACCOUNT)
         .await
         .is_err()
@@ -102,7 +151,7 @@ pub async fn request(
         .execute_raw(sql(
             &svc.db,
             "DELETE FROM one_time_codes WHERE user_id = $1 AND purpose = $2",
-            vec![user.id.clone().into(), PURPOSE.into()],
+            vec![user.id.clone().into(), purpose.key().into()],
         ))
         .await?;
     svc.db
@@ -113,56 +162,65 @@ pub async fn request(
             vec![
                 keys::new_id().into(),
                 user.id.clone().into(),
-                PURPOSE.into(),
+                purpose.key().into(),
                 svc.codes.hash("token", &token).into(),
                 svc.codes.hash(&user.id, &code).into(),
-                (now + RESET_TTL_SECS).into(),
+                (now + CODE_TTL_SECS).into(),
                 now.into(),
             ],
         ))
         .await?;
-    svc.mailer.send_later(reset_mail(svc, &user, &token, &code));
-    tracing::info!(event = "password_reset_requested", user_id = %user.id);
+    svc.mailer
+        .send_later(mail(svc, user, &token, &code, purpose));
+    tracing::info!(event = "email_code_sent", purpose = purpose.key(), user_id = %user.id);
     Ok(())
 }
 
-fn reset_mail(svc: &Services, user: &User, token: &str, code: &str) -> Mail {
-    let minutes = RESET_TTL_SECS / 60;
+fn mail(svc: &Services, user: &User, token: &str, code: &str, purpose: Purpose) -> Mail {
+    let minutes = CODE_TTL_SECS / 60;
+    let (subject, why, path, action, otherwise) = match purpose {
+        Purpose::PasswordReset => (
+            "Reset your password",
+            "Someone (hopefully you) asked to reset the password of this account.",
+            "reset-password",
+            "Choose a new password here:",
+            "ignore this message: your password stays as it is.",
+        ),
+        Purpose::Verification => (
+            "Confirm your email address",
+            "Please confirm that this address belongs to your account.",
+            "verify-email",
+            "Confirm it here:",
+            "ignore this message.",
+        ),
+    };
     let link = match svc.public_url.trim_end_matches('/') {
         "" => String::new(),
-        base => format!("Choose a new password here:\n{base}/reset-password?token={token}\n\n"),
+        base => format!("{action}\n{base}/{path}?token={token}\n\n"),
     };
     // Short lines: the message stays plain 7-bit text.
     Mail {
         to: user.email.clone(),
-        subject: "Reset your password".into(),
+        subject: subject.into(),
         body: format!(
-            "Someone (hopefully you) asked to reset the password of this account.\n\n\
+            "{why}\n\n\
              {link}Your code: {code}\n\n\
-             Reset token, for apps that ask for it:\n{token}\n\n\
+             Token, for apps that ask for it:\n{token}\n\n\
              Both work once, within {minutes} minutes. If you did not ask for this,\n\
-             ignore this message: your password stays as it is.\n"
+             {otherwise}\n"
         ),
     }
 }
 
-/// Sets a new password with a token or code from a reset mail.
-pub async fn confirm(
+/// Finds the live code a proof names and checks it (counting a wrong
+/// six-digit code); returns its id and user without spending it.
+async fn find(
     svc: &Services,
     project: &Project,
-    collection: Option<&str>,
+    collection_name: Option<&str>,
     proof: Proof<'_>,
-    new_password: &str,
-    client: &ClientInfo,
-) -> AppResult<User> {
-    enabled(svc)?;
-    if let Some(bucket) = client
-        .ip
-        .as_deref()
-        .and_then(|ip| limits::ip_bucket("reset", ip))
-    {
-        limits::hit(&svc.db, &bucket, svc.limits.login_per_ip).await?;
-    }
+    purpose: Purpose,
+) -> AppResult<(String, User)> {
     let now = Utc::now().timestamp();
     let (code_id, user_id) = match proof {
         Proof::Token(token) => {
@@ -171,7 +229,7 @@ pub async fn confirm(
                 .query_one_raw(sql(
                     &svc.db,
                     "SELECT id, user_id FROM one_time_codes WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3",
-                    vec![svc.codes.hash("token", token).into(), PURPOSE.into(), now.into()],
+                    vec![svc.codes.hash("token", token).into(), purpose.key().into(), now.into()],
                 ))
                 .await?
                 .ok_or_else(invalid)?;
@@ -181,11 +239,7 @@ pub async fn confirm(
             )
         }
         Proof::Code { email, code } => {
-            let name = users::collection_name(&collection.map(str::to_owned)).to_owned();
-            let collection = svc
-                .catalog
-                .collection_by_name(&svc.db, &project.id, &name)
-                .await?;
+            let collection = collection(svc, project, collection_name).await?;
             let user = users::find_by_email(&svc.db, &collection, email)
                 .await?
                 .ok_or_else(invalid)?;
@@ -194,17 +248,16 @@ pub async fn confirm(
                 .query_one_raw(sql(
                     &svc.db,
                     "SELECT id, otp_hash, attempts FROM one_time_codes WHERE user_id = $1 AND purpose = $2 AND expires_at > $3",
-                    vec![user.id.clone().into(), PURPOSE.into(), now.into()],
+                    vec![user.id.clone().into(), purpose.key().into(), now.into()],
                 ))
                 .await?
                 .ok_or_else(invalid)?;
             let id: String = row.try_get("", "id")?;
             let stored: String = row.try_get("", "otp_hash")?;
             let attempts: i32 = row.try_get("", "attempts")?;
-            let attempts = i64::from(attempts);
             if !keys::ct_eq(&svc.codes.hash(&user.id, code), &stored) {
                 // Six digits are guessable: a few wrong tries and the code is gone.
-                let text = if attempts + 1 >= MAX_CODE_ATTEMPTS {
+                let text = if i64::from(attempts) + 1 >= MAX_CODE_ATTEMPTS {
                     "DELETE FROM one_time_codes WHERE id = $1"
                 } else {
                     "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1"
@@ -217,14 +270,15 @@ pub async fn confirm(
             (id, user.id)
         }
     };
-    // Checked before the code is spent: a token of another project is not
-    // ours, and a password the policy refuses can be retried.
+    // A token of another project is not ours.
     let user = users::get(&svc.db, &project.id, &user_id)
         .await
         .map_err(|_| invalid())?;
-    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
-    check_policy(new_password, collection.settings.min_password_length)?;
-    // Single use, even when two confirmations race: only one deletes the row.
+    Ok((code_id, user))
+}
+
+/// Spends a code: only one of two racing confirmations gets it.
+async fn spend(svc: &Services, code_id: String) -> AppResult<()> {
     let taken = svc
         .db
         .execute_raw(sql(
@@ -236,5 +290,41 @@ pub async fn confirm(
     if taken.rows_affected() != 1 {
         return Err(invalid());
     }
+    Ok(())
+}
+
+/// Sets a new password with a token or code from a reset mail.
+pub async fn reset_password(
+    svc: &Services,
+    project: &Project,
+    collection_name: Option<&str>,
+    proof: Proof<'_>,
+    new_password: &str,
+    client: &ClientInfo,
+) -> AppResult<User> {
+    let purpose = Purpose::PasswordReset;
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
+    let (code_id, user) = find(svc, project, collection_name, proof, purpose).await?;
+    // Checked before the code is spent: a password the policy refuses can be retried.
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    check_policy(new_password, collection.settings.min_password_length)?;
+    spend(svc, code_id).await?;
     users::reset_password(svc, &user.id, new_password).await
+}
+
+/// Marks the email verified with a token or code from a verification mail.
+pub async fn verify_email(
+    svc: &Services,
+    project: &Project,
+    collection_name: Option<&str>,
+    proof: Proof<'_>,
+    client: &ClientInfo,
+) -> AppResult<User> {
+    let purpose = Purpose::Verification;
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
+    let (code_id, user) = find(svc, project, collection_name, proof, purpose).await?;
+    spend(svc, code_id).await?;
+    users::mark_verified(svc, &user.id).await
 }

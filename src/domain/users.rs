@@ -701,6 +701,28 @@ pub async fn set_disabled(
     Ok(user)
 }
 
+/// Marks a user's email verified (it proved it receives mail there).
+pub async fn mark_verified(svc: &Services, user_id: &str) -> AppResult<User> {
+    let stored = user::Entity::find_by_id(user_id)
+        .one(&svc.db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if stored.verified {
+        return Ok(stored.into());
+    }
+    let mut active: user::ActiveModel = stored.into();
+    active.verified = Set(true);
+    active.updated_at = Set(Utc::now());
+    let user: User = active.update(&svc.db).await?.into();
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Updated,
+        user: user.clone(),
+        changed: vec!["verified".into()],
+    });
+    tracing::info!(event = "email_verified", user_id = %user.id);
+    Ok(user)
+}
+
 /// Exchanges a refresh token for new tokens (rotation with reuse detection).
 /// `project_id`, when the caller named a project, must be the session's.
 pub async fn refresh(

@@ -4,7 +4,7 @@ use async_graphql::{Context, Object};
 use super::errors::GqlResult;
 use super::types::{
     AuthPayload, ChangePasswordInput, LogInInput, ResetPasswordInput, SignUpInput, UpdateMeInput,
-    UserObject, object_arg,
+    UserObject, VerifyEmailInput, object_arg,
 };
 use crate::domain::Services;
 use crate::domain::access::Caller;
@@ -20,6 +20,22 @@ fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Services, &'a C
     Ok((ctx.data::<Services>()?, ctx.data::<Caller>()?))
 }
 
+/// A token, or an email address and a six-digit code.
+fn proof<'a>(
+    token: &'a Option<String>,
+    email: &'a Option<String>,
+    code: &'a Option<String>,
+) -> crate::error::AppResult<recovery::Proof<'a>> {
+    match (token, email, code) {
+        (Some(token), None, None) => Ok(recovery::Proof::Token(token)),
+        (None, Some(email), Some(code)) => Ok(recovery::Proof::Code { email, code }),
+        _ => Err(crate::error::AppError::validation(
+            "token",
+            "give either `token`, or `email` and `code`",
+        )),
+    }
+}
+
 #[Object]
 impl Mutation {
     /// Emails a password-reset token and six-digit code to `email` if it has
@@ -32,9 +48,62 @@ impl Mutation {
     ) -> async_graphql::Result<bool> {
         let (svc, caller) = parts(ctx)?;
         let project = caller.project().gql()?;
-        recovery::request(svc, project, collection.as_deref(), &email, &caller.client)
-            .await
-            .gql()?;
+        recovery::request(
+            svc,
+            project,
+            collection.as_deref(),
+            &email,
+            &caller.client,
+            recovery::Purpose::PasswordReset,
+        )
+        .await
+        .gql()?;
+        Ok(true)
+    }
+
+    /// Emails a verification token and six-digit code to `email` if it has an
+    /// unverified account; the answer is `true` either way.
+    async fn request_email_verification(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        collection: Option<String>,
+    ) -> async_graphql::Result<bool> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project().gql()?;
+        let purpose = recovery::Purpose::Verification;
+        recovery::request(
+            svc,
+            project,
+            collection.as_deref(),
+            &email,
+            &caller.client,
+            purpose,
+        )
+        .await
+        .gql()?;
+        Ok(true)
+    }
+
+    /// Marks the email verified with the token from a verification email, or
+    /// with the email address and the six-digit code.
+    async fn verify_email(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyEmailInput,
+    ) -> async_graphql::Result<bool> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project().gql()?;
+        let proof = proof(&input.token, &input.email, &input.code).gql()?;
+        recovery::verify_email(
+            svc,
+            project,
+            input.collection.as_deref(),
+            proof,
+            &caller.client,
+        )
+        .await
+        .gql()?;
         Ok(true)
     }
 
@@ -47,18 +116,8 @@ impl Mutation {
     ) -> async_graphql::Result<bool> {
         let (svc, caller) = parts(ctx)?;
         let project = caller.project().gql()?;
-        let proof = match (&input.token, &input.email, &input.code) {
-            (Some(token), None, None) => recovery::Proof::Token(token),
-            (None, Some(email), Some(code)) => recovery::Proof::Code { email, code },
-            _ => {
-                return Err(crate::error::AppError::validation(
-                    "token",
-                    "give either `token`, or `email` and `code`",
-                ))
-                .gql();
-            }
-        };
-        recovery::confirm(
+        let proof = proof(&input.token, &input.email, &input.code).gql()?;
+        recovery::reset_password(
             svc,
             project,
             input.collection.as_deref(),

@@ -483,6 +483,17 @@ pub struct ResetPasswordInput {
     pub collection: Option<String>,
 }
 
+/// Input of `verifyEmail`: the token from the email, or the email address and
+/// the six-digit code.
+#[derive(InputObject)]
+pub struct VerifyEmailInput {
+    pub token: Option<String>,
+    pub email: Option<String>,
+    pub code: Option<String>,
+    /// The auth collection (default `users`); used with `email` and `code`.
+    pub collection: Option<String>,
+}
+
 /// A JSON argument that must be an object.
 pub fn object_arg(field: &str, value: Option<Json<Value>>) -> AppResult<Map<String, Value>> {
     match value.map(|j| j.0) {

@@ -71,7 +71,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/auth-collections/verify-email/{action}",
-            disabled("email verification"),
+            post(verify_email),
         )
         .route("/auth-collections/forgot-password", post(forgot_password))
 }
@@ -196,7 +196,7 @@ async fn forgot_password(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    recovery::enabled(&state.services)?;
+    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
     let caller = resolve(&state, &creds, slug).await?;
     let body = body(&headers, &bytes)?;
     let email = string_field(&body, "email")?;
@@ -206,11 +206,43 @@ async fn forgot_password(
         None,
         &email,
         &caller.client,
+        recovery::Purpose::PasswordReset,
     )
     .await?;
     Ok(Json(
         json!({"message": "If that email is registered, a password reset email has been sent."}),
     ))
+}
+
+/// `send` and `resend` mail the signed-in user a verification link and code;
+/// `verify` takes `{token}`.
+async fn verify_email(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    Path(action): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<Value>> {
+    let purpose = recovery::Purpose::Verification;
+    recovery::enabled(&state.services, purpose)?;
+    let caller = resolve(&state, &creds, slug).await?;
+    match action.as_str() {
+        "send" | "resend" => {
+            let me = caller.user()?;
+            recovery::send_code(&state.services, me, purpose).await?;
+            Ok(Json(json!({"message": "Verification email sent"})))
+        }
+        "verify" => {
+            let body = body(&headers, &bytes)?;
+            let token = string_field(&body, "token")?;
+            let project = caller.project()?;
+            let proof = recovery::Proof::Token(&token);
+            recovery::verify_email(&state.services, project, None, proof, &caller.client).await?;
+            Ok(Json(json!({"message": "Email verified successfully"})))
+        }
+        _ => Err(AppError::NotFound("action").into()),
+    }
 }
 
 async fn login(

@@ -165,6 +165,16 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Post,
+            "/auth-collections/verify-email/{action}",
+            COCO,
+            "Email verification: `send`/`resend` mail the signed-in user; `verify` takes `{token}`",
+            Auth::Key,
+            true,
+            ("200", "`{message}`"),
+            &["401", "403", "404", "422", "429"],
+        ),
+        r(
+            Post,
             "/auth-collections/forgot-password",
             COCO,
             "Password reset by email: `{email}`; the same answer for unknown emails; 403 without an SMTP server",
@@ -295,6 +305,26 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Post,
+            "/api/collections/{collection}/request-verification",
+            PB,
+            "Email verification: `{email}`; 204 for unknown or verified emails too; 403 without an SMTP server",
+            Auth::None,
+            true,
+            ("204", "Mail sent if the account needs it"),
+            &["400", "403", "429"],
+        ),
+        r(
+            Post,
+            "/api/collections/{collection}/confirm-verification",
+            PB,
+            "Marks the email verified: `{token}`",
+            Auth::None,
+            true,
+            ("204", "Verified"),
+            &["400", "403", "429"],
+        ),
+        r(
+            Post,
             "/api/collections/{collection}/confirm-password-reset",
             PB,
             "Sets a new password: `{token, password, passwordConfirm}`; ends every session",
@@ -408,6 +438,26 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Post,
+            "/api/userAuth/resend-verification-otp",
+            UB,
+            "Email verification: mails a six-digit code, `{email}`; the same answer for any email",
+            Auth::Key,
+            true,
+            ("200", "`{message}`"),
+            &["400", "403", "429"],
+        ),
+        r(
+            Post,
+            "/api/userAuth/verify-email",
+            UB,
+            "Marks the email verified: `{email, otp}` or `{token}`",
+            Auth::Key,
+            true,
+            ("200", "`{message}`"),
+            &["400", "403", "429"],
+        ),
+        r(
+            Post,
             "/api/userAuth/reset-password",
             UB,
             "Sets a new password: `{email, otp, newPassword}` or `{token, newPassword}`; ends every session",
@@ -456,7 +506,7 @@ pub fn document() -> OpenApi {
                     .content("application/json", json_content()),
             );
         }
-        for name in ["collection", "id", "username"] {
+        for name in ["collection", "id", "username", "action"] {
             if route.path.contains(&format!("{{{name}}}")) {
                 op = op.parameter(
                     ParameterBuilder::new()

@@ -87,11 +87,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/collections/{c}/request-verification",
-            disabled("email verification"),
+            post(request_verification),
         )
         .route(
             "/api/collections/{c}/confirm-verification",
-            disabled("email verification"),
+            post(confirm_verification),
         )
         .route(
             "/api/collections/{c}/request-email-change",
@@ -451,7 +451,7 @@ async fn request_password_reset(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    recovery::enabled(&state.services)?;
+    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
     let caller = resolve(&state, &creds, &slug).await?;
     let coll = collection(&state, &caller, &c).await?;
     let body = body(&headers, &bytes)?;
@@ -467,6 +467,70 @@ async fn request_password_reset(
         Some(&coll.name),
         email,
         &caller.client,
+        recovery::Purpose::PasswordReset,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{email}` → `204`, whether or not the email has an (unverified) account.
+async fn request_verification(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    Path(CollPath { c }): Path<CollPath>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode> {
+    let purpose = recovery::Purpose::Verification;
+    recovery::enabled(&state.services, purpose)?;
+    let caller = resolve(&state, &creds, &slug).await?;
+    let coll = collection(&state, &caller, &c).await?;
+    let body = body(&headers, &bytes)?;
+    let email = body
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| AppError::validation("email", "Cannot be blank."))?;
+    let project = caller.project()?;
+    recovery::request(
+        &state.services,
+        project,
+        Some(&coll.name),
+        email,
+        &caller.client,
+        purpose,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{token}` → `204`.
+async fn confirm_verification(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    Path(CollPath { c }): Path<CollPath>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode> {
+    recovery::enabled(&state.services, recovery::Purpose::Verification)?;
+    let caller = resolve(&state, &creds, &slug).await?;
+    let coll = collection(&state, &caller, &c).await?;
+    let body = body(&headers, &bytes)?;
+    let token = body
+        .get("token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AppError::validation("token", "Cannot be blank."))?;
+    let project = caller.project()?;
+    let proof = recovery::Proof::Token(token);
+    recovery::verify_email(
+        &state.services,
+        project,
+        Some(&coll.name),
+        proof,
+        &caller.client,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -481,7 +545,7 @@ async fn confirm_password_reset(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    recovery::enabled(&state.services)?;
+    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
     let caller = resolve(&state, &creds, &slug).await?;
     let coll = collection(&state, &caller, &c).await?;
     let body = body(&headers, &bytes)?;
@@ -494,7 +558,7 @@ async fn confirm_password_reset(
         .ok_or_else(|| AppError::validation("password", "Cannot be blank."))?;
     let project = caller.project()?;
     let proof = recovery::Proof::Token(token);
-    recovery::confirm(
+    recovery::reset_password(
         &state.services,
         project,
         Some(&coll.name),

@@ -47,10 +47,10 @@ pub fn routes() -> Router<AppState> {
             post(request_password_reset),
         )
         .route("/api/userAuth/reset-password", post(reset_password))
-        .route("/api/userAuth/verify-email", disabled("email verification"))
+        .route("/api/userAuth/verify-email", post(verify_email))
         .route(
             "/api/userAuth/resend-verification-otp",
-            disabled("email verification"),
+            post(resend_verification_otp),
         )
         .route("/api/userAuth/social/exchange", disabled("social sign-in"))
         .route(
@@ -257,14 +257,15 @@ async fn login(
     token_response(&state, &headers, &uri, StatusCode::OK, &auth, Map::new()).await
 }
 
-/// The same answer whether or not the email has an account.
-async fn request_password_reset(
+/// `{email}`: mails a verification code; the same answer for any email.
+async fn resend_verification_otp(
     State(state): State<AppState>,
     creds: RequestCredentials,
     slug: Option<Extension<TenantSlug>>,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    recovery::enabled(&state.services)?;
+    let purpose = recovery::Purpose::Verification;
+    recovery::enabled(&state.services, purpose)?;
     let caller = resolve(&state, &creds, slug).await?;
     let body = json_object(&bytes)?;
     let email = string_field(&body, "email")?;
@@ -274,6 +275,65 @@ async fn request_password_reset(
         None,
         &email,
         &caller.client,
+        purpose,
+    )
+    .await?;
+    Ok(Json(
+        json!({"message": "If that email needs verifying, a verification code has been sent."}),
+    ))
+}
+
+/// `{email, otp}` (the SDK) or `{token}` (the docs).
+async fn verify_email(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    bytes: Bytes,
+) -> Result<Json<Value>> {
+    recovery::enabled(&state.services, recovery::Purpose::Verification)?;
+    let caller = resolve(&state, &creds, slug).await?;
+    let body = json_object(&bytes)?;
+    let (email, otp, token);
+    let proof = if body.contains_key("token") {
+        token = string_field(&body, "token")?;
+        recovery::Proof::Token(&token)
+    } else {
+        email = string_field(&body, "email")?;
+        otp = string_field(&body, "otp")?;
+        recovery::Proof::Code {
+            email: &email,
+            code: &otp,
+        }
+    };
+    recovery::verify_email(
+        &state.services,
+        caller.project()?,
+        None,
+        proof,
+        &caller.client,
+    )
+    .await?;
+    Ok(Json(json!({"message": "Email verified successfully"})))
+}
+
+/// The same answer whether or not the email has an account.
+async fn request_password_reset(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    bytes: Bytes,
+) -> Result<Json<Value>> {
+    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
+    let caller = resolve(&state, &creds, slug).await?;
+    let body = json_object(&bytes)?;
+    let email = string_field(&body, "email")?;
+    recovery::request(
+        &state.services,
+        caller.project()?,
+        None,
+        &email,
+        &caller.client,
+        recovery::Purpose::PasswordReset,
     )
     .await?;
     Ok(Json(
@@ -288,7 +348,7 @@ async fn reset_password(
     slug: Option<Extension<TenantSlug>>,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    recovery::enabled(&state.services)?;
+    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
     let caller = resolve(&state, &creds, slug).await?;
     let body = json_object(&bytes)?;
     let new_password = string_field(&body, "newPassword")?;
@@ -304,7 +364,7 @@ async fn reset_password(
             code: &otp,
         }
     };
-    recovery::confirm(
+    recovery::reset_password(
         &state.services,
         caller.project()?,
         None,

@@ -1,4 +1,4 @@
-//! Password reset by email, through every front door (recording mailer; the
+//! Password reset and email verification by email, through every front door (recording mailer; the
 //! real SMTP server is exercised by clients/run.sh).
 use std::time::Duration;
 
@@ -51,7 +51,7 @@ async fn a_reset_by_token_sets_the_password_ends_sessions_and_works_once() {
     assert_eq!(res["data"]["requestPasswordReset"], true, "{res}");
     let m = mail(&app, 1).await;
     assert_eq!(m.to, "ann@example.com");
-    let token = after(&m.body, "Reset token, for apps that ask for it:").to_owned();
+    let token = after(&m.body, "Token, for apps that ask for it:").to_owned();
     assert!(token.len() >= 40);
 
     // A weak password does not spend the token.
@@ -225,7 +225,7 @@ async fn a_newer_request_replaces_the_older_code_and_lifts_a_lockout() {
     .await;
     let first = after(
         &mail(&app, 1).await.body,
-        "Reset token, for apps that ask for it:",
+        "Token, for apps that ask for it:",
     )
     .to_owned();
     pb(
@@ -235,7 +235,7 @@ async fn a_newer_request_replaces_the_older_code_and_lifts_a_lockout() {
     .await;
     let second = after(
         &mail(&app, 2).await.body,
-        "Reset token, for apps that ask for it:",
+        "Token, for apps that ask for it:",
     )
     .to_owned();
     assert_ne!(first, second);
@@ -300,7 +300,7 @@ async fn a_token_of_one_project_does_nothing_in_another() {
     .await;
     let token = after(
         &mail(&app, 1).await.body,
-        "Reset token, for apps that ask for it:",
+        "Token, for apps that ask for it:",
     )
     .to_owned();
     let other = projects::create(&app.services.db, "Other", Some("other"))
@@ -340,4 +340,158 @@ async fn cocobase_forgot_password_mails_the_account() {
     assert_eq!(res.status, 200, "{:?}", res.body);
     assert!(res.body["message"].is_string());
     assert_eq!(mail(&app, 1).await.to, "ann@example.com");
+}
+
+const VERIFY_REQUEST: &str = "mutation($e: String!) { requestEmailVerification(email: $e) }";
+const VERIFY: &str = "mutation($i: VerifyEmailInput!) { verifyEmail(input: $i) }";
+
+#[tokio::test]
+async fn email_verification_by_code_or_token_in_every_door() {
+    let app = app().await;
+    let (token, _) = app.user("ann@example.com").await;
+    assert_eq!(app.me(&token).await["data"]["me"]["verified"], false);
+
+    // GraphQL, with the six-digit code; unknown emails get the same answer.
+    let known = app
+        .gql(
+            Some(&app.pk),
+            None,
+            VERIFY_REQUEST,
+            json!({"e": "ann@example.com"}),
+        )
+        .await;
+    let unknown = app
+        .gql(
+            Some(&app.pk),
+            None,
+            VERIFY_REQUEST,
+            json!({"e": "nobody@example.com"}),
+        )
+        .await;
+    assert_eq!(known, unknown);
+    let m = mail(&app, 1).await;
+    assert_eq!(m.subject, "Confirm your email address");
+    let code = after(&m.body, "Your code: ").to_owned();
+    let res = app
+        .gql(
+            Some(&app.pk),
+            None,
+            VERIFY,
+            json!({"i": {"email": "ann@example.com", "code": code}}),
+        )
+        .await;
+    assert_eq!(res["data"]["verifyEmail"], true, "{res}");
+    assert_eq!(app.me(&token).await["data"]["me"]["verified"], true);
+    // Spent, and a verified account gets no more verification mail.
+    let again = app
+        .gql(
+            Some(&app.pk),
+            None,
+            VERIFY,
+            json!({"i": {"email": "ann@example.com", "code": code}}),
+        )
+        .await;
+    assert_eq!(error_code(&again), Some("VALIDATION"));
+    app.gql(
+        Some(&app.pk),
+        None,
+        VERIFY_REQUEST,
+        json!({"e": "ann@example.com"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.outbox.lock().unwrap().len(), 1);
+
+    // PocketBase: request-verification / confirm-verification with the token.
+    app.user("bob@example.com").await;
+    let pb = |path: &str, body: serde_json::Value| {
+        app.rest(Method::POST, &format!("/api/collections/users/{path}"))
+            .json(&body)
+            .reply()
+    };
+    let req = pb("request-verification", json!({"email": "bob@example.com"})).await;
+    assert_eq!(req.status, 204);
+    let bob_token = after(
+        &mail(&app, 2).await.body,
+        "Token, for apps that ask for it:",
+    )
+    .to_owned();
+    let bad = pb("confirm-verification", json!({"token": "not-a-token"})).await;
+    assert_eq!(bad.status, 400);
+    let ok = pb("confirm-verification", json!({"token": bob_token})).await;
+    assert_eq!(ok.status, 204, "{:?}", ok.body);
+    let bob = app.log_in("bob@example.com", PW).await;
+    let bob_access = bob["data"]["logIn"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.me(&bob_access).await["data"]["me"]["verified"], true);
+
+    // urBackend: resend-verification-otp / verify-email {email, otp}.
+    let (cat, _) = app.user("cat@example.com").await;
+    let ub = |path: &str, body: serde_json::Value| {
+        app.rest(Method::POST, &format!("/api/userAuth/{path}"))
+            .header("x-api-key", &app.pk)
+            .json(&body)
+            .reply()
+    };
+    let sent = ub(
+        "resend-verification-otp",
+        json!({"email": "cat@example.com"}),
+    )
+    .await;
+    assert_eq!(sent.status, 200);
+    let cat_code = after(&mail(&app, 3).await.body, "Your code: ").to_owned();
+    let ok = ub(
+        "verify-email",
+        json!({"email": "cat@example.com", "otp": cat_code}),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    assert_eq!(app.me(&cat).await["data"]["me"]["verified"], true);
+
+    // Cocobase: the signed-in user asks for its own mail, then verifies the token.
+    let (dan, _) = app.user("dan@example.com").await;
+    let send = app
+        .rest(Method::POST, "/auth-collections/verify-email/send")
+        .header("x-api-key", &app.pk)
+        .header("authorization", format!("Bearer {dan}"))
+        .json(&json!({}))
+        .reply()
+        .await;
+    assert_eq!(send.status, 200, "{:?}", send.body);
+    let dan_token = after(
+        &mail(&app, 4).await.body,
+        "Token, for apps that ask for it:",
+    )
+    .to_owned();
+    let verify = app
+        .rest(Method::POST, "/auth-collections/verify-email/verify")
+        .header("x-api-key", &app.pk)
+        .json(&json!({"token": dan_token}))
+        .reply()
+        .await;
+    assert_eq!(verify.status, 200, "{:?}", verify.body);
+    assert_eq!(app.me(&dan).await["data"]["me"]["verified"], true);
+
+    // A verification token is not a reset token.
+    app.user("eve@example.com").await;
+    app.gql(
+        Some(&app.pk),
+        None,
+        VERIFY_REQUEST,
+        json!({"e": "eve@example.com"}),
+    )
+    .await;
+    let eve_token = after(
+        &mail(&app, 5).await.body,
+        "Token, for apps that ask for it:",
+    )
+    .to_owned();
+    let misuse = app
+        .gql(
+            Some(&app.pk),
+            None,
+            RESET,
+            json!({"i": {"token": eve_token, "newPassword": NEW_PW}}),
+        )
+        .await;
+    assert_eq!(error_code(&misuse), Some("VALIDATION"), "{misuse}");
 }
