@@ -419,6 +419,24 @@ await check("requestVerification + confirmVerification: token mailed by SMTP, re
   await expectError(() => client.collection("users").confirmVerification(token), 400, "the token a second time");
 });
 
+await check("requestEmailChange + confirmEmailChange: token mailed to the new address by SMTP", async () => {
+  const email = `pb-move-${RUN}@example.com`;
+  const moved = `pb-moved-${RUN}@example.com`;
+  await newClient().collection("users").create({ email, password: PASSWORD, passwordConfirm: PASSWORD });
+  const client = newClient();
+  await client.collection("users").authWithPassword(email, PASSWORD);
+  expectEq(await client.collection("users").requestEmailChange(moved), true, "requestEmailChange");
+  const text = await mailTo(moved);
+  const token = text.split("Token, for apps that ask for it:")[1]?.trim().split(/\s+/)[0];
+  expect(token && token.length >= 40, `no token in the mail: ${text.slice(0, 400)}`);
+  await expectError(() => newClient().collection("users").confirmEmailChange(token, "not-the-password"), 400,
+    "confirmEmailChange with a wrong password");
+  expectEq(await newClient().collection("users").confirmEmailChange(token, PASSWORD), true, "confirmEmailChange");
+  const auth = await newClient().collection("users").authWithPassword(moved, PASSWORD);
+  expectEq(auth.record.email, moved, "record.email after the change");
+  await expectError(() => newClient().collection("users").authWithPassword(email, PASSWORD), 400, "the old address");
+});
+
 await check("delete(own id): succeeds, authStore cleared, record gone", async () => {
   const ok = await users().delete(S.id);
   expectEq(ok, true, "delete result");

@@ -9,6 +9,7 @@ mod m20261122_000003_users_order_index;
 mod m20261122_000004_server_settings;
 mod m20261122_000005_rate_limits;
 mod m20261122_000006_one_time_codes;
+mod m20261122_000007_code_payload;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_server_settings::Migration),
             Box::new(m20261122_000005_rate_limits::Migration),
             Box::new(m20261122_000006_one_time_codes::Migration),
+            Box::new(m20261122_000007_code_payload::Migration),
         ]
     }
 }

@@ -41,6 +41,7 @@ const MAILS_PER_ACCOUNT: Rule = Rule {
 pub enum Purpose {
     PasswordReset,
     Verification,
+    EmailChange,
 }
 
 impl Purpose {
@@ -48,6 +49,7 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => "password_reset",
             Purpose::Verification => "verify_email",
+            Purpose::EmailChange => "email_change",
         }
     }
 
@@ -55,6 +57,7 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => "password reset by email",
             Purpose::Verification => "email verification",
+            Purpose::EmailChange => "email change",
         }
     }
 }
@@ -131,6 +134,34 @@ pub async fn send_code(svc: &Services, user: &User, purpose: Purpose) -> AppResu
     if user.disabled || (purpose == Purpose::Verification && user.verified) {
         return Ok(());
     }
+    issue(svc, user, purpose, &user.email, None).await
+}
+
+/// Mails a signed-in user's requested new address a code that moves the
+/// account there (with the account's password).
+pub async fn request_email_change(svc: &Services, user: &User, new_email: &str) -> AppResult<()> {
+    let purpose = Purpose::EmailChange;
+    enabled(svc, purpose)?;
+    let (email, normalized) = users::normalize_email(new_email)
+        .map_err(|_| AppError::validation("newEmail", "Must be a valid email address."))?;
+    if users::normalize_email(&user.email).is_ok_and(|(_, current)| current == normalized) {
+        return Err(AppError::validation(
+            "newEmail",
+            "The new email is the current one.",
+        ));
+    }
+    issue(svc, user, purpose, &email, Some(&email)).await
+}
+
+/// Stores a new code (replacing the user's older one of that purpose) and
+/// mails it to `to`.
+async fn issue(
+    svc: &Services,
+    user: &User,
+    purpose: Purpose,
+    to: &str,
+    payload: Option<&str>,
+) -> AppResult<()> {
     // A flood of requests for one account does not flood its mailbox; the
     // caller is not told (that would reveal the account).
     let per_account = format!(
@@ -157,8 +188,8 @@ pub async fn send_code(svc: &Services, user: &User, purpose: Purpose) -> AppResu
     svc.db
         .execute_raw(sql(
             &svc.db,
-            "INSERT INTO one_time_codes (id, user_id, purpose, token_hash, otp_hash, attempts, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
+            "INSERT INTO one_time_codes (id, user_id, purpose, token_hash, otp_hash, attempts, expires_at, created_at, payload) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)",
             vec![
                 keys::new_id().into(),
                 user.id.clone().into(),
@@ -167,16 +198,16 @@ pub async fn send_code(svc: &Services, user: &User, purpose: Purpose) -> AppResu
                 svc.codes.hash(&user.id, &code).into(),
                 (now + CODE_TTL_SECS).into(),
                 now.into(),
+                payload.map(str::to_owned).into(),
             ],
         ))
         .await?;
-    svc.mailer
-        .send_later(mail(svc, user, &token, &code, purpose));
+    svc.mailer.send_later(mail(svc, to, &token, &code, purpose));
     tracing::info!(event = "email_code_sent", purpose = purpose.key(), user_id = %user.id);
     Ok(())
 }
 
-fn mail(svc: &Services, user: &User, token: &str, code: &str, purpose: Purpose) -> Mail {
+fn mail(svc: &Services, to: &str, token: &str, code: &str, purpose: Purpose) -> Mail {
     let minutes = CODE_TTL_SECS / 60;
     let (subject, why, path, action, otherwise) = match purpose {
         Purpose::PasswordReset => (
@@ -193,6 +224,13 @@ fn mail(svc: &Services, user: &User, token: &str, code: &str, purpose: Purpose) 
             "Confirm it here:",
             "ignore this message.",
         ),
+        Purpose::EmailChange => (
+            "Confirm your new email address",
+            "Someone (hopefully you) asked to move an account to this address.",
+            "confirm-email-change",
+            "Confirm it here:",
+            "ignore this message: nothing changes.",
+        ),
     };
     let link = match svc.public_url.trim_end_matches('/') {
         "" => String::new(),
@@ -200,7 +238,7 @@ fn mail(svc: &Services, user: &User, token: &str, code: &str, purpose: Purpose) 
     };
     // Short lines: the message stays plain 7-bit text.
     Mail {
-        to: user.email.clone(),
+        to: to.to_owned(),
         subject: subject.into(),
         body: format!(
             "{why}\n\n\
@@ -212,23 +250,30 @@ fn mail(svc: &Services, user: &User, token: &str, code: &str, purpose: Purpose) 
     }
 }
 
+/// A live code, checked, not yet spent.
+struct Found {
+    id: String,
+    user: User,
+    payload: Option<String>,
+}
+
 /// Finds the live code a proof names and checks it (counting a wrong
-/// six-digit code); returns its id and user without spending it.
+/// six-digit code), without spending it.
 async fn find(
     svc: &Services,
     project: &Project,
     collection_name: Option<&str>,
     proof: Proof<'_>,
     purpose: Purpose,
-) -> AppResult<(String, User)> {
+) -> AppResult<Found> {
     let now = Utc::now().timestamp();
-    let (code_id, user_id) = match proof {
+    let (code_id, user_id, payload) = match proof {
         Proof::Token(token) => {
             let row = svc
                 .db
                 .query_one_raw(sql(
                     &svc.db,
-                    "SELECT id, user_id FROM one_time_codes WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3",
+                    "SELECT id, user_id, payload FROM one_time_codes WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3",
                     vec![svc.codes.hash("token", token).into(), purpose.key().into(), now.into()],
                 ))
                 .await?
@@ -236,6 +281,7 @@ async fn find(
             (
                 row.try_get::<String>("", "id")?,
                 row.try_get::<String>("", "user_id")?,
+                row.try_get::<Option<String>>("", "payload")?,
             )
         }
         Proof::Code { email, code } => {
@@ -247,7 +293,7 @@ async fn find(
                 .db
                 .query_one_raw(sql(
                     &svc.db,
-                    "SELECT id, otp_hash, attempts FROM one_time_codes WHERE user_id = $1 AND purpose = $2 AND expires_at > $3",
+                    "SELECT id, otp_hash, attempts, payload FROM one_time_codes WHERE user_id = $1 AND purpose = $2 AND expires_at > $3",
                     vec![user.id.clone().into(), purpose.key().into(), now.into()],
                 ))
                 .await?
@@ -267,14 +313,19 @@ async fn find(
                     .await?;
                 return Err(invalid());
             }
-            (id, user.id)
+            let payload: Option<String> = row.try_get("", "payload")?;
+            (id, user.id, payload)
         }
     };
     // A token of another project is not ours.
     let user = users::get(&svc.db, &project.id, &user_id)
         .await
         .map_err(|_| invalid())?;
-    Ok((code_id, user))
+    Ok(Found {
+        id: code_id,
+        user,
+        payload,
+    })
 }
 
 /// Spends a code: only one of two racing confirmations gets it.
@@ -305,12 +356,15 @@ pub async fn reset_password(
     let purpose = Purpose::PasswordReset;
     enabled(svc, purpose)?;
     count_address(svc, client).await?;
-    let (code_id, user) = find(svc, project, collection_name, proof, purpose).await?;
+    let found = find(svc, project, collection_name, proof, purpose).await?;
     // Checked before the code is spent: a password the policy refuses can be retried.
-    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    let collection = svc
+        .catalog
+        .collection(&svc.db, &found.user.collection_id)
+        .await?;
     check_policy(new_password, collection.settings.min_password_length)?;
-    spend(svc, code_id).await?;
-    users::reset_password(svc, &user.id, new_password).await
+    spend(svc, found.id).await?;
+    users::reset_password(svc, &found.user.id, new_password).await
 }
 
 /// Marks the email verified with a token or code from a verification mail.
@@ -324,7 +378,54 @@ pub async fn verify_email(
     let purpose = Purpose::Verification;
     enabled(svc, purpose)?;
     count_address(svc, client).await?;
-    let (code_id, user) = find(svc, project, collection_name, proof, purpose).await?;
-    spend(svc, code_id).await?;
-    users::mark_verified(svc, &user.id).await
+    let found = find(svc, project, collection_name, proof, purpose).await?;
+    spend(svc, found.id).await?;
+    users::mark_verified(svc, &found.user.id).await
+}
+
+/// Moves the account to the address an email-change mail went to, with the
+/// token from it and the account's password. The old address is told.
+pub async fn confirm_email_change(
+    svc: &Services,
+    project: &Project,
+    token: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> AppResult<User> {
+    let purpose = Purpose::EmailChange;
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
+    let found = find(svc, project, None, Proof::Token(token), purpose).await?;
+    let new_email = found.payload.clone().ok_or_else(invalid)?;
+    if !users::verify_password(svc, &found.user, password).await? {
+        return Err(AppError::validation(
+            "password",
+            "The password is not the account's.",
+        ));
+    }
+    // A taken address fails before the token is spent (the unique index
+    // still decides a race).
+    let collection = svc
+        .catalog
+        .collection(&svc.db, &found.user.collection_id)
+        .await?;
+    if users::find_by_email(&svc.db, &collection, &new_email)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::EmailExists);
+    }
+    spend(svc, found.id).await?;
+    let old = found.user.email.clone();
+    let user = users::change_email(svc, &found.user.id, &new_email).await?;
+    svc.mailer.send_later(Mail {
+        to: old,
+        subject: "Your email address was changed".into(),
+        body: format!(
+            "The email address of your account was changed to {}.\n\n\
+             If you did not do this, contact the service's support at once.\n",
+            user.email
+        ),
+    });
+    Ok(user)
 }

@@ -701,6 +701,40 @@ pub async fn set_disabled(
     Ok(user)
 }
 
+/// Moves a user to a new, proven email address: the address counts as
+/// verified, and every session and token ends (they were issued to the old one).
+pub async fn change_email(svc: &Services, user_id: &str, new_email: &str) -> AppResult<User> {
+    let (email, normalized) = normalize_email(new_email)?;
+    let stored = user::Entity::find_by_id(user_id)
+        .one(&svc.db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let collection = svc
+        .catalog
+        .collection(&svc.db, &stored.collection_id)
+        .await?;
+    let version = stored.token_version + 1;
+    let mut active: user::ActiveModel = stored.into();
+    active.email = Set(email);
+    active.email_normalized = Set(normalized);
+    active.verified = Set(true);
+    active.token_version = Set(version);
+    active.updated_at = Set(Utc::now());
+    let user: User = active
+        .update(&svc.db)
+        .await
+        .map_err(|e| conflict(e, &collection))?
+        .into();
+    sessions::revoke_all(svc, &user.id, None, "email changed").await?;
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Updated,
+        user: user.clone(),
+        changed: vec!["email".into(), "verified".into()],
+    });
+    tracing::info!(event = "email_changed", user_id = %user.id);
+    Ok(user)
+}
+
 /// Marks a user's email verified (it proved it receives mail there).
 pub async fn mark_verified(svc: &Services, user_id: &str) -> AppResult<User> {
     let stored = user::Entity::find_by_id(user_id)

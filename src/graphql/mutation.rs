@@ -231,6 +231,37 @@ impl Mutation {
             .gql()
     }
 
+    /// Mails `newEmail` a token that moves your account there (with
+    /// `confirmEmailChange`). Needs your user token.
+    async fn request_email_change(
+        &self,
+        ctx: &Context<'_>,
+        new_email: String,
+    ) -> async_graphql::Result<bool> {
+        let (svc, caller) = parts(ctx)?;
+        let me = caller.user().gql()?;
+        recovery::request_email_change(svc, me, &new_email)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Moves the account to the address the token was mailed to; needs the
+    /// account's password. Every session ends; the address counts as verified.
+    async fn confirm_email_change(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        password: String,
+    ) -> async_graphql::Result<bool> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project().gql()?;
+        recovery::confirm_email_change(svc, project, &token, &password, &caller.client)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
     /// Changes the password. Every earlier access token stops working and every
     /// other session ends; returns a new access token for this session.
     async fn change_password(

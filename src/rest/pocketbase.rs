@@ -95,11 +95,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/collections/{c}/request-email-change",
-            disabled("email change"),
+            post(request_email_change),
         )
         .route(
             "/api/collections/{c}/confirm-email-change",
-            disabled("email change"),
+            post(confirm_email_change),
         )
         .route(
             "/api/collections/{c}/impersonate/{id}",
@@ -533,6 +533,58 @@ async fn confirm_verification(
         &caller.client,
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user's `{newEmail}` → `204`; the new address gets the token.
+async fn request_email_change(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    Path(CollPath { c }): Path<CollPath>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode> {
+    recovery::enabled(&state.services, recovery::Purpose::EmailChange)?;
+    let caller = resolve(&state, &creds, &slug).await?;
+    let coll = collection(&state, &caller, &c).await?;
+    let me = caller.user()?;
+    if me.collection_id != coll.id {
+        return Err(AppError::Forbidden("the token is not of this collection".into()).into());
+    }
+    let body = body(&headers, &bytes)?;
+    let new_email = body
+        .get("newEmail")
+        .and_then(Value::as_str)
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| AppError::validation("newEmail", "Cannot be blank."))?;
+    recovery::request_email_change(&state.services, me, new_email).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{token, password}` → `204`: the account moves to the new address.
+async fn confirm_email_change(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    Path(CollPath { c }): Path<CollPath>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode> {
+    recovery::enabled(&state.services, recovery::Purpose::EmailChange)?;
+    let caller = resolve(&state, &creds, &slug).await?;
+    collection(&state, &caller, &c).await?;
+    let body = body(&headers, &bytes)?;
+    let text = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AppError::validation(k, "Cannot be blank."))
+    };
+    let (token, password) = (text("token")?, text("password")?);
+    let project = caller.project()?;
+    recovery::confirm_email_change(&state.services, project, token, password, &caller.client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

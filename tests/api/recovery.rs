@@ -495,3 +495,122 @@ async fn email_verification_by_code_or_token_in_every_door() {
         .await;
     assert_eq!(error_code(&misuse), Some("VALIDATION"), "{misuse}");
 }
+
+#[tokio::test]
+async fn an_email_change_needs_the_new_mailbox_and_the_password() {
+    let app = app().await;
+    let (token, _) = app.user("ann@example.com").await;
+    let request = "mutation($e: String!) { requestEmailChange(newEmail: $e) }";
+    let confirm =
+        "mutation($t: String!, $p: String!) { confirmEmailChange(token: $t, password: $p) }";
+
+    // Only a signed-in user asks, and not for its current address.
+    let anon = app
+        .gql(
+            Some(&app.pk),
+            None,
+            request,
+            json!({"e": "new@example.com"}),
+        )
+        .await;
+    assert_eq!(error_code(&anon), Some("UNAUTHENTICATED"), "{anon}");
+    let same = app
+        .gql(None, Some(&token), request, json!({"e": "ANN@example.com"}))
+        .await;
+    assert_eq!(error_code(&same), Some("VALIDATION"), "{same}");
+
+    let res = app
+        .gql(None, Some(&token), request, json!({"e": "new@example.com"}))
+        .await;
+    assert_eq!(res["data"]["requestEmailChange"], true, "{res}");
+    let m = mail(&app, 1).await;
+    assert_eq!(m.to, "new@example.com");
+    let change = after(&m.body, "Token, for apps that ask for it:").to_owned();
+
+    let wrong = app
+        .gql(
+            Some(&app.pk),
+            None,
+            confirm,
+            json!({"t": change, "p": "not the password"}),
+        )
+        .await;
+    assert_eq!(
+        wrong["errors"][0]["extensions"]["field"], "password",
+        "{wrong}"
+    );
+    let ok = app
+        .gql(Some(&app.pk), None, confirm, json!({"t": change, "p": PW}))
+        .await;
+    assert_eq!(ok["data"]["confirmEmailChange"], true, "{ok}");
+
+    // Sessions of the old address end; the new one logs in, verified.
+    assert_eq!(error_code(&app.me(&token).await), Some("INVALID_TOKEN"));
+    assert_eq!(
+        error_code(&app.log_in("ann@example.com", PW).await),
+        Some("INVALID_CREDENTIALS")
+    );
+    let fresh = app.log_in("new@example.com", PW).await;
+    let fresh = fresh["data"]["logIn"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.me(&fresh).await["data"]["me"]["verified"], true);
+    // The old address is told.
+    let notice = mail(&app, 2).await;
+    assert_eq!(notice.to, "ann@example.com");
+    assert!(notice.body.contains("new@example.com"));
+    // The token is spent.
+    let again = app
+        .gql(Some(&app.pk), None, confirm, json!({"t": change, "p": PW}))
+        .await;
+    assert_eq!(error_code(&again), Some("VALIDATION"));
+}
+
+#[tokio::test]
+async fn an_email_change_to_a_taken_address_fails_at_confirmation_in_pocketbase_shape() {
+    let app = app().await;
+    app.user("bob@example.com").await;
+    app.user("ann@example.com").await;
+    let auth = app
+        .rest(Method::POST, "/api/collections/users/auth-with-password")
+        .json(&json!({"identity": "ann@example.com", "password": PW}))
+        .reply()
+        .await;
+    let token = auth.body["token"].as_str().unwrap().to_owned();
+    let pb = |path: &str, bearer: Option<&str>, body: serde_json::Value| {
+        let mut req = app
+            .rest(Method::POST, &format!("/api/collections/users/{path}"))
+            .json(&body);
+        if let Some(t) = bearer {
+            req = req.header("authorization", t);
+        }
+        req.reply()
+    };
+    let anon = pb(
+        "request-email-change",
+        None,
+        json!({"newEmail": "bob@example.com"}),
+    )
+    .await;
+    assert_eq!(anon.status, 401);
+    let req = pb(
+        "request-email-change",
+        Some(&token),
+        json!({"newEmail": "bob@example.com"}),
+    )
+    .await;
+    assert_eq!(req.status, 204, "{:?}", req.body);
+    let change = after(
+        &mail(&app, 1).await.body,
+        "Token, for apps that ask for it:",
+    )
+    .to_owned();
+    let taken = pb(
+        "confirm-email-change",
+        None,
+        json!({"token": change, "password": PW}),
+    )
+    .await;
+    assert_eq!(taken.status, 400, "{:?}", taken.body);
+    assert_eq!(taken.body["data"]["email"]["code"], "validation_not_unique");
+    // Ann keeps her address and can still log in with it.
+    assert!(app.log_in("ann@example.com", PW).await["data"]["logIn"].is_object());
+}
