@@ -437,6 +437,21 @@ await check("requestEmailChange + confirmEmailChange: token mailed to the new ad
   await expectError(() => newClient().collection("users").authWithPassword(email, PASSWORD), 400, "the old address");
 });
 
+await check("requestOTP + authWithOTP: code mailed by SMTP signs in once", async () => {
+  const email = `pb-otp-${RUN}@example.com`;
+  await newClient().collection("users").create({ email, password: PASSWORD, passwordConfirm: PASSWORD });
+  const client = newClient();
+  const { otpId } = await client.collection("users").requestOTP(email);
+  expect(typeof otpId === "string" && otpId, "requestOTP returned no otpId");
+  const text = await mailTo(email);
+  const code = text.split("Your code:")[1]?.trim().split(/\s+/)[0];
+  expect(/^\d{6}$/.test(code ?? ""), `no code in the mail: ${text.slice(0, 300)}`);
+  const auth = await client.collection("users").authWithOTP(otpId, code);
+  expectEq(auth.record.email, email, "record.email");
+  expect(client.authStore.isValid, "authStore not valid after authWithOTP");
+  await expectError(() => newClient().collection("users").authWithOTP(otpId, code), 400, "the code a second time");
+});
+
 await check("delete(own id): succeeds, authStore cleared, record gone", async () => {
   const ok = await users().delete(S.id);
   expectEq(ok, true, "delete result");

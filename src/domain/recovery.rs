@@ -42,6 +42,8 @@ pub enum Purpose {
     PasswordReset,
     Verification,
     EmailChange,
+    /// Log-in with a code instead of the password.
+    LogIn,
 }
 
 impl Purpose {
@@ -50,6 +52,7 @@ impl Purpose {
             Purpose::PasswordReset => "password_reset",
             Purpose::Verification => "verify_email",
             Purpose::EmailChange => "email_change",
+            Purpose::LogIn => "login",
         }
     }
 
@@ -58,6 +61,7 @@ impl Purpose {
             Purpose::PasswordReset => "password reset by email",
             Purpose::Verification => "email verification",
             Purpose::EmailChange => "email change",
+            Purpose::LogIn => "OTP authentication",
         }
     }
 }
@@ -134,7 +138,8 @@ pub async fn send_code(svc: &Services, user: &User, purpose: Purpose) -> AppResu
     if user.disabled || (purpose == Purpose::Verification && user.verified) {
         return Ok(());
     }
-    issue(svc, user, purpose, &user.email, None).await
+    issue(svc, user, purpose, &user.email, None).await?;
+    Ok(())
 }
 
 /// Mails a signed-in user's requested new address a code that moves the
@@ -150,7 +155,8 @@ pub async fn request_email_change(svc: &Services, user: &User, new_email: &str) 
             "The new email is the current one.",
         ));
     }
-    issue(svc, user, purpose, &email, Some(&email)).await
+    issue(svc, user, purpose, &email, Some(&email)).await?;
+    Ok(())
 }
 
 /// Stores a new code (replacing the user's older one of that purpose) and
@@ -161,7 +167,7 @@ async fn issue(
     purpose: Purpose,
     to: &str,
     payload: Option<&str>,
-) -> AppResult<()> {
+) -> AppResult<Option<String>> {
     // A flood of requests for one account does not flood its mailbox; the
     // caller is not told (that would reveal the account).
     let per_account = format!(
@@ -173,8 +179,9 @@ async fn issue(
         .await
         .is_err()
     {
-        return Ok(());
+        return Ok(None);
     }
+    let id = keys::new_id();
     let token = keys::random_token(43);
     let code = new_otp();
     let now = Utc::now().timestamp();
@@ -191,7 +198,7 @@ async fn issue(
             "INSERT INTO one_time_codes (id, user_id, purpose, token_hash, otp_hash, attempts, expires_at, created_at, payload) \
              VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)",
             vec![
-                keys::new_id().into(),
+                id.clone().into(),
                 user.id.clone().into(),
                 purpose.key().into(),
                 svc.codes.hash("token", &token).into(),
@@ -204,7 +211,7 @@ async fn issue(
         .await?;
     svc.mailer.send_later(mail(svc, to, &token, &code, purpose));
     tracing::info!(event = "email_code_sent", purpose = purpose.key(), user_id = %user.id);
-    Ok(())
+    Ok(Some(id))
 }
 
 fn mail(svc: &Services, to: &str, token: &str, code: &str, purpose: Purpose) -> Mail {
@@ -223,6 +230,13 @@ fn mail(svc: &Services, to: &str, token: &str, code: &str, purpose: Purpose) -> 
             "verify-email",
             "Confirm it here:",
             "ignore this message.",
+        ),
+        Purpose::LogIn => (
+            "Your sign-in code",
+            "Someone (hopefully you) asked to sign in to this account with a code.",
+            "sign-in",
+            "Sign in here:",
+            "ignore this message: nobody can sign in without the code.",
         ),
         Purpose::EmailChange => (
             "Confirm your new email address",
@@ -301,16 +315,7 @@ async fn find(
             let id: String = row.try_get("", "id")?;
             let stored: String = row.try_get("", "otp_hash")?;
             let attempts: i32 = row.try_get("", "attempts")?;
-            if !keys::ct_eq(&svc.codes.hash(&user.id, code), &stored) {
-                // Six digits are guessable: a few wrong tries and the code is gone.
-                let text = if i64::from(attempts) + 1 >= MAX_CODE_ATTEMPTS {
-                    "DELETE FROM one_time_codes WHERE id = $1"
-                } else {
-                    "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1"
-                };
-                svc.db
-                    .execute_raw(sql(&svc.db, text, vec![id.into()]))
-                    .await?;
+            if !guess(svc, &id, &user.id, &stored, attempts, code).await? {
                 return Err(invalid());
             }
             let payload: Option<String> = row.try_get("", "payload")?;
@@ -326,6 +331,31 @@ async fn find(
         user,
         payload,
     })
+}
+
+/// Compares a typed six-digit code with the stored hash in constant time. Six
+/// digits are guessable: a wrong guess is counted, and after a few the code
+/// is gone.
+async fn guess(
+    svc: &Services,
+    id: &str,
+    user_id: &str,
+    stored: &str,
+    attempts: i32,
+    code: &str,
+) -> AppResult<bool> {
+    if keys::ct_eq(&svc.codes.hash(user_id, code), stored) {
+        return Ok(true);
+    }
+    let text = if i64::from(attempts) + 1 >= MAX_CODE_ATTEMPTS {
+        "DELETE FROM one_time_codes WHERE id = $1"
+    } else {
+        "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1"
+    };
+    svc.db
+        .execute_raw(sql(&svc.db, text, vec![id.into()]))
+        .await?;
+    Ok(false)
 }
 
 /// Spends a code: only one of two racing confirmations gets it.
@@ -428,4 +458,62 @@ pub async fn confirm_email_change(
         ),
     });
     Ok(user)
+}
+
+/// Mails a sign-in code to `email` if it has an account; returns the id to
+/// sign in with, a random one when nothing was sent (the answer does not tell).
+pub async fn request_login_code(
+    svc: &Services,
+    project: &Project,
+    collection_name: Option<&str>,
+    email: &str,
+    client: &ClientInfo,
+) -> AppResult<String> {
+    let purpose = Purpose::LogIn;
+    enabled(svc, purpose)?;
+    let collection = collection(svc, project, collection_name).await?;
+    count_address(svc, client).await?;
+    let sent = match users::find_by_email(&svc.db, &collection, email).await? {
+        Some(user) if !user.disabled => issue(svc, &user, purpose, &user.email, None).await?,
+        _ => None,
+    };
+    Ok(sent.unwrap_or_else(keys::new_id))
+}
+
+/// Signs in with the id from `request_login_code` and the mailed code.
+pub async fn log_in_with_code(
+    svc: &Services,
+    project: &Project,
+    code_id: &str,
+    code: &str,
+    client: &ClientInfo,
+    lifetime: users::TokenLifetime,
+) -> AppResult<users::AuthResult> {
+    let purpose = Purpose::LogIn;
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
+    let refused = || AppError::InvalidCredentials;
+    let now = Utc::now().timestamp();
+    let row = svc
+        .db
+        .query_one_raw(sql(
+            &svc.db,
+            "SELECT user_id, otp_hash, attempts FROM one_time_codes WHERE id = $1 AND purpose = $2 AND expires_at > $3",
+            vec![code_id.into(), purpose.key().into(), now.into()],
+        ))
+        .await?
+        .ok_or_else(refused)?;
+    let user_id: String = row.try_get("", "user_id")?;
+    let stored: String = row.try_get("", "otp_hash")?;
+    let attempts: i32 = row.try_get("", "attempts")?;
+    if !guess(svc, code_id, &user_id, &stored, attempts, code).await? {
+        return Err(refused());
+    }
+    let user = users::get(&svc.db, &project.id, &user_id)
+        .await
+        .map_err(|_| refused())?;
+    spend(svc, code_id.to_owned())
+        .await
+        .map_err(|_| refused())?;
+    users::log_in_proven(svc, &user.id, client, lifetime).await
 }

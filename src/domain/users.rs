@@ -735,6 +735,23 @@ pub async fn change_email(svc: &Services, user_id: &str, new_email: &str) -> App
     Ok(user)
 }
 
+/// Opens a session for a user who proved control of its email (a one-time
+/// code): the email counts as verified.
+pub async fn log_in_proven(
+    svc: &Services,
+    user_id: &str,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<AuthResult> {
+    let user = mark_verified(svc, user_id).await?;
+    if user.disabled {
+        return Err(AppError::AccountDisabled);
+    }
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    tracing::info!(event = "login", method = "otp", user_id = %user.id);
+    start_session(svc, &collection, user, client, lifetime).await
+}
+
 /// Marks a user's email verified (it proved it receives mail there).
 pub async fn mark_verified(svc: &Services, user_id: &str) -> AppResult<User> {
     let stored = user::Entity::find_by_id(user_id)

@@ -61,6 +61,38 @@ impl Mutation {
         Ok(true)
     }
 
+    /// Emails a six-digit sign-in code to `email` if it has an account;
+    /// returns the id to pass to `logInWithCode` (an id either way: it does not tell).
+    async fn request_login_code(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        collection: Option<String>,
+    ) -> async_graphql::Result<String> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project().gql()?;
+        recovery::request_login_code(svc, project, collection.as_deref(), &email, &caller.client)
+            .await
+            .gql()
+    }
+
+    /// Signs in with the id from `requestLoginCode` and the mailed code; the
+    /// email counts as verified.
+    async fn log_in_with_code(
+        &self,
+        ctx: &Context<'_>,
+        code_id: String,
+        code: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let (svc, caller) = parts(ctx)?;
+        let project = caller.project().gql()?;
+        let lifetime = TokenLifetime::Short;
+        recovery::log_in_with_code(svc, project, &code_id, &code, &caller.client, lifetime)
+            .await
+            .map(AuthPayload)
+            .gql()
+    }
+
     /// Emails a verification token and six-digit code to `email` if it has an
     /// unverified account; the answer is `true` either way.
     async fn request_email_verification(

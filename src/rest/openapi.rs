@@ -69,7 +69,6 @@ use HttpMethod::{Delete, Get, Patch, Post, Put};
 const COCO: &str = "Cocobase";
 const PB: &str = "PocketBase";
 const UB: &str = "urBackend";
-const NOT_ENABLED: &[&str] = &["403"];
 
 fn routes() -> Vec<Route> {
     vec![
@@ -357,11 +356,21 @@ fn routes() -> Vec<Route> {
             Post,
             "/api/collections/{collection}/request-otp",
             PB,
-            "OTP (not enabled)",
+            "Sign-in code by email: `{email}` → `{otpId}` (an id for unknown emails too); 403 without an SMTP server",
             Auth::None,
             true,
-            ("200", "Never"),
-            NOT_ENABLED,
+            ("200", "`{otpId}`"),
+            &["400", "403", "429"],
+        ),
+        r(
+            Post,
+            "/api/collections/{collection}/auth-with-otp",
+            PB,
+            "Signs in with `{otpId, password}` (the mailed code), once",
+            Auth::None,
+            true,
+            ("200", "`{token, record}`"),
+            &["400", "403", "429"],
         ),
         r(
             Post,

@@ -65,14 +65,8 @@ pub fn routes() -> Router<AppState> {
             "/api/collections/{c}/records/{id}",
             get(view_record).patch(update_record).delete(delete_record),
         )
-        .route(
-            "/api/collections/{c}/request-otp",
-            disabled("OTP authentication"),
-        )
-        .route(
-            "/api/collections/{c}/auth-with-otp",
-            disabled("OTP authentication"),
-        )
+        .route("/api/collections/{c}/request-otp", post(request_otp))
+        .route("/api/collections/{c}/auth-with-otp", post(auth_with_otp))
         .route(
             "/api/collections/{c}/auth-with-oauth2",
             disabled("OAuth2 authentication"),
@@ -338,6 +332,81 @@ async fn auth_methods(
         "mfa": {"enabled": false, "duration": 0},
         "otp": {"enabled": false, "duration": 0},
     })))
+}
+
+/// `{email}` → `{otpId}`, an id whether or not a code was sent.
+async fn request_otp(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    Path(CollPath { c }): Path<CollPath>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<Value>> {
+    recovery::enabled(&state.services, recovery::Purpose::LogIn)?;
+    let caller = resolve(&state, &creds, &slug).await?;
+    let coll = collection(&state, &caller, &c).await?;
+    let body = body(&headers, &bytes)?;
+    let email = body
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| AppError::validation("email", "Cannot be blank."))?;
+    let project = caller.project()?;
+    let id = recovery::request_login_code(
+        &state.services,
+        project,
+        Some(&coll.name),
+        email,
+        &caller.client,
+    )
+    .await?;
+    Ok(Json(json!({ "otpId": id })))
+}
+
+/// `{otpId, password}` (the mailed code) → `{token, record}`.
+async fn auth_with_otp(
+    State(state): State<AppState>,
+    creds: RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    Path(CollPath { c }): Path<CollPath>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<Value>> {
+    recovery::enabled(&state.services, recovery::Purpose::LogIn)?;
+    let caller = resolve(&state, &creds, &slug).await?;
+    let coll = collection(&state, &caller, &c).await?;
+    let body = body(&headers, &bytes)?;
+    let text = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AppError::validation(k, "Cannot be blank."))
+    };
+    let (otp_id, code) = (text("otpId")?, text("password")?);
+    let project = caller.project()?;
+    let auth = recovery::log_in_with_code(
+        &state.services,
+        project,
+        otp_id,
+        code,
+        &caller.client,
+        TokenLifetime::LongLived,
+    )
+    .await?;
+    // The record as its own collection describes it (the code names the user).
+    let coll = if auth.user.collection_id == coll.id {
+        coll
+    } else {
+        state
+            .services
+            .catalog
+            .collection(&state.services.db, &auth.user.collection_id)
+            .await?
+    };
+    Ok(Json(
+        json!({"token": auth.token, "record": record_json(&auth.user, &coll, true)}),
+    ))
 }
 
 async fn auth_with_password(

@@ -614,3 +614,70 @@ async fn an_email_change_to_a_taken_address_fails_at_confirmation_in_pocketbase_
     // Ann keeps her address and can still log in with it.
     assert!(app.log_in("ann@example.com", PW).await["data"]["logIn"].is_object());
 }
+
+#[tokio::test]
+async fn a_mailed_sign_in_code_logs_in_once_and_unknown_emails_get_an_id_too() {
+    let app = app().await;
+    app.user("ann@example.com").await;
+    let pb = |path: &str, body: serde_json::Value| {
+        app.rest(Method::POST, &format!("/api/collections/users/{path}"))
+            .json(&body)
+            .reply()
+    };
+    let known = pb("request-otp", json!({"email": "ann@example.com"})).await;
+    let unknown = pb("request-otp", json!({"email": "nobody@example.com"})).await;
+    assert_eq!((known.status, unknown.status), (200, 200));
+    let id = known.body["otpId"].as_str().unwrap().to_owned();
+    let other = unknown.body["otpId"].as_str().unwrap();
+    assert_eq!(id.len(), other.len());
+    let m = mail(&app, 1).await;
+    assert_eq!(m.subject, "Your sign-in code");
+    let code = after(&m.body, "Your code: ").to_owned();
+
+    // The unknown email's id leads nowhere, like a wrong code.
+    let nowhere = pb("auth-with-otp", json!({"otpId": other, "password": code})).await;
+    let wrong = pb(
+        "auth-with-otp",
+        json!({"otpId": id, "password": if code == "000000" { "000001" } else { "000000" }}),
+    )
+    .await;
+    assert_eq!((nowhere.status, wrong.status), (400, 400));
+    assert_eq!(nowhere.body, wrong.body);
+
+    let ok = pb("auth-with-otp", json!({"otpId": id, "password": code})).await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    assert_eq!(ok.body["record"]["email"], "ann@example.com");
+    assert_eq!(ok.body["record"]["verified"], true);
+    let me = app
+        .rest(Method::GET, "/api/collections/users/records")
+        .header("authorization", ok.body["token"].as_str().unwrap())
+        .reply()
+        .await;
+    assert_eq!(me.status, 200);
+    let again = pb("auth-with-otp", json!({"otpId": id, "password": code})).await;
+    assert_eq!(again.status, 400);
+
+    // GraphQL: requestLoginCode / logInWithCode.
+    let req = app
+        .gql(
+            Some(&app.pk),
+            None,
+            "mutation { requestLoginCode(email: \"ann@example.com\") }",
+            json!({}),
+        )
+        .await;
+    let id = req["data"]["requestLoginCode"].as_str().unwrap().to_owned();
+    let code = after(&mail(&app, 2).await.body, "Your code: ").to_owned();
+    let res = app
+        .gql(
+            Some(&app.pk),
+            None,
+            "mutation($i: String!, $c: String!) { logInWithCode(codeId: $i, code: $c) { token user { email } } }",
+            json!({"i": id, "c": code}),
+        )
+        .await;
+    assert_eq!(
+        res["data"]["logInWithCode"]["user"]["email"], "ann@example.com",
+        "{res}"
+    );
+}
