@@ -11,6 +11,7 @@ use entity::user;
 use super::Services;
 use super::catalog::Catalog;
 use super::collections::{Collection, DEFAULT_COLLECTION, FieldType};
+use super::email_codes;
 use super::events::{UserEvent, UserEventKind};
 use super::filter::{Filter, Sort};
 use super::limits::{self, LoginGuard};
@@ -606,6 +607,7 @@ pub async fn change_password(
         changed: vec!["password".into()],
     });
     tracing::info!(event = "password_changed", user_id = %user.id);
+    email_codes::notify_password_changed(svc, &updated);
     Ok(AuthResult {
         token,
         refresh_token: None,
@@ -644,6 +646,7 @@ pub async fn reset_password(svc: &Services, user_id: &str, new_password: &str) -
         changed: vec!["password".into()],
     });
     tracing::info!(event = "password_reset", user_id = %updated.id);
+    email_codes::notify_password_changed(svc, &updated);
     Ok(updated)
 }
 

@@ -11,7 +11,7 @@ use crate::domain::access::Caller;
 use crate::domain::users::{
     self, ChangePasswordRequest, LogInRequest, SignUpRequest, TokenLifetime, UpdateProfileRequest,
 };
-use crate::domain::{recovery, sessions};
+use crate::domain::{email_codes, sessions};
 
 #[derive(Default)]
 pub struct Mutation;
@@ -25,15 +25,31 @@ fn proof<'a>(
     token: &'a Option<String>,
     email: &'a Option<String>,
     code: &'a Option<String>,
-) -> crate::error::AppResult<recovery::Proof<'a>> {
+) -> crate::error::AppResult<email_codes::Proof<'a>> {
     match (token, email, code) {
-        (Some(token), None, None) => Ok(recovery::Proof::Token(token)),
-        (None, Some(email), Some(code)) => Ok(recovery::Proof::Code { email, code }),
+        (Some(token), None, None) => Ok(email_codes::Proof::Token(token)),
+        (None, Some(email), Some(code)) => Ok(email_codes::Proof::Code { email, code }),
         _ => Err(crate::error::AppError::validation(
             "token",
             "give either `token`, or `email` and `code`",
         )),
     }
+}
+
+/// Mails a code for `purpose` to `email` if it has an account; `true` either way.
+async fn mail_code(
+    ctx: &Context<'_>,
+    email: &str,
+    collection: Option<String>,
+    purpose: email_codes::Purpose,
+) -> async_graphql::Result<bool> {
+    let (svc, caller) = parts(ctx)?;
+    let project = caller.project().gql()?;
+    let client = &caller.client;
+    email_codes::request(svc, project, collection.as_deref(), email, client, purpose)
+        .await
+        .gql()?;
+    Ok(true)
 }
 
 #[Object]
@@ -46,19 +62,7 @@ impl Mutation {
         email: String,
         collection: Option<String>,
     ) -> async_graphql::Result<bool> {
-        let (svc, caller) = parts(ctx)?;
-        let project = caller.project().gql()?;
-        recovery::request(
-            svc,
-            project,
-            collection.as_deref(),
-            &email,
-            &caller.client,
-            recovery::Purpose::PasswordReset,
-        )
-        .await
-        .gql()?;
-        Ok(true)
+        mail_code(ctx, &email, collection, email_codes::Purpose::PasswordReset).await
     }
 
     /// Emails a six-digit sign-in code to `email` if it has an account;
@@ -71,7 +75,7 @@ impl Mutation {
     ) -> async_graphql::Result<String> {
         let (svc, caller) = parts(ctx)?;
         let project = caller.project().gql()?;
-        recovery::request_login_code(svc, project, collection.as_deref(), &email, &caller.client)
+        email_codes::request_login_code(svc, project, collection.as_deref(), &email, &caller.client)
             .await
             .gql()
     }
@@ -87,7 +91,7 @@ impl Mutation {
         let (svc, caller) = parts(ctx)?;
         let project = caller.project().gql()?;
         let lifetime = TokenLifetime::Short;
-        recovery::log_in_with_code(svc, project, &code_id, &code, &caller.client, lifetime)
+        email_codes::log_in_with_code(svc, project, &code_id, &code, &caller.client, lifetime)
             .await
             .map(AuthPayload)
             .gql()
@@ -101,20 +105,7 @@ impl Mutation {
         email: String,
         collection: Option<String>,
     ) -> async_graphql::Result<bool> {
-        let (svc, caller) = parts(ctx)?;
-        let project = caller.project().gql()?;
-        let purpose = recovery::Purpose::Verification;
-        recovery::request(
-            svc,
-            project,
-            collection.as_deref(),
-            &email,
-            &caller.client,
-            purpose,
-        )
-        .await
-        .gql()?;
-        Ok(true)
+        mail_code(ctx, &email, collection, email_codes::Purpose::Verification).await
     }
 
     /// Marks the email verified with the token from a verification email, or
@@ -127,7 +118,7 @@ impl Mutation {
         let (svc, caller) = parts(ctx)?;
         let project = caller.project().gql()?;
         let proof = proof(&input.token, &input.email, &input.code).gql()?;
-        recovery::verify_email(
+        email_codes::verify_email(
             svc,
             project,
             input.collection.as_deref(),
@@ -149,7 +140,7 @@ impl Mutation {
         let (svc, caller) = parts(ctx)?;
         let project = caller.project().gql()?;
         let proof = proof(&input.token, &input.email, &input.code).gql()?;
-        recovery::reset_password(
+        email_codes::reset_password(
             svc,
             project,
             input.collection.as_deref(),
@@ -272,7 +263,7 @@ impl Mutation {
     ) -> async_graphql::Result<bool> {
         let (svc, caller) = parts(ctx)?;
         let me = caller.user().gql()?;
-        recovery::request_email_change(svc, me, &new_email)
+        email_codes::request_email_change(svc, me, &new_email)
             .await
             .gql()?;
         Ok(true)
@@ -288,7 +279,7 @@ impl Mutation {
     ) -> async_graphql::Result<bool> {
         let (svc, caller) = parts(ctx)?;
         let project = caller.project().gql()?;
-        recovery::confirm_email_change(svc, project, &token, &password, &caller.client)
+        email_codes::confirm_email_change(svc, project, &token, &password, &caller.client)
             .await
             .gql()?;
         Ok(true)

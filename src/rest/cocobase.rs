@@ -17,8 +17,8 @@ use crate::app::AppState;
 use crate::auth::extract::RequestCredentials;
 use crate::domain::access::Caller;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
+use crate::domain::email_codes;
 use crate::domain::filter::{Field, Filter, Op, Sort, guess_value};
-use crate::domain::recovery;
 use crate::domain::users::{
     self, ChangePasswordRequest, LogInRequest, SignUpRequest, TokenLifetime, UpdateProfileRequest,
     User, UserQuery,
@@ -196,17 +196,17 @@ async fn forgot_password(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::PasswordReset)?;
     let caller = resolve(&state, &creds, slug).await?;
     let body = body(&headers, &bytes)?;
     let email = string_field(&body, "email")?;
-    recovery::request(
+    email_codes::request(
         &state.services,
         caller.project()?,
         None,
         &email,
         &caller.client,
-        recovery::Purpose::PasswordReset,
+        email_codes::Purpose::PasswordReset,
     )
     .await?;
     Ok(Json(
@@ -224,21 +224,22 @@ async fn verify_email(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    let purpose = recovery::Purpose::Verification;
-    recovery::enabled(&state.services, purpose)?;
+    let purpose = email_codes::Purpose::Verification;
+    email_codes::enabled(&state.services, purpose)?;
     let caller = resolve(&state, &creds, slug).await?;
     match action.as_str() {
         "send" | "resend" => {
             let me = caller.user()?;
-            recovery::send_code(&state.services, me, purpose).await?;
+            email_codes::send_code(&state.services, me, purpose).await?;
             Ok(Json(json!({"message": "Verification email sent"})))
         }
         "verify" => {
             let body = body(&headers, &bytes)?;
             let token = string_field(&body, "token")?;
             let project = caller.project()?;
-            let proof = recovery::Proof::Token(&token);
-            recovery::verify_email(&state.services, project, None, proof, &caller.client).await?;
+            let proof = email_codes::Proof::Token(&token);
+            email_codes::verify_email(&state.services, project, None, proof, &caller.client)
+                .await?;
             Ok(Json(json!({"message": "Email verified successfully"})))
         }
         _ => Err(AppError::NotFound("action").into()),

@@ -18,8 +18,8 @@ use crate::auth::extract::RequestCredentials;
 use crate::auth::keys::KeyKind;
 use crate::domain::access::Caller;
 use crate::domain::collections::{Collection, FieldType};
+use crate::domain::email_codes;
 use crate::domain::filter::{Field, Filter, Op};
-use crate::domain::recovery;
 use crate::domain::sessions::ClientInfo;
 use crate::domain::superusers::{self, Superuser};
 use crate::domain::users::{
@@ -343,17 +343,13 @@ async fn request_otp(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    recovery::enabled(&state.services, recovery::Purpose::LogIn)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::LogIn)?;
     let caller = resolve(&state, &creds, &slug).await?;
     let coll = collection(&state, &caller, &c).await?;
     let body = body(&headers, &bytes)?;
-    let email = body
-        .get("email")
-        .and_then(Value::as_str)
-        .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| AppError::validation("email", "Cannot be blank."))?;
+    let email = required(&body, "email")?;
     let project = caller.project()?;
-    let id = recovery::request_login_code(
+    let id = email_codes::request_login_code(
         &state.services,
         project,
         Some(&coll.name),
@@ -373,19 +369,13 @@ async fn auth_with_otp(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    recovery::enabled(&state.services, recovery::Purpose::LogIn)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::LogIn)?;
     let caller = resolve(&state, &creds, &slug).await?;
     let coll = collection(&state, &caller, &c).await?;
     let body = body(&headers, &bytes)?;
-    let text = |k: &str| {
-        body.get(k)
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| AppError::validation(k, "Cannot be blank."))
-    };
-    let (otp_id, code) = (text("otpId")?, text("password")?);
+    let (otp_id, code) = (required(&body, "otpId")?, required(&body, "password")?);
     let project = caller.project()?;
-    let auth = recovery::log_in_with_code(
+    let auth = email_codes::log_in_with_code(
         &state.services,
         project,
         otp_id,
@@ -520,23 +510,19 @@ async fn request_password_reset(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::PasswordReset)?;
     let caller = resolve(&state, &creds, &slug).await?;
     let coll = collection(&state, &caller, &c).await?;
     let body = body(&headers, &bytes)?;
-    let email = body
-        .get("email")
-        .and_then(Value::as_str)
-        .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| AppError::validation("email", "Cannot be blank."))?;
+    let email = required(&body, "email")?;
     let project = caller.project()?;
-    recovery::request(
+    email_codes::request(
         &state.services,
         project,
         Some(&coll.name),
         email,
         &caller.client,
-        recovery::Purpose::PasswordReset,
+        email_codes::Purpose::PasswordReset,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -551,18 +537,14 @@ async fn request_verification(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    let purpose = recovery::Purpose::Verification;
-    recovery::enabled(&state.services, purpose)?;
+    let purpose = email_codes::Purpose::Verification;
+    email_codes::enabled(&state.services, purpose)?;
     let caller = resolve(&state, &creds, &slug).await?;
     let coll = collection(&state, &caller, &c).await?;
     let body = body(&headers, &bytes)?;
-    let email = body
-        .get("email")
-        .and_then(Value::as_str)
-        .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| AppError::validation("email", "Cannot be blank."))?;
+    let email = required(&body, "email")?;
     let project = caller.project()?;
-    recovery::request(
+    email_codes::request(
         &state.services,
         project,
         Some(&coll.name),
@@ -583,18 +565,14 @@ async fn confirm_verification(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    recovery::enabled(&state.services, recovery::Purpose::Verification)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::Verification)?;
     let caller = resolve(&state, &creds, &slug).await?;
     let coll = collection(&state, &caller, &c).await?;
     let body = body(&headers, &bytes)?;
-    let token = body
-        .get("token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| AppError::validation("token", "Cannot be blank."))?;
+    let token = required(&body, "token")?;
     let project = caller.project()?;
-    let proof = recovery::Proof::Token(token);
-    recovery::verify_email(
+    let proof = email_codes::Proof::Token(token);
+    email_codes::verify_email(
         &state.services,
         project,
         Some(&coll.name),
@@ -614,7 +592,7 @@ async fn request_email_change(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    recovery::enabled(&state.services, recovery::Purpose::EmailChange)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::EmailChange)?;
     let caller = resolve(&state, &creds, &slug).await?;
     let coll = collection(&state, &caller, &c).await?;
     let me = caller.user()?;
@@ -622,12 +600,8 @@ async fn request_email_change(
         return Err(AppError::Forbidden("the token is not of this collection".into()).into());
     }
     let body = body(&headers, &bytes)?;
-    let new_email = body
-        .get("newEmail")
-        .and_then(Value::as_str)
-        .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| AppError::validation("newEmail", "Cannot be blank."))?;
-    recovery::request_email_change(&state.services, me, new_email).await?;
+    let new_email = required(&body, "newEmail")?;
+    email_codes::request_email_change(&state.services, me, new_email).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -640,19 +614,13 @@ async fn confirm_email_change(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    recovery::enabled(&state.services, recovery::Purpose::EmailChange)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::EmailChange)?;
     let caller = resolve(&state, &creds, &slug).await?;
     collection(&state, &caller, &c).await?;
     let body = body(&headers, &bytes)?;
-    let text = |k: &str| {
-        body.get(k)
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| AppError::validation(k, "Cannot be blank."))
-    };
-    let (token, password) = (text("token")?, text("password")?);
+    let (token, password) = (required(&body, "token")?, required(&body, "password")?);
     let project = caller.project()?;
-    recovery::confirm_email_change(&state.services, project, token, password, &caller.client)
+    email_codes::confirm_email_change(&state.services, project, token, password, &caller.client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -666,20 +634,16 @@ async fn confirm_password_reset(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::PasswordReset)?;
     let caller = resolve(&state, &creds, &slug).await?;
     let coll = collection(&state, &caller, &c).await?;
     let body = body(&headers, &bytes)?;
-    let token = body
-        .get("token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| AppError::validation("token", "Cannot be blank."))?;
+    let token = required(&body, "token")?;
     let password = confirm_password(&body)?
         .ok_or_else(|| AppError::validation("password", "Cannot be blank."))?;
     let project = caller.project()?;
-    let proof = recovery::Proof::Token(token);
-    recovery::reset_password(
+    let proof = email_codes::Proof::Token(token);
+    email_codes::reset_password(
         &state.services,
         project,
         Some(&coll.name),
@@ -689,6 +653,14 @@ async fn confirm_password_reset(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A non-empty string field, or PocketBase's "Cannot be blank." for it.
+fn required<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a str> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| AppError::validation(key, "Cannot be blank.").into())
 }
 
 fn confirm_password(body: &Map<String, Value>) -> Result<Option<String>> {

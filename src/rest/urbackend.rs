@@ -14,8 +14,8 @@ use crate::app::AppState;
 use crate::auth::extract::RequestCredentials;
 use crate::domain::access::Caller;
 use crate::domain::collections::DEFAULT_COLLECTION;
+use crate::domain::email_codes;
 use crate::domain::profile::RESERVED_KEYS;
-use crate::domain::recovery;
 use crate::domain::users::{
     self, AuthResult, ChangePasswordRequest, LogInRequest, SignUpRequest, TokenLifetime,
     UpdateProfileRequest, User,
@@ -257,6 +257,32 @@ async fn login(
     token_response(&state, &headers, &uri, StatusCode::OK, &auth, Map::new()).await
 }
 
+/// What proves a mailbox: `{email, otp}` (the SDK) or `{token}` (the docs).
+enum ProofBody {
+    Token(String),
+    Code { email: String, otp: String },
+}
+
+impl ProofBody {
+    fn read(body: &Map<String, Value>) -> Result<Self> {
+        Ok(if body.contains_key("token") {
+            ProofBody::Token(string_field(body, "token")?)
+        } else {
+            ProofBody::Code {
+                email: string_field(body, "email")?,
+                otp: string_field(body, "otp")?,
+            }
+        })
+    }
+
+    fn proof(&self) -> email_codes::Proof<'_> {
+        match self {
+            ProofBody::Token(token) => email_codes::Proof::Token(token),
+            ProofBody::Code { email, otp } => email_codes::Proof::Code { email, code: otp },
+        }
+    }
+}
+
 /// `{email}`: mails a verification code; the same answer for any email.
 async fn resend_verification_otp(
     State(state): State<AppState>,
@@ -264,12 +290,12 @@ async fn resend_verification_otp(
     slug: Option<Extension<TenantSlug>>,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    let purpose = recovery::Purpose::Verification;
-    recovery::enabled(&state.services, purpose)?;
+    let purpose = email_codes::Purpose::Verification;
+    email_codes::enabled(&state.services, purpose)?;
     let caller = resolve(&state, &creds, slug).await?;
     let body = json_object(&bytes)?;
     let email = string_field(&body, "email")?;
-    recovery::request(
+    email_codes::request(
         &state.services,
         caller.project()?,
         None,
@@ -290,22 +316,12 @@ async fn verify_email(
     slug: Option<Extension<TenantSlug>>,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    recovery::enabled(&state.services, recovery::Purpose::Verification)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::Verification)?;
     let caller = resolve(&state, &creds, slug).await?;
     let body = json_object(&bytes)?;
-    let (email, otp, token);
-    let proof = if body.contains_key("token") {
-        token = string_field(&body, "token")?;
-        recovery::Proof::Token(&token)
-    } else {
-        email = string_field(&body, "email")?;
-        otp = string_field(&body, "otp")?;
-        recovery::Proof::Code {
-            email: &email,
-            code: &otp,
-        }
-    };
-    recovery::verify_email(
+    let proof = ProofBody::read(&body)?;
+    let proof = proof.proof();
+    email_codes::verify_email(
         &state.services,
         caller.project()?,
         None,
@@ -323,17 +339,17 @@ async fn request_password_reset(
     slug: Option<Extension<TenantSlug>>,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::PasswordReset)?;
     let caller = resolve(&state, &creds, slug).await?;
     let body = json_object(&bytes)?;
     let email = string_field(&body, "email")?;
-    recovery::request(
+    email_codes::request(
         &state.services,
         caller.project()?,
         None,
         &email,
         &caller.client,
-        recovery::Purpose::PasswordReset,
+        email_codes::Purpose::PasswordReset,
     )
     .await?;
     Ok(Json(
@@ -348,23 +364,13 @@ async fn reset_password(
     slug: Option<Extension<TenantSlug>>,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    recovery::enabled(&state.services, recovery::Purpose::PasswordReset)?;
+    email_codes::enabled(&state.services, email_codes::Purpose::PasswordReset)?;
     let caller = resolve(&state, &creds, slug).await?;
     let body = json_object(&bytes)?;
     let new_password = string_field(&body, "newPassword")?;
-    let (email, otp, token);
-    let proof = if body.contains_key("token") {
-        token = string_field(&body, "token")?;
-        recovery::Proof::Token(&token)
-    } else {
-        email = string_field(&body, "email")?;
-        otp = string_field(&body, "otp")?;
-        recovery::Proof::Code {
-            email: &email,
-            code: &otp,
-        }
-    };
-    recovery::reset_password(
+    let proof = ProofBody::read(&body)?;
+    let proof = proof.proof();
+    email_codes::reset_password(
         &state.services,
         caller.project()?,
         None,

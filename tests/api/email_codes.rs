@@ -82,6 +82,10 @@ async fn a_reset_by_token_sets_the_password_ends_sessions_and_works_once() {
     let fresh = app.log_in("ann@example.com", NEW_PW).await;
     let fresh_token = fresh["data"]["logIn"]["token"].as_str().unwrap().to_owned();
     assert_eq!(app.me(&fresh_token).await["data"]["me"]["verified"], true);
+    // The owner is told.
+    let notice = mail(&app, 2).await;
+    assert_eq!(notice.subject, "Your password was changed");
+    assert_eq!(notice.to, "ann@example.com");
 
     let again = app
         .gql(

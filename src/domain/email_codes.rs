@@ -101,6 +101,8 @@ async fn collection(
         .await
 }
 
+/// Requests and confirmations count against the client's address like
+/// log-ins do (in a bucket of their own).
 async fn count_address(svc: &Services, client: &ClientInfo) -> AppResult<()> {
     match client
         .ip
@@ -516,4 +518,21 @@ pub async fn log_in_with_code(
         .await
         .map_err(|_| refused())?;
     users::log_in_proven(svc, &user.id, client, lifetime).await
+}
+
+/// Tells a user that its password changed (when the server sends mail), so
+/// a change it did not make does not go unnoticed.
+pub fn notify_password_changed(svc: &Services, user: &User) {
+    if !svc.mailer.enabled() {
+        return;
+    }
+    svc.mailer.send_later(Mail {
+        to: user.email.clone(),
+        subject: "Your password was changed".into(),
+        body: "The password of your account was just changed, and the sessions\n\
+               signed in with the old one were ended.\n\n\
+               If you did not do this, reset your password now and contact the\n\
+               service's support.\n"
+            .into(),
+    });
 }
