@@ -43,6 +43,8 @@ impl MigrationTrait for Migration {
             .create_index(
                 Index::create()
                     .name("one_time_codes_user_purpose")
+                    // One live code per user and purpose: a newer one replaces it.
+                    .unique()
                     .table(OneTimeCodes::Table)
                     .col(OneTimeCodes::UserId)
                     .col(OneTimeCodes::Purpose)

@@ -7,8 +7,8 @@
 //! older code of the same purpose; a code guessed wrong `MAX_CODE_ATTEMPTS`
 //! times is dropped; an account gets at most `MAILS_PER_ACCOUNT` mails an
 //! hour. The answer to a request is the same whether or not the email has an
-//! account, and the mail is sent in the background so the timing does not
-//! tell either.
+//! account, and the code is stored and mailed in the background, so the
+//! timing does not tell either.
 //!
 //! Using a reset code sets the password, ends every session, lifts a lockout
 //! and marks the email verified; using a verification code marks it verified.
@@ -140,7 +140,7 @@ pub async fn send_code(svc: &Services, user: &User, purpose: Purpose) -> AppResu
     if user.disabled || (purpose == Purpose::Verification && user.verified) {
         return Ok(());
     }
-    issue(svc, user, purpose, &user.email, None).await?;
+    issue_later(svc, user, purpose);
     Ok(())
 }
 
@@ -157,19 +157,34 @@ pub async fn request_email_change(svc: &Services, user: &User, new_email: &str) 
             "The new email is the current one.",
         ));
     }
-    issue(svc, user, purpose, &email, Some(&email)).await?;
-    Ok(())
+    issue(svc, user, purpose, &email, Some(&email), keys::new_id()).await
 }
 
-/// Stores a new code (replacing the user's older one of that purpose) and
-/// mails it to `to`.
+/// `issue` in the background, under a new code id (returned): a request for
+/// an existing account answers as fast as one for an unknown email, whose
+/// caller gets an id too.
+fn issue_later(svc: &Services, user: &User, purpose: Purpose) -> String {
+    let id = keys::new_id();
+    let (svc, user, code_id) = (svc.clone(), user.clone(), id.clone());
+    tokio::spawn(async move {
+        let to = user.email.clone();
+        if let Err(e) = issue(&svc, &user, purpose, &to, None, code_id).await {
+            tracing::error!(error = ?e, purpose = purpose.key(), "could not issue an email code");
+        }
+    });
+    id
+}
+
+/// Stores a new code under `id` (replacing the user's older one of that
+/// purpose) and mails it to `to`.
 async fn issue(
     svc: &Services,
     user: &User,
     purpose: Purpose,
     to: &str,
     payload: Option<&str>,
-) -> AppResult<Option<String>> {
+    id: String,
+) -> AppResult<()> {
     // A flood of requests for one account does not flood its mailbox; the
     // caller is not told (that would reveal the account).
     let per_account = format!(
@@ -181,26 +196,22 @@ async fn issue(
         .await
         .is_err()
     {
-        return Ok(None);
+        return Ok(());
     }
-    let id = keys::new_id();
     let token = keys::random_token(43);
     let code = new_otp();
     let now = Utc::now().timestamp();
     svc.db
         .execute_raw(sql(
             &svc.db,
-            "DELETE FROM one_time_codes WHERE user_id = $1 AND purpose = $2",
-            vec![user.id.clone().into(), purpose.key().into()],
-        ))
-        .await?;
-    svc.db
-        .execute_raw(sql(
-            &svc.db,
             "INSERT INTO one_time_codes (id, user_id, purpose, token_hash, otp_hash, attempts, expires_at, created_at, payload) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) \
+             ON CONFLICT (user_id, purpose) DO UPDATE SET id = excluded.id, \
+             token_hash = excluded.token_hash, otp_hash = excluded.otp_hash, attempts = 0, \
+             expires_at = excluded.expires_at, created_at = excluded.created_at, \
+             payload = excluded.payload",
             vec![
-                id.clone().into(),
+                id.into(),
                 user.id.clone().into(),
                 purpose.key().into(),
                 svc.codes.hash("token", &token).into(),
@@ -213,7 +224,7 @@ async fn issue(
         .await?;
     svc.mailer.send_later(mail(svc, to, &token, &code, purpose));
     tracing::info!(event = "email_code_sent", purpose = purpose.key(), user_id = %user.id);
-    Ok(Some(id))
+    Ok(())
 }
 
 fn mail(svc: &Services, to: &str, token: &str, code: &str, purpose: Purpose) -> Mail {
@@ -475,11 +486,12 @@ pub async fn request_login_code(
     enabled(svc, purpose)?;
     let collection = collection(svc, project, collection_name).await?;
     count_address(svc, client).await?;
-    let sent = match users::find_by_email(&svc.db, &collection, email).await? {
-        Some(user) if !user.disabled => issue(svc, &user, purpose, &user.email, None).await?,
-        _ => None,
-    };
-    Ok(sent.unwrap_or_else(keys::new_id))
+    Ok(
+        match users::find_by_email(&svc.db, &collection, email).await? {
+            Some(user) if !user.disabled => issue_later(svc, &user, purpose),
+            _ => keys::new_id(),
+        },
+    )
 }
 
 /// Signs in with the id from `request_login_code` and the mailed code.
