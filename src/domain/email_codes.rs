@@ -16,7 +16,7 @@ use chrono::Utc;
 use sea_orm::ConnectionTrait;
 
 use super::Services;
-use super::collections::Collection;
+use super::collections::{Collection, DEFAULT_COLLECTION};
 use super::limits::{self, Rule};
 use super::projects::Project;
 use super::sessions::ClientInfo;
@@ -95,9 +95,9 @@ async fn collection(
     project: &Project,
     name: Option<&str>,
 ) -> AppResult<Collection> {
-    let name = users::collection_name(&name.map(str::to_owned)).to_owned();
+    let name = name.unwrap_or(DEFAULT_COLLECTION);
     svc.catalog
-        .collection_by_name(&svc.db, &project.id, &name)
+        .collection_by_name(&svc.db, &project.id, name)
         .await
 }
 

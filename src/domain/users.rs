@@ -241,7 +241,7 @@ async fn start_session(
     })
 }
 
-pub(crate) fn collection_name(requested: &Option<String>) -> &str {
+fn collection_name(requested: &Option<String>) -> &str {
     requested.as_deref().unwrap_or(DEFAULT_COLLECTION)
 }
 

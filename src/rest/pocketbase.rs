@@ -343,10 +343,9 @@ async fn request_otp(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    email_codes::enabled(&state.services, email_codes::Purpose::LogIn)?;
-    let caller = resolve(&state, &creds, &slug).await?;
-    let coll = collection(&state, &caller, &c).await?;
-    let body = body(&headers, &bytes)?;
+    let purpose = email_codes::Purpose::LogIn;
+    let CodeCall { caller, coll, body } =
+        code_call(&state, &creds, &slug, &c, &headers, &bytes, purpose).await?;
     let email = required(&body, "email")?;
     let project = caller.project()?;
     let id = email_codes::request_login_code(
@@ -369,10 +368,9 @@ async fn auth_with_otp(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    email_codes::enabled(&state.services, email_codes::Purpose::LogIn)?;
-    let caller = resolve(&state, &creds, &slug).await?;
-    let coll = collection(&state, &caller, &c).await?;
-    let body = body(&headers, &bytes)?;
+    let purpose = email_codes::Purpose::LogIn;
+    let CodeCall { caller, coll, body } =
+        code_call(&state, &creds, &slug, &c, &headers, &bytes, purpose).await?;
     let (otp_id, code) = (required(&body, "otpId")?, required(&body, "password")?);
     let project = caller.project()?;
     let auth = email_codes::log_in_with_code(
@@ -501,7 +499,47 @@ fn profile_fields(body: &Map<String, Value>) -> Result<Map<String, Value>> {
     Ok(data)
 }
 
-/// `204` whether or not the email has an account.
+/// What a handler of codes sent by email starts from: the caller, the
+/// collection the path names and the JSON body.
+struct CodeCall {
+    caller: Caller,
+    coll: Collection,
+    body: Map<String, Value>,
+}
+
+/// Reads a `CodeCall`, after checking that this server sends mail, so one
+/// without it answers "not enabled" before anything else.
+async fn code_call(
+    state: &AppState,
+    creds: &RequestCredentials,
+    slug: &Option<Extension<TenantSlug>>,
+    c: &str,
+    headers: &HeaderMap,
+    bytes: &[u8],
+    purpose: email_codes::Purpose,
+) -> Result<CodeCall> {
+    email_codes::enabled(&state.services, purpose)?;
+    let caller = resolve(state, creds, slug).await?;
+    let coll = collection(state, &caller, c).await?;
+    let body = body(headers, bytes)?;
+    Ok(CodeCall { caller, coll, body })
+}
+
+/// `{email}` → `204`, whether or not the email has an account (for
+/// verification: an unverified one).
+async fn request_code(
+    call: CodeCall,
+    state: &AppState,
+    purpose: email_codes::Purpose,
+) -> Result<StatusCode> {
+    let CodeCall { caller, coll, body } = call;
+    let email = required(&body, "email")?;
+    let project = caller.project()?;
+    let (name, client) = (Some(coll.name.as_str()), &caller.client);
+    email_codes::request(&state.services, project, name, email, client, purpose).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn request_password_reset(
     State(state): State<AppState>,
     creds: RequestCredentials,
@@ -510,25 +548,11 @@ async fn request_password_reset(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    email_codes::enabled(&state.services, email_codes::Purpose::PasswordReset)?;
-    let caller = resolve(&state, &creds, &slug).await?;
-    let coll = collection(&state, &caller, &c).await?;
-    let body = body(&headers, &bytes)?;
-    let email = required(&body, "email")?;
-    let project = caller.project()?;
-    email_codes::request(
-        &state.services,
-        project,
-        Some(&coll.name),
-        email,
-        &caller.client,
-        email_codes::Purpose::PasswordReset,
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let purpose = email_codes::Purpose::PasswordReset;
+    let call = code_call(&state, &creds, &slug, &c, &headers, &bytes, purpose).await?;
+    request_code(call, &state, purpose).await
 }
 
-/// `{email}` → `204`, whether or not the email has an (unverified) account.
 async fn request_verification(
     State(state): State<AppState>,
     creds: RequestCredentials,
@@ -538,22 +562,8 @@ async fn request_verification(
     bytes: Bytes,
 ) -> Result<StatusCode> {
     let purpose = email_codes::Purpose::Verification;
-    email_codes::enabled(&state.services, purpose)?;
-    let caller = resolve(&state, &creds, &slug).await?;
-    let coll = collection(&state, &caller, &c).await?;
-    let body = body(&headers, &bytes)?;
-    let email = required(&body, "email")?;
-    let project = caller.project()?;
-    email_codes::request(
-        &state.services,
-        project,
-        Some(&coll.name),
-        email,
-        &caller.client,
-        purpose,
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let call = code_call(&state, &creds, &slug, &c, &headers, &bytes, purpose).await?;
+    request_code(call, &state, purpose).await
 }
 
 /// `{token}` → `204`.
@@ -565,10 +575,9 @@ async fn confirm_verification(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    email_codes::enabled(&state.services, email_codes::Purpose::Verification)?;
-    let caller = resolve(&state, &creds, &slug).await?;
-    let coll = collection(&state, &caller, &c).await?;
-    let body = body(&headers, &bytes)?;
+    let purpose = email_codes::Purpose::Verification;
+    let CodeCall { caller, coll, body } =
+        code_call(&state, &creds, &slug, &c, &headers, &bytes, purpose).await?;
     let token = required(&body, "token")?;
     let project = caller.project()?;
     let proof = email_codes::Proof::Token(token);
@@ -592,14 +601,13 @@ async fn request_email_change(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    email_codes::enabled(&state.services, email_codes::Purpose::EmailChange)?;
-    let caller = resolve(&state, &creds, &slug).await?;
-    let coll = collection(&state, &caller, &c).await?;
+    let purpose = email_codes::Purpose::EmailChange;
+    let CodeCall { caller, coll, body } =
+        code_call(&state, &creds, &slug, &c, &headers, &bytes, purpose).await?;
     let me = caller.user()?;
     if me.collection_id != coll.id {
         return Err(AppError::Forbidden("the token is not of this collection".into()).into());
     }
-    let body = body(&headers, &bytes)?;
     let new_email = required(&body, "newEmail")?;
     email_codes::request_email_change(&state.services, me, new_email).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -614,10 +622,9 @@ async fn confirm_email_change(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    email_codes::enabled(&state.services, email_codes::Purpose::EmailChange)?;
-    let caller = resolve(&state, &creds, &slug).await?;
-    collection(&state, &caller, &c).await?;
-    let body = body(&headers, &bytes)?;
+    let purpose = email_codes::Purpose::EmailChange;
+    let CodeCall { caller, body, .. } =
+        code_call(&state, &creds, &slug, &c, &headers, &bytes, purpose).await?;
     let (token, password) = (required(&body, "token")?, required(&body, "password")?);
     let project = caller.project()?;
     email_codes::confirm_email_change(&state.services, project, token, password, &caller.client)
@@ -634,10 +641,9 @@ async fn confirm_password_reset(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode> {
-    email_codes::enabled(&state.services, email_codes::Purpose::PasswordReset)?;
-    let caller = resolve(&state, &creds, &slug).await?;
-    let coll = collection(&state, &caller, &c).await?;
-    let body = body(&headers, &bytes)?;
+    let purpose = email_codes::Purpose::PasswordReset;
+    let CodeCall { caller, coll, body } =
+        code_call(&state, &creds, &slug, &c, &headers, &bytes, purpose).await?;
     let token = required(&body, "token")?;
     let password = confirm_password(&body)?
         .ok_or_else(|| AppError::validation("password", "Cannot be blank."))?;

@@ -283,30 +283,33 @@ impl ProofBody {
     }
 }
 
-/// `{email}`: mails a verification code; the same answer for any email.
+/// `{email}`: mails a code for `purpose`; the same `{message}` for any email.
+async fn mail_code(
+    state: &AppState,
+    creds: &RequestCredentials,
+    slug: Option<Extension<TenantSlug>>,
+    bytes: &[u8],
+    purpose: email_codes::Purpose,
+    message: &str,
+) -> Result<Json<Value>> {
+    email_codes::enabled(&state.services, purpose)?;
+    let caller = resolve(state, creds, slug).await?;
+    let body = json_object(bytes)?;
+    let email = string_field(&body, "email")?;
+    let (project, client) = (caller.project()?, &caller.client);
+    email_codes::request(&state.services, project, None, &email, client, purpose).await?;
+    Ok(Json(json!({ "message": message })))
+}
+
 async fn resend_verification_otp(
     State(state): State<AppState>,
     creds: RequestCredentials,
     slug: Option<Extension<TenantSlug>>,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
+    let message = "If that email needs verifying, a verification code has been sent.";
     let purpose = email_codes::Purpose::Verification;
-    email_codes::enabled(&state.services, purpose)?;
-    let caller = resolve(&state, &creds, slug).await?;
-    let body = json_object(&bytes)?;
-    let email = string_field(&body, "email")?;
-    email_codes::request(
-        &state.services,
-        caller.project()?,
-        None,
-        &email,
-        &caller.client,
-        purpose,
-    )
-    .await?;
-    Ok(Json(
-        json!({"message": "If that email needs verifying, a verification code has been sent."}),
-    ))
+    mail_code(&state, &creds, slug, &bytes, purpose, message).await
 }
 
 /// `{email, otp}` (the SDK) or `{token}` (the docs).
@@ -332,29 +335,15 @@ async fn verify_email(
     Ok(Json(json!({"message": "Email verified successfully"})))
 }
 
-/// The same answer whether or not the email has an account.
 async fn request_password_reset(
     State(state): State<AppState>,
     creds: RequestCredentials,
     slug: Option<Extension<TenantSlug>>,
     bytes: Bytes,
 ) -> Result<Json<Value>> {
-    email_codes::enabled(&state.services, email_codes::Purpose::PasswordReset)?;
-    let caller = resolve(&state, &creds, slug).await?;
-    let body = json_object(&bytes)?;
-    let email = string_field(&body, "email")?;
-    email_codes::request(
-        &state.services,
-        caller.project()?,
-        None,
-        &email,
-        &caller.client,
-        email_codes::Purpose::PasswordReset,
-    )
-    .await?;
-    Ok(Json(
-        json!({"message": "If that email exists, a password reset code has been sent."}),
-    ))
+    let message = "If that email exists, a password reset code has been sent.";
+    let purpose = email_codes::Purpose::PasswordReset;
+    mail_code(&state, &creds, slug, &bytes, purpose, message).await
 }
 
 /// `{email, otp, newPassword}` (the SDK) or `{token, newPassword}` (the docs).
