@@ -1,17 +1,14 @@
-//! The HTTP server: routes, middleware, start-up and shutdown.
+//! Builds and serves: the services from configuration, the router from every
+//! front door, start-up and shutdown. Nothing below imports this file.
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_graphql::Data;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
-use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tower_http::cors::{Any, CorsLayer};
@@ -20,31 +17,17 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::extract::RequestCredentials;
 use crate::auth::password::PasswordService;
 use crate::auth::refresh::RefreshKey;
 use crate::auth::tokens::{TokenService, load_or_create_secret};
 use crate::config::Config;
 use crate::db;
 use crate::domain::Services;
-use crate::domain::access::{Caller, Credentials};
 use crate::domain::events::EventBus;
 use crate::domain::projects::{self, CreatedProject};
-use crate::graphql::{AppSchema, build_schema};
-
-/// Shared by every handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub services: Services,
-    /// PocketBase realtime clients and their subscriptions.
-    pub realtime: crate::rest::RealtimeClients,
-    /// One permit per open WebSocket connection (`max_ws_connections`).
-    pub ws_permits: Arc<tokio::sync::Semaphore>,
-    pub schema: AppSchema,
-    /// The schema as WebSocket subscriptions run it (identical ones shared).
-    pub subscriptions: crate::graphql::SharedExecutor,
-    pub config: Arc<Config>,
-}
+use crate::http::extract::client_ip;
+use crate::http::proxies::TrustedProxies;
+use crate::http::state::AppState;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
@@ -106,36 +89,20 @@ pub async fn first_start(services: &Services) -> anyhow::Result<Option<CreatedPr
 
 /// The router with every front door and middleware.
 pub fn router(services: Services, config: Arc<Config>) -> Router {
-    let schema = build_schema(services.clone(), config.graphiql);
-    let ws_permits = Arc::new(tokio::sync::Semaphore::new(config.max_ws_connections));
-    let subscriptions =
-        crate::graphql::SharedExecutor::new(schema.clone(), services.events.clone());
-    let state = AppState {
-        services,
-        schema,
-        subscriptions,
-        config: config.clone(),
-        ws_permits,
-        realtime: Default::default(),
-    };
+    let state = AppState { services, config };
+    let config = state.config.clone();
     let sensitive = Arc::new([header::AUTHORIZATION, header::COOKIE, X_API_KEY.clone()]);
     // Validated when the configuration was loaded.
-    let proxies = Arc::new(
-        crate::auth::extract::TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default(),
-    );
+    let proxies = Arc::new(TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default());
     Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/graphql/ws", get(graphql_get))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(crate::rest::openapi::openapi_json))
         .route("/docs", get(crate::rest::openapi::docs_page))
-        .merge(crate::rest::router())
-        .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(
-            proxies,
-            crate::auth::extract::client_ip,
-        ))
+        .with_state(state.clone())
+        .merge(crate::graphql::http::router(state.clone()))
+        .merge(crate::rest::router(state))
+        .layer(axum::middleware::from_fn_with_state(proxies, client_ip))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(
             CorsLayer::new()
@@ -157,107 +124,6 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
         }))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
-}
-
-async fn graphql_post(
-    State(state): State<AppState>,
-    RequestCredentials(creds): RequestCredentials,
-    req: GraphQLRequest,
-) -> Response {
-    let request = req.into_inner();
-    match Caller::resolve(&state.services, &creds).await {
-        Ok(caller) => {
-            let mut request = request;
-            crate::graphql::request_data(&mut request.data, &state.services, caller);
-            GraphQLResponse::from(state.schema.execute(request).await).into_response()
-        }
-        Err(err) => {
-            use async_graphql::ErrorExtensions;
-            let error = err
-                .extend()
-                .into_server_error(async_graphql::Pos::default());
-            let response = async_graphql::Response::from_errors(vec![error]);
-            GraphQLResponse::from(response).into_response()
-        }
-    }
-}
-
-/// GET: a WebSocket upgrade for subscriptions, otherwise the GraphiQL page.
-async fn graphql_get(
-    State(state): State<AppState>,
-    RequestCredentials(http_creds): RequestCredentials,
-    headers: axum::http::HeaderMap,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    let protocol = crate::graphql::ws::protocol(&headers);
-    let (Some(protocol), Ok(ws)) = (protocol, ws) else {
-        if !state.config.graphiql {
-            return (
-                StatusCode::NOT_FOUND,
-                "GraphiQL is disabled (AUTHGRAPH_GRAPHIQL)",
-            )
-                .into_response();
-        }
-        let page = GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish();
-        return Html(page).into_response();
-    };
-    // A bounded number of connections; beyond it a clear error, not a hang.
-    let Ok(permit) = state.ws_permits.clone().try_acquire_owned() else {
-        let body = serde_json::json!({"errors": [{"message": "too many WebSocket connections; try again later", "extensions": {"code": "RATE_LIMITED"}}]});
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
-    };
-    let executor = state.subscriptions.clone();
-    let ping_every = Duration::from_secs(state.config.ws_ping_secs);
-    let services = state.services.clone();
-    // Small per-connection buffers (tungstenite's defaults are 128 KiB each):
-    // thousands of idle subscriptions must stay cheap; a client whose unsent
-    // output exceeds the cap is disconnected rather than buffered without bound.
-    ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(4 * 1024)
-        .max_write_buffer_size(1024 * 1024)
-        .on_upgrade(move |socket| async move {
-            // Held until the connection closes.
-            let _permit = permit;
-            crate::graphql::ws::serve(
-                socket,
-                protocol,
-                executor,
-                ping_every,
-                move |payload| async move {
-                    let mut creds = ws_credentials(&payload);
-                    creds.client = http_creds.client;
-                    let caller = Caller::resolve(&services, &creds)
-                        .await
-                        .map_err(|e| e.public_message())?;
-                    let mut data = Data::default();
-                    crate::graphql::request_data(&mut data, &services, caller);
-                    Ok(data)
-                },
-            )
-            .await;
-        })
-        .into_response()
-}
-
-/// `connection_init` payload: `{"authorization": "Bearer …", "x-api-key": "…"}`
-/// (case-insensitive keys).
-fn ws_credentials(payload: &serde_json::Value) -> Credentials {
-    let mut creds = Credentials::default();
-    if let Some(map) = payload.as_object() {
-        for (k, v) in map {
-            let Some(v) = v.as_str() else { continue };
-            match k.to_ascii_lowercase().as_str() {
-                "authorization" => creds.authorization = Some(v.to_owned()),
-                "x-api-key" | "apikey" | "api_key" => creds.api_key = Some(v.to_owned()),
-                _ => {}
-            }
-        }
-    }
-    creds
 }
 
 async fn healthz() -> &'static str {

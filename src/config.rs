@@ -190,7 +190,7 @@ impl Config {
         if self.rate_limit_window_secs == 0 || self.lockout_secs == 0 {
             bail!("AUTHGRAPH_RATE_LIMIT_WINDOW_SECS and AUTHGRAPH_LOCKOUT_SECS must be at least 1");
         }
-        crate::auth::extract::TrustedProxies::parse(&self.trusted_proxies)
+        crate::http::proxies::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("AUTHGRAPH_TRUSTED_PROXIES: {e}"))?;
         crate::mail::Mailer::from_config(&self.smtp_url, &self.mail_from)?;
         if !self.public_url.is_empty()

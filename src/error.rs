@@ -28,6 +28,8 @@ pub enum AppError {
     Validation {
         field: Option<String>,
         message: String,
+        /// The value is missing (rather than wrong): PocketBase's `validation_required`.
+        required: bool,
     },
     #[error("the value of `{0}` is already taken")]
     Conflict(String),
@@ -105,6 +107,16 @@ impl AppError {
         AppError::Validation {
             field: Some(field.into()),
             message: message.to_string(),
+            required: false,
+        }
+    }
+
+    /// A required value that is missing.
+    pub fn required(field: impl Into<String>, message: impl fmt::Display) -> Self {
+        AppError::Validation {
+            field: Some(field.into()),
+            message: message.to_string(),
+            required: true,
         }
     }
 

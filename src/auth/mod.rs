@@ -1,6 +1,5 @@
 //! Credentials: password hashing, API keys and signed tokens.
 pub mod codes;
-pub mod extract;
 pub mod keys;
 pub mod password;
 pub mod refresh;

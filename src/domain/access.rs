@@ -1,10 +1,10 @@
 //! Who is calling: resolved once per request from an API key and/or a token,
 //! then asked for capabilities (`caller.user()?`, `caller.require_admin()?`).
-use super::Services;
 use super::projects::Project;
+use super::services::Services;
 use super::sessions::{self, ClientInfo};
 use super::superusers;
-use super::users::User;
+use super::users::model::User;
 use crate::auth::keys::KeyKind;
 use crate::auth::tokens::TokenKind;
 use crate::error::{AppError, AppResult};
@@ -26,6 +26,15 @@ pub struct Caller {
     pub client: ClientInfo,
     /// When the presented token expires (Unix seconds).
     pub token_expires_at: Option<i64>,
+}
+
+/// Where a request's project comes from when no key or token names one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fallback {
+    /// Keyless clients get the `default` project (PocketBase).
+    DefaultProject,
+    /// A key or token must name the project.
+    None,
 }
 
 /// What a request presented.
@@ -148,6 +157,30 @@ impl Caller {
         Ok(caller)
     }
 
+    /// Resolves credentials on a URL that may name a project (`/p/{project}`):
+    /// a key or token of another project there is refused; without any,
+    /// `fallback` decides.
+    pub async fn resolve_in(
+        svc: &Services,
+        creds: &Credentials,
+        tenant: Option<&str>,
+        fallback: Fallback,
+    ) -> AppResult<Caller> {
+        let mut caller = Caller::resolve(svc, creds).await?;
+        if let Some(slug) = tenant {
+            let project = svc.catalog.project_by_slug(&svc.db, slug).await?;
+            match &caller.project {
+                Some(p) if p.id != project.id => {
+                    return Err(AppError::Forbidden("credentials of another project".into()));
+                }
+                _ => caller.project = Some(project),
+            }
+        } else if caller.project.is_none() && fallback == Fallback::DefaultProject {
+            caller.project = Some(svc.catalog.project_by_slug(&svc.db, "default").await?);
+        }
+        Ok(caller)
+    }
+
     /// The project, or `Unauthenticated` when no key or token named one.
     pub fn project(&self) -> AppResult<&Project> {
         self.project
@@ -182,5 +215,67 @@ impl Caller {
             );
         }
         self.project()
+    }
+}
+
+/// How much of a user a caller sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Everything but secrets: the user itself and administrators.
+    Full,
+    /// The public view (`profile::public_view`): everyone else.
+    Public,
+}
+
+/// Which users a list may show a caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListScope {
+    /// Every user of the project: administrators.
+    All,
+    /// Only the caller's own record: a signed-in user.
+    Own(String),
+    /// Nobody: a caller with neither a user token nor administrator rights.
+    Nothing,
+}
+
+impl Caller {
+    /// Whether `user_id` is the signed-in user itself.
+    pub fn is_self(&self, user_id: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| u.id == user_id)
+    }
+
+    /// The view this caller has of a user: in full for itself and for
+    /// administrators, the public view for anyone else.
+    pub fn view_of(&self, user_id: &str) -> View {
+        if self.is_admin() || self.is_self(user_id) {
+            View::Full
+        } else {
+            View::Public
+        }
+    }
+
+    /// Whether the caller may read in full, change or delete a user: itself
+    /// or an administrator. (PocketBase's default view, update and delete rules.)
+    pub fn may_manage(&self, user_id: &str) -> bool {
+        self.view_of(user_id) == View::Full
+    }
+
+    /// The users a list shows this caller (the default list rule).
+    pub fn list_scope(&self) -> ListScope {
+        match (&self.user, self.is_admin()) {
+            (_, true) => ListScope::All,
+            (Some(me), false) => ListScope::Own(me.id.clone()),
+            (None, false) => ListScope::Nothing,
+        }
+    }
+
+    /// The client a creation is counted against for the sign-up limit: an
+    /// administrator's creations are not sign-ups.
+    pub fn sign_up_client(&self) -> ClientInfo {
+        if self.is_admin() {
+            ClientInfo::default()
+        } else {
+            self.client.clone()
+        }
     }
 }

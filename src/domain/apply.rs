@@ -175,7 +175,10 @@ fn validate(file: &ProjectFile) -> AppResult<()> {
 /// named collections and their indexes. Collections not named are left alone.
 /// Applies a project file through this process's services: the catalog cache
 /// forgets what it held, so the change takes effect here at once.
-pub async fn apply_with(svc: &super::Services, file: &ProjectFile) -> AppResult<ApplyReport> {
+pub async fn apply_with(
+    svc: &super::services::Services,
+    file: &ProjectFile,
+) -> AppResult<ApplyReport> {
     let report = apply(&svc.db, file).await;
     svc.catalog.clear();
     report

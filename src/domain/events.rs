@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::auth_cache::AuthCache;
-use super::users::User;
+use super::users::model::User;
 
 /// The Postgres channel events travel on.
 pub const CHANNEL: &str = "authgraph_user_events";
@@ -200,7 +200,7 @@ impl EventBus {
             UserEventKind::Deleted => {
                 User::deleted(n.user_id, n.project_id, n.collection_id, n.email)
             }
-            _ => match super::users::get(db, &n.project_id, &n.user_id).await {
+            _ => match super::users::query::get(db, &n.project_id, &n.user_id).await {
                 Ok(u) => u,
                 Err(_) => return,
             },

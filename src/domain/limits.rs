@@ -19,7 +19,7 @@ use chrono::Utc;
 use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 
-use super::Services;
+use super::services::Services;
 use super::sessions::ClientInfo;
 use crate::error::{AppError, AppResult};
 use crate::store::sql;

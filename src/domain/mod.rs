@@ -1,5 +1,7 @@
 //! The domain: every front door (GraphQL, each REST dialect, the CLI) calls these
 //! services with typed requests and gets typed results or an `AppError`.
+//! Every product rule lives here: who may see whom (`access`), the public
+//! view of a profile (`profile`), what a change does (`users`).
 pub mod access;
 pub mod apply;
 pub mod auth_cache;
@@ -9,38 +11,12 @@ pub mod email_codes;
 pub mod events;
 pub mod filter;
 pub mod limits;
+pub mod notices;
 pub mod profile;
 pub mod projects;
+pub mod services;
 pub mod sessions;
 pub mod superusers;
 pub mod users;
 
-use sea_orm::DatabaseConnection;
-
-use crate::auth::password::PasswordService;
-use crate::auth::refresh::RefreshKey;
-use crate::auth::tokens::TokenService;
-
-/// What the domain needs to do its work; cheap to clone.
-#[derive(Clone)]
-pub struct Services {
-    pub db: DatabaseConnection,
-    pub passwords: PasswordService,
-    pub tokens: TokenService,
-    pub refresh: RefreshKey,
-    /// Seconds a rotated refresh token still yields its successor.
-    pub refresh_grace_secs: i64,
-    pub events: events::EventBus,
-    /// Short-lived cache of projects, keys and collections.
-    pub catalog: catalog::Catalog,
-    /// Short-lived cache of the session-and-user lookup (invalidated by events).
-    pub auth_cache: auth_cache::AuthCache,
-    /// Rate limits and account lockout.
-    pub limits: limits::Limits,
-    /// Keyed hashes of one-time codes (password reset).
-    pub codes: crate::auth::codes::CodeKey,
-    /// Outgoing email.
-    pub mailer: crate::mail::Mailer,
-    /// The base URL for links in emails (`AUTHGRAPH_PUBLIC_URL`), may be empty.
-    pub public_url: String,
-}
+pub use services::Services;

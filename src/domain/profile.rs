@@ -34,6 +34,34 @@ pub const RESERVED_KEYS: &[&str] = &[
     "data",
 ];
 
+/// Key names never shown in a public view, whatever the declarations say.
+const SECRET_LOOKING: &[&str] = &[
+    "password", "email", "token", "otp", "secret", "session", "refresh",
+];
+
+/// Whether a key's name looks like it holds a secret.
+fn looks_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    SECRET_LOOKING.iter().any(|s| k.contains(s))
+}
+
+/// The public view of a profile, the same for every door: the fields the
+/// collection declares `public`, when it declares any; otherwise every field
+/// (an undeclared collection has said nothing to hide). Keys that look like
+/// secrets are never shown.
+pub fn public_view(collection: &Collection, data: &Value) -> Map<String, Value> {
+    let declared = collection.fields.iter().any(|f| f.public);
+    let Some(profile) = data.as_object() else {
+        return Map::new();
+    };
+    profile
+        .iter()
+        .filter(|(k, _)| !looks_secret(k))
+        .filter(|(k, _)| !declared || collection.field(k).is_some_and(|f| f.public))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// Checks a profile key: 1-64 characters of letters, digits, `_` or `-`.
 pub fn check_key(key: &str) -> AppResult<()> {
     let well_formed = !key.is_empty()

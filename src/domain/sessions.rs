@@ -9,7 +9,7 @@ use sea_orm::{
 
 use entity::session;
 
-use super::Services;
+use super::services::Services;
 use crate::auth::keys;
 use crate::auth::refresh;
 use crate::error::{AppError, AppResult};
@@ -233,6 +233,19 @@ pub async fn revoke_all(
     keep: Option<&str>,
     reason: &str,
 ) -> AppResult<u64> {
+    let n = revoke_all_in(&svc.db, user_id, keep, reason).await?;
+    svc.events.sessions_revoked(Some(user_id), None);
+    Ok(n)
+}
+
+/// `revoke_all` within a transaction; the caller tells the event bus
+/// (`EventBus::sessions_revoked`) once it has committed.
+pub async fn revoke_all_in(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    keep: Option<&str>,
+    reason: &str,
+) -> AppResult<u64> {
     let mut q = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(
@@ -244,9 +257,7 @@ pub async fn revoke_all(
     if let Some(keep) = keep {
         q = q.filter(session::Column::Id.ne(keep));
     }
-    let n = q.exec(&svc.db).await?.rows_affected;
-    svc.events.sessions_revoked(Some(user_id), None);
-    Ok(n)
+    Ok(q.exec(db).await?.rows_affected)
 }
 
 /// A user's live sessions, newest first.

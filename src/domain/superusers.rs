@@ -4,10 +4,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use entity::superuser;
 
-use super::Services;
 use super::limits::{self, LoginGuard};
+use super::services::Services;
 use super::sessions::ClientInfo;
-use super::users::normalize_email;
+use super::users::model::normalize_email;
 use crate::auth::keys;
 use crate::auth::password::check_policy;
 use crate::auth::tokens::{TokenKind, TokenSubject};

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::catalog::Catalog;
 use crate::domain::collections::Collection;
@@ -23,16 +23,10 @@ impl Loader<String> for UserLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, User>, Self::Error> {
-        let rows = entity::user::Entity::find()
-            .filter(entity::user::Column::ProjectId.eq(&self.project_id))
-            .filter(entity::user::Column::Id.is_in(keys.iter().cloned()))
-            .all(&self.db)
+        // The same batched load every door's relation expansion uses.
+        users::get_many(&self.db, &self.project_id, keys)
             .await
-            .map_err(|e| Arc::new(AppError::from(e)))?;
-        Ok(rows
-            .into_iter()
-            .map(|m| (m.id.clone(), User::from(m)))
-            .collect())
+            .map_err(Arc::new)
     }
 }
 

@@ -5,7 +5,7 @@ use super::errors::GqlResult;
 use super::types::{
     SessionObject, SortDirection, UserConnection, UserObject, UserOrder, UserWhere, after_cursor,
 };
-use crate::domain::access::Caller;
+use crate::domain::access::{Caller, ListScope};
 use crate::domain::filter::{Field, Filter, Sort};
 use crate::domain::{Services, users};
 use crate::error::AppError;
@@ -66,10 +66,10 @@ impl Query {
         let caller = ctx.data::<Caller>()?;
         // Administrators list everyone; a user token lists what the default rule
         // allows it to see: its own record.
-        let own_only = match (caller.is_admin(), &caller.user) {
-            (true, _) => None,
-            (false, Some(me)) => Some(me.id.clone()),
-            (false, None) => {
+        let own_only = match caller.list_scope() {
+            ListScope::All => None,
+            ListScope::Own(id) => Some(id),
+            ListScope::Nothing => {
                 return Err(caller
                     .require_admin()
                     .err()

@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::loaders::{CollectionLoader, ReverseKey, ReverseLoader, UserLoader};
-use crate::domain::access::Caller;
+use crate::domain::access::{Caller, View};
 use crate::domain::filter::{Field, Filter, Op};
+use crate::domain::profile;
 use crate::domain::sessions::Session;
 use crate::domain::users::{AuthResult, User, UserQuery};
 use crate::error::{AppError, AppResult};
@@ -27,8 +28,7 @@ impl UserObject {
 
 fn visible_to(ctx: &Context<'_>, user: User) -> UserObject {
     let caller = ctx.data::<Caller>().ok();
-    let full =
-        caller.is_some_and(|c| c.is_admin() || c.user.as_ref().is_some_and(|u| u.id == user.id));
+    let full = caller.is_some_and(|c| c.view_of(&user.id) == View::Full);
     UserObject { user, full }
 }
 
@@ -57,22 +57,10 @@ impl UserObject {
             .load_one(self.user.collection_id.clone())
             .await
             .map_err(|e| e.as_ref().extend())?;
-        let public: Map<String, Value> = self
-            .user
-            .data
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter(|(k, _)| {
-                        collection
-                            .as_ref()
-                            .and_then(|c| c.field(k))
-                            .is_some_and(|f| f.public)
-                    })
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let public = match collection.as_ref() {
+            Some(c) => profile::public_view(c, &self.user.data),
+            None => Map::new(),
+        };
         Ok(Json(Value::Object(public)))
     }
     /// Roles, e.g. `["user"]` (empty in a public view).

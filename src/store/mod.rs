@@ -1,4 +1,5 @@
 //! SQL that SeaORM's query builder cannot express portably, per backend.
+pub mod codes;
 pub mod filter;
 pub mod indexes;
 pub mod users;

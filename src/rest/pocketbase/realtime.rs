@@ -3,14 +3,12 @@
 //! sets the client's subscriptions (`users/*`, `users/RECORD_ID`, with an
 //! optional `?options=…`) and binds its authorization. Each change is sent as an
 //! event named exactly as subscribed, only to clients allowed to view the record
-//! (superusers: all; users: their own record).
+//! (`Caller::may_manage`: administrators all, users their own record).
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -19,10 +17,8 @@ use futures_util::Stream;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::TenantSlug;
-use super::pocketbase::{PbError, record_json};
-use crate::app::AppState;
-use crate::auth::extract::RequestCredentials;
+use super::call::{Pb, PbBody};
+use super::{PbError, PbState, record_json};
 use crate::domain::access::Caller;
 use crate::domain::events::UserEventKind;
 use crate::error::AppError;
@@ -54,7 +50,7 @@ impl Drop for Registration {
 }
 
 /// `GET /api/realtime`.
-pub async fn connect(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn connect(State(state): State<PbState>) -> impl IntoResponse {
     let id = crate::auth::keys::random_token(40);
     if let Ok(mut map) = state.realtime.0.lock() {
         map.insert(id.clone(), ClientState::default());
@@ -68,11 +64,11 @@ pub async fn connect(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 fn events(
-    state: AppState,
+    state: PbState,
     id: String,
     registration: Registration,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let mut rx = state.services.events.subscribe();
+    let mut rx = state.app.services.events.subscribe();
     async_stream::stream! {
         let _registration = registration;
         yield Ok(Event::default().id(id.clone()).event("PB_CONNECT").data(json!({"clientId": id}).to_string()));
@@ -89,11 +85,10 @@ fn events(
             if event.user.project_id != project.id {
                 continue;
             }
-            let may_view = caller.superuser.is_some() || caller.user.as_ref().is_some_and(|u| u.id == event.user.id);
-            if !may_view {
+            if !caller.may_manage(&event.user.id) {
                 continue;
             }
-            let Ok(coll) = state.services.catalog.collection(&state.services.db, &event.user.collection_id).await else { continue };
+            let Ok(coll) = state.app.services.catalog.collection(&state.app.services.db, &event.user.collection_id).await else { continue };
             let action = match event.kind {
                 UserEventKind::Created => "create",
                 UserEventKind::Updated => "update",
@@ -113,16 +108,14 @@ fn events(
 
 /// `POST /api/realtime` `{clientId, subscriptions}`: 204.
 pub async fn subscribe(
-    State(state): State<AppState>,
-    creds: RequestCredentials,
-    slug: Option<Extension<TenantSlug>>,
-    bytes: Bytes,
+    State(state): State<PbState>,
+    call: Pb,
+    body: PbBody,
 ) -> Result<StatusCode, PbError> {
-    let body = super::json_object(&bytes)?;
     let client_id = body
         .get("clientId")
         .and_then(Value::as_str)
-        .ok_or_else(|| AppError::validation("clientId", "Cannot be blank."))?
+        .ok_or_else(|| super::call::blank("clientId"))?
         .to_owned();
     let subscriptions: Vec<String> = match body.get("subscriptions") {
         None | Some(Value::Null) => vec![],
@@ -141,7 +134,7 @@ pub async fn subscribe(
             AppError::validation("subscriptions", "Too many or too long subscriptions.").into(),
         );
     }
-    let caller = super::pocketbase::resolve(&state, &creds, &slug).await?;
+    let caller = call.caller;
     let mut map = state
         .realtime
         .0

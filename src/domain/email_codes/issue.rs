@@ -1,0 +1,142 @@
+//! Requests: a code stored (as keyed hashes) and mailed.
+use chrono::Utc;
+
+use super::purpose::*;
+use crate::auth::codes::new_otp;
+use crate::auth::keys;
+use crate::domain::limits::{self};
+use crate::domain::notices;
+use crate::domain::projects::Project;
+use crate::domain::services::Services;
+use crate::domain::sessions::ClientInfo;
+use crate::domain::users::model::User;
+use crate::domain::users::query;
+use crate::error::{AppError, AppResult};
+use crate::store::codes::{self, NewCode};
+
+/// Mails a code for `purpose` to `email` if it has an account in the
+/// collection (for verification: an unverified one); answers the same either way.
+pub async fn request(
+    svc: &Services,
+    project: &Project,
+    collection_name: Option<&str>,
+    email: &str,
+    client: &ClientInfo,
+    purpose: Purpose,
+) -> AppResult<()> {
+    enabled(svc, purpose)?;
+    let collection = collection(svc, project, collection_name).await?;
+    count_address(svc, client).await?;
+    match query::find_by_email(&svc.db, &collection, email).await? {
+        Some(user) => send_code(svc, &user, purpose).await,
+        None => Ok(()),
+    }
+}
+
+/// Mails a code for `purpose` to a user (a disabled user, or for verification
+/// an already verified one, gets nothing).
+pub async fn send_code(svc: &Services, user: &User, purpose: Purpose) -> AppResult<()> {
+    enabled(svc, purpose)?;
+    if user.disabled || (purpose == Purpose::Verification && user.verified) {
+        return Ok(());
+    }
+    issue_later(svc, user, purpose);
+    Ok(())
+}
+
+/// Mails a signed-in user's requested new address a code that moves the
+/// account there (with the account's password).
+pub async fn request_email_change(svc: &Services, user: &User, new_email: &str) -> AppResult<()> {
+    let purpose = Purpose::EmailChange;
+    enabled(svc, purpose)?;
+    let (email, normalized) = crate::domain::users::model::normalize_email(new_email)
+        .map_err(|_| AppError::validation("newEmail", "Must be a valid email address."))?;
+    if crate::domain::users::model::normalize_email(&user.email)
+        .is_ok_and(|(_, current)| current == normalized)
+    {
+        return Err(AppError::validation(
+            "newEmail",
+            "The new email is the current one.",
+        ));
+    }
+    issue(svc, user, purpose, &email, Some(&email), keys::new_id()).await
+}
+
+/// `issue` in the background, under a new code id (returned): a request for
+/// an existing account answers as fast as one for an unknown email, whose
+/// caller gets an id too.
+pub(super) fn issue_later(svc: &Services, user: &User, purpose: Purpose) -> String {
+    let id = keys::new_id();
+    let (svc, user, code_id) = (svc.clone(), user.clone(), id.clone());
+    tokio::spawn(async move {
+        let to = user.email.clone();
+        if let Err(e) = issue(&svc, &user, purpose, &to, None, code_id).await {
+            tracing::error!(error = ?e, purpose = purpose.key(), "could not issue an email code");
+        }
+    });
+    id
+}
+
+/// Stores a new code under `id` (replacing the user's older one of that
+/// purpose) and mails it to `to`.
+pub(super) async fn issue(
+    svc: &Services,
+    user: &User,
+    purpose: Purpose,
+    to: &str,
+    payload: Option<&str>,
+    id: String,
+) -> AppResult<()> {
+    // A flood of requests for one account does not flood its mailbox; the
+    // caller is not told (that would reveal the account).
+    let per_account = format!(
+        "mail:{}:{}",
+        purpose.key(),
+        limits::identity_bucket(&user.collection_id, &user.id)
+    );
+    if limits::hit(&svc.db, &per_account, MAILS_PER_ACCOUNT)
+        .await
+        .is_err()
+    {
+        return Ok(());
+    }
+    let token = keys::random_token(43);
+    let code = new_otp();
+    let now = Utc::now().timestamp();
+    let row = NewCode {
+        id: &id,
+        user_id: &user.id,
+        purpose: purpose.key(),
+        token_hash: svc.codes.hash("token", &token),
+        otp_hash: svc.codes.hash(&user.id, &code),
+        expires_at: now + CODE_TTL_SECS,
+        created_at: now,
+        payload,
+    };
+    codes::upsert(&svc.db, row).await?;
+    svc.mailer
+        .send_later(notices::code(&svc.public_url, to, &token, &code, purpose));
+    tracing::info!(event = "email_code_sent", purpose = purpose.key(), user_id = %user.id);
+    Ok(())
+}
+
+/// Mails a sign-in code to `email` if it has an account; returns the id to
+/// sign in with, a random one when nothing was sent (the answer does not tell).
+pub async fn request_login_code(
+    svc: &Services,
+    project: &Project,
+    collection_name: Option<&str>,
+    email: &str,
+    client: &ClientInfo,
+) -> AppResult<String> {
+    let purpose = Purpose::LogIn;
+    enabled(svc, purpose)?;
+    let collection = collection(svc, project, collection_name).await?;
+    count_address(svc, client).await?;
+    Ok(
+        match query::find_by_email(&svc.db, &collection, email).await? {
+            Some(user) if !user.disabled => issue_later(svc, &user, purpose),
+            _ => keys::new_id(),
+        },
+    )
+}

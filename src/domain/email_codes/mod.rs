@@ -1,0 +1,21 @@
+//! Codes sent by email: password reset and email verification (security
+//! checklist items 7 and 8).
+//!
+//! A request mails the account a long token (for a link) and a six-digit code
+//! (to type); both are single-use, expire after `CODE_TTL_SECS`, and are
+//! stored only as keyed hashes (`auth::codes`). A newer request replaces the
+//! older code of the same purpose; a code guessed wrong `MAX_CODE_ATTEMPTS`
+//! times is dropped; an account gets at most `MAILS_PER_ACCOUNT` mails an
+//! hour. The answer to a request is the same whether or not the email has an
+//! account, and the code is stored and mailed in the background, so the
+//! timing does not tell either.
+//!
+//! Using a reset code sets the password, ends every session, lifts a lockout
+//! and marks the email verified; using a verification code marks it verified.
+pub mod issue;
+pub mod purpose;
+pub mod redeem;
+
+pub use issue::{request, request_email_change, request_login_code, send_code};
+pub use purpose::{CODE_TTL_SECS, MAX_CODE_ATTEMPTS, Proof, Purpose, enabled};
+pub use redeem::{confirm_email_change, log_in_with_code, reset_password, verify_email};

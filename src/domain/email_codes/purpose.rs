@@ -1,0 +1,96 @@
+//! What a code is for, what proves it, and the limits on codes.
+
+use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
+use crate::domain::limits::{self, Rule};
+use crate::domain::projects::Project;
+use crate::domain::services::Services;
+use crate::domain::sessions::ClientInfo;
+use crate::error::{AppError, AppResult};
+
+pub const CODE_TTL_SECS: i64 = 30 * 60;
+
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
+
+/// Mails per account and purpose per hour.
+pub(super) const MAILS_PER_ACCOUNT: Rule = Rule {
+    max: 5,
+    window_secs: 3600,
+};
+
+/// What a code is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    PasswordReset,
+    Verification,
+    EmailChange,
+    /// Log-in with a code instead of the password.
+    LogIn,
+}
+
+impl Purpose {
+    pub fn key(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password_reset",
+            Purpose::Verification => "verify_email",
+            Purpose::EmailChange => "email_change",
+            Purpose::LogIn => "login",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password reset by email",
+            Purpose::Verification => "email verification",
+            Purpose::EmailChange => "email change",
+            Purpose::LogIn => "OTP authentication",
+        }
+    }
+}
+
+/// What proves control of the mailbox.
+pub enum Proof<'a> {
+    /// The token from the mail's link.
+    Token(&'a str),
+    /// The six-digit code, with the account's email.
+    Code { email: &'a str, code: &'a str },
+}
+
+pub(super) fn invalid() -> AppError {
+    AppError::validation("token", "The token or code is invalid or has expired.")
+}
+
+/// Whether this server can send mail for `purpose`.
+pub fn enabled(svc: &Services, purpose: Purpose) -> AppResult<()> {
+    if svc.mailer.enabled() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "{} is not enabled on this server (AUTHGRAPH_SMTP_URL)",
+            purpose.what()
+        )))
+    }
+}
+
+pub(super) async fn collection(
+    svc: &Services,
+    project: &Project,
+    name: Option<&str>,
+) -> AppResult<Collection> {
+    let name = name.unwrap_or(DEFAULT_COLLECTION);
+    svc.catalog
+        .collection_by_name(&svc.db, &project.id, name)
+        .await
+}
+
+/// Requests and confirmations count against the client's address like
+/// log-ins do (in a bucket of their own).
+pub(super) async fn count_address(svc: &Services, client: &ClientInfo) -> AppResult<()> {
+    match client
+        .ip
+        .as_deref()
+        .and_then(|ip| limits::ip_bucket("mailcode", ip))
+    {
+        Some(bucket) => limits::hit(&svc.db, &bucket, svc.limits.login_per_ip).await,
+        None => Ok(()),
+    }
+}

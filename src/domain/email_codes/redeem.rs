@@ -1,0 +1,190 @@
+//! Confirmations: a code found, checked and spent, and what it proves done.
+use chrono::Utc;
+
+use super::purpose::*;
+use crate::auth::keys;
+use crate::auth::password::check_policy;
+use crate::domain::notices;
+use crate::domain::projects::Project;
+use crate::domain::services::Services;
+use crate::domain::sessions::ClientInfo;
+use crate::domain::users::model::{AuthResult, TokenLifetime, User};
+use crate::domain::users::{account, log_in, query};
+use crate::error::{AppError, AppResult};
+use crate::store::codes::{self, Key};
+
+/// A live code, checked, not yet spent.
+struct Found {
+    id: String,
+    user: User,
+    payload: Option<String>,
+}
+
+/// Finds the live code a proof names and checks it (counting a wrong
+/// six-digit code), without spending it.
+async fn find(
+    svc: &Services,
+    project: &Project,
+    collection_name: Option<&str>,
+    proof: Proof<'_>,
+    purpose: Purpose,
+) -> AppResult<Found> {
+    let now = Utc::now().timestamp();
+    let (code_id, user_id, payload) = match proof {
+        Proof::Token(token) => {
+            let hash = svc.codes.hash("token", token);
+            let live = codes::live(&svc.db, Key::TokenHash(&hash), purpose.key(), now)
+                .await?
+                .ok_or_else(invalid)?;
+            (live.id, live.user_id, live.payload)
+        }
+        Proof::Code { email, code } => {
+            let collection = collection(svc, project, collection_name).await?;
+            let user = query::find_by_email(&svc.db, &collection, email)
+                .await?
+                .ok_or_else(invalid)?;
+            let live = codes::live(&svc.db, Key::User(&user.id), purpose.key(), now)
+                .await?
+                .ok_or_else(invalid)?;
+            if !guess(svc, &live, code).await? {
+                return Err(invalid());
+            }
+            (live.id, user.id, live.payload)
+        }
+    };
+    // A token of another project is not ours.
+    let user = query::get(&svc.db, &project.id, &user_id)
+        .await
+        .map_err(|_| invalid())?;
+    Ok(Found {
+        id: code_id,
+        user,
+        payload,
+    })
+}
+
+/// Compares a typed six-digit code with the stored hash in constant time. Six
+/// digits are guessable: a wrong guess is counted, and after a few the code
+/// is gone.
+async fn guess(svc: &Services, live: &codes::LiveCode, code: &str) -> AppResult<bool> {
+    if keys::ct_eq(&svc.codes.hash(&live.user_id, code), &live.otp_hash) {
+        return Ok(true);
+    }
+    let last = i64::from(live.attempts) + 1 >= MAX_CODE_ATTEMPTS;
+    codes::count_wrong(&svc.db, &live.id, last).await?;
+    Ok(false)
+}
+
+/// Spends a code: only one of two racing confirmations gets it.
+async fn spend(svc: &Services, code_id: &str) -> AppResult<()> {
+    if !codes::take(&svc.db, code_id).await? {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+/// Sets a new password with a token or code from a reset mail.
+pub async fn reset_password(
+    svc: &Services,
+    project: &Project,
+    collection_name: Option<&str>,
+    proof: Proof<'_>,
+    new_password: &str,
+    client: &ClientInfo,
+) -> AppResult<User> {
+    let purpose = Purpose::PasswordReset;
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
+    let found = find(svc, project, collection_name, proof, purpose).await?;
+    // Checked before the code is spent: a password the policy refuses can be retried.
+    let collection = svc
+        .catalog
+        .collection(&svc.db, &found.user.collection_id)
+        .await?;
+    check_policy(new_password, collection.settings.min_password_length)?;
+    spend(svc, &found.id).await?;
+    account::reset_password(svc, &found.user.id, new_password).await
+}
+
+/// Marks the email verified with a token or code from a verification mail.
+pub async fn verify_email(
+    svc: &Services,
+    project: &Project,
+    collection_name: Option<&str>,
+    proof: Proof<'_>,
+    client: &ClientInfo,
+) -> AppResult<User> {
+    let purpose = Purpose::Verification;
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
+    let found = find(svc, project, collection_name, proof, purpose).await?;
+    spend(svc, &found.id).await?;
+    account::mark_verified(svc, &found.user.id).await
+}
+
+/// Moves the account to the address an email-change mail went to, with the
+/// token from it and the account's password. The old address is told.
+pub async fn confirm_email_change(
+    svc: &Services,
+    project: &Project,
+    token: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> AppResult<User> {
+    let purpose = Purpose::EmailChange;
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
+    let found = find(svc, project, None, Proof::Token(token), purpose).await?;
+    let new_email = found.payload.clone().ok_or_else(invalid)?;
+    if !account::verify_password(svc, &found.user, password).await? {
+        return Err(AppError::validation(
+            "password",
+            "The password is not the account's.",
+        ));
+    }
+    // A taken address fails before the token is spent (the unique index
+    // still decides a race).
+    let collection = svc
+        .catalog
+        .collection(&svc.db, &found.user.collection_id)
+        .await?;
+    if query::find_by_email(&svc.db, &collection, &new_email)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::EmailExists);
+    }
+    spend(svc, &found.id).await?;
+    let old = found.user.email.clone();
+    let user = account::change_email(svc, &found.user.id, &new_email).await?;
+    notices::email_changed(svc, &old, &user);
+    Ok(user)
+}
+
+/// Signs in with the id from `request_login_code` and the mailed code.
+pub async fn log_in_with_code(
+    svc: &Services,
+    project: &Project,
+    code_id: &str,
+    code: &str,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<AuthResult> {
+    let purpose = Purpose::LogIn;
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
+    let refused = || AppError::InvalidCredentials;
+    let now = Utc::now().timestamp();
+    let live = codes::live(&svc.db, Key::Id(code_id), purpose.key(), now)
+        .await?
+        .ok_or_else(refused)?;
+    if !guess(svc, &live, code).await? {
+        return Err(refused());
+    }
+    let user_id = live.user_id;
+    let user = query::get(&svc.db, &project.id, &user_id)
+        .await
+        .map_err(|_| refused())?;
+    spend(svc, code_id).await.map_err(|_| refused())?;
+    log_in::log_in_proven(svc, &user.id, client, lifetime).await
+}

@@ -1,0 +1,31 @@
+//! What the domain needs to do its work.
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::password::PasswordService;
+use crate::auth::refresh::RefreshKey;
+use crate::auth::tokens::TokenService;
+
+/// What the domain needs to do its work; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub passwords: PasswordService,
+    pub tokens: TokenService,
+    pub refresh: RefreshKey,
+    /// Seconds a rotated refresh token still yields its successor.
+    pub refresh_grace_secs: i64,
+    pub events: super::events::EventBus,
+    /// Short-lived cache of projects, keys and collections.
+    pub catalog: super::catalog::Catalog,
+    /// Short-lived cache of the session-and-user lookup (invalidated by events).
+    pub auth_cache: super::auth_cache::AuthCache,
+    /// Rate limits and account lockout.
+    pub limits: super::limits::Limits,
+    /// Keyed hashes of one-time codes (password reset).
+    pub codes: crate::auth::codes::CodeKey,
+    /// Outgoing email.
+    pub mailer: crate::mail::Mailer,
+    /// The base URL for links in emails (`AUTHGRAPH_PUBLIC_URL`), may be empty.
+    pub public_url: String,
+}

@@ -1,0 +1,321 @@
+//! Changes to an account: profile, password, email, state, deletion.
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+use entity::user;
+
+use super::issue::*;
+use super::model::*;
+use crate::auth::password::check_policy;
+use crate::domain::events::{UserEvent, UserEventKind};
+use crate::domain::limits::{self};
+use crate::domain::notices;
+use crate::domain::profile;
+use crate::domain::services::Services;
+use crate::domain::sessions::{self};
+use crate::error::{AppError, AppResult};
+use crate::store;
+
+/// What an account update may carry: profile changes and a new password,
+/// applied in one transaction (a refused part changes nothing).
+#[derive(Clone, Debug, Default)]
+pub struct AccountUpdate {
+    pub profile: UpdateProfileRequest,
+    pub password: Option<NewPassword>,
+}
+
+/// A new password within an account update.
+#[derive(Clone, Debug, Default)]
+pub struct NewPassword {
+    pub password: String,
+    /// The current password, checked when given. `None` only for a caller
+    /// the door trusts to skip it (an administrator, or a dialect whose
+    /// documented update sends none).
+    pub current: Option<String>,
+    /// The session that stays signed in (the caller's); every other ends.
+    pub keep_session: Option<String>,
+    /// Also void the kept session's earlier access tokens (the door hands the
+    /// client a new one).
+    pub revoke_current_tokens: bool,
+}
+
+/// Merges profile data and applies `$append`/`$remove` atomically in the database.
+pub async fn update_profile(
+    svc: &Services,
+    user: &User,
+    req: UpdateProfileRequest,
+) -> AppResult<User> {
+    let update = AccountUpdate {
+        profile: req,
+        password: None,
+    };
+    update_account(svc, user, update).await
+}
+
+/// Applies an account update: profile data merged, then `$append`, then
+/// `$remove`, and a new password (checked against the policy, the current
+/// one verified when given), all in one transaction. A new password bumps the
+/// token version when asked, ends the other sessions, lifts a lockout and is
+/// mailed to the user.
+pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> AppResult<User> {
+    let p = &req.profile;
+    if p.data.is_empty() && p.append.is_empty() && p.remove.is_empty() && req.password.is_none() {
+        // Nothing to change: nothing is written and nobody is notified.
+        return Ok(user.clone());
+    }
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    profile::check_values(&collection, &p.data)?;
+    profile::check_array_ops(&collection, &p.append, "$append")?;
+    profile::check_array_ops(&collection, &p.remove, "$remove")?;
+    for key in p.append.keys().chain(p.remove.keys()) {
+        if p.data.contains_key(key) {
+            return Err(AppError::validation(
+                key.clone(),
+                format!("`{key}` is both set and changed by $append/$remove"),
+            ));
+        }
+    }
+    // Checked and hashed before anything changes: a wrong current password
+    // or a weak new one leaves the profile as it was too.
+    let hash = match &req.password {
+        Some(np) => {
+            if let Some(current) = &np.current {
+                if !verify_password(svc, user, current).await? {
+                    return Err(AppError::InvalidCredentials);
+                }
+            }
+            check_policy(&np.password, collection.settings.min_password_length)?;
+            Some(svc.passwords.hash(&np.password).await?)
+        }
+        None => None,
+    };
+    let now = Utc::now();
+    let txn = svc.db.begin().await?;
+    if store::users::touch(&txn, &user.id, now).await? == 0 {
+        return Err(AppError::NotFound("user"));
+    }
+    if !p.data.is_empty() {
+        store::users::merge(&txn, &user.id, &p.data)
+            .await
+            .map_err(|e| remap(e, &collection))?;
+    }
+    for (key, value) in &p.append {
+        store::users::append(&txn, &user.id, key, &profile::values_of(value))
+            .await
+            .map_err(|e| remap(e, &collection))?;
+    }
+    for (key, value) in &p.remove {
+        store::users::remove(&txn, &user.id, key, &profile::values_of(value)).await?;
+    }
+    let mut updated = user::Entity::find_by_id(&user.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    // Checked after the change, inside the transaction: a too-large result rolls back.
+    profile::check_size(&updated.data)?;
+    if let (Some(hash), Some(np)) = (hash, &req.password) {
+        let version = updated.token_version + i64::from(np.revoke_current_tokens);
+        let mut active: user::ActiveModel = updated.into();
+        active.password_hash = Set(hash);
+        active.token_version = Set(version);
+        updated = active.update(&txn).await?;
+        let keep = np.keep_session.as_deref();
+        sessions::revoke_all_in(&txn, &user.id, keep, "password changed").await?;
+    }
+    txn.commit().await?;
+    let updated = User::from(updated);
+    let mut changed: Vec<String> = p
+        .data
+        .keys()
+        .chain(p.append.keys())
+        .chain(p.remove.keys())
+        .cloned()
+        .collect();
+    if req.password.is_some() {
+        svc.events.sessions_revoked(Some(&user.id), None);
+        // A new password ends a lockout (an administrator's way out of one).
+        limits::unlock(svc, &collection.id, &updated.email).await?;
+        changed.push("password".into());
+        tracing::info!(event = "password_changed", user_id = %user.id);
+        notices::password_changed(svc, &updated);
+    }
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Updated,
+        user: updated.clone(),
+        changed,
+    });
+    Ok(updated)
+}
+
+/// Verifies the current password (when given), stores the new one, bumps the
+/// token version when asked, ends every other session, and returns a fresh
+/// token for the caller's session.
+pub async fn change_password(
+    svc: &Services,
+    user: &User,
+    session_id: &str,
+    req: ChangePasswordRequest,
+) -> AppResult<AuthResult> {
+    let update = AccountUpdate {
+        profile: UpdateProfileRequest::default(),
+        password: Some(NewPassword {
+            password: req.new_password,
+            current: req.current_password,
+            keep_session: Some(session_id.to_owned()),
+            revoke_current_tokens: req.revoke_current_tokens,
+        }),
+    };
+    let updated = update_account(svc, user, update).await?;
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    let (token, expires_in) = access_token(svc, &collection, &updated, session_id, req.lifetime)?;
+    Ok(AuthResult {
+        token,
+        refresh_token: None,
+        session_id: session_id.to_owned(),
+        expires_in,
+        user: updated,
+    })
+}
+
+/// Sets a new password for a user who proved control of the account's email
+/// (a reset code): every session and token ends, a lockout is lifted, and the
+/// email counts as verified.
+pub async fn reset_password(svc: &Services, user_id: &str, new_password: &str) -> AppResult<User> {
+    let stored = user::Entity::find_by_id(user_id)
+        .one(&svc.db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let collection = svc
+        .catalog
+        .collection(&svc.db, &stored.collection_id)
+        .await?;
+    check_policy(new_password, collection.settings.min_password_length)?;
+    let hash = svc.passwords.hash(new_password).await?;
+    let version = stored.token_version + 1;
+    let mut active: user::ActiveModel = stored.into();
+    active.password_hash = Set(hash);
+    active.token_version = Set(version);
+    active.verified = Set(true);
+    active.updated_at = Set(Utc::now());
+    let updated: User = active.update(&svc.db).await?.into();
+    sessions::revoke_all(svc, &updated.id, None, "password reset").await?;
+    limits::unlock(svc, &collection.id, &updated.email).await?;
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Updated,
+        user: updated.clone(),
+        changed: vec!["password".into()],
+    });
+    tracing::info!(event = "password_reset", user_id = %updated.id);
+    notices::password_changed(svc, &updated);
+    Ok(updated)
+}
+
+/// Checks a user's password (PocketBase's `oldPassword`).
+pub async fn verify_password(svc: &Services, user: &User, password: &str) -> AppResult<bool> {
+    let stored = user::Entity::find_by_id(&user.id)
+        .one(&svc.db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    svc.passwords
+        .verify(password, Some(&stored.password_hash))
+        .await
+}
+
+/// Disables or enables a user; disabling ends every session and token at once.
+pub async fn set_disabled(
+    svc: &Services,
+    project_id: &str,
+    id: &str,
+    disabled: bool,
+) -> AppResult<User> {
+    let stored = user::Entity::find_by_id(id)
+        .filter(user::Column::ProjectId.eq(project_id))
+        .one(&svc.db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let version = stored.token_version + 1;
+    let mut active: user::ActiveModel = stored.into();
+    active.disabled = Set(disabled);
+    active.token_version = Set(version);
+    active.updated_at = Set(Utc::now());
+    let user: User = active.update(&svc.db).await?.into();
+    if disabled {
+        sessions::revoke_all(svc, &user.id, None, "user disabled").await?;
+    }
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Updated,
+        user: user.clone(),
+        changed: vec!["disabled".into()],
+    });
+    Ok(user)
+}
+
+/// Moves a user to a new, proven email address: the address counts as
+/// verified, and every session and token ends (they were issued to the old one).
+pub async fn change_email(svc: &Services, user_id: &str, new_email: &str) -> AppResult<User> {
+    let (email, normalized) = normalize_email(new_email)?;
+    let stored = user::Entity::find_by_id(user_id)
+        .one(&svc.db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let collection = svc
+        .catalog
+        .collection(&svc.db, &stored.collection_id)
+        .await?;
+    let version = stored.token_version + 1;
+    let mut active: user::ActiveModel = stored.into();
+    active.email = Set(email);
+    active.email_normalized = Set(normalized);
+    active.verified = Set(true);
+    active.token_version = Set(version);
+    active.updated_at = Set(Utc::now());
+    let user: User = active
+        .update(&svc.db)
+        .await
+        .map_err(|e| conflict(e, &collection))?
+        .into();
+    sessions::revoke_all(svc, &user.id, None, "email changed").await?;
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Updated,
+        user: user.clone(),
+        changed: vec!["email".into(), "verified".into()],
+    });
+    tracing::info!(event = "email_changed", user_id = %user.id);
+    Ok(user)
+}
+
+/// Marks a user's email verified (it proved it receives mail there).
+pub async fn mark_verified(svc: &Services, user_id: &str) -> AppResult<User> {
+    let stored = user::Entity::find_by_id(user_id)
+        .one(&svc.db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if stored.verified {
+        return Ok(stored.into());
+    }
+    let mut active: user::ActiveModel = stored.into();
+    active.verified = Set(true);
+    active.updated_at = Set(Utc::now());
+    let user: User = active.update(&svc.db).await?.into();
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Updated,
+        user: user.clone(),
+        changed: vec!["verified".into()],
+    });
+    tracing::info!(event = "email_verified", user_id = %user.id);
+    Ok(user)
+}
+
+/// Deletes a user (its sessions go with it).
+pub async fn delete(svc: &Services, user: &User) -> AppResult<()> {
+    let res = user::Entity::delete_by_id(&user.id).exec(&svc.db).await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::NotFound("user"));
+    }
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Deleted,
+        user: user.clone(),
+        changed: vec![],
+    });
+    Ok(())
+}

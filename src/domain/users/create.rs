@@ -1,0 +1,73 @@
+//! Sign-up and creation by an administrator.
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, Set};
+use serde_json::Value;
+
+use entity::user;
+
+use super::issue::*;
+use super::model::*;
+use crate::auth::keys;
+use crate::auth::password::check_policy;
+use crate::domain::collections::Collection;
+use crate::domain::events::{UserEvent, UserEventKind};
+use crate::domain::limits::{self};
+use crate::domain::profile;
+use crate::domain::projects::Project;
+use crate::domain::services::Services;
+use crate::error::AppResult;
+
+/// Creates a user, opens its first session and returns its tokens.
+pub async fn sign_up(
+    svc: &Services,
+    project: &Project,
+    req: SignUpRequest,
+) -> AppResult<AuthResult> {
+    let (client, lifetime) = (req.client.clone(), req.lifetime);
+    let (collection, user) = create(svc, project, req).await?;
+    start_session(svc, &collection, user, &client, lifetime).await
+}
+
+/// Creates a user without logging it in (PocketBase's record create).
+pub async fn create(
+    svc: &Services,
+    project: &Project,
+    req: SignUpRequest,
+) -> AppResult<(Collection, User)> {
+    let collection = svc
+        .catalog
+        .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
+        .await?;
+    limits::sign_up(svc, &req.client).await?;
+    let (email, email_normalized) = normalize_email(&req.email)?;
+    check_policy(&req.password, collection.settings.min_password_length)?;
+    profile::check_new_profile(&collection, &req.data)?;
+    let hash = svc.passwords.hash(&req.password).await?;
+    let now = Utc::now();
+    let model = user::ActiveModel {
+        id: Set(keys::new_id()),
+        project_id: Set(project.id.clone()),
+        collection_id: Set(collection.id.clone()),
+        email: Set(email),
+        email_normalized: Set(email_normalized),
+        password_hash: Set(hash),
+        data: Set(Value::Object(req.data)),
+        roles: Set(serde_json::json!(["user"])),
+        verified: Set(false),
+        disabled: Set(false),
+        token_version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&svc.db)
+    .await
+    .map_err(|e| conflict(e, &collection))?;
+    let user = User::from(model);
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Created,
+        user: user.clone(),
+        changed: vec![],
+    });
+    tracing::info!(event = "sign_up", user_id = %user.id);
+    Ok((collection, user))
+}

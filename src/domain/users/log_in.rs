@@ -1,0 +1,151 @@
+//! Log-in, token refresh and log-out.
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use entity::user;
+
+use super::account::mark_verified;
+use super::issue::*;
+use super::model::*;
+use super::query::get;
+use crate::domain::collections::FieldType;
+use crate::domain::limits::LoginGuard;
+use crate::domain::projects::Project;
+use crate::domain::services::Services;
+use crate::domain::sessions::{self, ClientInfo};
+use crate::error::{AppError, AppResult};
+use crate::store;
+
+/// Checks credentials. Unknown emails cost the same as wrong passwords and get
+/// the same answer.
+pub async fn log_in(svc: &Services, project: &Project, req: LogInRequest) -> AppResult<AuthResult> {
+    let collection = svc
+        .catalog
+        .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
+        .await?;
+    if req.password.len() > crate::auth::password::MAX_PASSWORD_BYTES {
+        return Err(AppError::InvalidCredentials);
+    }
+    let by_field = req.identity_field.as_deref().filter(|f| *f != "email");
+    if let Some(f) = by_field {
+        // Only a declared unique text field identifies a user.
+        let declared = collection
+            .field(f)
+            .is_some_and(|d| d.unique && d.field_type == FieldType::Text);
+        if !declared {
+            return Err(AppError::validation(
+                "identityField",
+                format!("`{f}` is not a unique text field"),
+            ));
+        }
+    }
+    let guard = LoginGuard::enter(svc, &collection.id, &req.email, &req.client).await?;
+    let normalized = normalize_email(&req.email).map(|(_, n)| n).ok();
+    let found = match (&normalized, by_field) {
+        (_, Some(f)) => {
+            store::users::find_by_text_field(&svc.db, &collection.id, f, req.email.trim()).await?
+        }
+        (Some(n), None) => {
+            user::Entity::find()
+                .filter(user::Column::CollectionId.eq(&collection.id))
+                .filter(user::Column::EmailNormalized.eq(n))
+                .one(&svc.db)
+                .await?
+        }
+        (None, None) => None,
+    };
+    let ok = svc
+        .passwords
+        .verify(
+            &req.password,
+            found.as_ref().map(|m| m.password_hash.as_str()),
+        )
+        .await?;
+    let Some(model) = found.filter(|_| ok) else {
+        tracing::info!(event = "login_failed", collection = %collection.name);
+        guard.failed(svc).await?;
+        return Err(AppError::InvalidCredentials);
+    };
+    guard.succeeded(svc).await?;
+    let user = User::from(model);
+    if user.disabled {
+        return Err(AppError::AccountDisabled);
+    }
+    tracing::info!(event = "login", user_id = %user.id);
+    start_session(svc, &collection, user, &req.client, req.lifetime).await
+}
+
+/// Opens a session for a user who proved control of its email (a one-time
+/// code): the email counts as verified.
+pub async fn log_in_proven(
+    svc: &Services,
+    user_id: &str,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<AuthResult> {
+    let user = mark_verified(svc, user_id).await?;
+    if user.disabled {
+        return Err(AppError::AccountDisabled);
+    }
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    tracing::info!(event = "login", method = "otp", user_id = %user.id);
+    start_session(svc, &collection, user, client, lifetime).await
+}
+
+/// Exchanges a refresh token for new tokens (rotation with reuse detection).
+/// `project_id`, when the caller named a project, must be the session's.
+pub async fn refresh(
+    svc: &Services,
+    refresh_token: &str,
+    project_id: Option<&str>,
+    lifetime: TokenLifetime,
+) -> AppResult<AuthResult> {
+    let rotated = sessions::rotate(svc, refresh_token, svc.refresh_grace_secs, project_id).await?;
+    let session = rotated.session;
+    if project_id.is_some_and(|p| p != session.project_id) {
+        return Err(AppError::InvalidToken);
+    }
+    let user = get(&svc.db, &session.project_id, &session.user_id)
+        .await
+        .map_err(|_| AppError::InvalidToken)?;
+    if user.disabled {
+        return Err(AppError::AccountDisabled);
+    }
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    let (token, expires_in) = access_token(svc, &collection, &user, &session.id, lifetime)?;
+    Ok(AuthResult {
+        token,
+        refresh_token: Some(rotated.refresh_token),
+        session_id: session.id,
+        expires_in,
+        user,
+    })
+}
+
+/// A new access token for the caller's live session (PocketBase's `auth-refresh`).
+pub async fn reissue(
+    svc: &Services,
+    user: &User,
+    session_id: &str,
+    lifetime: TokenLifetime,
+) -> AppResult<AuthResult> {
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    let (token, expires_in) = access_token(svc, &collection, user, session_id, lifetime)?;
+    Ok(AuthResult {
+        token,
+        refresh_token: None,
+        session_id: session_id.to_owned(),
+        expires_in,
+        user: user.clone(),
+    })
+}
+
+/// Ends the caller's session, or all of the user's sessions.
+pub async fn log_out(svc: &Services, user: &User, session_id: &str, all: bool) -> AppResult<u64> {
+    let n = if all {
+        sessions::revoke_all(svc, &user.id, None, "logged out everywhere").await?
+    } else {
+        u64::from(sessions::revoke(svc, session_id, "logged out").await?)
+    };
+    tracing::info!(event = "logout", user_id = %user.id, all);
+    Ok(n)
+}

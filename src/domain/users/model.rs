@@ -1,0 +1,210 @@
+//! Users as the domain shows them, and the requests the doors send.
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use entity::user;
+
+use crate::domain::filter::{Filter, Sort};
+use crate::domain::sessions::ClientInfo;
+use crate::error::{AppError, AppResult};
+
+/// A user as the domain shows it; the password hash never leaves the domain.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub project_id: String,
+    pub collection_id: String,
+    pub email: String,
+    pub data: Value,
+    pub roles: Vec<String>,
+    pub verified: bool,
+    pub disabled: bool,
+    pub token_version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for User {
+    fn from(m: user::Model) -> Self {
+        let roles = serde_json::from_value(m.roles).unwrap_or_default();
+        Self {
+            id: m.id,
+            project_id: m.project_id,
+            collection_id: m.collection_id,
+            email: m.email,
+            data: m.data,
+            roles,
+            verified: m.verified,
+            disabled: m.disabled,
+            token_version: m.token_version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+impl User {
+    /// What is left of a deleted user in an event from another instance.
+    pub fn deleted(id: String, project_id: String, collection_id: String, email: String) -> User {
+        let now = Utc::now();
+        User {
+            id,
+            project_id,
+            collection_id,
+            email,
+            data: Value::Object(Map::new()),
+            roles: vec![],
+            verified: false,
+            disabled: false,
+            token_version: -1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// A token and the user it was issued to.
+#[derive(Clone, Debug)]
+pub struct AuthResult {
+    /// The access token.
+    pub token: String,
+    /// The session's current refresh token (absent where none was issued).
+    pub refresh_token: Option<String>,
+    /// The session the tokens belong to.
+    pub session_id: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: i64,
+    pub user: User,
+}
+
+/// Which access-token lifetime a front door wants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenLifetime {
+    /// Short-lived, renewed with the refresh token.
+    #[default]
+    Short,
+    /// For clients that never refresh (Cocobase, PocketBase).
+    LongLived,
+}
+
+/// `signUp`.
+#[derive(Clone, Debug, Default)]
+pub struct SignUpRequest {
+    pub email: String,
+    pub password: String,
+    pub data: Map<String, Value>,
+    pub collection: Option<String>,
+    pub client: ClientInfo,
+    pub lifetime: TokenLifetime,
+}
+
+/// `logIn`.
+#[derive(Clone, Debug, Default)]
+pub struct LogInRequest {
+    /// The email address, or the value of `identity_field`.
+    pub email: String,
+    /// Log in by a declared unique text field (e.g. `username`) instead of email.
+    pub identity_field: Option<String>,
+    pub password: String,
+    pub collection: Option<String>,
+    pub client: ClientInfo,
+    pub lifetime: TokenLifetime,
+}
+
+/// `updateMe`: merge `data`, then `$append`, then `$remove`.
+#[derive(Clone, Debug, Default)]
+pub struct UpdateProfileRequest {
+    pub data: Map<String, Value>,
+    pub append: Map<String, Value>,
+    pub remove: Map<String, Value>,
+}
+
+/// `changePassword`. Without `current_password` the caller must be trusted to
+/// skip the check (a dialect whose documented API has no old password).
+#[derive(Clone, Debug, Default)]
+pub struct ChangePasswordRequest {
+    pub current_password: Option<String>,
+    pub new_password: String,
+    pub lifetime: TokenLifetime,
+    /// Also revoke the caller's own earlier access tokens (a new one is returned).
+    /// Dialects that cannot hand the client a new token keep them valid; every
+    /// other session ends either way.
+    pub revoke_current_tokens: bool,
+}
+
+/// A page of users.
+#[derive(Clone, Debug)]
+pub struct UserPage {
+    pub items: Vec<User>,
+    pub total: Option<u64>,
+}
+
+/// Largest page a list returns.
+pub const MAX_PAGE_SIZE: u64 = 500;
+
+/// A list request: filter, order and page.
+#[derive(Clone, Debug, Default)]
+pub struct UserQuery {
+    /// Only this collection; every collection of the project when `None`.
+    pub collection: Option<String>,
+    pub filter: Option<Filter>,
+    /// Sort keys; newest first when empty. The id always breaks ties.
+    pub sort: Vec<Sort>,
+    pub limit: u64,
+    pub offset: u64,
+    /// Count every match (costs a second query).
+    pub with_total: bool,
+}
+
+/// Trims and checks an email address; returns (as typed, normalized).
+pub fn normalize_email(raw: &str) -> AppResult<(String, String)> {
+    let email = raw.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && local.len() <= 64
+                && !domain.contains('@')
+                && local.chars().all(|c| c.is_ascii_graphic() || !c.is_ascii())
+                && !local.starts_with('.')
+                && !local.ends_with('.')
+                && !local.contains("..")
+                && domain.contains('.')
+                && domain.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                })
+        });
+    if !valid {
+        return Err(AppError::InvalidEmail);
+    }
+    Ok((email.to_owned(), email.to_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_email;
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_checked() {
+        assert_eq!(
+            normalize_email("  Ann@Example.COM ").unwrap(),
+            ("Ann@Example.COM".into(), "ann@example.com".into())
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@@example.com",
+            "ann@-x.com",
+            "a..b@x.com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Reading users: by id, by field, by email, and filtered lists.
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
+
+use entity::user;
+
+use super::model::*;
+use crate::domain::catalog::Catalog;
+use crate::domain::collections::Collection;
+use crate::error::{AppError, AppResult};
+use crate::store;
+
+/// Loads a user of a project.
+pub async fn get(db: &impl ConnectionTrait, project_id: &str, id: &str) -> AppResult<User> {
+    crate::store::unique(
+        user::Entity::find_by_id(id).filter(user::Column::ProjectId.eq(project_id)),
+        db,
+    )
+    .await?
+    .map(User::from)
+    .ok_or(AppError::NotFound("user"))
+}
+
+/// Loads users of a project by id, in one query.
+pub async fn get_many(
+    db: &impl ConnectionTrait,
+    project_id: &str,
+    ids: &[String],
+) -> AppResult<std::collections::HashMap<String, User>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::ProjectId.eq(project_id))
+        .filter(user::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.clone(), User::from(m)))
+        .collect())
+}
+
+/// Counts the users a query matches (whatever its page).
+pub async fn count_query(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    project_id: &str,
+    q: &UserQuery,
+) -> AppResult<u64> {
+    Ok(select(db, catalog, project_id, q).await?.count(db).await?)
+}
+
+/// The filtered selection of a query, without order or page.
+async fn select(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    project_id: &str,
+    q: &UserQuery,
+) -> AppResult<sea_orm::Select<user::Entity>> {
+    let backend = db.get_database_backend();
+    let mut select = user::Entity::find();
+    let mut collection = None;
+    if let Some(name) = &q.collection {
+        // A collection belongs to one project, so its id alone scopes the query
+        // (and keeps counts inside the collection's indexes).
+        let c = catalog.collection_by_name(db, project_id, name).await?;
+        select = select.filter(user::Column::CollectionId.eq(c.id.clone()));
+        collection = Some(c);
+    } else {
+        select = select.filter(user::Column::ProjectId.eq(project_id));
+    }
+    if let Some(filter) = &q.filter {
+        let filter = filter.clone().resolve_relations(collection.as_ref());
+        select = select.filter(store::filter::condition(backend, &filter)?);
+    }
+    Ok(select)
+}
+
+/// Lists users of a project.
+pub async fn query(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    project_id: &str,
+    q: &UserQuery,
+) -> AppResult<UserPage> {
+    let backend = db.get_database_backend();
+    let mut select = select(db, catalog, project_id, q).await?;
+    let total = if q.with_total {
+        Some(select.clone().count(db).await?)
+    } else {
+        None
+    };
+    if q.sort.is_empty() {
+        select = select.order_by_desc(user::Column::CreatedAt);
+    }
+    for s in &q.sort {
+        let order = if s.descending {
+            sea_orm::Order::Desc
+        } else {
+            sea_orm::Order::Asc
+        };
+        select = select.order_by(store::filter::order_expr(backend, s), order);
+    }
+    let select = select.order_by_desc(user::Column::Id);
+    let items = store::page(select, q.limit.min(MAX_PAGE_SIZE), q.offset, db)
+        .await?
+        .into_iter()
+        .map(User::from)
+        .collect();
+    Ok(UserPage { items, total })
+}
+
+/// Finds a user of a collection by a profile field's string value.
+pub async fn find_by_field(
+    db: &impl ConnectionTrait,
+    collection: &Collection,
+    field: &str,
+    value: &str,
+) -> AppResult<Option<User>> {
+    Ok(
+        store::users::find_by_text_field(db, &collection.id, field, value)
+            .await?
+            .map(User::from),
+    )
+}
+
+/// Finds a user of a collection by email.
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    collection: &Collection,
+    email: &str,
+) -> AppResult<Option<User>> {
+    let Ok((_, normalized)) = normalize_email(email) else {
+        return Ok(None);
+    };
+    Ok(user::Entity::find()
+        .filter(user::Column::CollectionId.eq(&collection.id))
+        .filter(user::Column::EmailNormalized.eq(normalized))
+        .one(db)
+        .await?
+        .map(User::from))
+}

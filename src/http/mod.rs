@@ -1,0 +1,10 @@
+//! What every HTTP front door shares, below the doors: the state handlers
+//! receive, the extractors that read credentials, tenant and body, and the
+//! rendering of errors in a door's own shape.
+pub mod body;
+pub mod dialect;
+pub mod extract;
+pub mod proxies;
+pub mod query;
+pub mod state;
+pub mod tenant;

@@ -1,0 +1,111 @@
+//! The signed-in user's account, and a user by id.
+use axum::Json;
+use axum::extract::Path;
+use serde_json::{Value, json};
+
+use super::IdPath;
+use super::auth::profile_of;
+use super::call::{Coco, CocoBody, Result, auth_json, user_json};
+use crate::domain::access::View;
+use crate::domain::profile;
+use crate::domain::users::{
+    self, AccountUpdate, ChangePasswordRequest, NewPassword, TokenLifetime, UpdateProfileRequest,
+};
+use crate::error::AppError;
+use crate::http::body::{opt_object, opt_string};
+use crate::rest::iso_ts as ts;
+
+pub async fn current_user(call: Coco) -> Result<Json<Value>> {
+    Ok(Json(user_json(call.caller.user()?)))
+}
+
+/// PUT and PATCH: merge `data` (and flat fields), `$append`/`$remove`, and a
+/// `password` key changes the password, as the SDK does; one change.
+pub async fn update_user(call: Coco, body: CocoBody) -> Result<Json<Value>> {
+    let me = call.caller.user()?;
+    if let Some(email) = opt_string(&body, "email")? {
+        if !email.trim().eq_ignore_ascii_case(&me.email) {
+            return Err(
+                AppError::validation("email", "the email address cannot be changed here").into(),
+            );
+        }
+    }
+    let mut data = profile_of(&body)?;
+    // `$append`/`$remove` may sit at the top level or inside `data`.
+    let mut append = opt_object(&body, "$append")?;
+    let mut remove = opt_object(&body, "$remove")?;
+    for (key, target) in [("$append", &mut append), ("$remove", &mut remove)] {
+        match data.remove(key) {
+            Some(Value::Object(m)) => target.extend(m),
+            Some(_) => {
+                return Err(AppError::validation(key, format!("`{key}` must be an object")).into());
+            }
+            None => {}
+        }
+    }
+    // Cocobase's update sends no current password; the caller's own session
+    // and its token stay valid, every other session ends.
+    let password = opt_string(&body, "password")?.map(|password| NewPassword {
+        password,
+        current: None,
+        keep_session: call.caller.session_id.clone(),
+        revoke_current_tokens: false,
+    });
+    let update = AccountUpdate {
+        profile: UpdateProfileRequest {
+            data,
+            append,
+            remove,
+        },
+        password,
+    };
+    let user = users::update_account(call.services(), me, update).await?;
+    Ok(Json(user_json(&user)))
+}
+
+pub async fn change_password(call: Coco, body: CocoBody) -> Result<Json<Value>> {
+    let me = call.caller.user()?;
+    let pick = |names: &[&str]| -> Result<Option<String>> {
+        for n in names {
+            if let Some(v) = opt_string(&body, n)? {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    };
+    let current = pick(&[
+        "current_password",
+        "old_password",
+        "currentPassword",
+        "oldPassword",
+    ])?
+    .ok_or_else(|| AppError::validation("current_password", "`current_password` is required"))?;
+    let new_password = pick(&["new_password", "newPassword", "password"])?
+        .ok_or_else(|| AppError::validation("new_password", "`new_password` is required"))?;
+    let req = ChangePasswordRequest {
+        current_password: Some(current),
+        new_password,
+        lifetime: TokenLifetime::LongLived,
+        revoke_current_tokens: true,
+    };
+    let session = call.caller.session_id()?;
+    let auth = users::change_password(call.services(), me, session, req).await?;
+    let mut out = auth_json(&auth.token, &auth.user);
+    out["message"] = json!("Password changed successfully");
+    Ok(Json(out))
+}
+
+/// `GET /auth-collections/users/{id}`: the full record for its owner and the
+/// secret key; otherwise the public view.
+pub async fn get_user(call: Coco, Path(IdPath { id }): Path<IdPath>) -> Result<Json<Value>> {
+    let (svc, caller) = (call.services(), &call.caller);
+    let user = users::get(&svc.db, &caller.project()?.id, &id).await?;
+    if caller.view_of(&user.id) == View::Full {
+        return Ok(Json(user_json(&user)));
+    }
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    let public = profile::public_view(&collection, &user.data);
+    Ok(Json(
+        json!({"id": user.id, "data": public, "created_at": ts(user.created_at)}),
+    ))
+}

@@ -1,0 +1,126 @@
+//! Sign-up and log-in (`/auth-collections/*` and the older `/auth/register`).
+use axum::Json;
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::CocoError;
+use super::call::{Coco, CocoBody, Result, auth_json};
+use crate::domain::users::{self, LogInRequest, SignUpRequest, TokenLifetime};
+use crate::error::AppError;
+use crate::http::body::{Body, not_enabled, opt_object, opt_string, string_field};
+use crate::http::dialect::{Call, Dialect, Failure};
+use crate::rest::iso_ts as ts;
+
+/// Keys of a sign-up or update body that are not profile data.
+const ACCOUNT_KEYS: &[&str] = &["email", "password", "data", "roles", "$append", "$remove"];
+
+/// Profile data: the `data` object merged with any flat fields (both documented).
+pub fn profile_of(body: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut data = opt_object(body, "data")?;
+    for (k, v) in body {
+        if !ACCOUNT_KEYS.contains(&k.as_str()) {
+            data.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(data)
+}
+
+pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
+    let caller = &call.caller;
+    let req = SignUpRequest {
+        email: string_field(&body, "email")?,
+        password: string_field(&body, "password")?,
+        // Self-assigned `roles` are ignored: roles are an administrator's decision.
+        data: profile_of(&body)?,
+        collection: None,
+        client: caller.client.clone(),
+        lifetime: TokenLifetime::LongLived,
+    };
+    let auth = users::sign_up(call.services(), caller.project()?, req).await?;
+    Ok(Json(auth_json(&auth.token, &auth.user)))
+}
+
+pub async fn login(call: Coco, body: CocoBody) -> Result<Json<Value>> {
+    let caller = &call.caller;
+    let req = LogInRequest {
+        email: string_field(&body, "email")?,
+        password: string_field(&body, "password")?,
+        client: caller.client.clone(),
+        lifetime: TokenLifetime::LongLived,
+        ..Default::default()
+    };
+    let auth = users::log_in(call.services(), caller.project()?, req).await?;
+    Ok(Json(auth_json(&auth.token, &auth.user)))
+}
+
+/// `/auth/register` answers in an envelope of its own:
+/// `{success: false, error: {code, message}}`.
+pub struct Register;
+
+impl Dialect for Register {
+    fn render(e: &AppError) -> (u16, Value) {
+        let (status, message) = match e {
+            AppError::EmailExists => (409, "A user with this email already exists".to_owned()),
+            AppError::InvalidEmail => (400, "Please provide a valid email address".to_owned()),
+            other => (other.status(), other.public_message()),
+        };
+        let body = json!({"success": false, "error": {"code": e.code(), "message": message}});
+        (status, body)
+    }
+}
+
+/// `POST /auth/register`: `{success, data: {user, token}}`.
+pub async fn register(
+    call: Call<Register>,
+    body: Body<Register>,
+) -> std::result::Result<(StatusCode, Json<Value>), Failure<Register>> {
+    let caller = &call.caller;
+    let name = opt_string(&body, "name")?;
+    let mut data = Map::new();
+    if let Some(n) = &name {
+        data.insert("name".into(), json!(n));
+    }
+    let req = SignUpRequest {
+        email: string_field(&body, "email")?,
+        password: string_field(&body, "password")?,
+        data,
+        collection: None,
+        client: caller.client.clone(),
+        lifetime: TokenLifetime::LongLived,
+    };
+    let auth = users::sign_up(call.services(), caller.project()?, req).await?;
+    let user = json!({"id": auth.user.id, "email": auth.user.email, "name": name, "createdAt": ts(auth.user.created_at)});
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"success": true, "data": {"user": user, "token": auth.token}})),
+    ))
+}
+
+fn google() -> CocoError {
+    not_enabled("Google sign-in").into()
+}
+
+/// Social sign-in and second factors are not built yet.
+pub async fn google_verify() -> CocoError {
+    google()
+}
+
+pub async fn verify_google_login() -> CocoError {
+    google()
+}
+
+pub async fn oauth_google() -> CocoError {
+    google()
+}
+
+pub async fn login_google() -> CocoError {
+    google()
+}
+
+pub async fn github_verify() -> CocoError {
+    not_enabled("GitHub sign-in").into()
+}
+
+pub async fn two_factor() -> CocoError {
+    not_enabled("two-factor authentication").into()
+}

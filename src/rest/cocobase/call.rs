@@ -1,0 +1,44 @@
+//! One extractor for every Cocobase handler: the caller (a key or token names
+//! the project) and the body.
+use serde_json::{Value, json};
+
+use crate::domain::users::User;
+use crate::error::AppError;
+use crate::http::body::Body;
+use crate::http::dialect::{Call, Dialect};
+use crate::rest::iso_ts as ts;
+
+/// Cocobase's dialect.
+pub struct Cocobase;
+
+impl Dialect for Cocobase {
+    fn render(err: &AppError) -> (u16, Value) {
+        super::error::render(err)
+    }
+}
+
+/// A Cocobase request.
+pub type Coco = Call<Cocobase>;
+/// A Cocobase JSON body.
+pub type CocoBody = Body<Cocobase>;
+/// A Cocobase handler's result.
+pub type Result<T> = std::result::Result<T, super::CocoError>;
+
+/// A user as Cocobase shows it to itself and to administrators.
+pub fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "email": u.email,
+        "data": u.data,
+        "roles": u.roles,
+        "verified": u.verified,
+        "client_id": u.project_id,
+        "created_at": ts(u.created_at),
+        "updated_at": ts(u.updated_at),
+    })
+}
+
+/// The answer to a sign-up or log-in.
+pub fn auth_json(token: &str, user: &User) -> Value {
+    json!({"access_token": token, "token_type": "bearer", "user": user_json(user)})
+}

@@ -1,0 +1,56 @@
+//! Password reset and email verification mails.
+use axum::Json;
+use axum::extract::Path;
+use serde_json::{Value, json};
+
+use super::call::{Coco, CocoBody, Result};
+use crate::domain::email_codes::{self, Proof, Purpose};
+use crate::error::AppError;
+use crate::http::body::string_field;
+
+/// `{email}`: the same answer whether or not the email has an account. The
+/// mail's token and code are confirmed through GraphQL `resetPassword` (or the
+/// PocketBase and urBackend URLs): Cocobase documents no confirmation URL.
+pub async fn forgot_password(call: Coco, body: CocoBody) -> Result<Json<Value>> {
+    let (svc, caller) = (call.services(), &call.caller);
+    let purpose = Purpose::PasswordReset;
+    email_codes::enabled(svc, purpose)?;
+    let email = string_field(&body, "email")?;
+    let project = caller.project()?;
+    email_codes::request(svc, project, None, &email, &caller.client, purpose).await?;
+    Ok(Json(
+        json!({"message": "If that email is registered, a password reset email has been sent."}),
+    ))
+}
+
+/// Path parameters by name: under `/p/{project}` there is one more.
+#[derive(serde::Deserialize)]
+pub struct ActionPath {
+    action: String,
+}
+
+/// `send` and `resend` mail the signed-in user a verification link and code;
+/// `verify` takes `{token}`.
+pub async fn verify_email(
+    call: Coco,
+    Path(ActionPath { action }): Path<ActionPath>,
+    body: CocoBody,
+) -> Result<Json<Value>> {
+    let (svc, caller) = (call.services(), &call.caller);
+    let purpose = Purpose::Verification;
+    email_codes::enabled(svc, purpose)?;
+    match action.as_str() {
+        "send" | "resend" => {
+            email_codes::send_code(svc, caller.user()?, purpose).await?;
+            Ok(Json(json!({"message": "Verification email sent"})))
+        }
+        "verify" => {
+            let token = string_field(&body, "token")?;
+            let project = caller.project()?;
+            email_codes::verify_email(svc, project, None, Proof::Token(&token), &caller.client)
+                .await?;
+            Ok(Json(json!({"message": "Email verified successfully"})))
+        }
+        _ => Err(AppError::NotFound("action").into()),
+    }
+}

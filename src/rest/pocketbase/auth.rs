@@ -1,0 +1,108 @@
+//! Authentication: methods, password, refresh; superusers log in here too.
+use axum::Json;
+use axum::extract::Path;
+use serde_json::{Value, json};
+
+use super::call::{Pb, PbBody, Result, blank};
+use super::record::{record_json, superuser_json};
+use super::{CollPath, PbError, RecordPath, SUPERUSERS};
+use crate::domain::collections::FieldType;
+use crate::domain::superusers;
+use crate::domain::users::{self, LogInRequest, TokenLifetime};
+use crate::error::AppError;
+use crate::http::body::not_enabled;
+
+/// `GET /api/health`.
+pub async fn health() -> Json<Value> {
+    Json(json!({"code": 200, "message": "API is healthy.", "data": {}}))
+}
+
+/// `GET …/auth-methods`: password log-in by email and by declared unique text fields.
+pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Value>> {
+    let mut identity_fields = vec!["email".to_owned()];
+    if p.collection != SUPERUSERS {
+        let coll = call.collection(&p.collection).await?;
+        identity_fields.extend(
+            coll.fields
+                .iter()
+                .filter(|f| f.unique && f.field_type == FieldType::Text)
+                .map(|f| f.name.clone()),
+        );
+    }
+    Ok(Json(json!({
+        "password": {"enabled": true, "identityFields": identity_fields},
+        "oauth2": {"enabled": false, "providers": []},
+        "mfa": {"enabled": false, "duration": 0},
+        "otp": {"enabled": false, "duration": 0},
+    })))
+}
+
+/// `{identity, password[, identityField]}` → `{token, record}`.
+pub async fn auth_with_password(
+    call: Pb,
+    Path(p): Path<CollPath>,
+    body: PbBody,
+) -> Result<Json<Value>> {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let identity = text("identity").ok_or_else(|| blank("identity"))?;
+    let password = text("password").ok_or_else(|| blank("password"))?;
+    let svc = call.services();
+    if p.collection == SUPERUSERS {
+        let client = &call.caller.client;
+        let (token, su) = superusers::log_in(svc, &identity, &password, client).await?;
+        return Ok(Json(json!({"token": token, "record": superuser_json(&su)})));
+    }
+    let coll = call.collection(&p.collection).await?;
+    let identity_field = text("identityField").filter(|f| !f.is_empty()).or_else(|| {
+        // Without `identityField`, an identity that is not an email address is
+        // looked up in a declared unique `username`, as PocketBase does.
+        (!identity.contains('@') && coll.field("username").is_some_and(|f| f.unique))
+            .then(|| "username".to_owned())
+    });
+    let req = LogInRequest {
+        email: identity,
+        identity_field,
+        password,
+        collection: Some(coll.name.clone()),
+        client: call.caller.client.clone(),
+        lifetime: TokenLifetime::LongLived,
+    };
+    let auth = users::log_in(svc, call.caller.project()?, req).await?;
+    Ok(Json(
+        json!({"token": auth.token, "record": record_json(&auth.user, &coll, true)}),
+    ))
+}
+
+/// A new token for the caller's session.
+pub async fn auth_refresh(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Value>> {
+    let (svc, caller) = (call.services(), &call.caller);
+    if p.collection == SUPERUSERS {
+        let id = caller
+            .superuser
+            .as_deref()
+            .ok_or(AppError::Unauthenticated)?;
+        let su = superusers::get(&svc.db, id).await?;
+        let token = superusers::issue_token(svc, &su)?;
+        return Ok(Json(json!({"token": token, "record": superuser_json(&su)})));
+    }
+    let coll = call.collection(&p.collection).await?;
+    let me = caller.user()?;
+    if me.collection_id != coll.id {
+        return Err(AppError::Unauthenticated.into());
+    }
+    let session = caller.session_id()?;
+    let auth = users::reissue(svc, me, session, TokenLifetime::LongLived).await?;
+    Ok(Json(
+        json!({"token": auth.token, "record": record_json(&auth.user, &coll, true)}),
+    ))
+}
+
+/// OAuth2 sign-in is not built yet.
+pub async fn auth_with_oauth2(Path(_): Path<CollPath>) -> PbError {
+    not_enabled("OAuth2 authentication").into()
+}
+
+/// Impersonation is not offered.
+pub async fn impersonate(Path(_): Path<RecordPath>) -> PbError {
+    not_enabled("impersonation").into()
+}

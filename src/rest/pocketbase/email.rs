@@ -1,0 +1,140 @@
+//! Codes sent by email: OTP sign-in, password reset, verification, email change.
+use axum::Json;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::CollPath;
+use super::call::{Pb, PbBody, Result, blank, confirm_password, required};
+use super::record::record_json;
+use crate::domain::collections::Collection;
+use crate::domain::email_codes::{self, Proof, Purpose};
+use crate::domain::users::TokenLifetime;
+use crate::error::AppError;
+
+/// The collection a code URL names, after checking that this server sends
+/// mail: one without it answers "not enabled" before anything else.
+async fn collection(call: &Pb, key: &str, purpose: Purpose) -> Result<Collection> {
+    email_codes::enabled(call.services(), purpose)?;
+    call.collection(key).await
+}
+
+/// `{email}` → `{otpId}`, an id whether or not a code was sent.
+pub async fn request_otp(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Result<Json<Value>> {
+    let coll = collection(&call, &p.collection, Purpose::LogIn).await?;
+    let email = required(&body, "email")?;
+    let (svc, caller) = (call.services(), &call.caller);
+    let name = Some(coll.name.as_str());
+    let id = email_codes::request_login_code(svc, caller.project()?, name, email, &caller.client)
+        .await?;
+    Ok(Json(json!({ "otpId": id })))
+}
+
+/// `{otpId, password}` (the mailed code) → `{token, record}`.
+pub async fn auth_with_otp(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Result<Json<Value>> {
+    let coll = collection(&call, &p.collection, Purpose::LogIn).await?;
+    let (otp_id, code) = (required(&body, "otpId")?, required(&body, "password")?);
+    let (svc, caller) = (call.services(), &call.caller);
+    let lifetime = TokenLifetime::LongLived;
+    let project = caller.project()?;
+    let auth =
+        email_codes::log_in_with_code(svc, project, otp_id, code, &caller.client, lifetime).await?;
+    // The record as its own collection describes it (the code names the user).
+    let coll = if auth.user.collection_id == coll.id {
+        coll
+    } else {
+        svc.catalog
+            .collection(&svc.db, &auth.user.collection_id)
+            .await?
+    };
+    Ok(Json(
+        json!({"token": auth.token, "record": record_json(&auth.user, &coll, true)}),
+    ))
+}
+
+/// `{email}` → `204`, whether or not the email has an account (for
+/// verification: an unverified one).
+async fn request_code(call: Pb, key: &str, body: PbBody, purpose: Purpose) -> Result<StatusCode> {
+    let coll = collection(&call, key, purpose).await?;
+    let email = required(&body, "email")?;
+    let (svc, caller) = (call.services(), &call.caller);
+    let (name, client) = (Some(coll.name.as_str()), &caller.client);
+    email_codes::request(svc, caller.project()?, name, email, client, purpose).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn request_password_reset(
+    call: Pb,
+    Path(p): Path<CollPath>,
+    body: PbBody,
+) -> Result<StatusCode> {
+    request_code(call, &p.collection, body, Purpose::PasswordReset).await
+}
+
+pub async fn request_verification(
+    call: Pb,
+    Path(p): Path<CollPath>,
+    body: PbBody,
+) -> Result<StatusCode> {
+    request_code(call, &p.collection, body, Purpose::Verification).await
+}
+
+/// `{token}` → `204`.
+pub async fn confirm_verification(
+    call: Pb,
+    Path(p): Path<CollPath>,
+    body: PbBody,
+) -> Result<StatusCode> {
+    let coll = collection(&call, &p.collection, Purpose::Verification).await?;
+    let proof = Proof::Token(required(&body, "token")?);
+    let (svc, caller) = (call.services(), &call.caller);
+    let name = Some(coll.name.as_str());
+    email_codes::verify_email(svc, caller.project()?, name, proof, &caller.client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user's `{newEmail}` → `204`; the new address gets the token.
+pub async fn request_email_change(
+    call: Pb,
+    Path(p): Path<CollPath>,
+    body: PbBody,
+) -> Result<StatusCode> {
+    let coll = collection(&call, &p.collection, Purpose::EmailChange).await?;
+    let me = call.caller.user()?;
+    if me.collection_id != coll.id {
+        return Err(AppError::Forbidden("the token is not of this collection".into()).into());
+    }
+    let new_email = required(&body, "newEmail")?;
+    email_codes::request_email_change(call.services(), me, new_email).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{token, password}` → `204`: the account moves to the new address.
+pub async fn confirm_email_change(
+    call: Pb,
+    Path(p): Path<CollPath>,
+    body: PbBody,
+) -> Result<StatusCode> {
+    collection(&call, &p.collection, Purpose::EmailChange).await?;
+    let (token, password) = (required(&body, "token")?, required(&body, "password")?);
+    let (svc, caller) = (call.services(), &call.caller);
+    let project = caller.project()?;
+    email_codes::confirm_email_change(svc, project, token, password, &caller.client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{token, password, passwordConfirm}` → `204`.
+pub async fn confirm_password_reset(
+    call: Pb,
+    Path(p): Path<CollPath>,
+    body: PbBody,
+) -> Result<StatusCode> {
+    let coll = collection(&call, &p.collection, Purpose::PasswordReset).await?;
+    let token = required(&body, "token")?;
+    let password = confirm_password(&body)?.ok_or_else(|| blank("password"))?;
+    let (svc, caller) = (call.services(), &call.caller);
+    let (name, proof) = (Some(coll.name.as_str()), Proof::Token(token));
+    let project = caller.project()?;
+    email_codes::reset_password(svc, project, name, proof, &password, &caller.client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,210 @@
+//! Records of auth collections: create, view, update, delete, list. Which
+//! records a caller may act on is the domain's rule (`Caller::may_manage`,
+//! `Caller::list_scope`); others are reported missing, as PocketBase does.
+use axum::Json;
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::call::{Pb, PbBody, Result, blank, confirm_password};
+use super::expand::{expand, select_fields};
+use super::filter as pb_filter;
+use super::record::{profile_fields, record_json};
+use super::{CollPath, PbError, RecordPath, SUPERUSERS};
+use crate::domain::access::ListScope;
+use crate::domain::collections::Collection;
+use crate::domain::filter::{Field, Filter, Op};
+use crate::domain::users::{
+    self, AccountUpdate, NewPassword, SignUpRequest, TokenLifetime, UpdateProfileRequest, User,
+    UserQuery,
+};
+use crate::error::AppError;
+use crate::http::body::not_enabled;
+use crate::http::query::QueryParams;
+
+pub async fn create_record(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Result<Json<Value>> {
+    if p.collection == SUPERUSERS {
+        return Err(AppError::Forbidden(
+            "superusers are created with `authgraph superuser upsert`".into(),
+        )
+        .into());
+    }
+    let coll = call.collection(&p.collection).await?;
+    let caller = &call.caller;
+    let email = body
+        .get("email")
+        .and_then(Value::as_str)
+        .ok_or_else(|| blank("email"))?;
+    let password = confirm_password(&body)?.ok_or_else(|| blank("password"))?;
+    let req = SignUpRequest {
+        email: email.to_owned(),
+        password,
+        data: profile_fields(&body)?,
+        collection: Some(coll.name.clone()),
+        client: caller.sign_up_client(),
+        lifetime: TokenLifetime::LongLived,
+    };
+    let (_, user) = users::create(call.services(), caller.project()?, req).await?;
+    Ok(Json(record_json(&user, &coll, caller.is_admin())))
+}
+
+/// The record the caller may act on, or `NotFound`.
+async fn target(call: &Pb, coll: &Collection, id: &str) -> Result<User> {
+    let caller = &call.caller;
+    if caller.may_manage(id) {
+        let user = match &caller.user {
+            Some(me) if me.id == id => me.clone(),
+            _ => {
+                let db = &call.services().db;
+                users::get(db, &caller.project()?.id, id).await?
+            }
+        };
+        if user.collection_id == coll.id {
+            return Ok(user);
+        }
+    }
+    Err(AppError::NotFound("record").into())
+}
+
+pub async fn view_record(
+    call: Pb,
+    Path(p): Path<RecordPath>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let coll = call.collection(&p.collection).await?;
+    let user = target(&call, &coll, &p.id).await?;
+    let mut records = vec![record_json(&user, &coll, true)];
+    let params = QueryParams::parse(raw.as_deref());
+    let param = params.last("expand").unwrap_or("");
+    expand(&call, &coll, &mut records, param).await?;
+    select_fields(&mut records, params.last("fields"));
+    Ok(Json(records.pop().expect("one record")))
+}
+
+/// Profile fields, and `password` with `passwordConfirm` (and `oldPassword`
+/// unless a superuser changes it), in one change.
+pub async fn update_record(
+    call: Pb,
+    Path(p): Path<RecordPath>,
+    body: PbBody,
+) -> Result<Json<Value>> {
+    let coll = call.collection(&p.collection).await?;
+    let user = target(&call, &coll, &p.id).await?;
+    if let Some(email) = body.get("email").and_then(Value::as_str) {
+        if !email.trim().eq_ignore_ascii_case(&user.email) {
+            return Err(AppError::validation(
+                "email",
+                "Use request-email-change to change the email address.",
+            )
+            .into());
+        }
+    }
+    let old_password = || AppError::validation("oldPassword", "Missing or invalid old password.");
+    let new_password = confirm_password(&body)?;
+    let current = body
+        .get("oldPassword")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if new_password.is_some() && current.is_none() && !call.caller.is_admin() {
+        return Err(old_password().into());
+    }
+    let update = AccountUpdate {
+        profile: UpdateProfileRequest {
+            data: profile_fields(&body)?,
+            ..Default::default()
+        },
+        // As in PocketBase, every earlier token of the record stops working.
+        password: new_password.map(|password| NewPassword {
+            password,
+            current,
+            keep_session: None,
+            revoke_current_tokens: true,
+        }),
+    };
+    let updated = match users::update_account(call.services(), &user, update).await {
+        Err(AppError::InvalidCredentials) => return Err(old_password().into()),
+        other => other?,
+    };
+    Ok(Json(record_json(&updated, &coll, true)))
+}
+
+pub async fn delete_record(call: Pb, Path(p): Path<RecordPath>) -> Result<StatusCode> {
+    let coll = call.collection(&p.collection).await?;
+    let user = target(&call, &coll, &p.id).await?;
+    users::delete(call.services(), &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_records(
+    call: Pb,
+    Path(p): Path<CollPath>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let coll = call.collection(&p.collection).await?;
+    let caller = &call.caller;
+    let params = QueryParams::parse(raw.as_deref());
+    let get = |k: &str| params.last(k);
+    let number = |k: &str, default: u64| -> Result<u64> {
+        match get(k) {
+            None | Some("") => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| AppError::validation(k, "Must be a positive integer.").into()),
+        }
+    };
+    let page = number("page", 1)?;
+    // The SDK's getFullList stops when a page is shorter than `perPage`, so the
+    // echoed value is the one actually used.
+    let per_page = number("perPage", 30)?.min(users::MAX_PAGE_SIZE);
+    let skip_total = matches!(get("skipTotal"), Some("1" | "true"));
+    let auth_id = caller.user.as_ref().map(|u| u.id.as_str());
+    let mut parts: Vec<Filter> = Vec::new();
+    if let Some(f) = pb_filter::parse(get("filter").unwrap_or(""), auth_id)? {
+        parts.push(f);
+    }
+    let sort = pb_filter::parse_sort(get("sort").unwrap_or(""))?;
+    let visible = match caller.list_scope() {
+        ListScope::All => true,
+        ListScope::Own(id) => {
+            parts.push(Filter::cond(Field::Id, Op::Eq, json!(id)));
+            true
+        }
+        ListScope::Nothing => false,
+    };
+    let (items, total) = if visible {
+        let q = UserQuery {
+            collection: Some(coll.name.clone()),
+            filter: (!parts.is_empty()).then_some(Filter::And(parts)),
+            sort,
+            limit: per_page,
+            offset: (page - 1).saturating_mul(per_page),
+            with_total: !skip_total,
+        };
+        let svc = call.services();
+        let result = users::query(&svc.db, &svc.catalog, &caller.project()?.id, &q).await?;
+        (result.items, result.total)
+    } else {
+        (vec![], Some(0))
+    };
+    let mut items: Vec<Value> = items.iter().map(|u| record_json(u, &coll, true)).collect();
+    expand(&call, &coll, &mut items, get("expand").unwrap_or("")).await?;
+    select_fields(&mut items, get("fields"));
+    let (total_items, total_pages) = match total {
+        Some(t) if !skip_total => (t as i64, t.div_ceil(per_page) as i64),
+        _ => (-1, -1),
+    };
+    Ok(Json(json!({
+        "page": page,
+        "perPage": per_page,
+        "totalItems": total_items,
+        "totalPages": total_pages,
+        "items": items,
+    })))
+}
+
+/// Protected file tokens come with file fields (not built yet).
+pub async fn file_token() -> PbError {
+    not_enabled("file access").into()
+}

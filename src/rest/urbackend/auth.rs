@@ -1,0 +1,98 @@
+//! Sign-up, log-in, refresh and log-out, with the refresh cookie.
+use axum::Json;
+use axum::extract::OriginalUri;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, json};
+
+use super::UbError;
+use super::call::{Result, Ub, UbBody};
+use super::cookies::{cookie_path, presented_refresh, secure, set_cookie, token_response};
+use crate::domain::sessions;
+use crate::domain::users::{self, LogInRequest, SignUpRequest, TokenLifetime};
+use crate::error::AppError;
+use crate::http::body::{not_enabled, string_field};
+
+pub async fn signup(
+    call: Ub,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    body: UbBody,
+) -> Result<Response> {
+    let body = body.into_inner();
+    let caller = &call.caller;
+    let req = SignUpRequest {
+        email: string_field(&body, "email")?,
+        password: string_field(&body, "password")?,
+        data: body
+            .iter()
+            .filter(|(k, _)| *k != "email" && *k != "password")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        collection: None,
+        client: caller.client.clone(),
+        lifetime: TokenLifetime::Short,
+    };
+    let auth = users::sign_up(call.services(), caller.project()?, req).await?;
+    let mut out = Map::new();
+    out.insert("message".into(), json!("User registered successfully"));
+    out.insert("userId".into(), json!(auth.user.id));
+    token_response(&call.app, &headers, &uri, StatusCode::CREATED, &auth, out).await
+}
+
+pub async fn login(
+    call: Ub,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    body: UbBody,
+) -> Result<Response> {
+    let caller = &call.caller;
+    let req = LogInRequest {
+        email: string_field(&body, "email")?,
+        password: string_field(&body, "password")?,
+        client: caller.client.clone(),
+        lifetime: TokenLifetime::Short,
+        ..Default::default()
+    };
+    let auth = users::log_in(call.services(), caller.project()?, req).await?;
+    token_response(&call.app, &headers, &uri, StatusCode::OK, &auth, Map::new()).await
+}
+
+pub async fn refresh_token(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Result<Response> {
+    let project = call.caller.project()?;
+    let token = presented_refresh(&headers).ok_or(AppError::Unauthenticated)?;
+    let lifetime = TokenLifetime::Short;
+    let auth = users::refresh(call.services(), &token, Some(&project.id), lifetime).await?;
+    token_response(&call.app, &headers, &uri, StatusCode::OK, &auth, Map::new()).await
+}
+
+/// Ends the session of the bearer token (or of the refresh cookie) and clears the cookie.
+pub async fn logout(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Result<Response> {
+    let (svc, caller) = (call.services(), &call.caller);
+    match (&caller.user, &caller.session_id) {
+        (Some(user), Some(sid)) => {
+            users::log_out(svc, user, sid, false).await?;
+        }
+        _ => {
+            let token = presented_refresh(&headers).ok_or(AppError::Unauthenticated)?;
+            sessions::revoke_by_refresh(svc, &token, &caller.project()?.id).await?;
+        }
+    }
+    let mut res =
+        Json(json!({"success": true, "message": "Logged out successfully"})).into_response();
+    let secure = secure(&call.app, &headers);
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie("", 0, &cookie_path(&uri), secure),
+    );
+    Ok(res)
+}
+
+/// Social sign-in is not built yet.
+pub async fn social_exchange() -> UbError {
+    not_enabled("social sign-in").into()
+}
+
+pub async fn social_start() -> UbError {
+    not_enabled("social sign-in").into()
+}

@@ -1,0 +1,74 @@
+//! Password reset and email verification by mailed code or token.
+use axum::Json;
+use serde_json::{Map, Value, json};
+
+use super::call::{Result, Ub, UbBody};
+use crate::domain::email_codes::{self, Proof, Purpose};
+use crate::http::body::string_field;
+
+/// What proves a mailbox: `{email, otp}` (the SDK) or `{token}` (the docs).
+enum ProofBody {
+    Token(String),
+    Code { email: String, otp: String },
+}
+
+impl ProofBody {
+    fn read(body: &Map<String, Value>) -> Result<Self> {
+        Ok(if body.contains_key("token") {
+            ProofBody::Token(string_field(body, "token")?)
+        } else {
+            ProofBody::Code {
+                email: string_field(body, "email")?,
+                otp: string_field(body, "otp")?,
+            }
+        })
+    }
+
+    fn proof(&self) -> Proof<'_> {
+        match self {
+            ProofBody::Token(token) => Proof::Token(token),
+            ProofBody::Code { email, otp } => Proof::Code { email, code: otp },
+        }
+    }
+}
+
+/// `{email}`: mails a code for `purpose`; the same `{message}` for any email.
+async fn mail_code(call: Ub, body: UbBody, purpose: Purpose, message: &str) -> Result<Json<Value>> {
+    let (svc, caller) = (call.services(), &call.caller);
+    email_codes::enabled(svc, purpose)?;
+    let email = string_field(&body, "email")?;
+    let (project, client) = (caller.project()?, &caller.client);
+    email_codes::request(svc, project, None, &email, client, purpose).await?;
+    Ok(Json(json!({ "message": message })))
+}
+
+pub async fn resend_verification_otp(call: Ub, body: UbBody) -> Result<Json<Value>> {
+    let message = "If that email needs verifying, a verification code has been sent.";
+    mail_code(call, body, Purpose::Verification, message).await
+}
+
+pub async fn request_password_reset(call: Ub, body: UbBody) -> Result<Json<Value>> {
+    let message = "If that email exists, a password reset code has been sent.";
+    mail_code(call, body, Purpose::PasswordReset, message).await
+}
+
+/// `{email, otp}` (the SDK) or `{token}` (the docs).
+pub async fn verify_email(call: Ub, body: UbBody) -> Result<Json<Value>> {
+    let (svc, caller) = (call.services(), &call.caller);
+    email_codes::enabled(svc, Purpose::Verification)?;
+    let proof = ProofBody::read(&body)?;
+    let project = caller.project()?;
+    email_codes::verify_email(svc, project, None, proof.proof(), &caller.client).await?;
+    Ok(Json(json!({"message": "Email verified successfully"})))
+}
+
+/// `{email, otp, newPassword}` (the SDK) or `{token, newPassword}` (the docs).
+pub async fn reset_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
+    let (svc, caller) = (call.services(), &call.caller);
+    email_codes::enabled(svc, Purpose::PasswordReset)?;
+    let new_password = string_field(&body, "newPassword")?;
+    let proof = ProofBody::read(&body)?;
+    let (project, client) = (caller.project()?, &caller.client);
+    email_codes::reset_password(svc, project, None, proof.proof(), &new_password, client).await?;
+    Ok(Json(json!({"message": "Password reset successfully"})))
+}

@@ -1,0 +1,25 @@
+//! urBackend's error shape: `{success: false, error, code}`.
+use serde_json::{Value, json};
+
+use crate::error::AppError;
+use crate::http::dialect::Failure;
+
+/// An error in urBackend's shape.
+pub type UbError = Failure<super::UrBackend>;
+
+/// Status and body of an error.
+pub fn render(e: &AppError) -> (u16, Value) {
+    let (status, message) = match e {
+        // urBackend answers a wrong password with 400, like other bad input.
+        AppError::InvalidCredentials => (400, "Invalid email or password".to_owned()),
+        AppError::EmailExists => (400, "User already exists".to_owned()),
+        AppError::Unauthenticated => (401, "Authentication required".to_owned()),
+        AppError::InvalidToken => (401, "Invalid or expired token".to_owned()),
+        AppError::NotFound("user") => (404, "User not found".to_owned()),
+        other => (other.status(), other.public_message()),
+    };
+    (
+        status,
+        json!({"success": false, "error": message, "code": status}),
+    )
+}
