@@ -10,4 +10,5 @@ pub mod error;
 pub mod graphql;
 pub mod mail;
 pub mod rest;
+pub mod secret;
 pub mod store;
