@@ -53,7 +53,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
     // Instances that share a Postgres database share its signing key, so they
     // accept each other's tokens; an embedded SQLite keeps it in the data dir.
     let secret = if !config.jwt_secret.is_empty() {
-        config.jwt_secret.as_bytes().to_vec()
+        config.jwt_secret.expose().as_bytes().to_vec()
     } else if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         db::shared_secret(&db).await?
     } else {
@@ -75,7 +75,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         )),
         limits: config.limits(),
         codes: crate::auth::codes::CodeKey::derive(&secret),
-        mailer: crate::mail::Mailer::from_config(&config.smtp_url, &config.mail_from)?,
+        mailer: crate::mail::Mailer::from_config(config.smtp_url.expose(), &config.mail_from)?,
         public_url: config.public_url.clone(),
     })
 }

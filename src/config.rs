@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-/// Every setting of the server and the CLI.
+use crate::secret::Secret;
+
+/// Every setting of the server and the CLI. Secrets are [`Secret`]s, so the
+/// `Debug` output can be logged.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Config {
     /// Listen address (`AUTHGRAPH_ADDR`).
@@ -20,7 +23,7 @@ pub struct Config {
     pub db_max_connections: u32,
     /// HS256 signing secret, at least 32 bytes (`AUTHGRAPH_JWT_SECRET`); when empty a
     /// key is generated in the data directory at first start.
-    pub jwt_secret: String,
+    pub jwt_secret: Secret,
     /// Maximum concurrent argon2id jobs (`AUTHGRAPH_HASH_CONCURRENCY`); 0 = CPU count.
     pub hash_concurrency: usize,
     /// Maximum request body in bytes (`AUTHGRAPH_MAX_BODY_BYTES`).
@@ -69,7 +72,7 @@ pub struct Config {
     /// Outgoing mail server (`AUTHGRAPH_SMTP_URL`): `smtp://host:port`,
     /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://user:pass@host`;
     /// empty = no email, and password reset by email is not enabled.
-    pub smtp_url: String,
+    pub smtp_url: Secret,
     /// The sender of emails (`AUTHGRAPH_MAIL_FROM`).
     pub mail_from: String,
     /// This server's public base URL as users' apps link to it
@@ -85,7 +88,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: String::new(),
             db_max_connections: 16,
-            jwt_secret: String::new(),
+            jwt_secret: Secret::default(),
             hash_concurrency: 0,
             max_body_bytes: 1024 * 1024,
             graphiql: true,
@@ -102,7 +105,7 @@ impl Default for Config {
             lockout_failures: 10,
             lockout_secs: 900,
             trusted_proxies: String::new(),
-            smtp_url: String::new(),
+            smtp_url: Secret::default(),
             mail_from: "authgraph <no-reply@localhost>".into(),
             public_url: String::new(),
         }
@@ -192,7 +195,7 @@ impl Config {
         }
         crate::http::proxies::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("AUTHGRAPH_TRUSTED_PROXIES: {e}"))?;
-        crate::mail::Mailer::from_config(&self.smtp_url, &self.mail_from)?;
+        crate::mail::Mailer::from_config(self.smtp_url.expose(), &self.mail_from)?;
         if !self.public_url.is_empty()
             && !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://"))
         {
@@ -252,5 +255,25 @@ impl Config {
         } else {
             self.hash_concurrency
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn debug_output_hides_the_secrets() {
+        let config = Config {
+            jwt_secret: "jwt-secret-jwt-secret-jwt-secret-0123".into(),
+            smtp_url: "smtps://mailer:smtp-password@mail.example.com".into(),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("jwt-secret-jwt-secret"), "{shown}");
+        assert!(!shown.contains("smtp-password"), "{shown}");
+        assert!(!shown.contains("mail.example.com"), "{shown}");
+        assert!(shown.contains("jwt_secret: Secret([redacted])"), "{shown}");
+        assert_eq!(config.jwt_secret.expose().len(), 37);
     }
 }

@@ -11,4 +11,5 @@ pub mod graphql;
 pub mod http;
 pub mod mail;
 pub mod rest;
+pub mod secret;
 pub mod store;

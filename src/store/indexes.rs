@@ -21,9 +21,14 @@ fn index_name(decl: &FieldDecl, collection_id: &str) -> String {
 /// Whether a database error is a unique violation of `field`'s index.
 pub fn is_unique_violation_of(err: &sea_orm::DbErr, collection_id: &str, field: &str) -> bool {
     let name = format!("_uf_{collection_id}_{field}");
-    // The name ends at a quote in both databases' messages.
-    super::is_unique_violation(err, &format!("{name}'"))
-        || super::is_unique_violation(err, &format!("{name}\""))
+    match super::unique_violation(err) {
+        // Postgres names the index: `uxt2_uf_{collection}_{field}`.
+        Some(super::Violated::Constraint(index)) => index.ends_with(&name),
+        // SQLite names no constraint, only says `index '…'` in its message
+        // (for an index on expressions); the quote ends the name.
+        Some(super::Violated::Message(text)) => text.contains(&format!("{name}'")),
+        None => false,
+    }
 }
 
 async fn existing(db: &impl ConnectionTrait, collection_id: &str) -> AppResult<Vec<String>> {
@@ -78,9 +83,8 @@ pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResu
         db.execute_raw(Statement::from_string(backend, sql))
             .await
             .map_err(|e| {
-                if crate::store::is_unique_violation(&e, "")
-                    || e.to_string().contains("could not create unique index")
-                {
+                // Postgres's "could not create unique index" is SQLSTATE 23505 too.
+                if crate::store::is_unique_violation(&e, "") {
                     AppError::validation(
                         field.name.clone(),
                         format!(

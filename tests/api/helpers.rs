@@ -85,7 +85,7 @@ pub async fn test_config(dir: &std::path::Path) -> Config {
         lockout_failures: 0,
         lockout_secs: 900,
         trusted_proxies: String::new(),
-        smtp_url: String::new(),
+        smtp_url: Default::default(),
         mail_from: "authgraph <no-reply@localhost>".into(),
         public_url: String::new(),
     }
