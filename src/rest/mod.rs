@@ -8,6 +8,7 @@
 //! send no key (PocketBase); unprefixed keyless PocketBase routes serve the
 //! `default` project. A key or token of one project never reaches another's users.
 pub mod cocobase;
+pub mod dates;
 pub mod openapi;
 pub mod pocketbase;
 pub mod urbackend;
@@ -36,9 +37,4 @@ pub fn router(app: AppState) -> Router {
             routes.clone().layer(middleware::from_fn(tenant_slug)),
         )
         .merge(routes)
-}
-
-/// RFC 3339 with milliseconds and `Z`, as Cocobase and urBackend send dates.
-pub fn iso_ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

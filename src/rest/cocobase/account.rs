@@ -3,9 +3,8 @@ use axum::Json;
 use axum::extract::Path;
 use serde_json::{Value, json};
 
-use super::IdPath;
 use super::auth::profile_of;
-use super::call::{Coco, CocoBody, Result, auth_json, user_json};
+use super::call::{Coco, CocoBody, IdPath, Result, auth_json, user_json};
 use crate::domain::access::View;
 use crate::domain::profile;
 use crate::domain::users::{
@@ -13,7 +12,7 @@ use crate::domain::users::{
 };
 use crate::error::AppError;
 use crate::http::body::{opt_object, opt_string};
-use crate::rest::iso_ts as ts;
+use crate::rest::dates::iso_ts as ts;
 
 pub async fn current_user(call: Coco) -> Result<Json<Value>> {
     Ok(Json(user_json(call.caller.user()?)))

@@ -3,13 +3,12 @@ use axum::Json;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::CocoError;
-use super::call::{Coco, CocoBody, Result, auth_json};
+use super::call::{Coco, CocoBody, CocoError, Result, auth_json};
 use crate::domain::users::{self, LogInRequest, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
 use crate::http::body::{Body, not_enabled, opt_object, opt_string, string_field};
 use crate::http::dialect::{Call, Dialect, Failure};
-use crate::rest::iso_ts as ts;
+use crate::rest::dates::iso_ts as ts;
 
 /// Keys of a sign-up or update body that are not profile data.
 const ACCOUNT_KEYS: &[&str] = &["email", "password", "data", "roles", "$append", "$remove"];

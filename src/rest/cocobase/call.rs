@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use crate::domain::users::User;
 use crate::error::AppError;
 use crate::http::body::Body;
-use crate::http::dialect::{Call, Dialect};
-use crate::rest::iso_ts as ts;
+use crate::http::dialect::{Call, Dialect, Failure};
+use crate::rest::dates::iso_ts as ts;
 
 /// Cocobase's dialect.
 pub struct Cocobase;
@@ -21,8 +21,16 @@ impl Dialect for Cocobase {
 pub type Coco = Call<Cocobase>;
 /// A Cocobase JSON body.
 pub type CocoBody = Body<Cocobase>;
+/// An error in Cocobase's shape.
+pub type CocoError = Failure<Cocobase>;
 /// A Cocobase handler's result.
-pub type Result<T> = std::result::Result<T, super::CocoError>;
+pub type Result<T> = std::result::Result<T, CocoError>;
+
+/// Path parameters by name: under `/p/{project}` there is one more.
+#[derive(serde::Deserialize)]
+pub struct IdPath {
+    pub id: String,
+}
 
 /// A user as Cocobase shows it to itself and to administrators.
 pub fn user_json(u: &User) -> Value {

@@ -2,10 +2,6 @@
 use serde_json::{Value, json};
 
 use crate::error::AppError;
-use crate::http::dialect::Failure;
-
-/// An error in Cocobase's shape.
-pub type CocoError = Failure<super::Cocobase>;
 
 /// Status and body of an error.
 pub fn render(e: &AppError) -> (u16, Value) {

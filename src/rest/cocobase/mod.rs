@@ -11,17 +11,10 @@ mod list;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use call::{Coco, CocoBody, Cocobase};
-pub use error::CocoError;
+pub use call::{Coco, CocoBody, CocoError, Cocobase};
 pub use list::list_query;
 
 use crate::http::state::AppState;
-
-/// Path parameters by name: under `/p/{project}` there is one more.
-#[derive(serde::Deserialize)]
-pub struct IdPath {
-    pub id: String,
-}
 
 /// Every Cocobase route.
 pub fn routes() -> Router<AppState> {

@@ -3,9 +3,9 @@ use axum::Json;
 use axum::extract::Path;
 use serde_json::{Value, json};
 
+use super::call::{CollPath, PbError, RecordPath, SUPERUSERS};
 use super::call::{Pb, PbBody, Result, blank};
 use super::record::{record_json, superuser_json};
-use super::{CollPath, PbError, RecordPath, SUPERUSERS};
 use crate::domain::collections::FieldType;
 use crate::domain::superusers;
 use crate::domain::users::{self, LogInRequest, TokenLifetime};

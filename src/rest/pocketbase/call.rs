@@ -7,7 +7,7 @@ use crate::domain::access::{Caller, Credentials, Fallback};
 use crate::domain::collections::Collection;
 use crate::error::AppError;
 use crate::http::body::Body;
-use crate::http::dialect::{Call, Dialect};
+use crate::http::dialect::{Call, Dialect, Failure};
 
 /// PocketBase's dialect.
 pub struct PocketBase;
@@ -44,8 +44,26 @@ impl Dialect for PocketBase {
 pub type Pb = Call<PocketBase>;
 /// A PocketBase JSON body.
 pub type PbBody = Body<PocketBase>;
+/// An error in PocketBase's shape.
+pub type PbError = Failure<PocketBase>;
 /// A PocketBase handler's result.
-pub type Result<T> = std::result::Result<T, super::PbError>;
+pub type Result<T> = std::result::Result<T, PbError>;
+
+/// The name and id PocketBase gives its superusers collection.
+pub const SUPERUSERS: &str = "_superusers";
+pub const SUPERUSERS_ID: &str = "pbc_3142635823";
+
+/// Path parameters by name: under `/p/{project}` there is one more.
+#[derive(serde::Deserialize)]
+pub struct CollPath {
+    pub collection: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct RecordPath {
+    pub collection: String,
+    pub id: String,
+}
 
 impl Pb {
     /// The auth collection a path names, by name or id, in the caller's project.

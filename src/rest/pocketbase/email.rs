@@ -4,7 +4,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::CollPath;
+use super::call::CollPath;
 use super::call::{Pb, PbBody, Result, blank, confirm_password, required};
 use super::record::record_json;
 use crate::domain::collections::Collection;

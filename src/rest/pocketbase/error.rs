@@ -2,10 +2,6 @@
 use serde_json::{Value, json};
 
 use crate::error::AppError;
-use crate::http::dialect::Failure;
-
-/// An error in PocketBase's shape.
-pub type PbError = Failure<super::PocketBase>;
 
 fn field_error(field: &str, code: &str, message: &str) -> Value {
     json!({ field: {"code": code, "message": message} })

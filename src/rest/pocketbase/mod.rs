@@ -15,43 +15,11 @@ pub mod record;
 mod records;
 
 use axum::Router;
-use axum::extract::FromRef;
 use axum::routing::{get, post};
 
-pub use call::{Pb, PbBody, PocketBase};
-pub use error::PbError;
+pub use call::{CollPath, Pb, PbBody, PbError, PocketBase, RecordPath, SUPERUSERS};
+pub use realtime::PbState;
 pub use record::{pb_date, record_json};
-
-use crate::http::state::AppState;
-
-/// The name and id PocketBase gives its superusers collection.
-pub const SUPERUSERS: &str = "_superusers";
-pub const SUPERUSERS_ID: &str = "pbc_3142635823";
-
-/// PocketBase's routes need the realtime clients beside the shared state.
-#[derive(Clone)]
-pub struct PbState {
-    pub app: AppState,
-    pub realtime: realtime::Clients,
-}
-
-impl FromRef<PbState> for AppState {
-    fn from_ref(s: &PbState) -> AppState {
-        s.app.clone()
-    }
-}
-
-/// Path parameters by name: under `/p/{project}` there is one more.
-#[derive(serde::Deserialize)]
-pub struct CollPath {
-    pub collection: String,
-}
-
-#[derive(serde::Deserialize)]
-pub struct RecordPath {
-    pub collection: String,
-    pub id: String,
-}
 
 /// Every PocketBase route.
 pub fn routes() -> Router<PbState> {

@@ -17,11 +17,27 @@ use futures_util::Stream;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::call::{Pb, PbBody};
-use super::{PbError, PbState, record_json};
+use axum::extract::FromRef;
+
+use super::call::{Pb, PbBody, PbError};
+use super::record::record_json;
 use crate::domain::access::Caller;
 use crate::domain::events::UserEventKind;
 use crate::error::AppError;
+use crate::http::state::AppState;
+
+/// PocketBase's routes need the realtime clients beside the shared state.
+#[derive(Clone)]
+pub struct PbState {
+    pub app: AppState,
+    pub realtime: Clients,
+}
+
+impl FromRef<PbState> for AppState {
+    fn from_ref(s: &PbState) -> AppState {
+        s.app.clone()
+    }
+}
 
 /// Subscriptions and authorization of each connected client.
 #[derive(Clone, Default)]

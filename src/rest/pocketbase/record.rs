@@ -2,7 +2,7 @@
 use serde_json::{Map, Value, json};
 
 use super::call::Result;
-use super::{SUPERUSERS, SUPERUSERS_ID};
+use super::call::{SUPERUSERS, SUPERUSERS_ID};
 use crate::domain::collections::{Collection, FieldType};
 use crate::domain::superusers::Superuser;
 use crate::domain::users::User;

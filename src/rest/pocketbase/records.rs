@@ -6,11 +6,11 @@ use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::call::{CollPath, PbError, RecordPath, SUPERUSERS};
 use super::call::{Pb, PbBody, Result, blank, confirm_password};
 use super::expand::{expand, select_fields};
 use super::filter as pb_filter;
 use super::record::{profile_fields, record_json};
-use super::{CollPath, PbError, RecordPath, SUPERUSERS};
 use crate::domain::access::ListScope;
 use crate::domain::collections::Collection;
 use crate::domain::filter::{Field, Filter, Op};

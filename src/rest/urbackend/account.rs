@@ -9,7 +9,7 @@ use crate::domain::profile::{self, RESERVED_KEYS};
 use crate::domain::users::{self, ChangePasswordRequest, TokenLifetime, UpdateProfileRequest};
 use crate::error::AppError;
 use crate::http::body::string_field;
-use crate::rest::iso_ts as ts;
+use crate::rest::dates::iso_ts as ts;
 
 /// Path parameters by name: under `/p/{project}` there is one more.
 #[derive(serde::Deserialize)]

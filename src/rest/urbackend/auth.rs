@@ -5,8 +5,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, json};
 
-use super::UbError;
-use super::call::{Result, Ub, UbBody};
+use super::call::{Result, Ub, UbBody, UbError};
 use super::cookies::{cookie_path, presented_refresh, secure, set_cookie, token_response};
 use crate::domain::sessions;
 use crate::domain::users::{self, LogInRequest, SignUpRequest, TokenLifetime};

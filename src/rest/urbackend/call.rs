@@ -7,8 +7,8 @@ use crate::domain::access::{Caller, Credentials, Fallback};
 use crate::domain::users::User;
 use crate::error::AppError;
 use crate::http::body::Body;
-use crate::http::dialect::{Call, Dialect};
-use crate::rest::iso_ts as ts;
+use crate::http::dialect::{Call, Dialect, Failure};
+use crate::rest::dates::iso_ts as ts;
 
 /// urBackend's dialect.
 pub struct UrBackend;
@@ -34,8 +34,10 @@ impl Dialect for UrBackend {
 pub type Ub = Call<UrBackend>;
 /// A urBackend JSON body.
 pub type UbBody = Body<UrBackend>;
+/// An error in urBackend's shape.
+pub type UbError = Failure<UrBackend>;
 /// A urBackend handler's result.
-pub type Result<T> = std::result::Result<T, super::UbError>;
+pub type Result<T> = std::result::Result<T, UbError>;
 
 /// A user document as urBackend shows it to itself: profile fields flat, no secrets.
 pub fn user_json(u: &User) -> Value {

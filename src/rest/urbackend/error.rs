@@ -2,10 +2,6 @@
 use serde_json::{Value, json};
 
 use crate::error::AppError;
-use crate::http::dialect::Failure;
-
-/// An error in urBackend's shape.
-pub type UbError = Failure<super::UrBackend>;
 
 /// Status and body of an error.
 pub fn render(e: &AppError) -> (u16, Value) {

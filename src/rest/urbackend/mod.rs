@@ -11,8 +11,7 @@ mod error;
 use axum::Router;
 use axum::routing::{get, post, put};
 
-pub use call::{Ub, UbBody, UrBackend};
-pub use error::UbError;
+pub use call::{Ub, UbBody, UbError, UrBackend};
 
 use crate::http::state::AppState;
 
