@@ -6,6 +6,7 @@ pub mod access;
 pub mod apply;
 pub mod auth_cache;
 pub mod catalog;
+pub mod client;
 pub mod collections;
 pub mod email_codes;
 pub mod events;

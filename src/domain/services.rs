@@ -21,7 +21,7 @@ pub struct Services {
     /// Short-lived cache of the session-and-user lookup (invalidated by events).
     pub auth_cache: super::auth_cache::AuthCache,
     /// Rate limits and account lockout.
-    pub limits: super::limits::Limits,
+    pub limits: super::limits::rules::Limits,
     /// Keyed hashes of one-time codes (password reset).
     pub codes: crate::auth::codes::CodeKey,
     /// Outgoing email.

@@ -14,12 +14,7 @@ use crate::auth::keys;
 use crate::auth::refresh;
 use crate::error::{AppError, AppResult};
 
-/// Where a request came from, recorded on the session.
-#[derive(Clone, Debug, Default)]
-pub struct ClientInfo {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+pub use super::client::ClientInfo;
 
 /// A session as its owner sees it.
 #[derive(Clone, Debug)]

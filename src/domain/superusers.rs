@@ -4,9 +4,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use entity::superuser;
 
+use super::client::ClientInfo;
 use super::limits::{self, LoginGuard};
 use super::services::Services;
-use super::sessions::ClientInfo;
 use super::users::model::normalize_email;
 use crate::auth::keys;
 use crate::auth::password::check_policy;

@@ -22,7 +22,7 @@ use async_graphql::{Data, ErrorExtensions, Pos, Request, Response};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 
-use super::AppSchema;
+use super::schema::AppSchema;
 use crate::auth::keys::KeyKind;
 use crate::domain::access::Caller;
 use crate::domain::events::EventBus;

@@ -28,7 +28,7 @@ use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use tokio::time::{Instant, timeout};
 
-use super::SharedExecutor;
+use super::shared::SharedExecutor;
 
 /// The longest a connection may stay without `connection_init` (shorter when
 /// the ping interval is).

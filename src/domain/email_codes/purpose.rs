@@ -1,10 +1,10 @@
 //! What a code is for, what proves it, and the limits on codes.
 
+use crate::domain::client::ClientInfo;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
 use crate::domain::limits::{self, Rule};
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
-use crate::domain::sessions::ClientInfo;
 use crate::error::{AppError, AppResult};
 
 pub const CODE_TTL_SECS: i64 = 30 * 60;

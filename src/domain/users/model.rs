@@ -4,8 +4,8 @@ use serde_json::{Map, Value};
 
 use entity::user;
 
+use crate::domain::client::ClientInfo;
 use crate::domain::filter::{Filter, Sort};
-use crate::domain::sessions::ClientInfo;
 use crate::error::{AppError, AppResult};
 
 /// A user as the domain shows it; the password hash never leaves the domain.

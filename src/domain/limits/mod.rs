@@ -19,41 +19,14 @@ use chrono::Utc;
 use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 
-use super::services::Services;
-use super::sessions::ClientInfo;
+pub mod rules;
+
+pub use rules::{Limits, Rule};
+
+use crate::domain::client::ClientInfo;
+use crate::domain::services::Services;
 use crate::error::{AppError, AppResult};
 use crate::store::sql;
-
-/// At most `max` hits per `window_secs`; `max == 0` disables the rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rule {
-    pub max: u64,
-    pub window_secs: u64,
-}
-
-impl Rule {
-    pub const OFF: Rule = Rule {
-        max: 0,
-        window_secs: 0,
-    };
-}
-
-/// The rules a server enforces.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    pub login_per_ip: Rule,
-    pub signup_per_ip: Rule,
-    /// Failed log-ins per identifier before it is locked for the window.
-    pub lockout: Rule,
-}
-
-impl Limits {
-    pub const OFF: Limits = Limits {
-        login_per_ip: Rule::OFF,
-        signup_per_ip: Rule::OFF,
-        lockout: Rule::OFF,
-    };
-}
 
 /// The bucket of a client address: IPv4 as is, IPv6 by its /64 (one host
 /// usually holds a whole /64).

@@ -1,0 +1,8 @@
+//! Who is on the other end of a request.
+
+/// Where a request came from, recorded on the session.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
