@@ -1,7 +1,7 @@
 //! Profile data rules: key names, reserved keys, declared types, size.
 use serde_json::{Map, Value};
 
-use super::collections::Collection;
+use super::collections::{Collection, FieldDecl};
 use crate::error::{AppError, AppResult};
 
 /// Maximum size of a user's serialized profile data.
@@ -94,27 +94,31 @@ fn truncate(s: &str, max: usize) -> String {
 /// Checks values being written to the profile against the collection's declarations.
 pub fn check_values(collection: &Collection, values: &Map<String, Value>) -> AppResult<()> {
     for (key, value) in values {
-        check_key(key)?;
-        match collection.field(key) {
-            Some(decl) => {
-                decl.check_value(value)?;
-                if decl.required && value.is_null() {
-                    return Err(AppError::validation(
-                        key.clone(),
-                        format!("`{key}` is required"),
-                    ));
-                }
-            }
-            None if !collection.settings.allow_undeclared_fields => {
-                return Err(AppError::validation(
-                    key.clone(),
-                    format!("`{key}` is not a declared profile field"),
-                ));
-            }
-            None => {}
+        let Some(decl) = declaration(collection, key)? else {
+            continue;
+        };
+        decl.check_value(value)?;
+        if decl.required && value.is_null() {
+            return Err(AppError::validation(
+                key.clone(),
+                format!("`{key}` is required"),
+            ));
         }
     }
     Ok(())
+}
+
+/// A key's declaration after checking its name; `None` for an undeclared key
+/// in a collection that allows them, an error where it does not.
+fn declaration<'c>(collection: &'c Collection, key: &str) -> AppResult<Option<&'c FieldDecl>> {
+    check_key(key)?;
+    match collection.field(key) {
+        None if !collection.settings.allow_undeclared_fields => Err(AppError::validation(
+            key,
+            format!("`{key}` is not a declared profile field"),
+        )),
+        found => Ok(found),
+    }
 }
 
 /// Checks the complete profile of a new user: values, required fields, size.
@@ -150,29 +154,20 @@ pub fn check_array_ops(
     op: &str,
 ) -> AppResult<()> {
     for (key, value) in ops {
-        check_key(key)?;
-        match collection.field(key) {
-            Some(decl) if !decl.is_array() => {
-                return Err(AppError::validation(
-                    key.clone(),
-                    format!("`{op}` needs an array field; `{key}` is not one"),
-                ));
-            }
-            Some(decl) if decl.many => {
-                if !values_of(value).iter().all(Value::is_string) {
-                    return Err(AppError::validation(
-                        key.clone(),
-                        format!("`{key}` holds user ids (strings)"),
-                    ));
-                }
-            }
-            None if !collection.settings.allow_undeclared_fields => {
-                return Err(AppError::validation(
-                    key.clone(),
-                    format!("`{key}` is not a declared profile field"),
-                ));
-            }
-            _ => {}
+        let Some(decl) = declaration(collection, key)? else {
+            continue;
+        };
+        if !decl.is_array() {
+            return Err(AppError::validation(
+                key.clone(),
+                format!("`{op}` needs an array field; `{key}` is not one"),
+            ));
+        }
+        if decl.many && !values_of(value).iter().all(Value::is_string) {
+            return Err(AppError::validation(
+                key.clone(),
+                format!("`{key}` holds user ids (strings)"),
+            ));
         }
     }
     Ok(())

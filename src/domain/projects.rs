@@ -150,10 +150,7 @@ pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Pr
 
 /// Finds a project by id.
 pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<Project> {
-    crate::store::unique(project::Entity::find_by_id(id), db)
-        .await?
-        .map(Into::into)
-        .ok_or(AppError::NotFound("project"))
+    crate::store::found(project::Entity::find_by_id(id), db, "project").await
 }
 
 /// Resolves an API key to its project and kind. Unknown keys are `Unauthenticated`.

@@ -84,10 +84,7 @@ pub async fn upsert(svc: &Services, email: &str, password: &str) -> AppResult<(S
 
 /// Loads a superuser by id.
 pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<Superuser> {
-    crate::store::unique(superuser::Entity::find_by_id(id), db)
-        .await?
-        .map(Into::into)
-        .ok_or(AppError::NotFound("superuser"))
+    crate::store::found(superuser::Entity::find_by_id(id), db, "superuser").await
 }
 
 /// Checks a superuser's credentials (constant cost for unknown emails) and

@@ -198,3 +198,19 @@ mod tests {
         check(&db, "ux_uv_email").await;
     }
 }
+
+/// The row of a selection by a unique key as a domain value, or `NotFound(what)`.
+pub async fn found<E, T>(
+    select: sea_orm::Select<E>,
+    db: &impl sea_orm::ConnectionTrait,
+    what: &'static str,
+) -> crate::error::AppResult<T>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Into<T>,
+{
+    unique(select, db)
+        .await?
+        .map(Into::into)
+        .ok_or(crate::error::AppError::NotFound(what))
+}

@@ -63,6 +63,21 @@ async fn find(
     })
 }
 
+/// The start of every confirmation: mail is on, the address is counted,
+/// the proof names a live code of `purpose` (not yet spent).
+async fn redeem(
+    svc: &Services,
+    project: &Project,
+    collection_name: Option<&str>,
+    proof: Proof<'_>,
+    purpose: Purpose,
+    client: &ClientInfo,
+) -> AppResult<Found> {
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
+    find(svc, project, collection_name, proof, purpose).await
+}
+
 /// Compares a typed six-digit code with the stored hash in constant time. Six
 /// digits are guessable: a wrong guess is counted, and after a few the code
 /// is gone.
@@ -93,9 +108,7 @@ pub async fn reset_password(
     client: &ClientInfo,
 ) -> AppResult<User> {
     let purpose = Purpose::PasswordReset;
-    enabled(svc, purpose)?;
-    count_address(svc, client).await?;
-    let found = find(svc, project, collection_name, proof, purpose).await?;
+    let found = redeem(svc, project, collection_name, proof, purpose, client).await?;
     // Checked before the code is spent: a password the policy refuses can be retried.
     let collection = svc
         .catalog
@@ -115,9 +128,7 @@ pub async fn verify_email(
     client: &ClientInfo,
 ) -> AppResult<User> {
     let purpose = Purpose::Verification;
-    enabled(svc, purpose)?;
-    count_address(svc, client).await?;
-    let found = find(svc, project, collection_name, proof, purpose).await?;
+    let found = redeem(svc, project, collection_name, proof, purpose, client).await?;
     spend(svc, &found.id).await?;
     account::mark_verified(svc, &found.user.id).await
 }
@@ -132,9 +143,7 @@ pub async fn confirm_email_change(
     client: &ClientInfo,
 ) -> AppResult<User> {
     let purpose = Purpose::EmailChange;
-    enabled(svc, purpose)?;
-    count_address(svc, client).await?;
-    let found = find(svc, project, None, Proof::Token(token), purpose).await?;
+    let found = redeem(svc, project, None, Proof::Token(token), purpose, client).await?;
     let new_email = found.payload.clone().ok_or_else(invalid)?;
     if !account::verify_password(svc, &found.user, password).await? {
         return Err(AppError::validation(

@@ -7,6 +7,7 @@ use entity::user;
 use super::issue::*;
 use super::model::*;
 use crate::auth::password::check_policy;
+use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::limits::{self};
 use crate::domain::notices;
@@ -181,14 +182,7 @@ pub async fn change_password(
 /// (a reset code): every session and token ends, a lockout is lifted, and the
 /// email counts as verified.
 pub async fn reset_password(svc: &Services, user_id: &str, new_password: &str) -> AppResult<User> {
-    let stored = user::Entity::find_by_id(user_id)
-        .one(&svc.db)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    let collection = svc
-        .catalog
-        .collection(&svc.db, &stored.collection_id)
-        .await?;
+    let (stored, collection) = stored_in_collection(svc, user_id).await?;
     check_policy(new_password, collection.settings.min_password_length)?;
     let hash = svc.passwords.hash(new_password).await?;
     let version = stored.token_version + 1;
@@ -212,10 +206,7 @@ pub async fn reset_password(svc: &Services, user_id: &str, new_password: &str) -
 
 /// Checks a user's password (PocketBase's `oldPassword`).
 pub async fn verify_password(svc: &Services, user: &User, password: &str) -> AppResult<bool> {
-    let stored = user::Entity::find_by_id(&user.id)
-        .one(&svc.db)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
+    let stored = stored(svc, &user.id).await?;
     svc.passwords
         .verify(password, Some(&stored.password_hash))
         .await
@@ -254,14 +245,7 @@ pub async fn set_disabled(
 /// verified, and every session and token ends (they were issued to the old one).
 pub async fn change_email(svc: &Services, user_id: &str, new_email: &str) -> AppResult<User> {
     let (email, normalized) = normalize_email(new_email)?;
-    let stored = user::Entity::find_by_id(user_id)
-        .one(&svc.db)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    let collection = svc
-        .catalog
-        .collection(&svc.db, &stored.collection_id)
-        .await?;
+    let (stored, collection) = stored_in_collection(svc, user_id).await?;
     let version = stored.token_version + 1;
     let mut active: user::ActiveModel = stored.into();
     active.email = Set(email);
@@ -286,10 +270,7 @@ pub async fn change_email(svc: &Services, user_id: &str, new_email: &str) -> App
 
 /// Marks a user's email verified (it proved it receives mail there).
 pub async fn mark_verified(svc: &Services, user_id: &str) -> AppResult<User> {
-    let stored = user::Entity::find_by_id(user_id)
-        .one(&svc.db)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
+    let stored = stored(svc, user_id).await?;
     if stored.verified {
         return Ok(stored.into());
     }
@@ -318,4 +299,22 @@ pub async fn delete(svc: &Services, user: &User) -> AppResult<()> {
         changed: vec![],
     });
     Ok(())
+}
+
+/// A user's stored row (with its password hash, which never leaves the domain).
+async fn stored(svc: &Services, user_id: &str) -> AppResult<user::Model> {
+    store::found(user::Entity::find_by_id(user_id), &svc.db, "user").await
+}
+
+/// A user's stored row and its collection.
+async fn stored_in_collection(
+    svc: &Services,
+    user_id: &str,
+) -> AppResult<(user::Model, Collection)> {
+    let stored = stored(svc, user_id).await?;
+    let collection = svc
+        .catalog
+        .collection(&svc.db, &stored.collection_id)
+        .await?;
+    Ok((stored, collection))
 }

@@ -9,18 +9,13 @@ use entity::user;
 use super::model::*;
 use crate::domain::catalog::Catalog;
 use crate::domain::collections::Collection;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::store;
 
 /// Loads a user of a project.
 pub async fn get(db: &impl ConnectionTrait, project_id: &str, id: &str) -> AppResult<User> {
-    crate::store::unique(
-        user::Entity::find_by_id(id).filter(user::Column::ProjectId.eq(project_id)),
-        db,
-    )
-    .await?
-    .map(User::from)
-    .ok_or(AppError::NotFound("user"))
+    let select = user::Entity::find_by_id(id).filter(user::Column::ProjectId.eq(project_id));
+    store::found(select, db, "user").await
 }
 
 /// Loads users of a project by id, in one query.
