@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::dialect::{Dialect, Failure};
+use crate::domain::client::ClientInfo;
+use crate::domain::users::{LogInRequest, TokenLifetime};
 use crate::error::{AppError, AppResult};
 
 /// A JSON object body (an empty body is an empty object). A multipart body,
@@ -110,4 +112,19 @@ pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
 /// The error of a capability this server does not offer yet.
 pub fn not_enabled(what: &str) -> AppError {
     AppError::Forbidden(format!("{what} is not enabled on this server"))
+}
+
+/// The log-in of a `{email, password}` body (Cocobase's and urBackend's).
+pub fn password_log_in(
+    body: &Map<String, Value>,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<LogInRequest> {
+    Ok(LogInRequest {
+        email: string_field(body, "email")?,
+        password: string_field(body, "password")?,
+        client: client.clone(),
+        lifetime,
+        ..Default::default()
+    })
 }

@@ -1,6 +1,5 @@
 //! A REST dialect is a way to render errors and to resolve the caller; the
 //! extractors are written once, generic over it.
-use std::future::Future;
 use std::marker::PhantomData;
 
 use axum::Json;
@@ -24,16 +23,35 @@ pub trait Dialect: Send + Sync + 'static {
     const FALLBACK: Fallback = Fallback::None;
 
     /// The status and JSON body of an error.
-    fn render(err: &AppError) -> (u16, Value);
+    const RENDER: fn(&AppError) -> (u16, Value);
 
-    /// The caller of a request. Dialects with rules of their own (PocketBase
-    /// treats a stale token as a guest; urBackend needs a key) override this.
-    fn resolve(
-        svc: &Services,
-        creds: Credentials,
-        tenant: Option<String>,
-    ) -> impl Future<Output = Result<Caller, AppError>> + Send {
-        async move { Caller::resolve_in(svc, &creds, tenant.as_deref(), Self::FALLBACK).await }
+    /// A token that is invalid or outdated makes the request a guest's
+    /// instead of an error (PocketBase: a client signed in again still sends
+    /// its old token).
+    const STALE_TOKEN_IS_GUEST: bool = false;
+
+    /// Every request must carry the project's key or name it in the URL (urBackend).
+    const KEY_REQUIRED: bool = false;
+}
+
+/// The caller of a request in dialect `D`.
+async fn resolve<D: Dialect>(
+    svc: &Services,
+    creds: Credentials,
+    tenant: Option<&str>,
+) -> Result<Caller, AppError> {
+    if D::KEY_REQUIRED && creds.api_key.is_none() && tenant.is_none() {
+        return Err(AppError::Unauthenticated);
+    }
+    match Caller::resolve_in(svc, &creds, tenant, D::FALLBACK).await {
+        Err(AppError::InvalidToken | AppError::AccountDisabled) if D::STALE_TOKEN_IS_GUEST => {
+            let guest = Credentials {
+                authorization: None,
+                ..creds
+            };
+            Caller::resolve_in(svc, &guest, tenant, D::FALLBACK).await
+        }
+        other => other,
     }
 }
 
@@ -65,7 +83,7 @@ impl<D: Dialect> IntoResponse for Failure<D> {
         if let AppError::Internal(source) = &err {
             tracing::error!(error = ?source, "internal error in a REST handler");
         }
-        let (status, body) = D::render(&err);
+        let (status, body) = (D::RENDER)(&err);
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, Json(body)).into_response();
         if let Some(secs) = err.retry_after() {
@@ -101,7 +119,7 @@ where
         let app = AppState::from_ref(state);
         let creds = credentials_from_parts(parts);
         let tenant = parts.extensions.get::<TenantSlug>().map(|t| t.0.clone());
-        let caller = D::resolve(&app.services, creds, tenant).await?;
+        let caller = resolve::<D>(&app.services, creds, tenant.as_deref()).await?;
         Ok(Call {
             app,
             caller,

@@ -20,15 +20,19 @@ struct Found {
     payload: Option<String>,
 }
 
-/// Finds the live code a proof names and checks it (counting a wrong
-/// six-digit code), without spending it.
-async fn find(
+/// The start of every confirmation: mail is on, the address is counted, and
+/// the live code a proof names is found and checked (a wrong six-digit code
+/// counted), without spending it.
+async fn redeem(
     svc: &Services,
     project: &Project,
     collection_name: Option<&str>,
     proof: Proof<'_>,
     purpose: Purpose,
+    client: &ClientInfo,
 ) -> AppResult<Found> {
+    enabled(svc, purpose)?;
+    count_address(svc, client).await?;
     let now = Utc::now().timestamp();
     let (code_id, user_id, payload) = match proof {
         Proof::Token(token) => {
@@ -61,21 +65,6 @@ async fn find(
         user,
         payload,
     })
-}
-
-/// The start of every confirmation: mail is on, the address is counted,
-/// the proof names a live code of `purpose` (not yet spent).
-async fn redeem(
-    svc: &Services,
-    project: &Project,
-    collection_name: Option<&str>,
-    proof: Proof<'_>,
-    purpose: Purpose,
-    client: &ClientInfo,
-) -> AppResult<Found> {
-    enabled(svc, purpose)?;
-    count_address(svc, client).await?;
-    find(svc, project, collection_name, proof, purpose).await
 }
 
 /// Compares a typed six-digit code with the stored hash in constant time. Six

@@ -4,9 +4,9 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::call::{Coco, CocoBody, CocoError, Result, auth_json};
-use crate::domain::users::{self, LogInRequest, SignUpRequest, TokenLifetime};
+use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
-use crate::http::body::{Body, not_enabled, opt_object, opt_string, string_field};
+use crate::http::body::{Body, not_enabled, opt_object, opt_string, password_log_in, string_field};
 use crate::http::dialect::{Call, Dialect, Failure};
 use crate::rest::dates::iso_ts as ts;
 
@@ -40,15 +40,8 @@ pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
 }
 
 pub async fn login(call: Coco, body: CocoBody) -> Result<Json<Value>> {
-    let caller = &call.caller;
-    let req = LogInRequest {
-        email: string_field(&body, "email")?,
-        password: string_field(&body, "password")?,
-        client: caller.client.clone(),
-        lifetime: TokenLifetime::LongLived,
-        ..Default::default()
-    };
-    let auth = users::log_in(call.services(), caller.project()?, req).await?;
+    let req = password_log_in(&body, &call.caller.client, TokenLifetime::LongLived)?;
+    let auth = users::log_in(call.services(), call.caller.project()?, req).await?;
     Ok(Json(auth_json(&auth.token, &auth.user)))
 }
 
@@ -57,15 +50,17 @@ pub async fn login(call: Coco, body: CocoBody) -> Result<Json<Value>> {
 pub struct Register;
 
 impl Dialect for Register {
-    fn render(e: &AppError) -> (u16, Value) {
-        let (status, message) = match e {
-            AppError::EmailExists => (409, "A user with this email already exists".to_owned()),
-            AppError::InvalidEmail => (400, "Please provide a valid email address".to_owned()),
-            other => (other.status(), other.public_message()),
-        };
-        let body = json!({"success": false, "error": {"code": e.code(), "message": message}});
-        (status, body)
-    }
+    const RENDER: fn(&AppError) -> (u16, Value) = render_register;
+}
+
+fn render_register(e: &AppError) -> (u16, Value) {
+    let (status, message) = match e {
+        AppError::EmailExists => (409, "A user with this email already exists".to_owned()),
+        AppError::InvalidEmail => (400, "Please provide a valid email address".to_owned()),
+        other => (other.status(), other.public_message()),
+    };
+    let body = json!({"success": false, "error": {"code": e.code(), "message": message}});
+    (status, body)
 }
 
 /// `POST /auth/register`: `{success, data: {user, token}}`.

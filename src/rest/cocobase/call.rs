@@ -12,9 +12,7 @@ use crate::rest::dates::iso_ts as ts;
 pub struct Cocobase;
 
 impl Dialect for Cocobase {
-    fn render(err: &AppError) -> (u16, Value) {
-        super::error::render(err)
-    }
+    const RENDER: fn(&AppError) -> (u16, Value) = super::error::render;
 }
 
 /// A Cocobase request.

@@ -2,8 +2,7 @@
 //! the request a guest's, as PocketBase does), the collection, the body.
 use serde_json::{Map, Value};
 
-use crate::domain::Services;
-use crate::domain::access::{Caller, Credentials, Fallback};
+use crate::domain::access::Fallback;
 use crate::domain::collections::Collection;
 use crate::error::AppError;
 use crate::http::body::Body;
@@ -15,29 +14,11 @@ pub struct PocketBase;
 impl Dialect for PocketBase {
     const FALLBACK: Fallback = Fallback::DefaultProject;
 
-    fn render(err: &AppError) -> (u16, Value) {
-        super::error::render(err)
-    }
+    const RENDER: fn(&AppError) -> (u16, Value) = super::error::render;
 
     /// As PocketBase does, an invalid or outdated token makes the request a
     /// guest's (a later authentication in the same client still sends its old token).
-    async fn resolve(
-        svc: &Services,
-        creds: Credentials,
-        tenant: Option<String>,
-    ) -> crate::error::AppResult<Caller> {
-        let tenant = tenant.as_deref();
-        match Caller::resolve_in(svc, &creds, tenant, Self::FALLBACK).await {
-            Err(AppError::InvalidToken | AppError::AccountDisabled) => {
-                let guest = Credentials {
-                    authorization: None,
-                    ..creds
-                };
-                Caller::resolve_in(svc, &guest, tenant, Self::FALLBACK).await
-            }
-            other => other,
-        }
-    }
+    const STALE_TOKEN_IS_GUEST: bool = true;
 }
 
 /// A PocketBase request.

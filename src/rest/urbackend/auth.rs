@@ -8,9 +8,9 @@ use serde_json::{Map, json};
 use super::call::{Result, Ub, UbBody, UbError};
 use super::cookies::{cookie_path, presented_refresh, secure, set_cookie, token_response};
 use crate::domain::sessions;
-use crate::domain::users::{self, LogInRequest, SignUpRequest, TokenLifetime};
+use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
-use crate::http::body::{not_enabled, string_field};
+use crate::http::body::{not_enabled, password_log_in, string_field};
 
 pub async fn signup(
     call: Ub,
@@ -45,15 +45,8 @@ pub async fn login(
     uri: OriginalUri,
     body: UbBody,
 ) -> Result<Response> {
-    let caller = &call.caller;
-    let req = LogInRequest {
-        email: string_field(&body, "email")?,
-        password: string_field(&body, "password")?,
-        client: caller.client.clone(),
-        lifetime: TokenLifetime::Short,
-        ..Default::default()
-    };
-    let auth = users::log_in(call.services(), caller.project()?, req).await?;
+    let req = password_log_in(&body, &call.caller.client, TokenLifetime::Short)?;
+    let auth = users::log_in(call.services(), call.caller.project()?, req).await?;
     token_response(&call.app, &headers, &uri, StatusCode::OK, &auth, Map::new()).await
 }
 

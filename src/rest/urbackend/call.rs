@@ -2,8 +2,6 @@
 //! project's key (or names the project in its URL).
 use serde_json::{Map, Value, json};
 
-use crate::domain::Services;
-use crate::domain::access::{Caller, Credentials, Fallback};
 use crate::domain::users::User;
 use crate::error::AppError;
 use crate::http::body::Body;
@@ -14,20 +12,9 @@ use crate::rest::dates::iso_ts as ts;
 pub struct UrBackend;
 
 impl Dialect for UrBackend {
-    fn render(err: &AppError) -> (u16, Value) {
-        super::error::render(err)
-    }
+    const RENDER: fn(&AppError) -> (u16, Value) = super::error::render;
 
-    async fn resolve(
-        svc: &Services,
-        creds: Credentials,
-        tenant: Option<String>,
-    ) -> crate::error::AppResult<Caller> {
-        if creds.api_key.is_none() && tenant.is_none() {
-            return Err(AppError::Unauthenticated);
-        }
-        Caller::resolve_in(svc, &creds, tenant.as_deref(), Fallback::None).await
-    }
+    const KEY_REQUIRED: bool = true;
 }
 
 /// A urBackend request.
