@@ -2,6 +2,7 @@
 //! (SQLite file, or a new Postgres database when AUTHGRAPH_TEST_DATABASE_URL is set).
 mod helpers;
 
+mod access;
 mod admin;
 mod auth_flow;
 mod bad_input;
