@@ -61,24 +61,24 @@ pub struct CollectionSection {
     pub fields: Vec<FieldDecl>,
 }
 
+/// Each setting the section gives, else the default.
+macro_rules! settings_or_default {
+    ($section:expr, $($field:ident),+ $(,)?) => {{
+        let d = CollectionSettings::default();
+        CollectionSettings { $($field: $section.$field.unwrap_or(d.$field)),+ }
+    }};
+}
+
 impl CollectionSection {
     fn resolve(&self) -> CollectionSettings {
-        let d = CollectionSettings::default();
-        CollectionSettings {
-            min_password_length: self.min_password_length.unwrap_or(d.min_password_length),
-            access_token_ttl_secs: self
-                .access_token_ttl_secs
-                .unwrap_or(d.access_token_ttl_secs),
-            refresh_token_ttl_secs: self
-                .refresh_token_ttl_secs
-                .unwrap_or(d.refresh_token_ttl_secs),
-            long_lived_access_token_ttl_secs: self
-                .long_lived_access_token_ttl_secs
-                .unwrap_or(d.long_lived_access_token_ttl_secs),
-            allow_undeclared_fields: self
-                .allow_undeclared_fields
-                .unwrap_or(d.allow_undeclared_fields),
-        }
+        settings_or_default!(
+            self,
+            min_password_length,
+            access_token_ttl_secs,
+            refresh_token_ttl_secs,
+            long_lived_access_token_ttl_secs,
+            allow_undeclared_fields,
+        )
     }
 }
 
