@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use async_graphql::Data;
+use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::catalog::Catalog;
@@ -12,11 +13,26 @@ use crate::domain::filter::{Field, Filter, Op};
 use crate::domain::users::{self, User, UserQuery};
 use crate::error::AppError;
 
-/// Users by id, within one project.
-pub struct UserLoader {
+/// What the loaders of one request read from: the database, the catalog, and
+/// the project of the caller's key (empty without one).
+#[derive(Clone)]
+pub struct Scope {
     pub db: DatabaseConnection,
+    pub catalog: Catalog,
     pub project_id: String,
 }
+
+impl Scope {
+    /// Puts fresh loaders for one request into its data.
+    pub fn insert_loaders(self, data: &mut Data) {
+        data.insert(DataLoader::new(UserLoader(self.clone()), tokio::spawn));
+        data.insert(DataLoader::new(ReverseLoader(self.clone()), tokio::spawn));
+        data.insert(DataLoader::new(CollectionLoader(self), tokio::spawn));
+    }
+}
+
+/// Users by id, within the project.
+pub struct UserLoader(Scope);
 
 impl Loader<String> for UserLoader {
     type Value = User;
@@ -24,17 +40,14 @@ impl Loader<String> for UserLoader {
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, User>, Self::Error> {
         // The same batched load every door's relation expansion uses.
-        users::get_many(&self.db, &self.project_id, keys)
+        users::get_many(&self.0.db, &self.0.project_id, keys)
             .await
             .map_err(Arc::new)
     }
 }
 
 /// Collections by id (for declared fields and public flags), through the catalog cache.
-pub struct CollectionLoader {
-    pub db: DatabaseConnection,
-    pub catalog: Catalog,
-}
+pub struct CollectionLoader(Scope);
 
 impl Loader<String> for CollectionLoader {
     type Value = Collection;
@@ -44,7 +57,7 @@ impl Loader<String> for CollectionLoader {
         // A request touches one or two collections; each is usually cached.
         let mut out = HashMap::new();
         for id in keys {
-            match self.catalog.collection(&self.db, id).await {
+            match self.0.catalog.collection(&self.0.db, id).await {
                 Ok(c) => {
                     out.insert(id.clone(), c);
                 }
@@ -65,11 +78,7 @@ pub struct ReverseKey {
 }
 
 /// Reverse relations, one query per field for a whole batch of targets.
-pub struct ReverseLoader {
-    pub db: DatabaseConnection,
-    pub catalog: Catalog,
-    pub project_id: String,
-}
+pub struct ReverseLoader(Scope);
 
 /// Cap on the users returned per reverse relation.
 pub const MAX_REVERSE: u64 = 500;
@@ -82,6 +91,11 @@ impl Loader<ReverseKey> for ReverseLoader {
         &self,
         keys: &[ReverseKey],
     ) -> Result<HashMap<ReverseKey, Vec<User>>, Self::Error> {
+        let Scope {
+            db,
+            catalog,
+            project_id,
+        } = &self.0;
         let mut by_field: HashMap<&str, Vec<&str>> = HashMap::new();
         for k in keys {
             by_field
@@ -103,7 +117,7 @@ impl Loader<ReverseKey> for ReverseLoader {
                 limit: users::MAX_PAGE_SIZE,
                 ..Default::default()
             };
-            let page = users::query(&self.db, &self.catalog, &self.project_id, &q)
+            let page = users::query(db, catalog, project_id, &q)
                 .await
                 .map_err(Arc::new)?;
             for u in page.items {

@@ -2,9 +2,8 @@
 use async_graphql::{Context, Object};
 
 use super::errors::GqlResult;
-use super::types::{
-    SessionObject, SortDirection, UserConnection, UserObject, UserOrder, UserWhere, after_cursor,
-};
+use super::filter::{SortDirection, UserOrder, UserWhere};
+use super::types::{SessionObject, UserConnection, UserObject, after_cursor};
 use crate::domain::access::{Caller, ListScope};
 use crate::domain::filter::{Field, Filter, Sort};
 use crate::domain::{Services, users};

@@ -1,6 +1,7 @@
 //! Schema assembly and SDL export.
 use async_graphql::Schema;
 
+use super::loaders::Scope;
 use super::mutation::Mutation;
 use super::query::Query;
 use super::subscription::Subscription;
@@ -15,7 +16,7 @@ const MAX_COMPLEXITY: usize = 1000;
 
 /// Builds the schema around the domain services.
 pub fn build_schema(services: Services, introspection: bool) -> AppSchema {
-    let builder = Schema::build(Query, Mutation, Subscription)
+    let builder = Schema::build(Query, Mutation::default(), Subscription)
         .data(services)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
@@ -28,42 +29,23 @@ pub fn build_schema(services: Services, introspection: bool) -> AppSchema {
 
 /// The SDL committed as `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, Subscription).finish().sdl()
+    Schema::build(Query, Mutation::default(), Subscription)
+        .finish()
+        .sdl()
 }
 
 /// Puts the caller and fresh per-request dataloaders into a request's data.
 pub fn request_data(data: &mut async_graphql::Data, services: &Services, caller: Caller) {
-    use async_graphql::dataloader::DataLoader;
-
-    use super::loaders::{CollectionLoader, ReverseLoader, UserLoader};
-
     let project_id = caller
         .project
         .as_ref()
         .map(|p| p.id.clone())
         .unwrap_or_default();
-    let db = services.db.clone();
-    data.insert(DataLoader::new(
-        UserLoader {
-            db: db.clone(),
-            project_id: project_id.clone(),
-        },
-        tokio::spawn,
-    ));
-    data.insert(DataLoader::new(
-        ReverseLoader {
-            db: db.clone(),
-            catalog: services.catalog.clone(),
-            project_id,
-        },
-        tokio::spawn,
-    ));
-    data.insert(DataLoader::new(
-        CollectionLoader {
-            db,
-            catalog: services.catalog.clone(),
-        },
-        tokio::spawn,
-    ));
+    let scope = Scope {
+        db: services.db.clone(),
+        catalog: services.catalog.clone(),
+        project_id,
+    };
+    scope.insert_loaders(data);
     data.insert(caller);
 }

@@ -8,7 +8,8 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::errors::GqlResult;
-use super::types::{UserObject, UserWhere};
+use super::filter::UserWhere;
+use super::types::UserObject;
 use crate::domain::access::Caller;
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::filter::{Field, Filter, Op};
@@ -115,6 +116,132 @@ async fn next_event(
     }
 }
 
+/// What a subscription makes of one committed event.
+enum Step<T> {
+    /// Not for this subscription.
+    Skip,
+    /// Sent to the subscriber.
+    Send(T),
+    /// The subscription is over.
+    End,
+}
+
+/// A subscription to committed user events: which of them it sends, and as what.
+trait Watch: Send + 'static {
+    type Item: Send + 'static;
+
+    /// What to do with `event`; an error is sent and ends the subscription.
+    fn step(
+        &mut self,
+        svc: &Services,
+        caller: &Caller,
+        event: UserEvent,
+    ) -> impl Future<Output = Result<Step<Self::Item>, AppError>> + Send;
+}
+
+/// The events committed from now on, as `each` makes of them, until it ends
+/// the subscription or the caller's credentials no longer hold.
+fn watch<W: Watch>(
+    svc: Services,
+    caller: Caller,
+    mut each: W,
+) -> impl Stream<Item = async_graphql::Result<W::Item>> {
+    let mut rx = svc.events.subscribe();
+    async_stream::stream! {
+        let mut tick = liveness_timer();
+        loop {
+            let step = match next_event(&svc, &caller, &mut rx, &mut tick).await {
+                Ok(Some(event)) => each.step(&svc, &caller, event).await,
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
+            match step {
+                Ok(Step::Skip) => {}
+                Ok(Step::Send(item)) => yield Ok(item),
+                Ok(Step::End) => break,
+                Err(e) => { yield Err(e).gql(); break; }
+            }
+        }
+    }
+}
+
+/// `userChanged`: the caller's own record.
+struct OwnProfile {
+    me: String,
+}
+
+impl Watch for OwnProfile {
+    type Item = UserObject;
+
+    async fn step(
+        &mut self,
+        svc: &Services,
+        caller: &Caller,
+        event: UserEvent,
+    ) -> Result<Step<UserObject>, AppError> {
+        // A user exists before it can subscribe, so its creation event
+        // is old news (from another instance it may arrive late).
+        if event.user.id != self.me || event.kind == UserEventKind::Created {
+            return Ok(Step::Skip);
+        }
+        if !still_valid(svc, caller).await {
+            return Err(AppError::InvalidToken);
+        }
+        if event.kind == UserEventKind::Deleted {
+            return Ok(Step::End);
+        }
+        Ok(Step::Send(UserObject::full(event.user)))
+    }
+}
+
+/// `usersChanged`: a project's users, those matching a filter if one is given.
+struct ProjectUsers {
+    project_id: String,
+    filter: Option<Filter>,
+}
+
+impl Watch for ProjectUsers {
+    type Item = UserChange;
+
+    async fn step(
+        &mut self,
+        svc: &Services,
+        _caller: &Caller,
+        event: UserEvent,
+    ) -> Result<Step<UserChange>, AppError> {
+        if event.user.project_id != self.project_id {
+            return Ok(Step::Skip);
+        }
+        if let Some(f) = &self.filter {
+            if event.kind == UserEventKind::Deleted {
+                return Ok(Step::Skip);
+            }
+            // The filter is evaluated by the database, exactly as the
+            // `users` query would, on the committed row.
+            let own = Filter::cond(Field::Id, Op::Eq, serde_json::json!(event.user.id));
+            let q = users::UserQuery {
+                filter: Some(Filter::And(vec![own, f.clone()])),
+                limit: 1,
+                ..Default::default()
+            };
+            let page = users::query(&svc.db, &svc.catalog, &self.project_id, &q).await?;
+            match page.items.first() {
+                None => return Ok(Step::Skip),
+                // The row has changed again since this event: the filter's
+                // verdict is about a later state, which has its own event,
+                // judged on its own.
+                Some(row) if !same_state(row, &event.user) => return Ok(Step::Skip),
+                Some(_) => {}
+            }
+        }
+        Ok(Step::Send(UserChange {
+            kind: event.kind.into(),
+            changed_fields: event.changed,
+            user: UserObject::full(event.user),
+        }))
+    }
+}
+
 #[Subscription]
 impl Subscription {
     /// Your own profile after each committed change. Ends when your token
@@ -125,31 +252,8 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<UserObject>>> {
         let svc = ctx.data::<Services>()?.clone();
         let caller = ctx.data::<Caller>()?.clone();
-        let me = caller.user().gql()?.clone();
-        let mut rx = svc.events.subscribe();
-        Ok(async_stream::stream! {
-            let mut tick = liveness_timer();
-            loop {
-                let event = match next_event(&svc, &caller, &mut rx, &mut tick).await {
-                    Ok(Some(e)) => e,
-                    Ok(None) => break,
-                    Err(e) => { yield Err(e).gql(); break; }
-                };
-                // A user exists before it can subscribe, so its creation event
-                // is old news (from another instance it may arrive late).
-                if event.user.id != me.id || event.kind == UserEventKind::Created {
-                    continue;
-                }
-                if !still_valid(&svc, &caller).await {
-                    yield Err(AppError::InvalidToken).gql();
-                    break;
-                }
-                if event.kind == UserEventKind::Deleted {
-                    break;
-                }
-                yield Ok(UserObject::full(event.user));
-            }
-        })
+        let me = caller.user().gql()?.id.clone();
+        Ok(watch(svc, caller, OwnProfile { me }))
     }
 
     /// Every committed change to the project's users that matches `where`
@@ -161,7 +265,7 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<UserChange>>> {
         let svc = ctx.data::<Services>()?.clone();
         let caller = ctx.data::<Caller>()?.clone();
-        let project = caller.require_admin().gql()?.clone();
+        let project_id = caller.require_admin().gql()?.id.clone();
         let filter = filter
             .as_ref()
             .map(UserWhere::to_filter)
@@ -170,47 +274,6 @@ impl Subscription {
         if let Some(f) = &filter {
             f.validate().gql()?;
         }
-        let mut rx = svc.events.subscribe();
-        Ok(async_stream::stream! {
-            let mut tick = liveness_timer();
-            loop {
-                let event = match next_event(&svc, &caller, &mut rx, &mut tick).await {
-                    Ok(Some(e)) => e,
-                    Ok(None) => break,
-                    Err(e) => { yield Err(e).gql(); break; }
-                };
-                if event.user.project_id != project.id {
-                    continue;
-                }
-                if let Some(f) = &filter {
-                    if event.kind == UserEventKind::Deleted {
-                        continue;
-                    }
-                    // The filter is evaluated by the database, exactly as the
-                    // `users` query would, on the committed row.
-                    let q = users::UserQuery {
-                        filter: Some(Filter::And(vec![Filter::cond(Field::Id, Op::Eq, serde_json::json!(event.user.id)), f.clone()])),
-                        limit: 1,
-                        ..Default::default()
-                    };
-                    match users::query(&svc.db, &svc.catalog, &project.id, &q).await {
-                        Ok(page) => match page.items.first() {
-                            None => continue,
-                            // The row has changed again since this event: the
-                            // filter's verdict is about a later state, which
-                            // has its own event, judged on its own.
-                            Some(row) if !same_state(row, &event.user) => continue,
-                            Some(_) => {}
-                        },
-                        Err(e) => { yield Err(e).gql(); break; }
-                    }
-                }
-                yield Ok(UserChange {
-                    kind: event.kind.into(),
-                    changed_fields: event.changed,
-                    user: UserObject::full(event.user),
-                });
-            }
-        })
+        Ok(watch(svc, caller, ProjectUsers { project_id, filter }))
     }
 }

@@ -1,12 +1,11 @@
 //! GraphQL object and input types, converted from and to domain types.
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Json, Object, SimpleObject};
+use async_graphql::{Context, ErrorExtensions, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::loaders::{CollectionLoader, ReverseKey, ReverseLoader, UserLoader};
 use crate::domain::access::{Caller, View};
-use crate::domain::filter::{Field, Filter, Op};
 use crate::domain::profile;
 use crate::domain::sessions::Session;
 use crate::domain::users::{AuthResult, User, UserQuery};
@@ -309,116 +308,6 @@ impl UserConnection {
             .await
             .gql()
     }
-}
-
-/// Filter operators.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum FilterOp {
-    Eq,
-    Ne,
-    Gt,
-    Gte,
-    Lt,
-    Lte,
-    Contains,
-    Icontains,
-    Startswith,
-    Endswith,
-    In,
-    Notin,
-    Isnull,
-}
-
-impl From<FilterOp> for Op {
-    fn from(op: FilterOp) -> Op {
-        match op {
-            FilterOp::Eq => Op::Eq,
-            FilterOp::Ne => Op::Ne,
-            FilterOp::Gt => Op::Gt,
-            FilterOp::Gte => Op::Gte,
-            FilterOp::Lt => Op::Lt,
-            FilterOp::Lte => Op::Lte,
-            FilterOp::Contains => Op::Contains,
-            FilterOp::Icontains => Op::IContains,
-            FilterOp::Startswith => Op::StartsWith,
-            FilterOp::Endswith => Op::EndsWith,
-            FilterOp::In => Op::In,
-            FilterOp::Notin => Op::NotIn,
-            FilterOp::Isnull => Op::IsNull,
-        }
-    }
-}
-
-/// A filter: either a condition (`field`, `op`, `value`) or a combination
-/// (`and`, `or`, `not`); several given at once are all required.
-#[derive(InputObject)]
-pub struct UserWhere {
-    pub and: Option<Vec<UserWhere>>,
-    pub or: Option<Vec<UserWhere>>,
-    pub not: Option<Box<UserWhere>>,
-    /// `id`, `email`, `roles`, `verified`, `createdAt`, `updatedAt`, or a profile
-    /// path such as `city` or `address.city`; through a relation: `referred_by.email`.
-    pub field: Option<String>,
-    #[graphql(default_with = "FilterOp::Eq")]
-    pub op: FilterOp,
-    pub value: Option<Json<Value>>,
-}
-
-impl UserWhere {
-    /// The domain filter.
-    pub fn to_filter(&self) -> AppResult<Filter> {
-        let mut parts = Vec::new();
-        if let Some(items) = &self.and {
-            parts.push(Filter::And(
-                items
-                    .iter()
-                    .map(UserWhere::to_filter)
-                    .collect::<AppResult<_>>()?,
-            ));
-        }
-        if let Some(items) = &self.or {
-            parts.push(Filter::Or(
-                items
-                    .iter()
-                    .map(UserWhere::to_filter)
-                    .collect::<AppResult<_>>()?,
-            ));
-        }
-        if let Some(inner) = &self.not {
-            parts.push(Filter::Not(Box::new(inner.to_filter()?)));
-        }
-        if let Some(field) = &self.field {
-            let value = self
-                .value
-                .as_ref()
-                .map(|j| j.0.clone())
-                .unwrap_or(Value::Null);
-            parts.push(Filter::cond(Field::parse(field)?, self.op.into(), value));
-        } else if self.value.is_some() {
-            return Err(AppError::validation("where", "`value` needs a `field`"));
-        }
-        Ok(if parts.len() == 1 {
-            parts.pop().expect("one")
-        } else {
-            Filter::And(parts)
-        })
-    }
-}
-
-/// Sort direction.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum SortDirection {
-    Asc,
-    Desc,
-}
-
-/// A sort key.
-#[derive(InputObject)]
-pub struct UserOrder {
-    /// A field as in `UserWhere.field`.
-    pub field: String,
-    #[graphql(default_with = "SortDirection::Asc")]
-    pub direction: SortDirection,
 }
 
 /// Input of `signUp`.

@@ -1,0 +1,66 @@
+//! The caller's own account: profile, email address and password.
+use async_graphql::{Context, Object, Result};
+
+use super::AccountMutation;
+use super::call::{as_user, done, full_user, in_project, tokens};
+use crate::domain::email_codes;
+use crate::domain::users::{self, ChangePasswordRequest, TokenLifetime, UpdateProfileRequest};
+use crate::graphql::errors::GqlResult;
+use crate::graphql::types::{
+    AuthPayload, ChangePasswordInput, UpdateMeInput, UserObject, object_arg,
+};
+
+#[Object]
+impl AccountMutation {
+    /// Merges profile data and appends to / removes from array fields atomically.
+    /// Email, password, id, roles and verified cannot be changed here.
+    async fn update_me(&self, ctx: &Context<'_>, input: UpdateMeInput) -> Result<UserObject> {
+        let (svc, _, me) = as_user(ctx)?;
+        let req = UpdateProfileRequest {
+            data: object_arg("data", input.data).gql()?,
+            append: object_arg("append", input.append).gql()?,
+            remove: object_arg("remove", input.remove).gql()?,
+        };
+        full_user(users::update_profile(svc, me, req)).await
+    }
+
+    /// Mails `newEmail` a token that moves your account there (with
+    /// `confirmEmailChange`). Needs your user token.
+    async fn request_email_change(&self, ctx: &Context<'_>, new_email: String) -> Result<bool> {
+        let (svc, _, me) = as_user(ctx)?;
+        done(email_codes::request_email_change(svc, me, &new_email)).await
+    }
+
+    /// Moves the account to the address the token was mailed to; needs the
+    /// account's password. Every session ends; the address counts as verified.
+    async fn confirm_email_change(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        password: String,
+    ) -> Result<bool> {
+        let (svc, project, client) = in_project(ctx)?;
+        done(email_codes::confirm_email_change(
+            svc, project, &token, &password, client,
+        ))
+        .await
+    }
+
+    /// Changes the password. Every earlier access token stops working and every
+    /// other session ends; returns a new access token for this session.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> Result<AuthPayload> {
+        let (svc, caller, me) = as_user(ctx)?;
+        let session = caller.session_id().gql()?;
+        let req = ChangePasswordRequest {
+            current_password: Some(input.current_password),
+            new_password: input.new_password,
+            lifetime: TokenLifetime::Short,
+            revoke_current_tokens: true,
+        };
+        tokens(users::change_password(svc, me, session, req)).await
+    }
+}

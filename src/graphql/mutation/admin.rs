@@ -1,0 +1,32 @@
+//! Administration of a project's users (secret key only).
+use async_graphql::{Context, Object, Result};
+
+use super::AdminMutation;
+use super::call::{as_admin, full_user};
+use crate::domain::{sessions, users};
+use crate::graphql::errors::GqlResult;
+use crate::graphql::types::UserObject;
+
+#[Object]
+impl AdminMutation {
+    /// Ends every session of a user (secret key only). Returns the number ended.
+    async fn revoke_user_sessions(&self, ctx: &Context<'_>, user_id: String) -> Result<u64> {
+        let (svc, project) = as_admin(ctx)?;
+        let user = users::get(&svc.db, &project.id, &user_id).await.gql()?;
+        sessions::revoke_all(svc, &user.id, None, "revoked by admin")
+            .await
+            .gql()
+    }
+
+    /// Disables a user and ends its sessions at once (secret key only).
+    async fn disable_user(&self, ctx: &Context<'_>, id: String) -> Result<UserObject> {
+        let (svc, project) = as_admin(ctx)?;
+        full_user(users::set_disabled(svc, &project.id, &id, true)).await
+    }
+
+    /// Enables a disabled user (secret key only).
+    async fn enable_user(&self, ctx: &Context<'_>, id: String) -> Result<UserObject> {
+        let (svc, project) = as_admin(ctx)?;
+        full_user(users::set_disabled(svc, &project.id, &id, false)).await
+    }
+}

@@ -1,0 +1,121 @@
+//! Mailed codes and tokens: password resets, sign-in codes, email verification.
+use async_graphql::{Context, Object, Result};
+
+use super::EmailMutation;
+use super::call::{done, in_project, tokens};
+use crate::domain::email_codes::{self, Proof, Purpose};
+use crate::domain::users::TokenLifetime;
+use crate::error::{AppError, AppResult};
+use crate::graphql::errors::GqlResult;
+use crate::graphql::types::{AuthPayload, ResetPasswordInput, VerifyEmailInput};
+
+/// A token, or an email address and a six-digit code.
+fn proof<'a>(
+    token: &'a Option<String>,
+    email: &'a Option<String>,
+    code: &'a Option<String>,
+) -> AppResult<Proof<'a>> {
+    match (token, email, code) {
+        (Some(token), None, None) => Ok(Proof::Token(token)),
+        (None, Some(email), Some(code)) => Ok(Proof::Code { email, code }),
+        _ => Err(AppError::validation(
+            "token",
+            "give either `token`, or `email` and `code`",
+        )),
+    }
+}
+
+/// Mails a code for `purpose` to `email` if it has an account; `true` either way.
+async fn mail_code(
+    ctx: &Context<'_>,
+    email: &str,
+    collection: Option<String>,
+    purpose: Purpose,
+) -> Result<bool> {
+    let (svc, project, client) = in_project(ctx)?;
+    let collection = collection.as_deref();
+    done(email_codes::request(
+        svc, project, collection, email, client, purpose,
+    ))
+    .await
+}
+
+#[Object]
+impl EmailMutation {
+    /// Emails a password-reset token and six-digit code to `email` if it has
+    /// an account; the answer is `true` either way (it does not tell).
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        collection: Option<String>,
+    ) -> Result<bool> {
+        mail_code(ctx, &email, collection, Purpose::PasswordReset).await
+    }
+
+    /// Emails a six-digit sign-in code to `email` if it has an account;
+    /// returns the id to pass to `logInWithCode` (an id either way: it does not tell).
+    async fn request_login_code(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        collection: Option<String>,
+    ) -> Result<String> {
+        let (svc, project, client) = in_project(ctx)?;
+        let collection = collection.as_deref();
+        email_codes::request_login_code(svc, project, collection, &email, client)
+            .await
+            .gql()
+    }
+
+    /// Signs in with the id from `requestLoginCode` and the mailed code; the
+    /// email counts as verified.
+    async fn log_in_with_code(
+        &self,
+        ctx: &Context<'_>,
+        code_id: String,
+        code: String,
+    ) -> Result<AuthPayload> {
+        let (svc, project, client) = in_project(ctx)?;
+        let lifetime = TokenLifetime::Short;
+        tokens(email_codes::log_in_with_code(
+            svc, project, &code_id, &code, client, lifetime,
+        ))
+        .await
+    }
+
+    /// Emails a verification token and six-digit code to `email` if it has an
+    /// unverified account; the answer is `true` either way.
+    async fn request_email_verification(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        collection: Option<String>,
+    ) -> Result<bool> {
+        mail_code(ctx, &email, collection, Purpose::Verification).await
+    }
+
+    /// Marks the email verified with the token from a verification email, or
+    /// with the email address and the six-digit code.
+    async fn verify_email(&self, ctx: &Context<'_>, input: VerifyEmailInput) -> Result<bool> {
+        let (svc, project, client) = in_project(ctx)?;
+        let proof = proof(&input.token, &input.email, &input.code).gql()?;
+        let collection = input.collection.as_deref();
+        done(email_codes::verify_email(
+            svc, project, collection, proof, client,
+        ))
+        .await
+    }
+
+    /// Sets a new password with the token from a reset email, or with the
+    /// email address and the six-digit code. Ends every session of the user.
+    async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<bool> {
+        let (svc, project, client) = in_project(ctx)?;
+        let proof = proof(&input.token, &input.email, &input.code).gql()?;
+        let (collection, password) = (input.collection.as_deref(), &input.new_password);
+        done(email_codes::reset_password(
+            svc, project, collection, proof, password, client,
+        ))
+        .await
+    }
+}

@@ -1,0 +1,30 @@
+//! Mutations, one part per area, merged into the schema's `Mutation`. The parts
+//! are declared here, their resolvers in their files.
+mod account;
+mod admin;
+mod auth;
+mod call;
+mod email;
+
+use async_graphql::MergedObject;
+
+// No doc comment on `Mutation`: it would become the type's description. Its
+// fields are the parts' in this order, each part's in its own order.
+#[derive(MergedObject, Default)]
+pub struct Mutation(EmailMutation, AuthMutation, AccountMutation, AdminMutation);
+
+/// Mailed codes and tokens: password resets, sign-in codes, email verification (`email.rs`).
+#[derive(Default)]
+pub struct EmailMutation;
+
+/// Signing up, logging in and out, and the caller's own sessions (`auth.rs`).
+#[derive(Default)]
+pub struct AuthMutation;
+
+/// The caller's own account: profile, email address and password (`account.rs`).
+#[derive(Default)]
+pub struct AccountMutation;
+
+/// Administration of a project's users, secret key only (`admin.rs`).
+#[derive(Default)]
+pub struct AdminMutation;
