@@ -1,5 +1,6 @@
 //! Credentials: password hashing, API keys and signed tokens.
 pub mod codes;
+pub mod derived;
 pub mod keys;
 pub mod password;
 pub mod refresh;

@@ -5,15 +5,13 @@
 //! refreshes both receive the same successor.
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
-type HmacSha256 = Hmac<Sha256>;
+use super::derived::DerivedKey;
 
 /// Signs refresh tokens.
 #[derive(Clone)]
 pub struct RefreshKey {
-    key: Vec<u8>,
+    key: DerivedKey,
 }
 
 /// A parsed, not yet verified refresh token.
@@ -27,17 +25,14 @@ pub struct RefreshParts<'a> {
 impl RefreshKey {
     /// Derives the refresh key from the server secret (domain-separated from JWTs).
     pub fn derive(secret: &[u8]) -> Self {
-        let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-        mac.update(b"authgraph refresh-token key v1");
         Self {
-            key: mac.finalize().into_bytes().to_vec(),
+            key: DerivedKey::derive(secret, b"authgraph refresh-token key v1"),
         }
     }
 
     fn mac(&self, session_id: &str, counter: i64, nonce: &str) -> String {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(format!("{session_id}.{counter}.{nonce}").as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        let signed = format!("{session_id}.{counter}.{nonce}");
+        URL_SAFE_NO_PAD.encode(self.key.mac(&[signed.as_bytes()]))
     }
 
     /// The refresh token of a session at a counter.
@@ -75,6 +70,9 @@ mod tests {
     fn tokens_verify_only_with_their_nonce_counter_and_key() {
         let key = RefreshKey::derive(b"server secret server secret 0123");
         let t = key.token("sess1", 3, "nonce");
+        // Issued tokens must stay valid: the MAC is HMAC-SHA256 of
+        // `session.counter.nonce` under HMAC(secret, label).
+        assert_eq!(t, "sess1.3.eJCMjAZrXAuEciXTCohV8PxlmdB4c0kiDuOCI1zvR18");
         let parts = parse(&t).unwrap();
         assert_eq!((parts.session_id, parts.counter), ("sess1", 3));
         assert!(key.verify(&parts, "nonce"));

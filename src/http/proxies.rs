@@ -103,30 +103,30 @@ mod tests {
     #[test]
     fn forwarded_addresses_count_only_from_trusted_proxies() {
         let proxies = TrustedProxies::parse("10.0.0.0/8, ::1").unwrap();
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        // A direct client cannot choose its address.
-        assert_eq!(
-            proxies.client(ip("203.0.113.9"), &headers("1.2.3.4")),
-            ip("203.0.113.9")
-        );
-        // Behind the proxy: the right-most untrusted hop, not what the client wrote.
-        assert_eq!(
-            proxies.client(ip("10.1.2.3"), &headers("1.2.3.4, 198.51.100.7, 10.9.9.9")),
-            ip("198.51.100.7")
-        );
-        assert_eq!(
-            proxies.client(ip("::1"), &headers("198.51.100.7")),
-            ip("198.51.100.7")
-        );
-        assert_eq!(
-            proxies.client(ip("::ffff:10.0.0.1"), &headers("198.51.100.8")),
-            ip("198.51.100.8")
-        );
-        // A proxy that forwarded nothing usable is the client.
-        assert_eq!(
-            proxies.client(ip("10.1.2.3"), &HeaderMap::new()),
-            ip("10.1.2.3")
-        );
+        // (peer, X-Forwarded-For or none, the client it makes)
+        let cases = [
+            // A direct client cannot choose its address.
+            ("203.0.113.9", Some("1.2.3.4"), "203.0.113.9"),
+            // Behind the proxy: the right-most untrusted hop, not what the client wrote.
+            (
+                "10.1.2.3",
+                Some("1.2.3.4, 198.51.100.7, 10.9.9.9"),
+                "198.51.100.7",
+            ),
+            ("::1", Some("198.51.100.7"), "198.51.100.7"),
+            ("::ffff:10.0.0.1", Some("198.51.100.8"), "198.51.100.8"),
+            // A proxy that forwarded nothing usable is the client.
+            ("10.1.2.3", None, "10.1.2.3"),
+        ];
+        for (peer, xff, client) in cases {
+            let peer: IpAddr = peer.parse().unwrap();
+            let forwarded = xff.map(headers).unwrap_or_default();
+            assert_eq!(
+                proxies.client(peer, &forwarded),
+                client.parse::<IpAddr>().unwrap(),
+                "{peer} forwarding {xff:?}"
+            );
+        }
         assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
         assert!(TrustedProxies::parse("proxy.local").is_err());
         assert!(TrustedProxies::parse("").unwrap().is_empty());

@@ -2,7 +2,7 @@
 //! purpose (a unique index; a new code replaces the old one in one upsert).
 use sea_orm::ConnectionTrait;
 
-use super::sql;
+use super::raw::{execute, query_one};
 use crate::error::AppResult;
 
 /// A code as stored: only keyed hashes of the token and the six digits.
@@ -28,7 +28,7 @@ pub struct LiveCode {
 
 /// Stores a code, replacing the user's older one of the same purpose.
 pub async fn upsert(db: &impl ConnectionTrait, code: NewCode<'_>) -> AppResult<()> {
-    db.execute_raw(sql(
+    execute(
         db,
         "INSERT INTO one_time_codes (id, user_id, purpose, token_hash, otp_hash, attempts, expires_at, created_at, payload) \
          VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) \
@@ -46,7 +46,7 @@ pub async fn upsert(db: &impl ConnectionTrait, code: NewCode<'_>) -> AppResult<(
             code.created_at.into(),
             code.payload.map(str::to_owned).into(),
         ],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -77,13 +77,7 @@ pub async fn live(
         "SELECT id, user_id, otp_hash, attempts, payload FROM one_time_codes \
          WHERE {column} = $1 AND purpose = $2 AND expires_at > $3"
     );
-    let Some(row) = db
-        .query_one_raw(sql(
-            db,
-            &text,
-            vec![value.into(), purpose.into(), now.into()],
-        ))
-        .await?
+    let Some(row) = query_one(db, &text, vec![value.into(), purpose.into(), now.into()]).await?
     else {
         return Ok(None);
     };
@@ -103,18 +97,17 @@ pub async fn count_wrong(db: &impl ConnectionTrait, id: &str, drop: bool) -> App
     } else {
         "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1"
     };
-    db.execute_raw(sql(db, text, vec![id.into()])).await?;
+    execute(db, text, vec![id.into()]).await?;
     Ok(())
 }
 
 /// Deletes a code; true when this call took it (one of two racing ones does).
 pub async fn take(db: &impl ConnectionTrait, id: &str) -> AppResult<bool> {
-    let res = db
-        .execute_raw(sql(
-            db,
-            "DELETE FROM one_time_codes WHERE id = $1",
-            vec![id.into()],
-        ))
-        .await?;
-    Ok(res.rows_affected() == 1)
+    let taken = execute(
+        db,
+        "DELETE FROM one_time_codes WHERE id = $1",
+        vec![id.into()],
+    )
+    .await?;
+    Ok(taken == 1)
 }

@@ -187,37 +187,27 @@ fn scalar_text(value: &Json) -> String {
 fn text_ops(sql: &mut Sql, col: &str, op: Op, v: String) -> String {
     let pg = sql.pg;
     match op {
-        Op::Contains => {
-            let p = sql.bind(v);
-            if pg {
-                format!("(strpos({col}, {p}) > 0)")
+        Op::Contains | Op::IContains => {
+            let (haystack, needle) = if op == Op::IContains {
+                (format!("lower({col})"), v.to_lowercase())
             } else {
-                format!("(instr({col}, {p}) > 0)")
-            }
+                (col.to_owned(), v)
+            };
+            let p = sql.bind(needle);
+            // Postgres has no `instr`, SQLite no `strpos`.
+            let find = if pg { "strpos" } else { "instr" };
+            format!("({find}({haystack}, {p}) > 0)")
         }
-        Op::IContains => {
-            let p = sql.bind(v.to_lowercase());
-            if pg {
-                format!("(strpos(lower({col}), {p}) > 0)")
-            } else {
-                format!("(instr(lower({col}), {p}) > 0)")
-            }
-        }
-        Op::StartsWith => {
+        Op::StartsWith | Op::EndsWith => {
             let (p1, p2) = (sql.bind(v.clone()), sql.bind(v));
-            if pg {
-                format!("(left({col}, length({p1})) = {p2})")
-            } else {
-                format!("(substr({col}, 1, length({p1})) = {p2})")
-            }
-        }
-        Op::EndsWith => {
-            let (p1, p2) = (sql.bind(v.clone()), sql.bind(v));
-            if pg {
-                format!("(right({col}, length({p1})) = {p2})")
-            } else {
-                format!("(substr({col}, -length({p1})) = {p2})")
-            }
+            // The start or end of `col` as long as the value; SQLite has no `left`/`right`.
+            let end = match (op == Op::StartsWith, pg) {
+                (true, true) => format!("left({col}, length({p1}))"),
+                (true, false) => format!("substr({col}, 1, length({p1}))"),
+                (false, true) => format!("right({col}, length({p1}))"),
+                (false, false) => format!("substr({col}, -length({p1}))"),
+            };
+            format!("({end} = {p2})")
         }
         _ => {
             let p = sql.bind(v);

@@ -2,6 +2,7 @@
 pub mod codes;
 pub mod filter;
 pub mod indexes;
+pub mod raw;
 pub mod users;
 
 use std::borrow::Cow;

@@ -15,21 +15,63 @@ fn json_text(value: &Json) -> String {
     value.to_string()
 }
 
-/// Locks the row for this transaction and stamps `updated_at`.
-pub async fn touch(db: &impl ConnectionTrait, id: &str, now: DateTime<Utc>) -> AppResult<u64> {
+/// Runs the `UPDATE` that `build` writes for the connection's backend (the
+/// SQL and its values); the number of rows it changed.
+async fn update(
+    db: &impl ConnectionTrait,
+    build: impl FnOnce(DbBackend) -> (String, Vec<Value>),
+) -> AppResult<u64> {
     let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => "UPDATE users SET updated_at = $1 WHERE id = $2",
-        _ => "UPDATE users SET updated_at = ? WHERE id = ?",
-    };
+    let (sql, values) = build(backend);
     let res = db
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [now.into(), id.into()],
-        ))
+        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
     Ok(res.rows_affected())
+}
+
+/// A profile edit: the `UPDATE` of `build`, skipped when it has `nothing` to
+/// apply (no keys or values).
+async fn edit(
+    db: &impl ConnectionTrait,
+    nothing: bool,
+    build: impl FnOnce(DbBackend) -> (String, Vec<Value>),
+) -> AppResult<()> {
+    if !nothing {
+        update(db, build).await?;
+    }
+    Ok(())
+}
+
+/// SQLite: sets `data` of row `id` to `head` (a JSON1 call whose first
+/// argument is the document, left open) with one `, path, json(value)` pair
+/// per edit, after `params` (those of `head`).
+fn sqlite_edits<'a>(
+    head: &str,
+    mut params: Vec<Value>,
+    edits: impl IntoIterator<Item = (String, &'a Json)>,
+    id: &str,
+) -> (String, Vec<Value>) {
+    let mut sql = format!("UPDATE users SET data = {head}");
+    for (path, value) in edits {
+        sql.push_str(", ?, json(?)");
+        params.push(path.into());
+        params.push(json_text(value).into());
+    }
+    sql.push_str(") WHERE id = ?");
+    params.push(id.into());
+    (sql, params)
+}
+
+/// Locks the row for this transaction and stamps `updated_at`.
+pub async fn touch(db: &impl ConnectionTrait, id: &str, now: DateTime<Utc>) -> AppResult<u64> {
+    update(db, |backend| {
+        let sql = match backend {
+            DbBackend::Postgres => "UPDATE users SET updated_at = $1 WHERE id = $2",
+            _ => "UPDATE users SET updated_at = ? WHERE id = ?",
+        };
+        (sql.into(), vec![now.into(), id.into()])
+    })
+    .await
 }
 
 /// Sets top-level profile keys (a shallow merge).
@@ -38,31 +80,19 @@ pub async fn merge(
     id: &str,
     values: &serde_json::Map<String, Json>,
 ) -> AppResult<()> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    let backend = db.get_database_backend();
-    let stmt = match backend {
-        DbBackend::Postgres => Statement::from_sql_and_values(
-            backend,
-            "UPDATE users SET data = data || $1::jsonb WHERE id = $2",
-            [json_text(&Json::Object(values.clone())).into(), id.into()],
+    edit(db, values.is_empty(), |backend| match backend {
+        DbBackend::Postgres => (
+            "UPDATE users SET data = data || $1::jsonb WHERE id = $2".into(),
+            vec![json_text(&Json::Object(values.clone())).into(), id.into()],
         ),
-        _ => {
-            let mut sql = String::from("UPDATE users SET data = json_set(data");
-            let mut params: Vec<Value> = Vec::new();
-            for (key, value) in values {
-                sql.push_str(", ?, json(?)");
-                params.push(sqlite_path(key).into());
-                params.push(json_text(value).into());
-            }
-            sql.push_str(") WHERE id = ?");
-            params.push(id.into());
-            Statement::from_sql_and_values(backend, sql, params)
-        }
-    };
-    db.execute_raw(stmt).await?;
-    Ok(())
+        _ => sqlite_edits(
+            "json_set(data",
+            Vec::new(),
+            values.iter().map(|(key, value)| (sqlite_path(key), value)),
+            id,
+        ),
+    })
+    .await
 }
 
 /// Appends values to an array field, creating it when missing or not an array.
@@ -72,17 +102,13 @@ pub async fn append(
     key: &str,
     values: &[Json],
 ) -> AppResult<()> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    let backend = db.get_database_backend();
-    let stmt = match backend {
-        DbBackend::Postgres => Statement::from_sql_and_values(
-            backend,
+    edit(db, values.is_empty(), |backend| match backend {
+        DbBackend::Postgres => (
             "UPDATE users SET data = jsonb_set(data, ARRAY[$1::text], \
              (CASE WHEN jsonb_typeof(data -> $1::text) = 'array' THEN data -> $1::text ELSE '[]'::jsonb END) \
-             || $2::jsonb) WHERE id = $3",
-            [
+             || $2::jsonb) WHERE id = $3"
+                .into(),
+            vec![
                 key.into(),
                 json_text(&Json::Array(values.to_vec())).into(),
                 id.into(),
@@ -90,23 +116,16 @@ pub async fn append(
         ),
         _ => {
             let path = sqlite_path(key);
-            let mut sql = String::from(
-                "UPDATE users SET data = json_insert(CASE WHEN json_type(data, ?) = 'array' THEN data \
+            sqlite_edits(
+                "json_insert(CASE WHEN json_type(data, ?) = 'array' THEN data \
                  ELSE json_set(data, ?, json('[]')) END",
-            );
-            let mut params: Vec<Value> = vec![path.clone().into(), path.clone().into()];
-            for value in values {
-                sql.push_str(", ?, json(?)");
-                params.push(format!("{path}[#]").into());
-                params.push(json_text(value).into());
-            }
-            sql.push_str(") WHERE id = ?");
-            params.push(id.into());
-            Statement::from_sql_and_values(backend, sql, params)
+                vec![path.clone().into(), path.clone().into()],
+                values.iter().map(|value| (format!("{path}[#]"), value)),
+                id,
+            )
         }
-    };
-    db.execute_raw(stmt).await?;
-    Ok(())
+    })
+    .await
 }
 
 /// Removes every element equal to one of `values` from an array field; a
@@ -117,49 +136,43 @@ pub async fn remove(
     key: &str,
     values: &[Json],
 ) -> AppResult<()> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    let backend = db.get_database_backend();
-    let removed = json_text(&Json::Array(values.to_vec()));
-    let stmt = match backend {
-        DbBackend::Postgres => Statement::from_sql_and_values(
-            backend,
-            "UPDATE users SET data = jsonb_set(data, ARRAY[$1::text], COALESCE(( \
-               SELECT jsonb_agg(t.e ORDER BY t.i) FROM jsonb_array_elements(data -> $1::text) WITH ORDINALITY AS t(e, i) \
-               WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements($2::jsonb) r WHERE r = t.e)), '[]'::jsonb)) \
-             WHERE id = $3 AND jsonb_typeof(data -> $1::text) = 'array'",
-            [key.into(), removed.into(), id.into()],
-        ),
-        _ => {
-            // json_each yields SQL values; this CASE turns each back into canonical
-            // JSON text on both sides so strings, numbers, booleans and objects
-            // compare as JSON values.
-            const CANON: &str = "(CASE {t}.type WHEN 'text' THEN json_quote({t}.value) WHEN 'true' THEN 'true' \
-                 WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE CAST({t}.value AS TEXT) END)";
-            let canon_j = CANON.replace("{t}", "j");
-            let canon_r = CANON.replace("{t}", "r");
-            let path = sqlite_path(key);
-            let sql = format!(
-                "UPDATE users SET data = json_set(data, ?, (SELECT json_group_array(json({canon_j})) \
-                 FROM json_each(users.data, ?) j WHERE {canon_j} NOT IN (SELECT {canon_r} FROM json_each(?) r))) \
-                 WHERE id = ? AND json_type(data, ?) = 'array'"
-            );
-            Statement::from_sql_and_values(
-                backend,
-                sql,
-                [
+    edit(db, values.is_empty(), |backend| {
+        let removed = json_text(&Json::Array(values.to_vec()));
+        match backend {
+            DbBackend::Postgres => (
+                "UPDATE users SET data = jsonb_set(data, ARRAY[$1::text], COALESCE(( \
+                   SELECT jsonb_agg(t.e ORDER BY t.i) FROM jsonb_array_elements(data -> $1::text) WITH ORDINALITY AS t(e, i) \
+                   WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements($2::jsonb) r WHERE r = t.e)), '[]'::jsonb)) \
+                 WHERE id = $3 AND jsonb_typeof(data -> $1::text) = 'array'"
+                    .into(),
+                vec![key.into(), removed.into(), id.into()],
+            ),
+            _ => {
+                // json_each yields SQL values; this CASE turns each back into canonical
+                // JSON text on both sides so strings, numbers, booleans and objects
+                // compare as JSON values.
+                const CANON: &str = "(CASE {t}.type WHEN 'text' THEN json_quote({t}.value) WHEN 'true' THEN 'true' \
+                     WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE CAST({t}.value AS TEXT) END)";
+                let canon_j = CANON.replace("{t}", "j");
+                let canon_r = CANON.replace("{t}", "r");
+                let path = sqlite_path(key);
+                let sql = format!(
+                    "UPDATE users SET data = json_set(data, ?, (SELECT json_group_array(json({canon_j})) \
+                     FROM json_each(users.data, ?) j WHERE {canon_j} NOT IN (SELECT {canon_r} FROM json_each(?) r))) \
+                     WHERE id = ? AND json_type(data, ?) = 'array'"
+                );
+                let params = vec![
                     path.clone().into(),
                     path.clone().into(),
                     removed.into(),
                     id.into(),
                     path.into(),
-                ],
-            )
+                ];
+                (sql, params)
+            }
         }
-    };
-    db.execute_raw(stmt).await?;
-    Ok(())
+    })
+    .await
 }
 
 /// The user of a collection whose profile field `key` equals `value` (as text).

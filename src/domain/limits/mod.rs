@@ -26,7 +26,7 @@ pub use rules::{Limits, Rule};
 use crate::domain::client::ClientInfo;
 use crate::domain::services::Services;
 use crate::error::{AppError, AppResult};
-use crate::store::sql;
+use crate::store::raw::{execute, query_one};
 
 /// The bucket of a client address: IPv4 as is, IPv6 by its /64 (one host
 /// usually holds a whole /64).
@@ -65,18 +65,17 @@ fn limited(retry_after: i64) -> AppError {
 async fn count(db: &impl ConnectionTrait, bucket: &str, window_secs: u64) -> AppResult<(i64, i64)> {
     let now = Utc::now().timestamp();
     let expired = now - window_secs as i64;
-    let row = db
-        .query_one_raw(sql(
-            db,
-            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (bucket) DO UPDATE SET \
-             hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
-             window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
-             RETURNING window_start, hits",
-            vec![bucket.into(), now.into(), expired.into()],
-        ))
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("rate limit upsert returned no row")))?;
+    let row = query_one(
+        db,
+        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (bucket) DO UPDATE SET \
+         hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
+         window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+         RETURNING window_start, hits",
+        vec![bucket.into(), now.into(), expired.into()],
+    )
+    .await?
+    .ok_or_else(|| AppError::internal(anyhow::anyhow!("rate limit upsert returned no row")))?;
     Ok((row.try_get("", "window_start")?, row.try_get("", "hits")?))
 }
 
@@ -101,14 +100,15 @@ pub async fn hit(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResu
 /// (counts nothing); otherwise tells whether the bucket holds any hit.
 async fn check(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResult<bool> {
     let now = Utc::now().timestamp();
-    let row = db
-        .query_one_raw(sql(
-            db,
-            "SELECT window_start, hits FROM rate_limits WHERE bucket = $1",
-            vec![bucket.into()],
-        ))
-        .await?;
-    let Some(row) = row else { return Ok(false) };
+    let Some(row) = query_one(
+        db,
+        "SELECT window_start, hits FROM rate_limits WHERE bucket = $1",
+        vec![bucket.into()],
+    )
+    .await?
+    else {
+        return Ok(false);
+    };
     let start: i64 = row.try_get("", "window_start")?;
     let hits: i64 = row.try_get("", "hits")?;
     let ends = start + rule.window_secs as i64;
@@ -121,11 +121,11 @@ async fn check(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResult
 
 /// Empties a bucket.
 async fn clear(db: &impl ConnectionTrait, bucket: &str) -> AppResult<()> {
-    db.execute_raw(sql(
+    execute(
         db,
         "DELETE FROM rate_limits WHERE bucket = $1",
         vec![bucket.into()],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -133,14 +133,12 @@ async fn clear(db: &impl ConnectionTrait, bucket: &str) -> AppResult<()> {
 /// Drops buckets whose window ended more than `older_than_secs` ago.
 pub async fn purge(db: &impl ConnectionTrait, older_than_secs: u64) -> AppResult<u64> {
     let before = Utc::now().timestamp() - older_than_secs as i64;
-    let res = db
-        .execute_raw(sql(
-            db,
-            "DELETE FROM rate_limits WHERE window_start < $1",
-            vec![before.into()],
-        ))
-        .await?;
-    Ok(res.rows_affected())
+    execute(
+        db,
+        "DELETE FROM rate_limits WHERE window_start < $1",
+        vec![before.into()],
+    )
+    .await
 }
 
 /// The rate limits around one log-in attempt.

@@ -24,6 +24,16 @@ fn bad(msg: impl Into<String>) -> AppError {
     AppError::validation("filter", format!("invalid filter: {}", msg.into()))
 }
 
+/// The characters from `*i` on that `keep` accepts; `*i` moves past them.
+/// (Each caller's `keep` accepts the character that started its token.)
+fn take_while(chars: &[char], i: &mut usize, keep: impl Fn(char) -> bool) -> String {
+    let start = *i;
+    while chars.get(*i).is_some_and(|&ch| keep(ch)) {
+        *i += 1;
+    }
+    chars[start..*i].iter().collect()
+}
+
 fn lex(src: &str) -> AppResult<Vec<Tok>> {
     let chars: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
@@ -70,39 +80,24 @@ fn lex(src: &str) -> AppResult<Vec<Tok>> {
                 out.push(Tok::Lit(Value::String(s)));
             }
             '=' | '!' | '<' | '>' | '~' | '?' => {
-                let mut op = String::new();
-                while let Some(ch) = chars
-                    .get(i)
-                    .filter(|ch| matches!(ch, '=' | '!' | '<' | '>' | '~' | '?'))
-                {
-                    op.push(*ch);
-                    i += 1;
-                }
+                let op = take_while(&chars, &mut i, |ch| {
+                    matches!(ch, '=' | '!' | '<' | '>' | '~' | '?')
+                });
                 out.push(Tok::Op(op));
             }
             '@' => {
-                let start = i;
-                while chars
-                    .get(i)
-                    .is_some_and(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '@' | '.' | '_'))
-                {
-                    i += 1;
-                }
-                let word: String = chars[start..i].iter().collect();
+                let word = take_while(&chars, &mut i, |ch| {
+                    ch.is_ascii_alphanumeric() || matches!(ch, '@' | '.' | '_')
+                });
                 if word != "@request.auth.id" {
                     return Err(bad(format!("`{word}` is not supported")));
                 }
                 out.push(Tok::AuthId);
             }
             c if c.is_ascii_digit() || c == '-' => {
-                let start = i;
-                i += 1;
-                while chars.get(i).is_some_and(|ch| {
+                let text = take_while(&chars, &mut i, |ch| {
                     ch.is_ascii_digit() || matches!(ch, '.' | 'e' | 'E' | '-' | '+')
-                }) {
-                    i += 1;
-                }
-                let text: String = chars[start..i].iter().collect();
+                });
                 let n: f64 = text
                     .parse()
                     .map_err(|_| bad(format!("`{text}` is not a number")))?;
@@ -114,14 +109,9 @@ fn lex(src: &str) -> AppResult<Vec<Tok>> {
                 out.push(Tok::Lit(v));
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
-                let start = i;
-                while chars
-                    .get(i)
-                    .is_some_and(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'))
-                {
-                    i += 1;
-                }
-                let word: String = chars[start..i].iter().collect();
+                let word = take_while(&chars, &mut i, |ch| {
+                    ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-')
+                });
                 out.push(match word.as_str() {
                     "true" => Tok::Lit(Value::Bool(true)),
                     "false" => Tok::Lit(Value::Bool(false)),
@@ -153,30 +143,31 @@ impl Parser<'_> {
         t
     }
 
-    fn or(&mut self) -> AppResult<Filter> {
-        let mut items = vec![self.and()?];
-        while self.peek() == Some(&Tok::Or) {
+    /// `item (sep item)*`: a single item as it is, several joined by `join`.
+    fn chain(
+        &mut self,
+        sep: Tok,
+        item: fn(&mut Self) -> AppResult<Filter>,
+        join: fn(Vec<Filter>) -> Filter,
+    ) -> AppResult<Filter> {
+        let mut items = vec![item(self)?];
+        while self.peek() == Some(&sep) {
             self.pos += 1;
-            items.push(self.and()?);
+            items.push(item(self)?);
         }
         Ok(if items.len() == 1 {
             items.pop().expect("one")
         } else {
-            Filter::Or(items)
+            join(items)
         })
     }
 
+    fn or(&mut self) -> AppResult<Filter> {
+        self.chain(Tok::Or, Self::and, Filter::Or)
+    }
+
     fn and(&mut self) -> AppResult<Filter> {
-        let mut items = vec![self.unary()?];
-        while self.peek() == Some(&Tok::And) {
-            self.pos += 1;
-            items.push(self.unary()?);
-        }
-        Ok(if items.len() == 1 {
-            items.pop().expect("one")
-        } else {
-            Filter::And(items)
-        })
+        self.chain(Tok::And, Self::unary, Filter::And)
     }
 
     fn unary(&mut self) -> AppResult<Filter> {
