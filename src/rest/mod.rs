@@ -7,6 +7,7 @@
 //! also served under `/p/{project}/`, which names the project for clients that
 //! send no key (PocketBase); unprefixed keyless PocketBase routes serve the
 //! `default` project. A key or token of one project never reaches another's users.
+mod apidoc;
 pub mod cocobase;
 pub mod dates;
 pub mod openapi;

@@ -1,580 +1,34 @@
 //! The OpenAPI 3.1 document of the REST layer (`/openapi.json`) and a browsable
-//! page (`/docs`). Built from one table of the routes each dialect serves.
+//! page (`/docs`). Each dialect's `routes()` registers its handlers through
+//! `utoipa_axum::routes!`, which takes the method and path from the handler's
+//! `#[utoipa::path]` attribute: serving a route and documenting it are one
+//! entry, so none is served undocumented. This file adds what no handler says:
+//! the info block, the security schemes, the tags and the operation ids.
+use std::sync::OnceLock;
+
 use axum::Json;
 use axum::response::Html;
-use utoipa::openapi::path::{
-    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
-};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{
-    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
-};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
-use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Required,
-};
+use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
 
-/// Who may call an operation.
-#[derive(Clone, Copy)]
-enum Auth {
-    /// A project key (`x-api-key`).
-    Key,
-    /// A user token (`Authorization: Bearer …`).
-    User,
-    /// The secret key or a superuser token.
-    Admin,
-    /// Nothing (PocketBase's keyless routes).
-    None,
+use super::{cocobase, pocketbase, urbackend};
+
+/// The document, built once from the dialects' routers.
+pub fn document() -> &'static OpenApi {
+    static DOCUMENT: OnceLock<OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut doc = frame();
+        doc.merge(cocobase::routes().into_openapi());
+        doc.merge(pocketbase::routes().into_openapi());
+        doc.merge(urbackend::routes().into_openapi());
+        name_operations(&mut doc);
+        doc
+    })
 }
 
-struct Route {
-    method: HttpMethod,
-    path: &'static str,
-    tag: &'static str,
-    summary: &'static str,
-    auth: Auth,
-    body: bool,
-    /// Success status and its description.
-    ok: (&'static str, &'static str),
-    /// Error statuses this route documents.
-    errors: &'static [&'static str],
-}
-
-const fn r(
-    method: HttpMethod,
-    path: &'static str,
-    tag: &'static str,
-    summary: &'static str,
-    auth: Auth,
-    body: bool,
-    ok: (&'static str, &'static str),
-    errors: &'static [&'static str],
-) -> Route {
-    Route {
-        method,
-        path,
-        tag,
-        summary,
-        auth,
-        body,
-        ok,
-        errors,
-    }
-}
-
-use HttpMethod::{Delete, Get, Patch, Post, Put};
-
-const COCO: &str = "Cocobase";
-const PB: &str = "PocketBase";
-const UB: &str = "urBackend";
-
-fn routes() -> Vec<Route> {
-    vec![
-        r(
-            Post,
-            "/auth-collections/signup",
-            COCO,
-            "Sign up (profile fields flat or under `data`)",
-            Auth::Key,
-            true,
-            ("200", "`{access_token, token_type, user}`"),
-            &["400", "401", "422"],
-        ),
-        r(
-            Post,
-            "/auth-collections/login",
-            COCO,
-            "Log in",
-            Auth::Key,
-            true,
-            ("200", "`{access_token, token_type, user}`"),
-            &["401", "422"],
-        ),
-        r(
-            Get,
-            "/auth-collections/user",
-            COCO,
-            "Current user",
-            Auth::User,
-            false,
-            ("200", "The user"),
-            &["401"],
-        ),
-        r(
-            Put,
-            "/auth-collections/user",
-            COCO,
-            "Update the profile (merge; `$append`/`$remove`; `password` changes it)",
-            Auth::User,
-            true,
-            ("200", "The user"),
-            &["401", "422"],
-        ),
-        r(
-            Patch,
-            "/auth-collections/user",
-            COCO,
-            "Update the profile (merge; `$append`/`$remove`; `password` changes it)",
-            Auth::User,
-            true,
-            ("200", "The user"),
-            &["401", "422"],
-        ),
-        r(
-            Post,
-            "/auth-collections/change-password",
-            COCO,
-            "Change the password (current password required)",
-            Auth::User,
-            true,
-            ("200", "`{message, access_token, token_type, user}`"),
-            &["401", "422"],
-        ),
-        r(
-            Get,
-            "/auth-collections/users",
-            COCO,
-            "List users: `<field>_<op>` filters, `[or]` groups, sort/order, limit/offset, count",
-            Auth::Admin,
-            false,
-            ("200", "`{data, users, total, limit, offset, has_more}`"),
-            &["401", "403", "422"],
-        ),
-        r(
-            Get,
-            "/auth-collections/users/{id}",
-            COCO,
-            "One user (public fields for others)",
-            Auth::Key,
-            false,
-            ("200", "The user"),
-            &["401", "404"],
-        ),
-        r(
-            Post,
-            "/auth/register",
-            COCO,
-            "Register (`Authorization: Bearer <API key>`)",
-            Auth::Key,
-            true,
-            ("201", "`{success, data: {user, token}}`"),
-            &["400", "409"],
-        ),
-        r(
-            Post,
-            "/auth-collections/verify-email/{action}",
-            COCO,
-            "Email verification: `send`/`resend` mail the signed-in user; `verify` takes `{token}`",
-            Auth::Key,
-            true,
-            ("200", "`{message}`"),
-            &["401", "403", "404", "422", "429"],
-        ),
-        r(
-            Post,
-            "/auth-collections/forgot-password",
-            COCO,
-            "Password reset by email: `{email}`; the same answer for unknown emails; 403 without an SMTP server",
-            Auth::Key,
-            true,
-            ("200", "`{message}`"),
-            &["403", "422", "429"],
-        ),
-        r(
-            Get,
-            "/api/health",
-            PB,
-            "Health",
-            Auth::None,
-            false,
-            ("200", "`{code, message, data}`"),
-            &[],
-        ),
-        r(
-            Get,
-            "/api/collections/{collection}/auth-methods",
-            PB,
-            "Authentication methods",
-            Auth::None,
-            false,
-            ("200", "`{password, oauth2, mfa, otp}`"),
-            &["404"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/auth-with-password",
-            PB,
-            "Log in (`identity`, `password`, `identityField`)",
-            Auth::None,
-            true,
-            ("200", "`{token, record}`"),
-            &["400"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/auth-refresh",
-            PB,
-            "New token for the current one",
-            Auth::User,
-            false,
-            ("200", "`{token, record}`"),
-            &["401"],
-        ),
-        r(
-            Get,
-            "/api/collections/{collection}/records",
-            PB,
-            "List records (`filter`, `sort`, `page`, `perPage`, `skipTotal`)",
-            Auth::None,
-            false,
-            ("200", "`{page, perPage, totalItems, totalPages, items}`"),
-            &["400"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/records",
-            PB,
-            "Create a record (sign up)",
-            Auth::None,
-            true,
-            ("200", "The record"),
-            &["400"],
-        ),
-        r(
-            Get,
-            "/api/collections/{collection}/records/{id}",
-            PB,
-            "View a record (own, or any for superusers)",
-            Auth::User,
-            false,
-            ("200", "The record"),
-            &["404"],
-        ),
-        r(
-            Patch,
-            "/api/collections/{collection}/records/{id}",
-            PB,
-            "Update a record; `oldPassword`/`password`/`passwordConfirm` change the password",
-            Auth::User,
-            true,
-            ("200", "The record"),
-            &["400", "404"],
-        ),
-        r(
-            Delete,
-            "/api/collections/{collection}/records/{id}",
-            PB,
-            "Delete a record",
-            Auth::User,
-            false,
-            ("204", "Deleted"),
-            &["404"],
-        ),
-        r(
-            Get,
-            "/api/realtime",
-            PB,
-            "Realtime: an SSE stream; the first event `PB_CONNECT` carries the client id",
-            Auth::None,
-            false,
-            ("200", "`text/event-stream`"),
-            &[],
-        ),
-        r(
-            Post,
-            "/api/realtime",
-            PB,
-            "Realtime: set the client's subscriptions (`users/*`, `users/RECORD_ID`)",
-            Auth::None,
-            true,
-            ("204", "Subscriptions set"),
-            &["400", "404"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/request-password-reset",
-            PB,
-            "Password reset by email: `{email}`; 204 for unknown emails too; 403 without an SMTP server",
-            Auth::None,
-            true,
-            ("204", "Mail sent if the account exists"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/request-verification",
-            PB,
-            "Email verification: `{email}`; 204 for unknown or verified emails too; 403 without an SMTP server",
-            Auth::None,
-            true,
-            ("204", "Mail sent if the account needs it"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/confirm-verification",
-            PB,
-            "Marks the email verified: `{token}`",
-            Auth::None,
-            true,
-            ("204", "Verified"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/request-email-change",
-            PB,
-            "Email change: the signed-in user's `{newEmail}` gets a token; 403 without an SMTP server",
-            Auth::User,
-            true,
-            ("204", "Mail sent to the new address"),
-            &["400", "401", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/confirm-email-change",
-            PB,
-            "Moves the account to the new address: `{token, password}`; ends every session",
-            Auth::None,
-            true,
-            ("204", "Email changed"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/confirm-password-reset",
-            PB,
-            "Sets a new password: `{token, password, passwordConfirm}`; ends every session",
-            Auth::None,
-            true,
-            ("204", "Password set"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/request-otp",
-            PB,
-            "Sign-in code by email: `{email}` → `{otpId}` (an id for unknown emails too); 403 without an SMTP server",
-            Auth::None,
-            true,
-            ("200", "`{otpId}`"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/collections/{collection}/auth-with-otp",
-            PB,
-            "Signs in with `{otpId, password}` (the mailed code), once",
-            Auth::None,
-            true,
-            ("200", "`{token, record}`"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/userAuth/signup",
-            UB,
-            "Sign up (extra fields kept); sets the `refreshToken` cookie",
-            Auth::Key,
-            true,
-            ("201", "`{message, token, accessToken, expiresIn, userId}`"),
-            &["400", "401"],
-        ),
-        r(
-            Post,
-            "/api/userAuth/login",
-            UB,
-            "Log in; sets the `refreshToken` cookie",
-            Auth::Key,
-            true,
-            (
-                "200",
-                "`{token, accessToken, expiresIn}` (+`refreshToken` in header mode)",
-            ),
-            &["400", "401"],
-        ),
-        r(
-            Get,
-            "/api/userAuth/me",
-            UB,
-            "Current user",
-            Auth::User,
-            false,
-            ("200", "The user document"),
-            &["401"],
-        ),
-        r(
-            Put,
-            "/api/userAuth/update-profile",
-            UB,
-            "Update the profile (email and password ignored)",
-            Auth::User,
-            true,
-            ("200", "`{message}`"),
-            &["400", "401"],
-        ),
-        r(
-            Put,
-            "/api/userAuth/change-password",
-            UB,
-            "Change the password",
-            Auth::User,
-            true,
-            ("200", "`{message}`"),
-            &["400", "401"],
-        ),
-        r(
-            Get,
-            "/api/userAuth/public/{username}",
-            UB,
-            "Public profile (no email or secrets)",
-            Auth::Key,
-            false,
-            ("200", "The public profile"),
-            &["401", "404"],
-        ),
-        r(
-            Post,
-            "/api/userAuth/refresh-token",
-            UB,
-            "Rotate the refresh token (cookie, or `x-refresh-token` in header mode)",
-            Auth::Key,
-            false,
-            ("200", "`{token, accessToken, expiresIn}`"),
-            &["401", "403"],
-        ),
-        r(
-            Post,
-            "/api/userAuth/logout",
-            UB,
-            "End the session and clear the cookie",
-            Auth::User,
-            false,
-            ("200", "`{success, message}`"),
-            &["401"],
-        ),
-        r(
-            Post,
-            "/api/userAuth/request-password-reset",
-            UB,
-            "Password reset by email: `{email}`; the same answer for unknown emails; 403 without an SMTP server",
-            Auth::Key,
-            true,
-            ("200", "`{message}`"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/userAuth/resend-verification-otp",
-            UB,
-            "Email verification: mails a six-digit code, `{email}`; the same answer for any email",
-            Auth::Key,
-            true,
-            ("200", "`{message}`"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/userAuth/verify-email",
-            UB,
-            "Marks the email verified: `{email, otp}` or `{token}`",
-            Auth::Key,
-            true,
-            ("200", "`{message}`"),
-            &["400", "403", "429"],
-        ),
-        r(
-            Post,
-            "/api/userAuth/reset-password",
-            UB,
-            "Sets a new password: `{email, otp, newPassword}` or `{token, newPassword}`; ends every session",
-            Auth::Key,
-            true,
-            ("200", "`{message}`"),
-            &["400", "403", "429"],
-        ),
-    ]
-}
-
-fn error_description(tag: &str) -> &'static str {
-    match tag {
-        COCO => "`{\"detail\": string | [{loc, msg, type}]}`",
-        PB => "`{status, message, data: {field: {code, message}}}`",
-        _ => "`{success: false, error, code}`",
-    }
-}
-
-fn json_content() -> utoipa::openapi::Content {
-    ContentBuilder::new()
-        .schema(Some(ObjectBuilder::new().schema_type(Type::Object).build()))
-        .build()
-}
-
-/// Builds the document.
-pub fn document() -> OpenApi {
-    let mut paths = PathsBuilder::new();
-    let mut items: Vec<(String, PathItem)> = Vec::new();
-    for route in routes() {
-        let mut op = OperationBuilder::new()
-            .tag(route.tag)
-            .summary(Some(route.summary))
-            .operation_id(Some(operation_id(&route)))
-            .response(
-                route.ok.0,
-                ResponseBuilder::new()
-                    .description(route.ok.1)
-                    .content("application/json", json_content()),
-            );
-        for status in route.errors {
-            op = op.response(
-                *status,
-                ResponseBuilder::new()
-                    .description(error_description(route.tag))
-                    .content("application/json", json_content()),
-            );
-        }
-        for name in ["collection", "id", "username", "action"] {
-            if route.path.contains(&format!("{{{name}}}")) {
-                op = op.parameter(
-                    ParameterBuilder::new()
-                        .name(name)
-                        .parameter_in(ParameterIn::Path)
-                        .required(Required::True)
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::String).build())),
-                );
-            }
-        }
-        if route.body {
-            op = op.request_body(Some(
-                RequestBodyBuilder::new()
-                    .required(Some(Required::True))
-                    .content("application/json", json_content())
-                    .build(),
-            ));
-        }
-        op = match route.auth {
-            Auth::Key => op.security(SecurityRequirement::new("apiKey", Vec::<String>::new())),
-            Auth::User | Auth::Admin => {
-                op.security(SecurityRequirement::new("bearer", Vec::<String>::new()))
-            }
-            Auth::None => op,
-        };
-        match items.iter_mut().find(|(p, _)| p == route.path) {
-            Some((_, item)) => {
-                let existing = std::mem::take(item);
-                *item = merge(existing, route.method, op.build());
-            }
-            None => items.push((
-                route.path.to_owned(),
-                PathItem::new(route.method, op.build()),
-            )),
-        }
-    }
-    for (path, item) in items {
-        paths = paths.path(path, item);
-    }
+/// Everything but the paths: info, security schemes and tags.
+fn frame() -> OpenApi {
     let components = ComponentsBuilder::new()
         .security_scheme(
             "apiKey",
@@ -590,6 +44,11 @@ pub fn document() -> OpenApi {
             ),
         )
         .build();
+    let tags = [
+        cocobase::doc::TAG,
+        pocketbase::doc::TAG,
+        urbackend::doc::TAG,
+    ];
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
@@ -601,39 +60,42 @@ pub fn document() -> OpenApi {
                 ))
                 .build(),
         )
-        .paths(paths.build())
         .components(Some(components))
-        .tags(Some([COCO, PB, UB].map(|t| TagBuilder::new().name(t).build())))
+        .tags(Some(tags.map(|t| TagBuilder::new().name(t).build())))
         .build()
 }
 
-fn operation_id(route: &Route) -> String {
-    let method = match route.method {
-        Get => "get",
-        Post => "post",
-        Put => "put",
-        Patch => "patch",
-        Delete => "delete",
-        _ => "other",
-    };
-    format!("{}_{method}{}", route.tag, route.path).replace(['/', '{', '}', '-'], "_")
-}
-
-fn merge(item: PathItem, method: HttpMethod, op: utoipa::openapi::path::Operation) -> PathItem {
-    let mut item = item;
-    match method {
-        Get => item.get = Some(op),
-        Post => item.post = Some(op),
-        Put => item.put = Some(op),
-        Patch => item.patch = Some(op),
-        Delete => item.delete = Some(op),
-        _ => {}
+/// Operation ids `{tag}_{method}{path}` with `/`, `{`, `}` and `-` as `_`
+/// (`PocketBase_get_api_collections__collection__records__id_`): unique, as
+/// a method and path are, where handler names repeat across dialects.
+fn name_operations(doc: &mut OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ];
+        for (method, operation) in operations {
+            if let Some(op) = operation {
+                let tag = op
+                    .tags
+                    .as_ref()
+                    .and_then(|t| t.first())
+                    .map_or("", String::as_str);
+                let id = format!("{tag}_{method}{path}").replace(['/', '{', '}', '-'], "_");
+                op.operation_id = Some(id);
+            }
+        }
     }
-    item
 }
 
 /// `GET /openapi.json`.
-pub async fn openapi_json() -> Json<OpenApi> {
+pub async fn openapi_json() -> Json<&'static OpenApi> {
     Json(document())
 }
 
@@ -648,4 +110,240 @@ pub async fn docs_page() -> Html<&'static str> {
 <noscript>The OpenAPI document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
 </body></html>"#,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use axum::Router;
+    use serde_json::{Value, json};
+    use utoipa_axum::router::OpenApiRouter;
+
+    use super::{cocobase, document, pocketbase, urbackend};
+
+    type Routes = BTreeSet<(String, String)>;
+
+    const METHODS: [&str; 9] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace", "connect",
+    ];
+
+    /// The (method, path) pairs a document lists.
+    fn documented(doc: &Value) -> Routes {
+        let mut out = Routes::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys() {
+                out.insert((method.clone(), path.clone()));
+            }
+        }
+        out
+    }
+
+    /// The (method, path) pairs an axum router serves, read from its `Debug`
+    /// output, axum's only listing of them: `routes: {RouteId(0):
+    /// MethodRouter(MethodRouter { get: BoxedHandler, head: None, … })}` gives
+    /// each route's methods, `node: Node { paths: {RouteId(0): "/x"} }` its path.
+    /// A route of another kind (a service) counts as method `*`.
+    fn served<S>(router: &Router<S>) -> Routes {
+        let debug = format!("{router:?}");
+        let main = debug.split(", fallback_router:").next().unwrap_or_default();
+        let (routes, paths) = main
+            .split_once("node: Node { paths: {")
+            .expect("axum's Debug layout: `node: Node { paths: {`");
+        let paths: BTreeMap<&str, &str> = paths
+            .split("RouteId(")
+            .skip(1)
+            .map(|entry| {
+                let (id, rest) = entry.split_once(')').expect("RouteId(N)");
+                (id, rest.split('"').nth(1).expect("a quoted path"))
+            })
+            .collect();
+        let mut out = Routes::new();
+        for entry in routes.split("RouteId(").skip(1) {
+            let (id, rest) = entry.split_once(')').expect("RouteId(N)");
+            let path = paths[id].to_owned();
+            if !rest.starts_with(": MethodRouter(") {
+                out.insert(("*".into(), path));
+                continue;
+            }
+            for method in METHODS {
+                let (_, endpoint) = rest
+                    .split_once(&format!(" {method}: "))
+                    .unwrap_or_else(|| panic!("no `{method}:` in {rest}"));
+                if !endpoint.starts_with("None") {
+                    out.insert((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// What a dialect's router serves, and that its document lists the same.
+    fn served_and_documented<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>) -> Routes {
+        let (router, doc) = routes.split_for_parts();
+        let served = served(&router);
+        assert!(!served.is_empty(), "no route read from the router");
+        let listed = documented(&serde_json::to_value(&doc).unwrap());
+        assert_eq!(
+            served, listed,
+            "served (left) and documented (right) differ"
+        );
+        served
+    }
+
+    #[test]
+    fn every_served_route_is_documented_and_every_documented_one_served() {
+        let mut all = served_and_documented(cocobase::routes());
+        all.extend(served_and_documented(pocketbase::routes()));
+        all.extend(served_and_documented(urbackend::routes()));
+        let doc = serde_json::to_value(document()).unwrap();
+        assert_eq!(documented(&doc), all);
+        for known in [
+            ("post", "/auth-collections/signup"),
+            ("patch", "/auth-collections/user"),
+            ("delete", "/api/collections/{collection}/records/{id}"),
+            ("get", "/api/realtime"),
+            ("get", "/api/userAuth/social/{provider}/start"),
+        ] {
+            let known = (known.0.to_owned(), known.1.to_owned());
+            assert!(all.contains(&known), "{known:?} not served");
+        }
+    }
+
+    /// The routes the document listed before it was built from the routers.
+    const EARLIER: &[(&str, &str)] = &[
+        ("post", "/auth-collections/signup"),
+        ("post", "/auth-collections/login"),
+        ("get", "/auth-collections/user"),
+        ("put", "/auth-collections/user"),
+        ("patch", "/auth-collections/user"),
+        ("post", "/auth-collections/change-password"),
+        ("get", "/auth-collections/users"),
+        ("get", "/auth-collections/users/{id}"),
+        ("post", "/auth/register"),
+        ("post", "/auth-collections/verify-email/{action}"),
+        ("post", "/auth-collections/forgot-password"),
+        ("get", "/api/health"),
+        ("get", "/api/collections/{collection}/auth-methods"),
+        ("post", "/api/collections/{collection}/auth-with-password"),
+        ("post", "/api/collections/{collection}/auth-refresh"),
+        ("get", "/api/collections/{collection}/records"),
+        ("post", "/api/collections/{collection}/records"),
+        ("get", "/api/collections/{collection}/records/{id}"),
+        ("patch", "/api/collections/{collection}/records/{id}"),
+        ("delete", "/api/collections/{collection}/records/{id}"),
+        ("get", "/api/realtime"),
+        ("post", "/api/realtime"),
+        (
+            "post",
+            "/api/collections/{collection}/request-password-reset",
+        ),
+        ("post", "/api/collections/{collection}/request-verification"),
+        ("post", "/api/collections/{collection}/confirm-verification"),
+        ("post", "/api/collections/{collection}/request-email-change"),
+        ("post", "/api/collections/{collection}/confirm-email-change"),
+        (
+            "post",
+            "/api/collections/{collection}/confirm-password-reset",
+        ),
+        ("post", "/api/collections/{collection}/request-otp"),
+        ("post", "/api/collections/{collection}/auth-with-otp"),
+        ("post", "/api/userAuth/signup"),
+        ("post", "/api/userAuth/login"),
+        ("get", "/api/userAuth/me"),
+        ("put", "/api/userAuth/update-profile"),
+        ("put", "/api/userAuth/change-password"),
+        ("get", "/api/userAuth/public/{username}"),
+        ("post", "/api/userAuth/refresh-token"),
+        ("post", "/api/userAuth/logout"),
+        ("post", "/api/userAuth/request-password-reset"),
+        ("post", "/api/userAuth/resend-verification-otp"),
+        ("post", "/api/userAuth/verify-email"),
+        ("post", "/api/userAuth/reset-password"),
+    ];
+
+    #[test]
+    fn the_earlier_routes_are_still_documented() {
+        let doc = documented(&serde_json::to_value(document()).unwrap());
+        for (method, path) in EARLIER {
+            let route = (method.to_string(), path.to_string());
+            assert!(doc.contains(&route), "{route:?} missing");
+        }
+    }
+
+    #[test]
+    fn every_operation_has_a_summary_a_tag_an_id_responses_and_its_path_parameters() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut ids = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let at = format!("{method} {path}");
+                let summary = op["summary"].as_str().unwrap_or_default();
+                assert!(!summary.is_empty(), "{at}: no summary");
+                let tags = op["tags"].as_array().map(Vec::as_slice).unwrap_or_default();
+                assert!(
+                    matches!(tags, [t] if ["Cocobase", "PocketBase", "urBackend"].contains(&t.as_str().unwrap())),
+                    "{at}: tags {tags:?}"
+                );
+                let id = op["operationId"].as_str().expect("operationId");
+                assert!(ids.insert(id.to_owned()), "{at}: operationId {id} repeated");
+                assert!(
+                    !op["responses"].as_object().unwrap().is_empty(),
+                    "{at}: no responses"
+                );
+                for scheme in op["security"].as_array().into_iter().flatten() {
+                    let name = scheme.as_object().unwrap().keys().next().unwrap();
+                    assert!(
+                        ["apiKey", "bearer"].contains(&name.as_str()),
+                        "{at}: {name}"
+                    );
+                }
+                let declared: Vec<&str> = path
+                    .split('{')
+                    .skip(1)
+                    .map(|s| s.split('}').next().unwrap())
+                    .collect();
+                let params: Vec<&str> = op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        assert_eq!(p["in"], "path", "{at}");
+                        assert_eq!(p["required"], true, "{at}");
+                        assert_eq!(p["schema"], json!({"type": "string"}), "{at}");
+                        p["name"].as_str().unwrap()
+                    })
+                    .collect();
+                assert_eq!(params, declared, "{at}: path parameters");
+            }
+        }
+        assert_eq!(
+            doc["paths"]["/api/collections/{collection}/records/{id}"]["get"]["operationId"],
+            "PocketBase_get_api_collections__collection__records__id_"
+        );
+    }
+
+    #[test]
+    fn info_security_schemes_and_tags() {
+        let doc = serde_json::to_value(document()).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(doc["info"]["title"], "authgraph REST compatibility");
+        assert!(
+            doc["info"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("/p/{project}/")
+        );
+        assert_eq!(
+            doc["components"]["securitySchemes"],
+            json!({
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            })
+        );
+        assert_eq!(
+            doc["tags"],
+            json!([{"name": "Cocobase"}, {"name": "PocketBase"}, {"name": "urBackend"}])
+        );
+    }
 }

@@ -14,12 +14,20 @@ use crate::error::AppError;
 use crate::http::body::{opt_object, opt_string};
 use crate::rest::dates::iso_ts as ts;
 
+#[utoipa::path(get, path = "/auth-collections/user", tag = super::doc::TAG,
+    summary = "Current user",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The user", body = Object), super::doc::Errors<401>))]
 pub async fn current_user(call: Coco) -> Result<Json<Value>> {
     Ok(Json(user_json(call.caller.user()?)))
 }
 
 /// PUT and PATCH: merge `data` (and flat fields), `$append`/`$remove`, and a
 /// `password` key changes the password, as the SDK does; one change.
+#[utoipa::path(method(put, patch), path = "/auth-collections/user", tag = super::doc::TAG,
+    summary = "Update the profile (merge; `$append`/`$remove`; `password` changes it)",
+    security(("bearer" = [])), request_body = Object,
+    responses((status = 200, description = "The user", body = Object), super::doc::Errors<401, 422>))]
 pub async fn update_user(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let me = call.caller.user()?;
     if let Some(email) = opt_string(&body, "email")? {
@@ -62,6 +70,10 @@ pub async fn update_user(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     Ok(Json(user_json(&user)))
 }
 
+#[utoipa::path(post, path = "/auth-collections/change-password", tag = super::doc::TAG,
+    summary = "Change the password (current password required)",
+    security(("bearer" = [])), request_body = Object,
+    responses((status = 200, description = "`{message, access_token, token_type, user}`", body = Object), super::doc::Errors<401, 422>))]
 pub async fn change_password(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let me = call.caller.user()?;
     let pick = |names: &[&str]| -> Result<Option<String>> {
@@ -96,6 +108,10 @@ pub async fn change_password(call: Coco, body: CocoBody) -> Result<Json<Value>> 
 
 /// `GET /auth-collections/users/{id}`: the full record for its owner and the
 /// secret key; otherwise the public view.
+#[utoipa::path(get, path = "/auth-collections/users/{id}", tag = super::doc::TAG,
+    summary = "One user (public fields for others)",
+    params(("id" = String, Path)), security(("apiKey" = [])),
+    responses((status = 200, description = "The user", body = Object), super::doc::Errors<401, 404>))]
 pub async fn get_user(call: Coco, Path(IdPath { id }): Path<IdPath>) -> Result<Json<Value>> {
     let (svc, caller) = (call.services(), &call.caller);
     let user = users::get(&svc.db, &caller.project()?.id, &id).await?;

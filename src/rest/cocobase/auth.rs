@@ -24,6 +24,10 @@ pub fn profile_of(body: &Map<String, Value>) -> Result<Map<String, Value>> {
     Ok(data)
 }
 
+#[utoipa::path(post, path = "/auth-collections/signup", tag = super::doc::TAG,
+    summary = "Sign up (profile fields flat or under `data`)",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 200, description = "`{access_token, token_type, user}`", body = Object), super::doc::Errors<400, 401, 422>))]
 pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let caller = &call.caller;
     let req = SignUpRequest {
@@ -39,6 +43,10 @@ pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     Ok(Json(auth_json(&auth.token, &auth.user)))
 }
 
+#[utoipa::path(post, path = "/auth-collections/login", tag = super::doc::TAG,
+    summary = "Log in",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 200, description = "`{access_token, token_type, user}`", body = Object), super::doc::Errors<401, 422>))]
 pub async fn login(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let req = password_log_in(&body, &call.caller.client, TokenLifetime::LongLived)?;
     let auth = users::log_in(call.services(), call.caller.project()?, req).await?;
@@ -64,6 +72,10 @@ fn render_register(e: &AppError) -> (u16, Value) {
 }
 
 /// `POST /auth/register`: `{success, data: {user, token}}`.
+#[utoipa::path(post, path = "/auth/register", tag = super::doc::TAG,
+    summary = "Register (`Authorization: Bearer <API key>`)",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 201, description = "`{success, data: {user, token}}`", body = Object), super::doc::Errors<400, 409>))]
 pub async fn register(
     call: Call<Register>,
     body: Body<Register>,
@@ -95,26 +107,45 @@ fn google() -> CocoError {
 }
 
 /// Social sign-in and second factors are not built yet.
+#[utoipa::path(post, path = "/auth-collections/google-verify", tag = super::doc::TAG,
+    summary = "Google sign-in: not enabled on this server (403)",
+    responses(super::doc::Errors<403>))]
 pub async fn google_verify() -> CocoError {
     google()
 }
 
+#[utoipa::path(post, path = "/auth-collections/verify-google-login", tag = super::doc::TAG,
+    summary = "Google sign-in: not enabled on this server (403)",
+    responses(super::doc::Errors<403>))]
 pub async fn verify_google_login() -> CocoError {
     google()
 }
 
+#[utoipa::path(get, path = "/auth-collections/oauth/google", tag = super::doc::TAG,
+    summary = "Google sign-in: not enabled on this server (403)",
+    responses(super::doc::Errors<403>))]
 pub async fn oauth_google() -> CocoError {
     google()
 }
 
+#[utoipa::path(get, path = "/auth-collections/login-google", tag = super::doc::TAG,
+    summary = "Google sign-in: not enabled on this server (403)",
+    responses(super::doc::Errors<403>))]
 pub async fn login_google() -> CocoError {
     google()
 }
 
+#[utoipa::path(post, path = "/auth-collections/github-verify", tag = super::doc::TAG,
+    summary = "GitHub sign-in: not enabled on this server (403)",
+    responses(super::doc::Errors<403>))]
 pub async fn github_verify() -> CocoError {
     not_enabled("GitHub sign-in").into()
 }
 
+#[utoipa::path(post, path = "/auth-collections/2fa/{action}", tag = super::doc::TAG,
+    summary = "Two-factor authentication: not enabled on this server (403)",
+    params(("action" = String, Path)),
+    responses(super::doc::Errors<403>))]
 pub async fn two_factor() -> CocoError {
     not_enabled("two-factor authentication").into()
 }

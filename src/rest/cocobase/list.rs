@@ -143,6 +143,10 @@ pub fn list_query(raw: Option<&str>) -> Result<UserQuery> {
 }
 
 /// `GET /auth-collections/users`: the secret key lists the project's users.
+#[utoipa::path(get, path = "/auth-collections/users", tag = super::doc::TAG,
+    summary = "List users: `<field>_<op>` filters, `[or]` groups, sort/order, limit/offset, count",
+    security(("bearer" = [])),
+    responses((status = 200, description = "`{data, users, total, limit, offset, has_more}`", body = Object), super::doc::Errors<401, 403, 422>))]
 pub async fn list_users(call: Coco, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     let svc = call.services();
     let project = call.caller.require_admin()?;

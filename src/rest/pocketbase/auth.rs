@@ -13,11 +13,18 @@ use crate::error::AppError;
 use crate::http::body::not_enabled;
 
 /// `GET /api/health`.
+#[utoipa::path(get, path = "/api/health", tag = super::doc::TAG,
+    summary = "Health",
+    responses((status = 200, description = "`{code, message, data}`", body = Object)))]
 pub async fn health() -> Json<Value> {
     Json(json!({"code": 200, "message": "API is healthy.", "data": {}}))
 }
 
 /// `GET …/auth-methods`: password log-in by email and by declared unique text fields.
+#[utoipa::path(get, path = "/api/collections/{collection}/auth-methods", tag = super::doc::TAG,
+    summary = "Authentication methods",
+    params(("collection" = String, Path)),
+    responses((status = 200, description = "`{password, oauth2, mfa, otp}`", body = Object), super::doc::Errors<404>))]
 pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Value>> {
     let mut identity_fields = vec!["email".to_owned()];
     if p.collection != SUPERUSERS {
@@ -38,6 +45,10 @@ pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Valu
 }
 
 /// `{identity, password[, identityField]}` → `{token, record}`.
+#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-password", tag = super::doc::TAG,
+    summary = "Log in (`identity`, `password`, `identityField`)",
+    params(("collection" = String, Path)), request_body = Object,
+    responses((status = 200, description = "`{token, record}`", body = Object), super::doc::Errors<400>))]
 pub async fn auth_with_password(
     call: Pb,
     Path(p): Path<CollPath>,
@@ -74,6 +85,10 @@ pub async fn auth_with_password(
 }
 
 /// A new token for the caller's session.
+#[utoipa::path(post, path = "/api/collections/{collection}/auth-refresh", tag = super::doc::TAG,
+    summary = "New token for the current one",
+    params(("collection" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "`{token, record}`", body = Object), super::doc::Errors<401>))]
 pub async fn auth_refresh(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Value>> {
     let (svc, caller) = (call.services(), &call.caller);
     if p.collection == SUPERUSERS {
@@ -98,11 +113,19 @@ pub async fn auth_refresh(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Valu
 }
 
 /// OAuth2 sign-in is not built yet.
+#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-oauth2", tag = super::doc::TAG,
+    summary = "OAuth2 sign-in: not enabled on this server (403)",
+    params(("collection" = String, Path)),
+    responses(super::doc::Errors<403>))]
 pub async fn auth_with_oauth2(Path(_): Path<CollPath>) -> PbError {
     not_enabled("OAuth2 authentication").into()
 }
 
 /// Impersonation is not offered.
+#[utoipa::path(post, path = "/api/collections/{collection}/impersonate/{id}", tag = super::doc::TAG,
+    summary = "Impersonation: not enabled on this server (403)",
+    params(("collection" = String, Path), ("id" = String, Path)),
+    responses(super::doc::Errors<403>))]
 pub async fn impersonate(Path(_): Path<RecordPath>) -> PbError {
     not_enabled("impersonation").into()
 }

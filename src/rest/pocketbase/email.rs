@@ -20,6 +20,10 @@ async fn collection(call: &Pb, key: &str, purpose: Purpose) -> Result<Collection
 }
 
 /// `{email}` → `{otpId}`, an id whether or not a code was sent.
+#[utoipa::path(post, path = "/api/collections/{collection}/request-otp", tag = super::doc::TAG,
+    summary = "Sign-in code by email: `{email}` → `{otpId}` (an id for unknown emails too); 403 without an SMTP server",
+    params(("collection" = String, Path)), request_body = Object,
+    responses((status = 200, description = "`{otpId}`", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn request_otp(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Result<Json<Value>> {
     let coll = collection(&call, &p.collection, Purpose::LogIn).await?;
     let email = required(&body, "email")?;
@@ -31,6 +35,10 @@ pub async fn request_otp(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Res
 }
 
 /// `{otpId, password}` (the mailed code) → `{token, record}`.
+#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-otp", tag = super::doc::TAG,
+    summary = "Signs in with `{otpId, password}` (the mailed code), once",
+    params(("collection" = String, Path)), request_body = Object,
+    responses((status = 200, description = "`{token, record}`", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn auth_with_otp(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Result<Json<Value>> {
     let coll = collection(&call, &p.collection, Purpose::LogIn).await?;
     let (otp_id, code) = (required(&body, "otpId")?, required(&body, "password")?);
@@ -63,6 +71,10 @@ async fn request_code(call: Pb, key: &str, body: PbBody, purpose: Purpose) -> Re
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/collections/{collection}/request-password-reset", tag = super::doc::TAG,
+    summary = "Password reset by email: `{email}`; 204 for unknown emails too; 403 without an SMTP server",
+    params(("collection" = String, Path)), request_body = Object,
+    responses((status = 204, description = "Mail sent if the account exists", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn request_password_reset(
     call: Pb,
     Path(p): Path<CollPath>,
@@ -71,6 +83,10 @@ pub async fn request_password_reset(
     request_code(call, &p.collection, body, Purpose::PasswordReset).await
 }
 
+#[utoipa::path(post, path = "/api/collections/{collection}/request-verification", tag = super::doc::TAG,
+    summary = "Email verification: `{email}`; 204 for unknown or verified emails too; 403 without an SMTP server",
+    params(("collection" = String, Path)), request_body = Object,
+    responses((status = 204, description = "Mail sent if the account needs it", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn request_verification(
     call: Pb,
     Path(p): Path<CollPath>,
@@ -80,6 +96,10 @@ pub async fn request_verification(
 }
 
 /// `{token}` → `204`.
+#[utoipa::path(post, path = "/api/collections/{collection}/confirm-verification", tag = super::doc::TAG,
+    summary = "Marks the email verified: `{token}`",
+    params(("collection" = String, Path)), request_body = Object,
+    responses((status = 204, description = "Verified", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn confirm_verification(
     call: Pb,
     Path(p): Path<CollPath>,
@@ -94,6 +114,10 @@ pub async fn confirm_verification(
 }
 
 /// The signed-in user's `{newEmail}` → `204`; the new address gets the token.
+#[utoipa::path(post, path = "/api/collections/{collection}/request-email-change", tag = super::doc::TAG,
+    summary = "Email change: the signed-in user's `{newEmail}` gets a token; 403 without an SMTP server",
+    params(("collection" = String, Path)), security(("bearer" = [])), request_body = Object,
+    responses((status = 204, description = "Mail sent to the new address", body = Object), super::doc::Errors<400, 401, 403, 429>))]
 pub async fn request_email_change(
     call: Pb,
     Path(p): Path<CollPath>,
@@ -110,6 +134,10 @@ pub async fn request_email_change(
 }
 
 /// `{token, password}` → `204`: the account moves to the new address.
+#[utoipa::path(post, path = "/api/collections/{collection}/confirm-email-change", tag = super::doc::TAG,
+    summary = "Moves the account to the new address: `{token, password}`; ends every session",
+    params(("collection" = String, Path)), request_body = Object,
+    responses((status = 204, description = "Email changed", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn confirm_email_change(
     call: Pb,
     Path(p): Path<CollPath>,
@@ -124,6 +152,10 @@ pub async fn confirm_email_change(
 }
 
 /// `{token, password, passwordConfirm}` → `204`.
+#[utoipa::path(post, path = "/api/collections/{collection}/confirm-password-reset", tag = super::doc::TAG,
+    summary = "Sets a new password: `{token, password, passwordConfirm}`; ends every session",
+    params(("collection" = String, Path)), request_body = Object,
+    responses((status = 204, description = "Password set", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn confirm_password_reset(
     call: Pb,
     Path(p): Path<CollPath>,

@@ -66,6 +66,9 @@ impl Drop for Registration {
 }
 
 /// `GET /api/realtime`.
+#[utoipa::path(get, path = "/api/realtime", tag = super::doc::TAG,
+    summary = "Realtime: an SSE stream; the first event `PB_CONNECT` carries the client id",
+    responses((status = 200, description = "`text/event-stream`", body = Object)))]
 pub async fn connect(State(state): State<PbState>) -> impl IntoResponse {
     let id = crate::auth::keys::random_token(40);
     if let Ok(mut map) = state.realtime.0.lock() {
@@ -123,6 +126,10 @@ fn events(
 }
 
 /// `POST /api/realtime` `{clientId, subscriptions}`: 204.
+#[utoipa::path(post, path = "/api/realtime", tag = super::doc::TAG,
+    summary = "Realtime: set the client's subscriptions (`users/*`, `users/RECORD_ID`)",
+    request_body = Object,
+    responses((status = 204, description = "Subscriptions set", body = Object), super::doc::Errors<400, 404>))]
 pub async fn subscribe(
     State(state): State<PbState>,
     call: Pb,

@@ -22,6 +22,10 @@ use crate::error::AppError;
 use crate::http::body::not_enabled;
 use crate::http::query::QueryParams;
 
+#[utoipa::path(post, path = "/api/collections/{collection}/records", tag = super::doc::TAG,
+    summary = "Create a record (sign up)",
+    params(("collection" = String, Path)), request_body = Object,
+    responses((status = 200, description = "The record", body = Object), super::doc::Errors<400>))]
 pub async fn create_record(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Result<Json<Value>> {
     if p.collection == SUPERUSERS {
         return Err(AppError::Forbidden(
@@ -66,6 +70,10 @@ async fn target(call: &Pb, coll: &Collection, id: &str) -> Result<User> {
     Err(AppError::NotFound("record").into())
 }
 
+#[utoipa::path(get, path = "/api/collections/{collection}/records/{id}", tag = super::doc::TAG,
+    summary = "View a record (own, or any for superusers)",
+    params(("collection" = String, Path), ("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The record", body = Object), super::doc::Errors<404>))]
 pub async fn view_record(
     call: Pb,
     Path(p): Path<RecordPath>,
@@ -83,6 +91,10 @@ pub async fn view_record(
 
 /// Profile fields, and `password` with `passwordConfirm` (and `oldPassword`
 /// unless a superuser changes it), in one change.
+#[utoipa::path(patch, path = "/api/collections/{collection}/records/{id}", tag = super::doc::TAG,
+    summary = "Update a record; `oldPassword`/`password`/`passwordConfirm` change the password",
+    params(("collection" = String, Path), ("id" = String, Path)), security(("bearer" = [])), request_body = Object,
+    responses((status = 200, description = "The record", body = Object), super::doc::Errors<400, 404>))]
 pub async fn update_record(
     call: Pb,
     Path(p): Path<RecordPath>,
@@ -128,6 +140,10 @@ pub async fn update_record(
     Ok(Json(record_json(&updated, &coll, true)))
 }
 
+#[utoipa::path(delete, path = "/api/collections/{collection}/records/{id}", tag = super::doc::TAG,
+    summary = "Delete a record",
+    params(("collection" = String, Path), ("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted", body = Object), super::doc::Errors<404>))]
 pub async fn delete_record(call: Pb, Path(p): Path<RecordPath>) -> Result<StatusCode> {
     let coll = call.collection(&p.collection).await?;
     let user = target(&call, &coll, &p.id).await?;
@@ -135,6 +151,10 @@ pub async fn delete_record(call: Pb, Path(p): Path<RecordPath>) -> Result<Status
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/collections/{collection}/records", tag = super::doc::TAG,
+    summary = "List records (`filter`, `sort`, `page`, `perPage`, `skipTotal`)",
+    params(("collection" = String, Path)),
+    responses((status = 200, description = "`{page, perPage, totalItems, totalPages, items}`", body = Object), super::doc::Errors<400>))]
 pub async fn list_records(
     call: Pb,
     Path(p): Path<CollPath>,
@@ -205,6 +225,9 @@ pub async fn list_records(
 }
 
 /// Protected file tokens come with file fields (not built yet).
+#[utoipa::path(post, path = "/api/files/token", tag = super::doc::TAG,
+    summary = "File access tokens: not enabled on this server (403)",
+    responses(super::doc::Errors<403>))]
 pub async fn file_token() -> PbError {
     not_enabled("file access").into()
 }

@@ -17,11 +17,19 @@ pub struct UsernamePath {
     username: String,
 }
 
+#[utoipa::path(get, path = "/api/userAuth/me", tag = super::doc::TAG,
+    summary = "Current user",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The user document", body = Object), super::doc::Errors<401>))]
 pub async fn me(call: Ub) -> Result<Json<Value>> {
     Ok(Json(user_json(call.caller.user()?)))
 }
 
 /// `PUT update-profile`: email, password, `_id` and other account keys are ignored.
+#[utoipa::path(put, path = "/api/userAuth/update-profile", tag = super::doc::TAG,
+    summary = "Update the profile (email and password ignored)",
+    security(("bearer" = [])), request_body = Object,
+    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 401>))]
 pub async fn update_profile(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let me = call.caller.user()?;
     let data: Map<String, Value> = body
@@ -37,6 +45,10 @@ pub async fn update_profile(call: Ub, body: UbBody) -> Result<Json<Value>> {
     Ok(Json(json!({"message": "Profile updated successfully"})))
 }
 
+#[utoipa::path(put, path = "/api/userAuth/change-password", tag = super::doc::TAG,
+    summary = "Change the password",
+    security(("bearer" = [])), request_body = Object,
+    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 401>))]
 pub async fn change_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let me = call.caller.user()?;
     let req = ChangePasswordRequest {
@@ -52,6 +64,10 @@ pub async fn change_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
 
 /// `GET public/:username`: the public view (`profile::public_view`), with the id
 /// and dates; no token needed, only the key.
+#[utoipa::path(get, path = "/api/userAuth/public/{username}", tag = super::doc::TAG,
+    summary = "Public profile (no email or secrets)",
+    params(("username" = String, Path)), security(("apiKey" = [])),
+    responses((status = 200, description = "The public profile", body = Object), super::doc::Errors<401, 404>))]
 pub async fn public_profile(
     call: Ub,
     Path(UsernamePath { username }): Path<UsernamePath>,

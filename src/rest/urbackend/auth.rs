@@ -12,6 +12,10 @@ use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
 use crate::http::body::{not_enabled, password_log_in, string_field};
 
+#[utoipa::path(post, path = "/api/userAuth/signup", tag = super::doc::TAG,
+    summary = "Sign up (extra fields kept); sets the `refreshToken` cookie",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 201, description = "`{message, token, accessToken, expiresIn, userId}`", body = Object), super::doc::Errors<400, 401>))]
 pub async fn signup(
     call: Ub,
     headers: HeaderMap,
@@ -39,6 +43,10 @@ pub async fn signup(
     token_response(&call.app, &headers, &uri, StatusCode::CREATED, &auth, out).await
 }
 
+#[utoipa::path(post, path = "/api/userAuth/login", tag = super::doc::TAG,
+    summary = "Log in; sets the `refreshToken` cookie",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 200, description = "`{token, accessToken, expiresIn}` (+`refreshToken` in header mode)", body = Object), super::doc::Errors<400, 401>))]
 pub async fn login(
     call: Ub,
     headers: HeaderMap,
@@ -50,6 +58,10 @@ pub async fn login(
     token_response(&call.app, &headers, &uri, StatusCode::OK, &auth, Map::new()).await
 }
 
+#[utoipa::path(post, path = "/api/userAuth/refresh-token", tag = super::doc::TAG,
+    summary = "Rotate the refresh token (cookie, or `x-refresh-token` in header mode)",
+    security(("apiKey" = [])),
+    responses((status = 200, description = "`{token, accessToken, expiresIn}`", body = Object), super::doc::Errors<401, 403>))]
 pub async fn refresh_token(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Result<Response> {
     let project = call.caller.project()?;
     let token = presented_refresh(&headers).ok_or(AppError::Unauthenticated)?;
@@ -59,6 +71,10 @@ pub async fn refresh_token(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Re
 }
 
 /// Ends the session of the bearer token (or of the refresh cookie) and clears the cookie.
+#[utoipa::path(post, path = "/api/userAuth/logout", tag = super::doc::TAG,
+    summary = "End the session and clear the cookie",
+    security(("bearer" = [])),
+    responses((status = 200, description = "`{success, message}`", body = Object), super::doc::Errors<401>))]
 pub async fn logout(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Result<Response> {
     let (svc, caller) = (call.services(), &call.caller);
     match (&caller.user, &caller.session_id) {
@@ -81,10 +97,17 @@ pub async fn logout(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Result<Re
 }
 
 /// Social sign-in is not built yet.
+#[utoipa::path(post, path = "/api/userAuth/social/exchange", tag = super::doc::TAG,
+    summary = "Social sign-in: not enabled on this server (403)",
+    responses(super::doc::Errors<403>))]
 pub async fn social_exchange() -> UbError {
     not_enabled("social sign-in").into()
 }
 
+#[utoipa::path(get, path = "/api/userAuth/social/{provider}/start", tag = super::doc::TAG,
+    summary = "Social sign-in: not enabled on this server (403)",
+    params(("provider" = String, Path)),
+    responses(super::doc::Errors<403>))]
 pub async fn social_start() -> UbError {
     not_enabled("social sign-in").into()
 }

@@ -42,17 +42,29 @@ async fn mail_code(call: Ub, body: UbBody, purpose: Purpose, message: &str) -> R
     Ok(Json(json!({ "message": message })))
 }
 
+#[utoipa::path(post, path = "/api/userAuth/resend-verification-otp", tag = super::doc::TAG,
+    summary = "Email verification: mails a six-digit code, `{email}`; the same answer for any email",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn resend_verification_otp(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let message = "If that email needs verifying, a verification code has been sent.";
     mail_code(call, body, Purpose::Verification, message).await
 }
 
+#[utoipa::path(post, path = "/api/userAuth/request-password-reset", tag = super::doc::TAG,
+    summary = "Password reset by email: `{email}`; the same answer for unknown emails; 403 without an SMTP server",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn request_password_reset(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let message = "If that email exists, a password reset code has been sent.";
     mail_code(call, body, Purpose::PasswordReset, message).await
 }
 
 /// `{email, otp}` (the SDK) or `{token}` (the docs).
+#[utoipa::path(post, path = "/api/userAuth/verify-email", tag = super::doc::TAG,
+    summary = "Marks the email verified: `{email, otp}` or `{token}`",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn verify_email(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let (svc, caller) = (call.services(), &call.caller);
     email_codes::enabled(svc, Purpose::Verification)?;
@@ -63,6 +75,10 @@ pub async fn verify_email(call: Ub, body: UbBody) -> Result<Json<Value>> {
 }
 
 /// `{email, otp, newPassword}` (the SDK) or `{token, newPassword}` (the docs).
+#[utoipa::path(post, path = "/api/userAuth/reset-password", tag = super::doc::TAG,
+    summary = "Sets a new password: `{email, otp, newPassword}` or `{token, newPassword}`; ends every session",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn reset_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let (svc, caller) = (call.services(), &call.caller);
     email_codes::enabled(svc, Purpose::PasswordReset)?;

@@ -5,47 +5,32 @@ mod account;
 mod auth;
 mod call;
 mod cookies;
+pub mod doc;
 mod email;
 mod error;
 
-use axum::Router;
-use axum::routing::{get, post, put};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use call::{Ub, UbBody, UbError, UrBackend};
 
 use crate::http::state::AppState;
 
-/// Every urBackend route.
-pub fn routes() -> Router<AppState> {
-    const A: &str = "/api/userAuth";
-    Router::new()
-        .route(&format!("{A}/signup"), post(auth::signup))
-        .route(&format!("{A}/login"), post(auth::login))
-        .route(&format!("{A}/me"), get(account::me))
-        .route(&format!("{A}/update-profile"), put(account::update_profile))
-        .route(
-            &format!("{A}/change-password"),
-            put(account::change_password),
-        )
-        .route(
-            &format!("{A}/public/{{username}}"),
-            get(account::public_profile),
-        )
-        .route(&format!("{A}/logout"), post(auth::logout))
-        .route(&format!("{A}/refresh-token"), post(auth::refresh_token))
-        .route(
-            &format!("{A}/request-password-reset"),
-            post(email::request_password_reset),
-        )
-        .route(&format!("{A}/reset-password"), post(email::reset_password))
-        .route(&format!("{A}/verify-email"), post(email::verify_email))
-        .route(
-            &format!("{A}/resend-verification-otp"),
-            post(email::resend_verification_otp),
-        )
-        .route(&format!("{A}/social/exchange"), post(auth::social_exchange))
-        .route(
-            &format!("{A}/social/{{provider}}/start"),
-            get(auth::social_start),
-        )
+/// Every urBackend route, each documented by its handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::login))
+        .routes(routes!(account::me))
+        .routes(routes!(account::update_profile))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::public_profile))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::refresh_token))
+        .routes(routes!(email::request_password_reset))
+        .routes(routes!(email::reset_password))
+        .routes(routes!(email::verify_email))
+        .routes(routes!(email::resend_verification_otp))
+        .routes(routes!(auth::social_exchange))
+        .routes(routes!(auth::social_start))
 }

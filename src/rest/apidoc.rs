@@ -1,0 +1,51 @@
+//! Pieces for the handlers' `#[utoipa::path]` attributes, shared by the
+//! dialects: a documented set of error statuses, each answered with the
+//! dialect's error body. Each dialect's `doc.rs` names its shape and its tag.
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use utoipa::IntoResponses;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, RefOr};
+
+/// A dialect's error body, in words.
+pub trait ErrorShape {
+    const DESCRIPTION: &'static str;
+}
+
+/// The error statuses `A` to `E` of an operation (0 stands for none), each a
+/// JSON object described by the dialect's [`ErrorShape`]. A dialect aliases it
+/// (`super::doc::Errors<401, 422>`) for `responses(…)`.
+pub struct Errors<
+    S,
+    const A: u16,
+    const B: u16 = 0,
+    const C: u16 = 0,
+    const D: u16 = 0,
+    const E: u16 = 0,
+>(PhantomData<S>);
+
+impl<S: ErrorShape, const A: u16, const B: u16, const C: u16, const D: u16, const E: u16>
+    IntoResponses for Errors<S, A, B, C, D, E>
+{
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        [A, B, C, D, E]
+            .into_iter()
+            .filter(|status| *status != 0)
+            .map(|status| (status.to_string(), json_response(S::DESCRIPTION).into()))
+            .collect()
+    }
+}
+
+/// A response whose body is a JSON object.
+fn json_response(description: &str) -> Response {
+    let object = ObjectBuilder::new().schema_type(Type::Object).build();
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(object)).build(),
+        )
+        .build()
+}
