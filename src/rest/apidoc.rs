@@ -49,3 +49,29 @@ fn json_response(description: &str) -> Response {
         )
         .build()
 }
+
+/// A dialect's `doc` module: its tag, its error body in words, and its
+/// `Errors<…>` alias for `responses(…)`.
+macro_rules! dialect_doc {
+    ($tag:literal, $shape:literal) => {
+        /// The document's tag for this dialect's operations.
+        pub const TAG: &str = $tag;
+
+        /// This dialect's error body.
+        pub struct Shape;
+
+        impl $crate::rest::apidoc::ErrorShape for Shape {
+            const DESCRIPTION: &'static str = $shape;
+        }
+
+        /// Error statuses with this dialect's body, e.g. `Errors<401, 422>`.
+        pub type Errors<
+            const A: u16,
+            const B: u16 = 0,
+            const C: u16 = 0,
+            const D: u16 = 0,
+            const E: u16 = 0,
+        > = $crate::rest::apidoc::Errors<Shape, A, B, C, D, E>;
+    };
+}
+pub(crate) use dialect_doc;
