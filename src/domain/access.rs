@@ -269,6 +269,13 @@ impl Caller {
         }
     }
 
+    /// Whether what this caller may see depends on its project alone (the
+    /// secret key, with no user or superuser token): such callers of one
+    /// project see the same, so their subscriptions may share one execution.
+    pub fn sees_as_project(&self) -> bool {
+        self.key == Some(KeyKind::Secret) && self.user.is_none() && self.superuser.is_none()
+    }
+
     /// The client a creation is counted against for the sign-up limit: an
     /// administrator's creations are not sign-ups.
     pub fn sign_up_client(&self) -> ClientInfo {

@@ -23,7 +23,6 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 
 use super::schema::AppSchema;
-use crate::auth::keys::KeyKind;
 use crate::domain::access::Caller;
 use crate::domain::events::EventBus;
 use crate::error::AppError;
@@ -90,7 +89,7 @@ fn group_key(request: &Request, session: Option<&Data>) -> Option<GroupKey> {
     let caller = session?
         .get(&std::any::TypeId::of::<Caller>())?
         .downcast_ref::<Caller>()?;
-    if caller.key != Some(KeyKind::Secret) || caller.user.is_some() || caller.superuser.is_some() {
+    if !caller.sees_as_project() {
         return None;
     }
     let project = caller.project.as_ref()?.id.clone();
