@@ -151,7 +151,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::warn!(error = ?e, "could not precompute the dummy password hash");
         }
     });
-    // Rate-limit buckets whose window ended are dropped now and then.
+    // Rate-limit buckets whose window ended are dropped now and then, and the
+    // planner's statistics are refreshed hourly as the users table grows.
     let (db, keep) = (
         services.db.clone(),
         config.rate_limit_window_secs.max(config.lockout_secs),
@@ -161,10 +162,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         // (SQLite refuses a transaction's upgrade to writing while another writes).
         let period = Duration::from_secs(600);
         let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        loop {
+        for tick in 0u64.. {
             every.tick().await;
             if let Err(e) = crate::domain::limits::purge(&db, keep).await {
                 tracing::warn!(error = ?e, "could not purge expired rate-limit buckets");
+            }
+            if tick % 6 == 0 {
+                if let Err(e) = crate::store::indexes::refresh_statistics(&db).await {
+                    tracing::warn!(error = ?e, "could not refresh the planner's statistics");
+                }
             }
         }
     });

@@ -59,7 +59,12 @@ pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResu
         wanted.push((index_name(field, &collection.id), field));
     }
     let have = existing(db, &collection.id).await?;
-    for name in have.iter().filter(|n| !wanted.iter().any(|(w, _)| w == *n)) {
+    let stale: Vec<&String> = have
+        .iter()
+        .filter(|n| !wanted.iter().any(|(w, _)| w == *n))
+        .collect();
+    let missing = wanted.iter().filter(|(n, _)| !have.contains(n)).count();
+    for name in &stale {
         db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
             .await?;
     }
@@ -97,5 +102,22 @@ pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResu
                 }
             })?;
     }
+    if missing > 0 || !stale.is_empty() {
+        refresh_statistics(db).await?;
+    }
+    Ok(())
+}
+
+/// Gives the planner fresh statistics of `users`. Without them SQLite picks
+/// an index by rules of thumb, and for a filter on two indexed fields it
+/// picked the range's index and sorted tens of thousands of rows (40× slower
+/// than with no index at all; BENCHMARKS.md). SQLite samples a bounded number
+/// of rows per index (`analysis_limit`), so this stays cheap on large tables.
+pub async fn refresh_statistics(db: &impl ConnectionTrait) -> AppResult<()> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => "ANALYZE users",
+        _ => "PRAGMA analysis_limit = 1000; ANALYZE users",
+    };
+    db.execute_unprepared(sql).await?;
     Ok(())
 }

@@ -130,3 +130,47 @@ async fn a_unique_declaration_over_duplicate_data_is_refused_by_name() {
         .unwrap_err();
     assert_eq!(err.field(), Some("username"), "{err:?}");
 }
+
+/// Whether the planner has statistics of the `users` table.
+async fn has_statistics(db: &sea_orm::DatabaseConnection) -> bool {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let ask = |sql: &str| {
+        let stmt = Statement::from_string(backend, sql.to_owned());
+        async move {
+            let row = db.query_one_raw(stmt).await.unwrap().unwrap();
+            row.try_get::<bool>("", "ok").unwrap()
+        }
+    };
+    match backend {
+        // Column statistics come only from ANALYZE (CREATE INDEX counts rows, no more).
+        DbBackend::Postgres => {
+            ask("SELECT EXISTS (SELECT 1 FROM pg_stats WHERE tablename = 'users') AS ok").await
+        }
+        _ => {
+            ask("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1') AS ok")
+                .await
+                && ask("SELECT EXISTS (SELECT 1 FROM sqlite_stat1 WHERE tbl = 'users') AS ok").await
+        }
+    }
+}
+
+#[tokio::test]
+async fn declaring_an_index_gives_the_planner_statistics_at_once() {
+    let app = TestApp::spawn().await;
+    for i in 0..20 {
+        let profile = json!({"city": format!("c{}", i % 4), "age": i});
+        app.sign_up(
+            &format!("u{i}@example.com"),
+            "correct horse battery",
+            profile,
+        )
+        .await;
+    }
+    assert!(!has_statistics(&app.services.db).await);
+    let file = "[project]\nslug = 'default'\n[[collections]]\nname = 'users'\n[[collections.fields]]\nname = 'city'\ntype = 'text'\nindexed = true\n";
+    apply::apply_with(&app.services, &apply::parse(file).unwrap())
+        .await
+        .unwrap();
+    assert!(has_statistics(&app.services.db).await);
+}
