@@ -75,6 +75,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         )),
         limits: config.limits(),
         codes: crate::auth::codes::CodeKey::derive(&secret),
+        seal: crate::auth::seal::SealKey::derive(&secret),
         mailer: crate::mail::Mailer::from_config(config.smtp_url.expose(), &config.mail_from)?,
         public_url: config.public_url.clone(),
     })

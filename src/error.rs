@@ -35,6 +35,10 @@ pub enum AppError {
     Conflict(String),
     #[error("profile data exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the second-factor challenge is invalid or has expired; log in again")]
+    ChallengeInvalid,
+    #[error("the second-factor code is not valid")]
+    InvalidSecondFactor,
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: u64 },
     #[error("internal error")]
@@ -58,6 +62,8 @@ impl AppError {
             AppError::Validation { .. } => "VALIDATION",
             AppError::Conflict(_) => "CONFLICT",
             AppError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            AppError::ChallengeInvalid => "CHALLENGE_INVALID",
+            AppError::InvalidSecondFactor => "INVALID_SECOND_FACTOR",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
         }
@@ -68,9 +74,11 @@ impl AppError {
         match self {
             AppError::EmailExists | AppError::Conflict(_) => 409,
             AppError::InvalidEmail | AppError::WeakPassword(_) | AppError::Validation { .. } => 400,
-            AppError::InvalidCredentials | AppError::Unauthenticated | AppError::InvalidToken => {
-                401
-            }
+            AppError::InvalidCredentials
+            | AppError::Unauthenticated
+            | AppError::InvalidToken
+            | AppError::ChallengeInvalid
+            | AppError::InvalidSecondFactor => 401,
             AppError::AccountDisabled | AppError::Forbidden(_) | AppError::TokenReused => 403,
             AppError::NotFound(_) => 404,
             AppError::PayloadTooLarge(_) => 413,

@@ -4,4 +4,6 @@ pub mod derived;
 pub mod keys;
 pub mod password;
 pub mod refresh;
+pub mod seal;
 pub mod tokens;
+pub mod totp;

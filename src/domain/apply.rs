@@ -10,6 +10,10 @@
 //! min_password_length = 10
 //! access_token_ttl_secs = 3600
 //! allow_undeclared_fields = false
+//! second_factor = "optional"        # or "required" (everyone)
+//! second_factor_roles = ["admin"]   # required for these roles
+//! mfa = false                       # PocketBase MFA: two different methods
+//! mfa_duration_secs = 1800
 //!
 //! [[collections.fields]]
 //! name = "username"
@@ -57,6 +61,10 @@ pub struct CollectionSection {
     pub refresh_token_ttl_secs: Option<i64>,
     pub long_lived_access_token_ttl_secs: Option<i64>,
     pub allow_undeclared_fields: Option<bool>,
+    pub second_factor: Option<collections::SecondFactorPolicy>,
+    pub second_factor_roles: Option<Vec<String>>,
+    pub mfa: Option<bool>,
+    pub mfa_duration_secs: Option<i64>,
     #[serde(default)]
     pub fields: Vec<FieldDecl>,
 }
@@ -65,7 +73,7 @@ pub struct CollectionSection {
 macro_rules! settings_or_default {
     ($section:expr, $($field:ident),+ $(,)?) => {{
         let d = CollectionSettings::default();
-        CollectionSettings { $($field: $section.$field.unwrap_or(d.$field)),+ }
+        CollectionSettings { $($field: $section.$field.clone().unwrap_or(d.$field)),+ }
     }};
 }
 
@@ -78,6 +86,10 @@ impl CollectionSection {
             refresh_token_ttl_secs,
             long_lived_access_token_ttl_secs,
             allow_undeclared_fields,
+            second_factor,
+            second_factor_roles,
+            mfa,
+            mfa_duration_secs,
         )
     }
 }

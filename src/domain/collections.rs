@@ -21,6 +21,33 @@ pub struct CollectionSettings {
     pub long_lived_access_token_ttl_secs: i64,
     /// Whether profile keys that are not declared are accepted.
     pub allow_undeclared_fields: bool,
+    /// Who must have a second factor: `optional` (default) or `required`
+    /// (everyone; users without one are asked to enrol after the first factor).
+    pub second_factor: SecondFactorPolicy,
+    /// Roles whose users must have a second factor even when it is optional.
+    pub second_factor_roles: Vec<String>,
+    /// PocketBase's MFA: a log-in takes two different methods (password and
+    /// a mailed code, or a second factor).
+    pub mfa: bool,
+    /// How long the first method of an MFA log-in waits for the second, in seconds.
+    pub mfa_duration_secs: i64,
+}
+
+/// Whether users of a collection must have a second factor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorPolicy {
+    #[default]
+    Optional,
+    Required,
+}
+
+impl CollectionSettings {
+    /// Whether `roles` must have a second factor in this collection.
+    pub fn second_factor_required(&self, roles: &[String]) -> bool {
+        self.second_factor == SecondFactorPolicy::Required
+            || roles.iter().any(|r| self.second_factor_roles.contains(r))
+    }
 }
 
 impl Default for CollectionSettings {
@@ -31,6 +58,11 @@ impl Default for CollectionSettings {
             refresh_token_ttl_secs: 7 * 24 * 3600,
             long_lived_access_token_ttl_secs: 30 * 24 * 3600,
             allow_undeclared_fields: true,
+            second_factor: SecondFactorPolicy::Optional,
+            second_factor_roles: vec![],
+            mfa: false,
+            // PocketBase's default.
+            mfa_duration_secs: 1800,
         }
     }
 }

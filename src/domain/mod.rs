@@ -15,6 +15,7 @@ pub mod limits;
 pub mod notices;
 pub mod profile;
 pub mod projects;
+pub mod second_factor;
 pub mod services;
 pub mod sessions;
 pub mod superusers;

@@ -29,6 +29,13 @@ pub fn code(public_url: &str, to: &str, token: &str, code: &str, purpose: Purpos
             "Sign in here:",
             "ignore this message: nobody can sign in without the code.",
         ),
+        Purpose::SecondFactor => (
+            "Your sign-in confirmation code",
+            "Someone (hopefully you) signed in to this account with its password.",
+            "sign-in",
+            "Confirm the sign-in here:",
+            "change your password: someone else knows it.",
+        ),
         Purpose::EmailChange => (
             "Confirm your new email address",
             "Someone (hopefully you) asked to move an account to this address.",
@@ -81,6 +88,23 @@ pub fn email_changed(svc: &Services, old_address: &str, user: &User) {
             "The email address of your account was changed to {}.\n\n\
              If you did not do this, contact the service's support at once.\n",
             user.email
+        ),
+    });
+}
+
+/// Tells a user that a change to its second factors happened (enabled,
+/// disabled, reset by an administrator, a recovery code used).
+pub fn second_factor_changed(svc: &Services, user: &User, what: &str) {
+    if !svc.mailer.enabled() {
+        return;
+    }
+    svc.mailer.send_later(Mail {
+        to: user.email.clone(),
+        subject: "Your sign-in security changed".into(),
+        body: format!(
+            "{what}\n\n\
+             If you did not do this, reset your password now and contact the\n\
+             service's support.\n"
         ),
     });
 }

@@ -24,6 +24,8 @@ pub struct Services {
     pub limits: super::limits::rules::Limits,
     /// Keyed hashes of one-time codes (password reset).
     pub codes: crate::auth::codes::CodeKey,
+    /// Seals secrets the server reads back (TOTP secrets).
+    pub seal: crate::auth::seal::SealKey,
     /// Outgoing email.
     pub mailer: crate::mail::Mailer,
     /// The base URL for links in emails (`AUTHGRAPH_PUBLIC_URL`), may be empty.

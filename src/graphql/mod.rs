@@ -1,5 +1,6 @@
 //! The GraphQL front door: resolvers authenticate, convert and call `domain`.
 mod errors;
+mod factor_types;
 mod filter;
 pub mod http;
 pub mod loaders;

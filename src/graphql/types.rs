@@ -47,6 +47,20 @@ impl UserObject {
     async fn email(&self) -> Option<&str> {
         self.full.then_some(self.user.email.as_str())
     }
+    /// Second factors; null in another user's public view.
+    async fn second_factors(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<SecondFactors>> {
+        if !self.full {
+            return Ok(None);
+        }
+        let svc = ctx.data::<crate::domain::Services>()?;
+        match crate::domain::second_factor::summary(svc, &self.user).await {
+            Ok(f) => Ok(Some(f.into())),
+            Err(e) => Err(e.extend()),
+        }
+    }
     /// Free-form profile data (only declared public fields in a public view).
     async fn data(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
         if self.full {
@@ -380,5 +394,29 @@ pub fn object_arg(field: &str, value: Option<Json<Value>>) -> AppResult<Map<Stri
             field,
             format!("`{field}` must be a JSON object"),
         )),
+    }
+}
+
+/// A user's second factors (never a secret).
+#[derive(SimpleObject)]
+pub struct SecondFactors {
+    /// An authenticator app is active.
+    pub totp: bool,
+    /// Codes by mail are on (Cocobase's two-factor log-in).
+    pub email: bool,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u64,
+    /// When the first active factor was enabled.
+    pub enabled_at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::domain::second_factor::Factors> for SecondFactors {
+    fn from(f: crate::domain::second_factor::Factors) -> Self {
+        Self {
+            totp: f.totp,
+            email: f.email,
+            recovery_codes_left: f.recovery_codes_left as u64,
+            enabled_at: f.enabled_at,
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! SQL that SeaORM's query builder cannot express portably, per backend.
 pub mod codes;
+pub mod factors;
 pub mod filter;
 pub mod indexes;
 pub mod raw;

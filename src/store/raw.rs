@@ -18,3 +18,12 @@ pub async fn query_one(
 ) -> AppResult<Option<QueryResult>> {
     Ok(db.query_one_raw(sql(db, text, values)).await?)
 }
+
+/// Runs a query; all its rows.
+pub async fn query_all(
+    db: &impl ConnectionTrait,
+    text: &str,
+    values: Vec<Value>,
+) -> AppResult<Vec<QueryResult>> {
+    Ok(db.query_all_raw(sql(db, text, values)).await?)
+}

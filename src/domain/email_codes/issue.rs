@@ -65,7 +65,7 @@ pub async fn request_email_change(svc: &Services, user: &User, new_email: &str) 
 /// `issue` in the background, under a new code id (returned): a request for
 /// an existing account answers as fast as one for an unknown email, whose
 /// caller gets an id too.
-pub(super) fn issue_later(svc: &Services, user: &User, purpose: Purpose) -> String {
+pub fn issue_later(svc: &Services, user: &User, purpose: Purpose) -> String {
     let id = keys::new_id();
     let (svc, user, code_id) = (svc.clone(), user.clone(), id.clone());
     tokio::spawn(async move {

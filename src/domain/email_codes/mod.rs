@@ -12,10 +12,12 @@
 //!
 //! Using a reset code sets the password, ends every session, lifts a lockout
 //! and marks the email verified; using a verification code marks it verified.
+pub mod factor;
 pub mod issue;
 pub mod purpose;
 pub mod redeem;
 
-pub use issue::{request, request_email_change, request_login_code, send_code};
+pub use factor::second_factor_code;
+pub use issue::{issue_later, request, request_email_change, request_login_code, send_code};
 pub use purpose::{CODE_TTL_SECS, MAX_CODE_ATTEMPTS, Proof, Purpose, enabled};
 pub use redeem::{confirm_email_change, log_in_with_code, reset_password, verify_email};

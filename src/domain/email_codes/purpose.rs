@@ -1,11 +1,13 @@
 //! What a code is for, what proves it, and the limits on codes.
 
+use crate::auth::keys;
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
 use crate::domain::limits::{self, Rule};
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
 use crate::error::{AppError, AppResult};
+use crate::store::codes;
 
 pub const CODE_TTL_SECS: i64 = 30 * 60;
 
@@ -25,6 +27,8 @@ pub enum Purpose {
     EmailChange,
     /// Log-in with a code instead of the password.
     LogIn,
+    /// A code by mail as the second factor of a log-in.
+    SecondFactor,
 }
 
 impl Purpose {
@@ -34,6 +38,7 @@ impl Purpose {
             Purpose::Verification => "verify_email",
             Purpose::EmailChange => "email_change",
             Purpose::LogIn => "login",
+            Purpose::SecondFactor => "second_factor",
         }
     }
 
@@ -43,6 +48,7 @@ impl Purpose {
             Purpose::Verification => "email verification",
             Purpose::EmailChange => "email change",
             Purpose::LogIn => "OTP authentication",
+            Purpose::SecondFactor => "two-factor authentication by email",
         }
     }
 }
@@ -93,4 +99,16 @@ pub(super) async fn count_address(svc: &Services, client: &ClientInfo) -> AppRes
         Some(bucket) => limits::hit(&svc.db, &bucket, svc.limits.login_per_ip).await,
         None => Ok(()),
     }
+}
+
+/// Compares a typed six-digit code with the stored hash in constant time. Six
+/// digits are guessable: a wrong guess is counted, and after a few the code
+/// is gone.
+pub(super) async fn guess(svc: &Services, live: &codes::LiveCode, code: &str) -> AppResult<bool> {
+    if keys::ct_eq(&svc.codes.hash(&live.user_id, code), &live.otp_hash) {
+        return Ok(true);
+    }
+    let last = i64::from(live.attempts) + 1 >= MAX_CODE_ATTEMPTS;
+    codes::count_wrong(&svc.db, &live.id, last).await?;
+    Ok(false)
 }

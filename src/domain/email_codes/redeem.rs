@@ -2,13 +2,13 @@
 use chrono::Utc;
 
 use super::purpose::*;
-use crate::auth::keys;
 use crate::auth::password::check_policy;
 use crate::domain::client::ClientInfo;
 use crate::domain::notices;
 use crate::domain::projects::Project;
+use crate::domain::second_factor::challenge::LogInOutcome;
 use crate::domain::services::Services;
-use crate::domain::users::model::{AuthResult, TokenLifetime, User};
+use crate::domain::users::model::{TokenLifetime, User};
 use crate::domain::users::{account, log_in, query};
 use crate::error::{AppError, AppResult};
 use crate::store::codes::{self, Key};
@@ -65,18 +65,6 @@ async fn redeem(
         user,
         payload,
     })
-}
-
-/// Compares a typed six-digit code with the stored hash in constant time. Six
-/// digits are guessable: a wrong guess is counted, and after a few the code
-/// is gone.
-async fn guess(svc: &Services, live: &codes::LiveCode, code: &str) -> AppResult<bool> {
-    if keys::ct_eq(&svc.codes.hash(&live.user_id, code), &live.otp_hash) {
-        return Ok(true);
-    }
-    let last = i64::from(live.attempts) + 1 >= MAX_CODE_ATTEMPTS;
-    codes::count_wrong(&svc.db, &live.id, last).await?;
-    Ok(false)
 }
 
 /// Spends a code: only one of two racing confirmations gets it.
@@ -165,9 +153,10 @@ pub async fn log_in_with_code(
     project: &Project,
     code_id: &str,
     code: &str,
+    mfa_id: Option<&str>,
     client: &ClientInfo,
     lifetime: TokenLifetime,
-) -> AppResult<AuthResult> {
+) -> AppResult<LogInOutcome> {
     let purpose = Purpose::LogIn;
     enabled(svc, purpose)?;
     count_address(svc, client).await?;
@@ -184,5 +173,5 @@ pub async fn log_in_with_code(
         .await
         .map_err(|_| refused())?;
     spend(svc, code_id).await.map_err(|_| refused())?;
-    log_in::log_in_proven(svc, &user.id, client, lifetime).await
+    log_in::log_in_proven(svc, &user.id, mfa_id, client, lifetime).await
 }

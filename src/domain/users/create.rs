@@ -14,18 +14,29 @@ use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::limits::{self};
 use crate::domain::profile;
 use crate::domain::projects::Project;
+use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_factor};
 use crate::domain::services::Services;
 use crate::error::AppResult;
 
-/// Creates a user, opens its first session and returns its tokens.
+/// Creates a user, opens its first session and returns its tokens (or, in a
+/// collection that requires a second factor, a challenge to enrol one).
 pub async fn sign_up(
     svc: &Services,
     project: &Project,
     req: SignUpRequest,
-) -> AppResult<AuthResult> {
+) -> AppResult<LogInOutcome> {
     let (client, lifetime) = (req.client.clone(), req.lifetime);
     let (collection, user) = create(svc, project, req).await?;
-    start_session(svc, &collection, user, &client, lifetime).await
+    after_first_factor(
+        svc,
+        &collection,
+        user,
+        Method::Password,
+        None,
+        &client,
+        lifetime,
+    )
+    .await
 }
 
 /// Creates a user without logging it in (PocketBase's record create).

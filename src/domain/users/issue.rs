@@ -38,7 +38,7 @@ pub(super) fn access_token(
 
 /// Opens a new session (a new id at every authentication: no fixation) and
 /// signs its first tokens.
-pub(super) async fn start_session(
+pub(crate) async fn start_session(
     svc: &Services,
     collection: &Collection,
     user: User,

@@ -10,14 +10,19 @@ use super::query::get;
 use crate::domain::collections::FieldType;
 use crate::domain::limits::LoginGuard;
 use crate::domain::projects::Project;
+use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_factor};
 use crate::domain::services::Services;
 use crate::domain::sessions::{self, ClientInfo};
 use crate::error::{AppError, AppResult};
 use crate::store;
 
 /// Checks credentials. Unknown emails cost the same as wrong passwords and get
-/// the same answer.
-pub async fn log_in(svc: &Services, project: &Project, req: LogInRequest) -> AppResult<AuthResult> {
+/// the same answer. A user with a second factor gets a challenge, not tokens.
+pub async fn log_in(
+    svc: &Services,
+    project: &Project,
+    req: LogInRequest,
+) -> AppResult<LogInOutcome> {
     let collection = svc
         .catalog
         .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
@@ -71,24 +76,45 @@ pub async fn log_in(svc: &Services, project: &Project, req: LogInRequest) -> App
         return Err(AppError::AccountDisabled);
     }
     tracing::info!(event = "login", user_id = %user.id);
-    start_session(svc, &collection, user, &req.client, req.lifetime).await
+    let mfa_id = req.mfa_id.as_deref();
+    let first = Method::Password;
+    after_first_factor(
+        svc,
+        &collection,
+        user,
+        first,
+        mfa_id,
+        &req.client,
+        req.lifetime,
+    )
+    .await
 }
 
 /// Opens a session for a user who proved control of its email (a one-time
-/// code): the email counts as verified.
+/// code): the email counts as verified. Second factors apply as to a password.
 pub async fn log_in_proven(
     svc: &Services,
     user_id: &str,
+    mfa_id: Option<&str>,
     client: &ClientInfo,
     lifetime: TokenLifetime,
-) -> AppResult<AuthResult> {
+) -> AppResult<LogInOutcome> {
     let user = mark_verified(svc, user_id).await?;
     if user.disabled {
         return Err(AppError::AccountDisabled);
     }
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
     tracing::info!(event = "login", method = "otp", user_id = %user.id);
-    start_session(svc, &collection, user, client, lifetime).await
+    after_first_factor(
+        svc,
+        &collection,
+        user,
+        Method::LoginCode,
+        mfa_id,
+        client,
+        lifetime,
+    )
+    .await
 }
 
 /// Exchanges a refresh token for new tokens (rotation with reuse detection).

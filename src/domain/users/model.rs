@@ -109,6 +109,8 @@ pub struct LogInRequest {
     pub collection: Option<String>,
     pub client: ClientInfo,
     pub lifetime: TokenLifetime,
+    /// The challenge this log-in answers as its second method (PocketBase's `mfaId`).
+    pub mfa_id: Option<String>,
 }
 
 /// `updateMe`: merge `data`, then `$append`, then `$remove`.

@@ -2,16 +2,17 @@
 use async_graphql::{Context, Object, Result};
 
 use super::AuthMutation;
-use super::call::{as_user, done, in_project, parts, tokens};
+use super::call::{as_user, done, in_project, log_in_outcome, parts, tokens};
 use crate::domain::sessions;
 use crate::domain::users::{self, LogInRequest, SignUpRequest, TokenLifetime};
 use crate::graphql::errors::GqlResult;
+use crate::graphql::factor_types::LogInPayload;
 use crate::graphql::types::{AuthPayload, LogInInput, SignUpInput, object_arg};
 
 #[Object]
 impl AuthMutation {
     /// Creates a user in an auth collection, opens a session and returns its tokens.
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<LogInPayload> {
         let (svc, project, client) = in_project(ctx)?;
         let req = SignUpRequest {
             email: input.email,
@@ -21,11 +22,12 @@ impl AuthMutation {
             client: client.clone(),
             lifetime: TokenLifetime::Short,
         };
-        tokens(users::sign_up(svc, project, req)).await
+        log_in_outcome(users::sign_up(svc, project, req)).await
     }
 
-    /// Checks email and password, opens a session and returns its tokens.
-    async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> Result<AuthPayload> {
+    /// Checks email and password, opens a session and returns its tokens; for
+    /// an account with a second factor, `secondFactorRequired` instead.
+    async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> Result<LogInPayload> {
         let (svc, project, client) = in_project(ctx)?;
         let req = LogInRequest {
             email: input.email,
@@ -34,8 +36,9 @@ impl AuthMutation {
             collection: input.collection,
             client: client.clone(),
             lifetime: TokenLifetime::Short,
+            mfa_id: None,
         };
-        tokens(users::log_in(svc, project, req)).await
+        log_in_outcome(users::log_in(svc, project, req)).await
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token.

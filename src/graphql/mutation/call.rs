@@ -8,9 +8,11 @@ use crate::domain::Services;
 use crate::domain::access::Caller;
 use crate::domain::client::ClientInfo;
 use crate::domain::projects::Project;
+use crate::domain::second_factor::LogInOutcome;
 use crate::domain::users::{AuthResult, User};
 use crate::error::AppResult;
 use crate::graphql::errors::GqlResult;
+use crate::graphql::factor_types::LogInPayload;
 use crate::graphql::types::{AuthPayload, UserObject};
 
 /// The services and the caller of the request.
@@ -39,6 +41,13 @@ pub fn as_admin<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Project)>
 /// The tokens of the session a call opened or renewed.
 pub async fn tokens(call: impl Future<Output = AppResult<AuthResult>>) -> Result<AuthPayload> {
     call.await.map(AuthPayload).gql()
+}
+
+/// The outcome of a log-in: tokens, or a second-factor challenge.
+pub async fn log_in_outcome(
+    call: impl Future<Output = AppResult<LogInOutcome>>,
+) -> Result<LogInPayload> {
+    call.await.map(LogInPayload).gql()
 }
 
 /// The user a call changed, in full (the caller's own record, or one an

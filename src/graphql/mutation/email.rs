@@ -2,12 +2,13 @@
 use async_graphql::{Context, Object, Result};
 
 use super::EmailMutation;
-use super::call::{done, in_project, tokens};
+use super::call::{done, in_project, log_in_outcome};
 use crate::domain::email_codes::{self, Proof, Purpose};
 use crate::domain::users::TokenLifetime;
 use crate::error::{AppError, AppResult};
 use crate::graphql::errors::GqlResult;
-use crate::graphql::types::{AuthPayload, ResetPasswordInput, VerifyEmailInput};
+use crate::graphql::factor_types::LogInPayload;
+use crate::graphql::types::{ResetPasswordInput, VerifyEmailInput};
 
 /// A token, or an email address and a six-digit code.
 fn proof<'a>(
@@ -69,17 +70,18 @@ impl EmailMutation {
     }
 
     /// Signs in with the id from `requestLoginCode` and the mailed code; the
-    /// email counts as verified.
+    /// email counts as verified. An account with a second factor gets
+    /// `secondFactorRequired` instead of tokens.
     async fn log_in_with_code(
         &self,
         ctx: &Context<'_>,
         code_id: String,
         code: String,
-    ) -> Result<AuthPayload> {
+    ) -> Result<LogInPayload> {
         let (svc, project, client) = in_project(ctx)?;
         let lifetime = TokenLifetime::Short;
-        tokens(email_codes::log_in_with_code(
-            svc, project, &code_id, &code, client, lifetime,
+        log_in_outcome(email_codes::log_in_with_code(
+            svc, project, &code_id, &code, None, client, lifetime,
         ))
         .await
     }

@@ -5,13 +5,20 @@ mod admin;
 mod auth;
 mod call;
 mod email;
+mod second_factor;
 
 use async_graphql::MergedObject;
 
 // No doc comment on `Mutation`: it would become the type's description. Its
 // fields are the parts' in this order, each part's in its own order.
 #[derive(MergedObject, Default)]
-pub struct Mutation(EmailMutation, AuthMutation, AccountMutation, AdminMutation);
+pub struct Mutation(
+    EmailMutation,
+    AuthMutation,
+    SecondFactorMutation,
+    AccountMutation,
+    AdminMutation,
+);
 
 /// Mailed codes and tokens: password resets, sign-in codes, email verification (`email.rs`).
 #[derive(Default)]
@@ -20,6 +27,11 @@ pub struct EmailMutation;
 /// Signing up, logging in and out, and the caller's own sessions (`auth.rs`).
 #[derive(Default)]
 pub struct AuthMutation;
+
+/// Second factors: answering a log-in's challenge, enrolling an
+/// authenticator app, recovery codes (`second_factor.rs`).
+#[derive(Default)]
+pub struct SecondFactorMutation;
 
 /// The caller's own account: profile, email address and password (`account.rs`).
 #[derive(Default)]

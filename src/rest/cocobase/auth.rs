@@ -3,7 +3,9 @@ use axum::Json;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::call::{Coco, CocoBody, CocoError, Result, auth_json};
+use super::call::{Coco, CocoBody, CocoError, Result};
+use super::two_factor::outcome_json;
+use crate::domain::second_factor::LogInOutcome;
 use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
 use crate::http::body::{Body, not_enabled, opt_object, opt_string, password_log_in, string_field};
@@ -27,7 +29,7 @@ pub fn profile_of(body: &Map<String, Value>) -> Result<Map<String, Value>> {
 #[utoipa::path(post, path = "/auth-collections/signup", tag = super::doc::TAG,
     summary = "Sign up (profile fields flat or under `data`)",
     security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`", body = Object), super::doc::Errors<400, 401, 422>))]
+    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<400, 401, 422>))]
 pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let caller = &call.caller;
     let req = SignUpRequest {
@@ -39,18 +41,18 @@ pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
         client: caller.client.clone(),
         lifetime: TokenLifetime::LongLived,
     };
-    let auth = users::sign_up(call.services(), caller.project()?, req).await?;
-    Ok(Json(auth_json(&auth.token, &auth.user)))
+    let outcome = users::sign_up(call.services(), caller.project()?, req).await?;
+    Ok(Json(outcome_json(outcome)))
 }
 
 #[utoipa::path(post, path = "/auth-collections/login", tag = super::doc::TAG,
     summary = "Log in",
     security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`", body = Object), super::doc::Errors<401, 422>))]
+    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<401, 422>))]
 pub async fn login(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let req = password_log_in(&body, &call.caller.client, TokenLifetime::LongLived)?;
-    let auth = users::log_in(call.services(), call.caller.project()?, req).await?;
-    Ok(Json(auth_json(&auth.token, &auth.user)))
+    let outcome = users::log_in(call.services(), call.caller.project()?, req).await?;
+    Ok(Json(outcome_json(outcome)))
 }
 
 /// `/auth/register` answers in an envelope of its own:
@@ -94,7 +96,15 @@ pub async fn register(
         client: caller.client.clone(),
         lifetime: TokenLifetime::LongLived,
     };
-    let auth = users::sign_up(call.services(), caller.project()?, req).await?;
+    let auth = match users::sign_up(call.services(), caller.project()?, req).await? {
+        LogInOutcome::Complete(auth) => auth,
+        // Only a collection requiring a second factor asks at sign-up.
+        LogInOutcome::SecondFactorRequired(_) => {
+            let body = json!({"success": true, "data": {"requires_2fa": true,
+                "message": "A second factor is required; log in through GraphQL to enrol one"}});
+            return Ok((StatusCode::OK, Json(body)));
+        }
+    };
     let user = json!({"id": auth.user.id, "email": auth.user.email, "name": name, "createdAt": ts(auth.user.created_at)});
     Ok((
         StatusCode::CREATED,
@@ -106,7 +116,7 @@ fn google() -> CocoError {
     not_enabled("Google sign-in").into()
 }
 
-/// Social sign-in and second factors are not built yet.
+/// Social sign-in is not built yet.
 #[utoipa::path(post, path = "/auth-collections/google-verify", tag = super::doc::TAG,
     summary = "Google sign-in: not enabled on this server (403)",
     responses(super::doc::Errors<403>))]
@@ -140,12 +150,4 @@ pub async fn login_google() -> CocoError {
     responses(super::doc::Errors<403>))]
 pub async fn github_verify() -> CocoError {
     not_enabled("GitHub sign-in").into()
-}
-
-#[utoipa::path(post, path = "/auth-collections/2fa/{action}", tag = super::doc::TAG,
-    summary = "Two-factor authentication: not enabled on this server (403)",
-    params(("action" = String, Path)),
-    responses(super::doc::Errors<403>))]
-pub async fn two_factor() -> CocoError {
-    not_enabled("two-factor authentication").into()
 }

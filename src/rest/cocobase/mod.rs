@@ -8,6 +8,7 @@ pub mod doc;
 mod email;
 mod error;
 mod list;
+mod two_factor;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -32,7 +33,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::verify_google_login))
         .routes(routes!(auth::oauth_google))
         .routes(routes!(auth::login_google))
-        .routes(routes!(auth::two_factor))
+        .routes(routes!(two_factor::enable))
+        .routes(routes!(two_factor::disable))
+        .routes(routes!(two_factor::send_code))
+        .routes(routes!(two_factor::verify))
         .routes(routes!(email::verify_email))
         .routes(routes!(email::forgot_password))
 }

@@ -1,10 +1,12 @@
 //! Authentication: methods, password, refresh; superusers log in here too.
 use axum::Json;
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::call::{CollPath, PbError, RecordPath, SUPERUSERS};
 use super::call::{Pb, PbBody, Result, blank};
+use super::mfa::{mfa_id, outcome_reply};
 use super::record::{record_json, superuser_json};
 use crate::domain::collections::FieldType;
 use crate::domain::superusers;
@@ -27,8 +29,12 @@ pub async fn health() -> Json<Value> {
     responses((status = 200, description = "`{password, oauth2, mfa, otp}`", body = Object), super::doc::Errors<404>))]
 pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Value>> {
     let mut identity_fields = vec!["email".to_owned()];
+    let mut mfa = (false, 0);
     if p.collection != SUPERUSERS {
         let coll = call.collection(&p.collection).await?;
+        if coll.settings.mfa {
+            mfa = (true, coll.settings.mfa_duration_secs);
+        }
         identity_fields.extend(
             coll.fields
                 .iter()
@@ -39,7 +45,7 @@ pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Valu
     Ok(Json(json!({
         "password": {"enabled": true, "identityFields": identity_fields},
         "oauth2": {"enabled": false, "providers": []},
-        "mfa": {"enabled": false, "duration": 0},
+        "mfa": {"enabled": mfa.0, "duration": mfa.1},
         "otp": {"enabled": false, "duration": 0},
     })))
 }
@@ -48,12 +54,13 @@ pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Valu
 #[utoipa::path(post, path = "/api/collections/{collection}/auth-with-password", tag = super::doc::TAG,
     summary = "Log in (`identity`, `password`, `identityField`)",
     params(("collection" = String, Path)), request_body = Object,
-    responses((status = 200, description = "`{token, record}`", body = Object), super::doc::Errors<400>))]
+    responses((status = 200, description = "`{token, record}`", body = Object), (status = 401, description = "`{mfaId}`: MFA, send another method with it", body = Object), super::doc::Errors<400>))]
 pub async fn auth_with_password(
     call: Pb,
     Path(p): Path<CollPath>,
+    RawQuery(query): RawQuery,
     body: PbBody,
-) -> Result<Json<Value>> {
+) -> Result<(StatusCode, Json<Value>)> {
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     let identity = text("identity").ok_or_else(|| blank("identity"))?;
     let password = text("password").ok_or_else(|| blank("password"))?;
@@ -61,7 +68,10 @@ pub async fn auth_with_password(
     if p.collection == SUPERUSERS {
         let client = &call.caller.client;
         let (token, su) = superusers::log_in(svc, &identity, &password, client).await?;
-        return Ok(Json(json!({"token": token, "record": superuser_json(&su)})));
+        return Ok((
+            StatusCode::OK,
+            Json(json!({"token": token, "record": superuser_json(&su)})),
+        ));
     }
     let coll = call.collection(&p.collection).await?;
     let identity_field = text("identityField").filter(|f| !f.is_empty()).or_else(|| {
@@ -77,11 +87,10 @@ pub async fn auth_with_password(
         collection: Some(coll.name.clone()),
         client: call.caller.client.clone(),
         lifetime: TokenLifetime::LongLived,
+        mfa_id: mfa_id(&body, query.as_deref()),
     };
-    let auth = users::log_in(svc, call.caller.project()?, req).await?;
-    Ok(Json(
-        json!({"token": auth.token, "record": record_json(&auth.user, &coll, true)}),
-    ))
+    let outcome = users::log_in(svc, call.caller.project()?, req).await?;
+    outcome_reply(svc, coll, outcome).await
 }
 
 /// A new token for the caller's session.

@@ -1,12 +1,12 @@
 //! Codes sent by email: OTP sign-in, password reset, verification, email change.
 use axum::Json;
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::call::CollPath;
 use super::call::{Pb, PbBody, Result, blank, confirm_password, required};
-use super::record::record_json;
+use super::mfa::{mfa_id, outcome_reply};
 use crate::domain::collections::Collection;
 use crate::domain::email_codes::{self, Proof, Purpose};
 use crate::domain::users::TokenLifetime;
@@ -38,26 +38,25 @@ pub async fn request_otp(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Res
 #[utoipa::path(post, path = "/api/collections/{collection}/auth-with-otp", tag = super::doc::TAG,
     summary = "Signs in with `{otpId, password}` (the mailed code), once",
     params(("collection" = String, Path)), request_body = Object,
-    responses((status = 200, description = "`{token, record}`", body = Object), super::doc::Errors<400, 403, 429>))]
-pub async fn auth_with_otp(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Result<Json<Value>> {
+    responses((status = 200, description = "`{token, record}`", body = Object), (status = 401, description = "`{mfaId}`: MFA, send another method with it", body = Object), super::doc::Errors<400, 403, 429>))]
+pub async fn auth_with_otp(
+    call: Pb,
+    Path(p): Path<CollPath>,
+    RawQuery(query): RawQuery,
+    body: PbBody,
+) -> Result<(StatusCode, Json<Value>)> {
     let coll = collection(&call, &p.collection, Purpose::LogIn).await?;
     let (otp_id, code) = (required(&body, "otpId")?, required(&body, "password")?);
     let (svc, caller) = (call.services(), &call.caller);
     let lifetime = TokenLifetime::LongLived;
     let project = caller.project()?;
-    let auth =
-        email_codes::log_in_with_code(svc, project, otp_id, code, &caller.client, lifetime).await?;
+    let mfa = mfa_id(&body, query.as_deref());
+    let client = &caller.client;
+    let outcome =
+        email_codes::log_in_with_code(svc, project, otp_id, code, mfa.as_deref(), client, lifetime)
+            .await?;
     // The record as its own collection describes it (the code names the user).
-    let coll = if auth.user.collection_id == coll.id {
-        coll
-    } else {
-        svc.catalog
-            .collection(&svc.db, &auth.user.collection_id)
-            .await?
-    };
-    Ok(Json(
-        json!({"token": auth.token, "record": record_json(&auth.user, &coll, true)}),
-    ))
+    outcome_reply(svc, coll, outcome).await
 }
 
 /// `{email}` → `204`, whether or not the email has an account (for

@@ -11,6 +11,7 @@ mod email;
 mod error;
 mod expand;
 pub mod filter;
+mod mfa;
 pub mod realtime;
 pub mod record;
 mod records;
@@ -29,6 +30,7 @@ pub fn routes() -> OpenApiRouter<PbState> {
         .routes(routes!(auth::auth_methods))
         .routes(routes!(auth::auth_with_password))
         .routes(routes!(auth::auth_refresh))
+        .routes(routes!(mfa::auth_with_totp))
         .routes(routes!(records::list_records, records::create_record))
         .routes(routes!(
             records::view_record,

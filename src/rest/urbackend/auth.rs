@@ -7,6 +7,8 @@ use serde_json::{Map, json};
 
 use super::call::{Result, Ub, UbBody, UbError};
 use super::cookies::{cookie_path, presented_refresh, secure, set_cookie, token_response};
+use super::error::second_factor_required;
+use crate::domain::second_factor::{Challenge, LogInOutcome};
 use crate::domain::sessions;
 use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
@@ -36,7 +38,10 @@ pub async fn signup(
         client: caller.client.clone(),
         lifetime: TokenLifetime::Short,
     };
-    let auth = users::sign_up(call.services(), caller.project()?, req).await?;
+    let auth = match users::sign_up(call.services(), caller.project()?, req).await? {
+        LogInOutcome::Complete(auth) => auth,
+        LogInOutcome::SecondFactorRequired(c) => return Ok(challenge_response(&c)),
+    };
     let mut out = Map::new();
     out.insert("message".into(), json!("User registered successfully"));
     out.insert("userId".into(), json!(auth.user.id));
@@ -46,7 +51,7 @@ pub async fn signup(
 #[utoipa::path(post, path = "/api/userAuth/login", tag = super::doc::TAG,
     summary = "Log in; sets the `refreshToken` cookie",
     security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{token, accessToken, expiresIn}` (+`refreshToken` in header mode)", body = Object), super::doc::Errors<400, 401>))]
+    responses((status = 200, description = "`{token, accessToken, expiresIn}` (+`refreshToken` in header mode)", body = Object), (status = 401, description = "`{errorCode: \"SECOND_FACTOR_REQUIRED\", challengeId, methods, expiresAt}`: answer it with GraphQL `verifySecondFactor`", body = Object), super::doc::Errors<400, 401>))]
 pub async fn login(
     call: Ub,
     headers: HeaderMap,
@@ -54,8 +59,18 @@ pub async fn login(
     body: UbBody,
 ) -> Result<Response> {
     let req = password_log_in(&body, &call.caller.client, TokenLifetime::Short)?;
-    let auth = users::log_in(call.services(), call.caller.project()?, req).await?;
+    let auth = match users::log_in(call.services(), call.caller.project()?, req).await? {
+        LogInOutcome::Complete(auth) => auth,
+        LogInOutcome::SecondFactorRequired(c) => return Ok(challenge_response(&c)),
+    };
     token_response(&call.app, &headers, &uri, StatusCode::OK, &auth, Map::new()).await
+}
+
+/// 401 `{errorCode: "SECOND_FACTOR_REQUIRED", challengeId, …}`, no token.
+fn challenge_response(c: &Challenge) -> Response {
+    let (status, body) = second_factor_required(c);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
+    (status, Json(body)).into_response()
 }
 
 #[utoipa::path(post, path = "/api/userAuth/refresh-token", tag = super::doc::TAG,

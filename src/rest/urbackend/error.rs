@@ -19,3 +19,22 @@ pub fn render(e: &AppError) -> (u16, Value) {
         json!({"success": false, "error": message, "code": status}),
     )
 }
+
+/// A log-in whose second factor is due: 401 in urBackend's shape, with the
+/// stable `errorCode` `SECOND_FACTOR_REQUIRED` and the challenge to answer
+/// with GraphQL's `verifySecondFactor`.
+pub fn second_factor_required(c: &crate::domain::second_factor::Challenge) -> (u16, Value) {
+    let methods: Vec<&str> = c.methods.iter().map(|m| m.key()).collect();
+    (
+        401,
+        json!({
+            "success": false,
+            "error": "A second factor is required",
+            "code": 401,
+            "errorCode": "SECOND_FACTOR_REQUIRED",
+            "challengeId": c.id,
+            "methods": methods,
+            "expiresAt": c.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }),
+    )
+}

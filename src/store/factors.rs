@@ -1,0 +1,282 @@
+//! Second factors (`second_factors`), recovery codes (`recovery_codes`) and
+//! log-in challenges (`login_challenges`).
+use sea_orm::ConnectionTrait;
+
+use super::raw::{execute, query_all, query_one};
+use crate::error::AppResult;
+
+/// A second factor as stored.
+pub struct FactorRow {
+    pub kind: String,
+    pub secret: Option<String>,
+    pub confirmed: bool,
+    pub last_step: i64,
+    pub created_at: i64,
+}
+
+/// The user's factors, confirmed or not.
+pub async fn factors(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec<FactorRow>> {
+    let rows = query_all(
+        db,
+        "SELECT kind, secret, confirmed, last_step, created_at FROM second_factors \
+         WHERE user_id = $1 ORDER BY kind",
+        vec![user_id.into()],
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(FactorRow {
+                kind: r.try_get("", "kind")?,
+                secret: r.try_get("", "secret")?,
+                confirmed: r.try_get("", "confirmed")?,
+                last_step: r.try_get("", "last_step")?,
+                created_at: r.try_get("", "created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Stores a factor of `kind`, replacing the user's earlier one of that kind.
+pub async fn put(
+    db: &impl ConnectionTrait,
+    id: &str,
+    user_id: &str,
+    kind: &str,
+    secret: Option<String>,
+    confirmed: bool,
+    now: i64,
+) -> AppResult<()> {
+    execute(
+        db,
+        "INSERT INTO second_factors (id, user_id, kind, secret, confirmed, last_step, created_at) \
+         VALUES ($1, $2, $3, $4, $5, -1, $6) \
+         ON CONFLICT (user_id, kind) DO UPDATE SET id = excluded.id, secret = excluded.secret, \
+         confirmed = excluded.confirmed, last_step = -1, created_at = excluded.created_at",
+        vec![
+            id.into(),
+            user_id.into(),
+            kind.into(),
+            secret.into(),
+            confirmed.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks a TOTP factor confirmed and records the step used; true when this
+/// call moved it past `step` (of two racing uses of one code, one wins).
+pub async fn use_step(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    kind: &str,
+    step: i64,
+) -> AppResult<bool> {
+    let n = execute(
+        db,
+        "UPDATE second_factors SET last_step = $3, confirmed = $4 \
+         WHERE user_id = $1 AND kind = $2 AND last_step < $3",
+        vec![user_id.into(), kind.into(), step.into(), true.into()],
+    )
+    .await?;
+    Ok(n == 1)
+}
+
+/// Deletes the user's factors (of `kind`, or all), their recovery codes when
+/// all go, and their open challenges. The number of factors deleted.
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    kind: Option<&str>,
+) -> AppResult<u64> {
+    let n = match kind {
+        Some(k) => {
+            execute(
+                db,
+                "DELETE FROM second_factors WHERE user_id = $1 AND kind = $2",
+                vec![user_id.into(), k.into()],
+            )
+            .await?
+        }
+        None => {
+            execute(
+                db,
+                "DELETE FROM second_factors WHERE user_id = $1",
+                vec![user_id.into()],
+            )
+            .await?
+        }
+    };
+    execute(
+        db,
+        "DELETE FROM login_challenges WHERE user_id = $1",
+        vec![user_id.into()],
+    )
+    .await?;
+    Ok(n)
+}
+
+/// Replaces the user's recovery codes with `hashes`.
+pub async fn replace_recovery(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    hashes: &[(String, String)],
+) -> AppResult<()> {
+    delete_recovery(db, user_id).await?;
+    for (id, hash) in hashes {
+        execute(
+            db,
+            "INSERT INTO recovery_codes (id, user_id, code_hash, used_at) VALUES ($1, $2, $3, NULL)",
+            vec![id.as_str().into(), user_id.into(), hash.as_str().into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn delete_recovery(db: &impl ConnectionTrait, user_id: &str) -> AppResult<()> {
+    execute(
+        db,
+        "DELETE FROM recovery_codes WHERE user_id = $1",
+        vec![user_id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The user's unused recovery codes: (id, hash).
+pub async fn unused_recovery(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> AppResult<Vec<(String, String)>> {
+    let rows = query_all(
+        db,
+        "SELECT id, code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        vec![user_id.into()],
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "code_hash")?)))
+        .collect()
+}
+
+/// Spends a recovery code; true when this call did (one of two racing ones does).
+pub async fn spend_recovery(db: &impl ConnectionTrait, id: &str, now: i64) -> AppResult<bool> {
+    let n = execute(
+        db,
+        "UPDATE recovery_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+        vec![id.into(), now.into()],
+    )
+    .await?;
+    Ok(n == 1)
+}
+
+/// A log-in challenge as stored.
+pub struct ChallengeRow {
+    pub id: String,
+    pub user_id: String,
+    pub project_id: String,
+    pub collection_id: String,
+    pub first_method: String,
+    pub methods: String,
+    pub attempts: i32,
+    pub long_lived: bool,
+    pub expires_at: i64,
+}
+
+pub async fn insert_challenge(
+    db: &impl ConnectionTrait,
+    c: &ChallengeRow,
+    now: i64,
+) -> AppResult<()> {
+    execute(
+        db,
+        "INSERT INTO login_challenges (id, user_id, project_id, collection_id, first_method, \
+         methods, attempts, long_lived, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
+        vec![
+            c.id.as_str().into(),
+            c.user_id.as_str().into(),
+            c.project_id.as_str().into(),
+            c.collection_id.as_str().into(),
+            c.first_method.as_str().into(),
+            c.methods.as_str().into(),
+            c.long_lived.into(),
+            c.expires_at.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+const CHALLENGE_COLUMNS: &str = "id, user_id, project_id, collection_id, first_method, methods, \
+     attempts, long_lived, expires_at";
+
+fn challenge_of(r: sea_orm::QueryResult) -> AppResult<ChallengeRow> {
+    Ok(ChallengeRow {
+        id: r.try_get("", "id")?,
+        user_id: r.try_get("", "user_id")?,
+        project_id: r.try_get("", "project_id")?,
+        collection_id: r.try_get("", "collection_id")?,
+        first_method: r.try_get("", "first_method")?,
+        methods: r.try_get("", "methods")?,
+        attempts: r.try_get("", "attempts")?,
+        long_lived: r.try_get("", "long_lived")?,
+        expires_at: r.try_get("", "expires_at")?,
+    })
+}
+
+/// A live challenge by id.
+pub async fn live_challenge(
+    db: &impl ConnectionTrait,
+    id: &str,
+    now: i64,
+) -> AppResult<Option<ChallengeRow>> {
+    let text = format!(
+        "SELECT {CHALLENGE_COLUMNS} FROM login_challenges WHERE id = $1 AND expires_at > $2"
+    );
+    query_one(db, &text, vec![id.into(), now.into()])
+        .await?
+        .map(challenge_of)
+        .transpose()
+}
+
+/// The user's newest live challenge (Cocobase names the user, not the challenge).
+pub async fn newest_challenge(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    now: i64,
+) -> AppResult<Option<ChallengeRow>> {
+    let text = format!(
+        "SELECT {CHALLENGE_COLUMNS} FROM login_challenges WHERE user_id = $1 AND expires_at > $2 \
+         ORDER BY created_at DESC, id LIMIT 1"
+    );
+    query_one(db, &text, vec![user_id.into(), now.into()])
+        .await?
+        .map(challenge_of)
+        .transpose()
+}
+
+/// Counts a wrong answer; `drop` deletes the challenge instead (its last one).
+pub async fn count_wrong(db: &impl ConnectionTrait, id: &str, drop: bool) -> AppResult<()> {
+    let text = if drop {
+        "DELETE FROM login_challenges WHERE id = $1"
+    } else {
+        "UPDATE login_challenges SET attempts = attempts + 1 WHERE id = $1"
+    };
+    execute(db, text, vec![id.into()]).await?;
+    Ok(())
+}
+
+/// Deletes a challenge; true when this call took it.
+pub async fn take_challenge(db: &impl ConnectionTrait, id: &str) -> AppResult<bool> {
+    let n = execute(
+        db,
+        "DELETE FROM login_challenges WHERE id = $1",
+        vec![id.into()],
+    )
+    .await?;
+    Ok(n == 1)
+}
