@@ -482,3 +482,43 @@ async fn pocketbase_mfa_takes_password_then_a_mailed_code() {
     assert!(second.body["token"].is_string());
     assert_eq!(second.body["record"]["email"], "pat@example.com");
 }
+
+#[tokio::test]
+async fn a_mailed_second_factor_fails_closed_on_a_server_that_sends_no_mail() {
+    let a = app().await;
+    let signup = a
+        .rest(Method::POST, "/auth-collections/signup")
+        .header("x-api-key", &a.pk)
+        .json(&json!({"email": "cy@example.com", "password": PW}))
+        .reply()
+        .await;
+    let token = signup.body["access_token"].as_str().unwrap().to_owned();
+    let en = a
+        .rest(Method::POST, "/auth-collections/2fa/enable")
+        .header("x-api-key", &a.pk)
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .reply()
+        .await;
+    assert_eq!(en.status, 200, "{}", en.body);
+    // Another instance on the same database, configured without SMTP.
+    let url = a.database_url.clone();
+    let b = TestApp::spawn_custom(None, move |c| c.database_url = url).await;
+    let login = b
+        .rest(Method::POST, "/auth-collections/login")
+        .header("x-api-key", &a.pk)
+        .json(&json!({"email": "cy@example.com", "password": PW}))
+        .reply()
+        .await;
+    assert_eq!(login.status, 403, "{}", login.body);
+    assert!(login.body.get("access_token").is_none(), "{}", login.body);
+    let gql = b
+        .gql(
+            Some(&a.pk),
+            None,
+            "mutation($i: LogInInput!) { logIn(input: $i) { token } }",
+            json!({"i": {"email": "cy@example.com", "password": PW}}),
+        )
+        .await;
+    assert_eq!(error_code(&gql), Some("FORBIDDEN"), "{gql}");
+}

@@ -114,8 +114,16 @@ pub async fn after_first_factor(
     if kinds.iter().any(|k| k == TOTP) {
         methods.push(Method::Totp);
     }
-    if kinds.iter().any(|k| k == EMAIL) && svc.mailer.enabled() {
-        methods.push(Method::EmailCode);
+    if kinds.iter().any(|k| k == EMAIL) {
+        if svc.mailer.enabled() {
+            methods.push(Method::EmailCode);
+        } else if methods.is_empty() {
+            // Fail closed: a factor this server cannot send is still the
+            // account's factor, never a reason to let the password alone in.
+            return Err(AppError::Forbidden(
+                "this account's second factor is a code by mail, and this server sends no mail (AUTHGRAPH_SMTP_URL)".into(),
+            ));
+        }
     }
     if !methods.is_empty() {
         methods.push(Method::RecoveryCode);
