@@ -65,6 +65,7 @@ pub struct CollectionSection {
     pub second_factor_roles: Option<Vec<String>>,
     pub mfa: Option<bool>,
     pub mfa_duration_secs: Option<i64>,
+    pub indexes: Option<Vec<collections::IndexDecl>>,
     #[serde(default)]
     pub fields: Vec<FieldDecl>,
 }
@@ -90,6 +91,7 @@ impl CollectionSection {
             second_factor_roles,
             mfa,
             mfa_duration_secs,
+            indexes,
         )
     }
 }
@@ -178,6 +180,43 @@ fn validate(file: &ProjectFile) -> AppResult<()> {
                     "only relations can be `many`",
                 ));
             }
+        }
+        for index in c.indexes.iter().flatten() {
+            check_index(c, index)?;
+        }
+    }
+    Ok(())
+}
+
+/// A composite index names 2 to 4 different declared fields of scalar types.
+fn check_index(c: &CollectionSection, index: &collections::IndexDecl) -> AppResult<()> {
+    let what = format!("index ({})", index.fields.join(", "));
+    if !(2..=4).contains(&index.fields.len()) {
+        return Err(AppError::validation(
+            "indexes",
+            format!("{what}: an index names 2 to 4 fields (one field: `indexed = true`)"),
+        ));
+    }
+    for (i, name) in index.fields.iter().enumerate() {
+        if index.fields[..i].contains(name) {
+            return Err(AppError::validation(
+                "indexes",
+                format!("{what}: `{name}` is named twice"),
+            ));
+        }
+        let scalar = c.fields.iter().find(|f| &f.name == name).is_some_and(|f| {
+            matches!(
+                f.field_type,
+                FieldType::Text | FieldType::Number | FieldType::Bool
+            ) || (f.field_type == FieldType::Relation && !f.many)
+        });
+        if !scalar {
+            return Err(AppError::validation(
+                "indexes",
+                format!(
+                    "{what}: `{name}` is not a declared text, number, bool or single relation field"
+                ),
+            ));
         }
     }
     Ok(())

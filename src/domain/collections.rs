@@ -31,6 +31,18 @@ pub struct CollectionSettings {
     pub mfa: bool,
     /// How long the first method of an MFA log-in waits for the second, in seconds.
     pub mfa_duration_secs: i64,
+    /// Indexes over several declared fields (`[[collections.indexes]]`).
+    pub indexes: Vec<IndexDecl>,
+}
+
+/// An index over several declared fields, in order: equalities on its
+/// leading fields and a range or the list order on the next one use it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexDecl {
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub unique: bool,
 }
 
 /// Whether users of a collection must have a second factor.
@@ -63,6 +75,7 @@ impl Default for CollectionSettings {
             mfa: false,
             // PocketBase's default.
             mfa_duration_secs: 1800,
+            indexes: vec![],
         }
     }
 }

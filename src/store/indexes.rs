@@ -6,16 +6,77 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use crate::domain::collections::{Collection, FieldDecl, FieldType};
 use crate::error::{AppError, AppResult};
 
-/// `ux`/`ix` (unique or not), `n`/`t` (numeric or text expression), then the
-/// collection and field: a change of any of these replaces the index.
-fn index_name(decl: &FieldDecl, collection_id: &str) -> String {
-    let kind = if decl.unique { "ux" } else { "ix" };
-    let expr = if decl.field_type == FieldType::Number {
-        "n"
-    } else {
-        "t"
-    };
-    format!("{kind}{expr}2_uf_{collection_id}_{}", decl.name)
+/// An index `sync` keeps: its name and its key.
+struct Wanted {
+    name: String,
+    /// The declared fields it covers, in order.
+    fields: Vec<FieldDecl>,
+    unique: bool,
+}
+
+impl Wanted {
+    /// `ux`/`ix` (unique or not), `n`/`t` per field (numeric or text
+    /// expression), then the collection and the fields (`a__b` for several): a
+    /// change of any of these replaces the index.
+    fn new(collection_id: &str, fields: Vec<FieldDecl>, unique: bool) -> Wanted {
+        let kind = if unique { "ux" } else { "ix" };
+        let exprs: String = fields
+            .iter()
+            .map(|f| {
+                if f.field_type == FieldType::Number {
+                    'n'
+                } else {
+                    't'
+                }
+            })
+            .collect();
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        let name = format!("{kind}{exprs}2_uf_{collection_id}_{}", names.join("__"));
+        Wanted {
+            name,
+            fields,
+            unique,
+        }
+    }
+
+    /// What a unique violation of this index is about.
+    fn label(&self) -> String {
+        let names: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+        names.join(", ")
+    }
+}
+
+/// The indexes a collection's declarations ask for: one per indexed or
+/// unique field, one per `[[collections.indexes]]` entry.
+fn wanted(collection: &Collection) -> Vec<Wanted> {
+    let id = &collection.id;
+    let single = collection
+        .fields
+        .iter()
+        .filter(|f| f.indexed || f.unique)
+        .map(|f| Wanted::new(id, vec![f.clone()], f.unique));
+    let composite = collection.settings.indexes.iter().filter_map(|index| {
+        let fields: Option<Vec<FieldDecl>> = index
+            .fields
+            .iter()
+            .map(|n| collection.field(n).cloned())
+            .collect();
+        Some(Wanted::new(id, fields?, index.unique))
+    });
+    single.chain(composite).collect()
+}
+
+/// The expression of a field, as `store::filter` compares it (so the planner
+/// matches the two).
+fn expr(backend: DbBackend, field: &FieldDecl) -> String {
+    let key = &field.name;
+    match (backend, field.field_type) {
+        (DbBackend::Postgres, FieldType::Number) => format!(
+            "(CASE WHEN jsonb_typeof((data -> '{key}')) = 'number' THEN ((data ->> '{key}'))::double precision END)"
+        ),
+        (DbBackend::Postgres, _) => format!("((data ->> '{key}'))"),
+        _ => format!("json_extract(data, '$.\"{key}\"')"),
+    }
 }
 
 /// Whether a database error is a unique violation of `field`'s index.
@@ -51,50 +112,41 @@ async fn existing(db: &impl ConnectionTrait, collection_id: &str) -> AppResult<V
     Ok(names)
 }
 
-/// Creates indexes for indexed/unique declared fields and drops stale ones.
+/// Creates the indexes the declarations ask for and drops stale ones.
 pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResult<()> {
     let backend = db.get_database_backend();
-    let mut wanted = Vec::new();
-    for field in collection.fields.iter().filter(|f| f.indexed || f.unique) {
-        wanted.push((index_name(field, &collection.id), field));
-    }
+    let wanted = wanted(collection);
     let have = existing(db, &collection.id).await?;
     let stale: Vec<&String> = have
         .iter()
-        .filter(|n| !wanted.iter().any(|(w, _)| w == *n))
+        .filter(|n| !wanted.iter().any(|w| &w.name == *n))
         .collect();
-    let missing = wanted.iter().filter(|(n, _)| !have.contains(n)).count();
+    let missing: Vec<&Wanted> = wanted.iter().filter(|w| !have.contains(&w.name)).collect();
     for name in &stale {
         db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
             .await?;
     }
-    for (name, field) in wanted.iter().filter(|(n, _)| !have.contains(n)) {
-        // The same expressions `store::filter` compares, so the planner matches them.
-        let key = &field.name;
-        let expr = match (backend, field.field_type) {
-            (DbBackend::Postgres, FieldType::Number) => format!(
-                "(CASE WHEN jsonb_typeof((data -> '{key}')) = 'number' THEN ((data ->> '{key}'))::double precision END)"
-            ),
-            (DbBackend::Postgres, _) => format!("((data ->> '{key}'))"),
-            _ => format!("json_extract(data, '$.\"{key}\"')"),
-        };
-        let unique = if field.unique { "UNIQUE " } else { "" };
+    for index in &missing {
+        let exprs: Vec<String> = index.fields.iter().map(|f| expr(backend, f)).collect();
+        let unique = if index.unique { "UNIQUE " } else { "" };
         // A plain index also carries the list order (newest first, id breaking
-        // ties), so an equality filter reads its first page without sorting.
-        let order = if field.unique { "" } else { ", created_at, id" };
+        // ties), so equalities on its fields read a first page without sorting.
+        let order = if index.unique { "" } else { ", created_at, id" };
         let sql = format!(
-            "CREATE {unique}INDEX IF NOT EXISTS {name} ON users (collection_id, {expr}{order})"
+            "CREATE {unique}INDEX IF NOT EXISTS {} ON users (collection_id, {}{order})",
+            index.name,
+            exprs.join(", ")
         );
         db.execute_raw(Statement::from_string(backend, sql))
             .await
             .map_err(|e| {
                 // Postgres's "could not create unique index" is SQLSTATE 23505 too.
                 if crate::store::is_unique_violation(&e, "") {
+                    let label = index.label();
                     AppError::validation(
-                        field.name.clone(),
+                        index.fields[0].name.clone(),
                         format!(
-                            "existing users share values of `{}`; it cannot be made unique",
-                            field.name
+                            "existing users share values of `{label}`; it cannot be made unique"
                         ),
                     )
                 } else {
@@ -102,10 +154,22 @@ pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResu
                 }
             })?;
     }
-    if missing > 0 || !stale.is_empty() {
+    if !missing.is_empty() || !stale.is_empty() {
         refresh_statistics(db).await?;
     }
     Ok(())
+}
+
+/// The unique composite index a violation is about, as its fields (`a, b`).
+pub fn composite_violated(err: &sea_orm::DbErr, collection: &Collection) -> Option<String> {
+    wanted(collection)
+        .into_iter()
+        .filter(|w| w.unique && w.fields.len() > 1)
+        .find(|w| {
+            let names: Vec<&str> = w.fields.iter().map(|f| f.name.as_str()).collect();
+            is_unique_violation_of(err, &collection.id, &names.join("__"))
+        })
+        .map(|w| w.label())
 }
 
 /// Gives the planner fresh statistics of `users`. Without them SQLite picks
@@ -113,11 +177,24 @@ pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResu
 /// picked the range's index and sorted tens of thousands of rows (40× slower
 /// than with no index at all; BENCHMARKS.md). SQLite samples a bounded number
 /// of rows per index (`analysis_limit`), so this stays cheap on large tables.
+///
+/// SQLite loads statistics when a connection reads the schema, so the other
+/// connections of the pool would keep planning with none (seen in
+/// tests/api/planner.rs): a table created and dropped at once changes the
+/// schema's version, and each connection reloads schema and statistics (and
+/// re-prepares its cached statements) before its next statement.
 pub async fn refresh_statistics(db: &impl ConnectionTrait) -> AppResult<()> {
-    let sql = match db.get_database_backend() {
-        DbBackend::Postgres => "ANALYZE users",
-        _ => "PRAGMA analysis_limit = 1000; ANALYZE users",
+    let statements: &[&str] = match db.get_database_backend() {
+        DbBackend::Postgres => &["ANALYZE users"],
+        _ => &[
+            "PRAGMA analysis_limit = 1000",
+            "ANALYZE users",
+            "CREATE TABLE IF NOT EXISTS authgraph_replan (x)",
+            "DROP TABLE authgraph_replan",
+        ],
     };
-    db.execute_unprepared(sql).await?;
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
     Ok(())
 }

@@ -11,6 +11,7 @@ mod cross_door;
 mod declared_fields;
 mod email_codes;
 mod limits;
+mod planner;
 mod profile;
 mod querying;
 mod rest_cocobase;

@@ -80,6 +80,9 @@ pub(super) fn conflict(err: sea_orm::DbErr, collection: &Collection) -> AppError
             return AppError::Conflict(field.name.clone());
         }
     }
+    if let Some(fields) = store::indexes::composite_violated(&err, collection) {
+        return AppError::Conflict(fields);
+    }
     err.into()
 }
 

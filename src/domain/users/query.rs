@@ -81,24 +81,13 @@ pub async fn query(
     q: &UserQuery,
 ) -> AppResult<UserPage> {
     let backend = db.get_database_backend();
-    let mut select = select(db, catalog, project_id, q).await?;
+    let select = select(db, catalog, project_id, q).await?;
     let total = if q.with_total {
         Some(select.clone().count(db).await?)
     } else {
         None
     };
-    if q.sort.is_empty() {
-        select = select.order_by_desc(user::Column::CreatedAt);
-    }
-    for s in &q.sort {
-        let order = if s.descending {
-            sea_orm::Order::Desc
-        } else {
-            sea_orm::Order::Asc
-        };
-        select = select.order_by(store::filter::order_expr(backend, s), order);
-    }
-    let select = select.order_by_desc(user::Column::Id);
+    let select = ordered(select, backend, q);
     let items = store::page(select, q.limit.min(MAX_PAGE_SIZE), q.offset, db)
         .await?
         .into_iter()
@@ -136,4 +125,64 @@ pub async fn find_by_email(
         .one(db)
         .await?
         .map(User::from))
+}
+
+/// A selection in a query's order: its sort keys (newest first without
+/// any), the id breaking ties.
+fn ordered(
+    mut select: sea_orm::Select<user::Entity>,
+    backend: sea_orm::DbBackend,
+    q: &UserQuery,
+) -> sea_orm::Select<user::Entity> {
+    if q.sort.is_empty() {
+        select = select.order_by_desc(user::Column::CreatedAt);
+    }
+    for s in &q.sort {
+        let order = if s.descending {
+            sea_orm::Order::Desc
+        } else {
+            sea_orm::Order::Asc
+        };
+        select = select.order_by(store::filter::order_expr(backend, s), order);
+    }
+    select.order_by_desc(user::Column::Id)
+}
+
+/// The database's plan for a query's page, one line per step (`EXPLAIN QUERY
+/// PLAN` on SQLite, `EXPLAIN` on PostgreSQL): for benchmarks and for tests
+/// that an index is used.
+pub async fn plan(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    project_id: &str,
+    q: &UserQuery,
+) -> AppResult<Vec<String>> {
+    use sea_orm::QueryTrait;
+    let backend = db.get_database_backend();
+    let select = ordered(select(db, catalog, project_id, q).await?, backend, q);
+    let mut stmt = select.build(backend);
+    let (prefix, column) = match backend {
+        sea_orm::DbBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
+        _ => ("EXPLAIN QUERY PLAN ", "detail"),
+    };
+    // A text of its own each time: a cached EXPLAIN would show the plan of
+    // when it was first prepared.
+    let nonce = crate::auth::keys::random_token(12);
+    stmt.sql = format!(
+        "{prefix}{} LIMIT {} OFFSET {} /* {nonce} */",
+        stmt.sql,
+        q.limit.min(MAX_PAGE_SIZE),
+        q.offset
+    );
+    // An EXPLAIN runs none of its statement, so it never notices that the
+    // schema (or its statistics) changed since this connection read it; a read
+    // first, in the same transaction, makes the connection catch up.
+    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let probe = sea_orm::Statement::from_string(backend, "SELECT 1 FROM users LIMIT 1".to_owned());
+    txn.query_all_raw(probe).await?;
+    let rows = txn.query_all_raw(stmt).await?;
+    txn.commit().await?;
+    rows.iter()
+        .map(|r| r.try_get::<String>("", column).map_err(Into::into))
+        .collect()
 }
