@@ -35,6 +35,8 @@ pub enum AppError {
     Conflict(String),
     #[error("profile data exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("`{field}` exceeds the limit of {limit} bytes")]
+    FileTooLarge { field: String, limit: u64 },
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: u64 },
     #[error("internal error")]
@@ -58,6 +60,7 @@ impl AppError {
             AppError::Validation { .. } => "VALIDATION",
             AppError::Conflict(_) => "CONFLICT",
             AppError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            AppError::FileTooLarge { .. } => "FILE_TOO_LARGE",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
         }
@@ -73,7 +76,7 @@ impl AppError {
             }
             AppError::AccountDisabled | AppError::Forbidden(_) | AppError::TokenReused => 403,
             AppError::NotFound(_) => 404,
-            AppError::PayloadTooLarge(_) => 413,
+            AppError::PayloadTooLarge(_) | AppError::FileTooLarge { .. } => 413,
             AppError::RateLimited { .. } => 429,
             AppError::Internal(_) => 500,
         }
@@ -86,6 +89,7 @@ impl AppError {
             AppError::InvalidEmail | AppError::EmailExists => Some("email"),
             AppError::WeakPassword(_) => Some("password"),
             AppError::Conflict(f) => Some(f),
+            AppError::FileTooLarge { field, .. } => Some(field),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@ mod m20261122_000004_server_settings;
 mod m20261122_000005_rate_limits;
 mod m20261122_000006_one_time_codes;
 mod m20261122_000007_code_payload;
+mod m20261122_000008_files;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_rate_limits::Migration),
             Box::new(m20261122_000006_one_time_codes::Migration),
             Box::new(m20261122_000007_code_payload::Migration),
+            Box::new(m20261122_000008_files::Migration),
         ]
     }
 }

@@ -26,6 +26,8 @@ pub struct Services {
     pub codes: crate::auth::codes::CodeKey,
     /// Outgoing email.
     pub mailer: crate::mail::Mailer,
+    /// Where file contents are stored.
+    pub files: crate::files::FileStore,
     /// The base URL for links in emails (`AUTHGRAPH_PUBLIC_URL`), may be empty.
     pub public_url: String,
 }

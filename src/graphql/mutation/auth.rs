@@ -20,6 +20,7 @@ impl AuthMutation {
             collection: input.collection,
             client: client.clone(),
             lifetime: TokenLifetime::Short,
+            ..Default::default()
         };
         tokens(users::sign_up(svc, project, req)).await
     }

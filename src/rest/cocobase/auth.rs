@@ -38,6 +38,7 @@ pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
         collection: None,
         client: caller.client.clone(),
         lifetime: TokenLifetime::LongLived,
+        ..Default::default()
     };
     let auth = users::sign_up(call.services(), caller.project()?, req).await?;
     Ok(Json(auth_json(&auth.token, &auth.user)))
@@ -93,6 +94,7 @@ pub async fn register(
         collection: None,
         client: caller.client.clone(),
         lifetime: TokenLifetime::LongLived,
+        ..Default::default()
     };
     let auth = users::sign_up(call.services(), caller.project()?, req).await?;
     let user = json!({"id": auth.user.id, "email": auth.user.email, "name": name, "createdAt": ts(auth.user.created_at)});

@@ -35,6 +35,7 @@ pub async fn signup(
         collection: None,
         client: caller.client.clone(),
         lifetime: TokenLifetime::Short,
+        ..Default::default()
     };
     let auth = users::sign_up(call.services(), caller.project()?, req).await?;
     let mut out = Map::new();
