@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -26,6 +25,7 @@ use crate::domain::Services;
 use crate::domain::events::EventBus;
 use crate::domain::projects::{self, CreatedProject};
 use crate::http::extract::client_ip;
+use crate::http::form::{BodyLimits, limit_bodies};
 use crate::http::proxies::TrustedProxies;
 use crate::http::state::AppState;
 
@@ -77,6 +77,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         codes: crate::auth::codes::CodeKey::derive(&secret),
         seal: crate::auth::seal::SealKey::derive(&secret),
         mailer: crate::mail::Mailer::from_config(config.smtp_url.expose(), &config.mail_from)?,
+        files: config.file_store()?,
         public_url: config.public_url.clone(),
     })
 }
@@ -104,7 +105,13 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
         .merge(crate::graphql::http::router(state.clone()))
         .merge(crate::rest::router(state))
         .layer(axum::middleware::from_fn_with_state(proxies, client_ip))
-        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            BodyLimits {
+                json: config.max_body_bytes,
+                upload: config.max_upload_bytes,
+            },
+            limit_bodies,
+        ))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)

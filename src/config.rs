@@ -79,6 +79,27 @@ pub struct Config {
     /// (`AUTHGRAPH_PUBLIC_URL`), used for links in emails; empty = no link,
     /// the mail carries the token and a code.
     pub public_url: String,
+    /// Where uploaded files go (`AUTHGRAPH_STORAGE`): `local` (the directory
+    /// `<data_dir>/files`), `s3` (the `AUTHGRAPH_S3_*` settings) or `memory`
+    /// (lost at exit; tests).
+    pub storage: String,
+    /// The S3 bucket (`AUTHGRAPH_S3_BUCKET`).
+    pub s3_bucket: String,
+    /// The S3 region (`AUTHGRAPH_S3_REGION`); empty = `us-east-1` (MinIO, R2: `auto`).
+    pub s3_region: String,
+    /// The endpoint of an S3-compatible service (`AUTHGRAPH_S3_ENDPOINT`),
+    /// e.g. `http://127.0.0.1:9000`; empty = AWS.
+    pub s3_endpoint: String,
+    /// The access key id (`AUTHGRAPH_S3_ACCESS_KEY_ID`); empty = the AWS
+    /// environment's credentials.
+    pub s3_access_key_id: String,
+    /// The secret access key (`AUTHGRAPH_S3_SECRET_ACCESS_KEY`).
+    pub s3_secret_access_key: Secret,
+    /// Path-style requests (`AUTHGRAPH_S3_PATH_STYLE`), as MinIO and moto need.
+    pub s3_path_style: bool,
+    /// Most bytes of one multipart request with files (`AUTHGRAPH_MAX_UPLOAD_BYTES`);
+    /// each file is limited by its field as well.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for Config {
@@ -108,6 +129,14 @@ impl Default for Config {
             smtp_url: Secret::default(),
             mail_from: "authgraph <no-reply@localhost>".into(),
             public_url: String::new(),
+            storage: "local".into(),
+            s3_bucket: String::new(),
+            s3_region: String::new(),
+            s3_endpoint: String::new(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: Secret::default(),
+            s3_path_style: false,
+            max_upload_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -201,6 +230,17 @@ impl Config {
         {
             bail!("AUTHGRAPH_PUBLIC_URL must start with https:// or http://");
         }
+        match self.storage.as_str() {
+            "local" | "memory" => {}
+            "s3" if self.s3_bucket.is_empty() => {
+                bail!("AUTHGRAPH_STORAGE=s3 needs AUTHGRAPH_S3_BUCKET")
+            }
+            "s3" => {}
+            _ => bail!("AUTHGRAPH_STORAGE must be `local`, `s3` or `memory`"),
+        }
+        if self.max_upload_bytes < self.max_body_bytes {
+            bail!("AUTHGRAPH_MAX_UPLOAD_BYTES must be at least AUTHGRAPH_MAX_BODY_BYTES");
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("AUTHGRAPH_LOG_FORMAT must be `text` or `json`");
         }
@@ -226,6 +266,25 @@ impl Config {
             )
         } else {
             self.database_url.clone()
+        }
+    }
+
+    /// The store of uploaded files.
+    pub fn file_store(&self) -> anyhow::Result<crate::files::FileStore> {
+        use crate::files::{FileStore, S3Settings};
+        match self.storage.as_str() {
+            "memory" => Ok(FileStore::memory()),
+            "s3" => FileStore::s3(&S3Settings {
+                bucket: self.s3_bucket.clone(),
+                region: self.s3_region.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                access_key_id: self.s3_access_key_id.clone(),
+                secret_access_key: self.s3_secret_access_key.expose().to_owned(),
+                path_style: self.s3_path_style,
+            })
+            .context("AUTHGRAPH_S3_*: the S3 storage settings"),
+            _ => FileStore::local(&self.data_dir.join("files"))
+                .with_context(|| format!("creating {}", self.data_dir.join("files").display())),
         }
     }
 

@@ -39,6 +39,8 @@ pub enum AppError {
     ChallengeInvalid,
     #[error("the second-factor code is not valid")]
     InvalidSecondFactor,
+    #[error("`{field}` exceeds the limit of {limit} bytes")]
+    FileTooLarge { field: String, limit: u64 },
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: u64 },
     #[error("internal error")]
@@ -64,6 +66,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             AppError::ChallengeInvalid => "CHALLENGE_INVALID",
             AppError::InvalidSecondFactor => "INVALID_SECOND_FACTOR",
+            AppError::FileTooLarge { .. } => "FILE_TOO_LARGE",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
         }
@@ -81,7 +84,7 @@ impl AppError {
             | AppError::InvalidSecondFactor => 401,
             AppError::AccountDisabled | AppError::Forbidden(_) | AppError::TokenReused => 403,
             AppError::NotFound(_) => 404,
-            AppError::PayloadTooLarge(_) => 413,
+            AppError::PayloadTooLarge(_) | AppError::FileTooLarge { .. } => 413,
             AppError::RateLimited { .. } => 429,
             AppError::Internal(_) => 500,
         }
@@ -94,6 +97,7 @@ impl AppError {
             AppError::InvalidEmail | AppError::EmailExists => Some("email"),
             AppError::WeakPassword(_) => Some("password"),
             AppError::Conflict(f) => Some(f),
+            AppError::FileTooLarge { field, .. } => Some(field),
             _ => None,
         }
     }

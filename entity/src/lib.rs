@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod collection;
+pub mod file;
 pub mod project;
 pub mod session;
 pub mod superuser;

@@ -11,6 +11,7 @@ mod m20261122_000005_rate_limits;
 mod m20261122_000006_one_time_codes;
 mod m20261122_000007_code_payload;
 mod m20261201_000008_second_factors;
+mod m20261201_000009_files;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_one_time_codes::Migration),
             Box::new(m20261122_000007_code_payload::Migration),
             Box::new(m20261201_000008_second_factors::Migration),
+            Box::new(m20261201_000009_files::Migration),
         ]
     }
 }

@@ -17,6 +17,8 @@ pub enum TokenKind {
     Access,
     /// A superuser's access token.
     Superuser,
+    /// A short-lived token that reads protected files (and nothing else).
+    File,
 }
 
 /// The claims of every token authgraph signs.

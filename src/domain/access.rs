@@ -142,6 +142,8 @@ impl Caller {
                     caller.token_expires_at = Some(claims.exp);
                     caller.user = Some(user);
                 }
+                // A file token reads files; it is no one's credential.
+                TokenKind::File => return Err(AppError::InvalidToken),
                 TokenKind::Superuser => {
                     let su = superusers::get(&svc.db, &claims.sub)
                         .await

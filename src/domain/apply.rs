@@ -150,6 +150,7 @@ fn validate(file: &ProjectFile) -> AppResult<()> {
         for f in &c.fields {
             super::profile::check_key(&f.name)?;
             collections::check_name("field", &f.name)?;
+            super::files::rules::check_decl(f)?;
             if !fields.insert(&f.name) {
                 return Err(AppError::validation(
                     f.name.clone(),
@@ -174,10 +175,10 @@ fn validate(file: &ProjectFile) -> AppResult<()> {
                 }
                 _ => {}
             }
-            if f.many && f.field_type != FieldType::Relation {
+            if f.many && !matches!(f.field_type, FieldType::Relation | FieldType::File) {
                 return Err(AppError::validation(
                     f.name.clone(),
-                    "only relations can be `many`",
+                    "only relations and files can be `many`",
                 ));
             }
         }

@@ -81,9 +81,10 @@ impl Default for CollectionSettings {
 }
 
 /// The type of a declared profile field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
+    #[default]
     Text,
     Number,
     Bool,
@@ -93,7 +94,7 @@ pub enum FieldType {
 }
 
 /// A declared profile field.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDecl {
     pub name: String,
@@ -113,13 +114,29 @@ pub struct FieldDecl {
     pub required: bool,
     #[serde(default)]
     pub public: bool,
+    /// File fields: the largest file in bytes (default 5 MiB, at most 50 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u64>,
+    /// File fields: accepted media types, `image/*` patterns allowed
+    /// (default: images, PDF, Word). Checked against the file's bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mime_types: Vec<String>,
+    /// File fields with `many = true`: the most files (default 99).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_select: Option<u32>,
+    /// File fields: readable only with a file token of someone who may view the record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
+    /// File fields: thumbnail sizes served besides `100x100` (e.g. `0x50`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thumbs: Vec<String>,
 }
 
 impl FieldDecl {
     /// Whether values of this field are arrays (`$append`/`$remove` apply).
     pub fn is_array(&self) -> bool {
         matches!(self.field_type, FieldType::Json)
-            || (self.field_type == FieldType::Relation && self.many)
+            || (matches!(self.field_type, FieldType::Relation | FieldType::File) && self.many)
     }
 
     /// Checks one value against the declared type; `null` is always well-typed.
@@ -127,7 +144,9 @@ impl FieldDecl {
         use serde_json::Value as V;
         let ok = match (self.field_type, value) {
             (_, V::Null) => true,
-            (FieldType::Text | FieldType::File, V::String(_)) => true,
+            (FieldType::Text, V::String(_)) => true,
+            (FieldType::File, V::String(_)) if !self.many => true,
+            (FieldType::File, V::Array(items)) if self.many => items.iter().all(V::is_string),
             (FieldType::Number, V::Number(_)) => true,
             (FieldType::Bool, V::Bool(_)) => true,
             (FieldType::Json, _) => true,
@@ -148,7 +167,8 @@ impl FieldDecl {
     fn type_description(&self) -> &'static str {
         match (self.field_type, self.many) {
             (FieldType::Text, _) => "a string",
-            (FieldType::File, _) => "a file name",
+            (FieldType::File, false) => "a file name",
+            (FieldType::File, true) => "an array of file names",
             (FieldType::Number, _) => "a number",
             (FieldType::Bool, _) => "a boolean",
             (FieldType::Json, _) => "JSON",

@@ -10,6 +10,7 @@ pub mod client;
 pub mod collections;
 pub mod email_codes;
 pub mod events;
+pub mod files;
 pub mod filter;
 pub mod limits;
 pub mod notices;

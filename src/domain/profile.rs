@@ -173,6 +173,34 @@ pub fn check_array_ops(
     Ok(())
 }
 
+/// A form field's text as the value its declared type wants (multipart
+/// bodies carry every value as text): numbers and booleans parsed, JSON and
+/// lists decoded, `""` clearing a list; undeclared keys stay text.
+pub fn from_form_text(collection: &Collection, key: &str, text: &str) -> Value {
+    use super::collections::FieldType as T;
+    let Some(decl) = collection.field(key) else {
+        return Value::String(text.to_owned());
+    };
+    let t = text.trim();
+    match decl.field_type {
+        T::Number => serde_json::from_str::<serde_json::Number>(t)
+            .map(Value::Number)
+            .unwrap_or_else(|_| Value::String(text.to_owned())),
+        T::Bool => match t {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" | "" => Value::Bool(false),
+            _ => Value::String(text.to_owned()),
+        },
+        T::Json => serde_json::from_str(t).unwrap_or_else(|_| Value::String(text.to_owned())),
+        T::Relation | T::File if decl.many => match serde_json::from_str::<Value>(t) {
+            Ok(v @ Value::Array(_)) => v,
+            _ if t.is_empty() => Value::Array(vec![]),
+            _ => Value::Array(vec![Value::String(t.to_owned())]),
+        },
+        _ => Value::String(text.to_owned()),
+    }
+}
+
 /// `$append: {"tags": "a"}` adds one value; `{"tags": ["a","b"]}` adds each.
 pub fn values_of(value: &Value) -> Vec<Value> {
     match value {
@@ -206,6 +234,7 @@ mod tests {
                     unique: false,
                     required: true,
                     public: false,
+                    ..FieldDecl::default()
                 },
                 FieldDecl {
                     name: "following".into(),
@@ -216,6 +245,7 @@ mod tests {
                     unique: false,
                     required: false,
                     public: false,
+                    ..FieldDecl::default()
                 },
             ],
         }

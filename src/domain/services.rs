@@ -28,6 +28,8 @@ pub struct Services {
     pub seal: crate::auth::seal::SealKey,
     /// Outgoing email.
     pub mailer: crate::mail::Mailer,
+    /// Where file contents are stored.
+    pub files: crate::files::FileStore,
     /// The base URL for links in emails (`AUTHGRAPH_PUBLIC_URL`), may be empty.
     pub public_url: String,
 }

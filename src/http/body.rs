@@ -1,5 +1,6 @@
 //! Request bodies: one JSON object, read once by the `Body` extractor in the
-//! caller's dialect, and typed reads of its fields.
+//! caller's dialect, and typed reads of its fields. Doors that take files
+//! use `Form` (multipart, streamed; see `form.rs`).
 use std::marker::PhantomData;
 
 use axum::body::Bytes;
@@ -101,7 +102,7 @@ pub fn opt_object(body: &Map<String, Value>, name: &str) -> AppResult<Map<String
     }
 }
 
-/// Whether a request body is multipart (file uploads are a later capability).
+/// Whether a request body is multipart (only `Form` reads one).
 pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(axum::http::header::CONTENT_TYPE)

@@ -3,7 +3,9 @@
 //! rendering of errors in a door's own shape.
 pub mod body;
 pub mod dialect;
+pub mod download;
 pub mod extract;
+pub mod form;
 pub mod proxies;
 pub mod query;
 pub mod state;

@@ -88,6 +88,30 @@ pub async fn test_config(dir: &std::path::Path) -> Config {
         smtp_url: Default::default(),
         mail_from: "authgraph <no-reply@localhost>".into(),
         public_url: String::new(),
+        ..test_storage()
+    }
+}
+
+/// Files go to `<data_dir>/files` (the default), or to the S3 server that
+/// `AUTHGRAPH_TEST_S3_ENDPOINT` names (`.ci/run` starts moto), each test
+/// under a bucket of its own.
+fn test_storage() -> Config {
+    let Some(endpoint) = std::env::var("AUTHGRAPH_TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+    else {
+        return Config::default();
+    };
+    Config {
+        storage: "s3".into(),
+        s3_bucket: std::env::var("AUTHGRAPH_TEST_S3_BUCKET")
+            .unwrap_or_else(|_| "authgraph-test".into()),
+        s3_region: "us-east-1".into(),
+        s3_endpoint: endpoint,
+        s3_access_key_id: "testing".into(),
+        s3_secret_access_key: "testing".into(),
+        s3_path_style: true,
+        ..Config::default()
     }
 }
 

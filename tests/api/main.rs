@@ -10,6 +10,7 @@ mod cli;
 mod cross_door;
 mod declared_fields;
 mod email_codes;
+mod files_pocketbase;
 mod limits;
 mod planner;
 mod profile;

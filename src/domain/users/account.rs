@@ -9,6 +9,9 @@ use super::model::*;
 use crate::auth::password::check_policy;
 use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
+use crate::domain::files::changes as file_changes;
+use crate::domain::files::record::{self as file_rows, Owner};
+use crate::domain::files::staging::NewFile;
 use crate::domain::limits::{self};
 use crate::domain::notices;
 use crate::domain::profile;
@@ -23,6 +26,8 @@ use crate::store;
 pub struct AccountUpdate {
     pub profile: UpdateProfileRequest,
     pub password: Option<NewPassword>,
+    /// Files stored for this change (their names join the profile).
+    pub files: Vec<NewFile>,
 }
 
 /// A new password within an account update.
@@ -49,6 +54,7 @@ pub async fn update_profile(
     let update = AccountUpdate {
         profile: req,
         password: None,
+        files: vec![],
     };
     update_account(svc, user, update).await
 }
@@ -60,11 +66,19 @@ pub async fn update_profile(
 /// mailed to the user.
 pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> AppResult<User> {
     let p = &req.profile;
-    if p.data.is_empty() && p.append.is_empty() && p.remove.is_empty() && req.password.is_none() {
+    if p.data.is_empty()
+        && p.append.is_empty()
+        && p.remove.is_empty()
+        && req.password.is_none()
+        && req.files.is_empty()
+    {
         // Nothing to change: nothing is written and nobody is notified.
         return Ok(user.clone());
     }
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    let mut folded = req.profile.clone();
+    file_changes::fold(&collection, &user.data, &req.files, &mut folded)?;
+    let p = &folded;
     profile::check_values(&collection, &p.data)?;
     profile::check_array_ops(&collection, &p.append, "$append")?;
     profile::check_array_ops(&collection, &p.remove, "$remove")?;
@@ -114,6 +128,17 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         .ok_or(AppError::NotFound("user"))?;
     // Checked after the change, inside the transaction: a too-large result rolls back.
     profile::check_size(&updated.data)?;
+    let touched = !(p.data.is_empty() && p.append.is_empty() && p.remove.is_empty());
+    let obsolete = if touched {
+        let owner = Owner {
+            user_id: &user.id,
+            project_id: &user.project_id,
+            collection_id: &user.collection_id,
+        };
+        file_rows::record_in(&txn, &owner, &req.files, &updated.data).await?
+    } else {
+        vec![]
+    };
     if let (Some(hash), Some(np)) = (hash, &req.password) {
         let version = updated.token_version + i64::from(np.revoke_current_tokens);
         let mut active: user::ActiveModel = updated.into();
@@ -124,6 +149,8 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         sessions::revoke_all_in(&txn, &user.id, keep, "password changed").await?;
     }
     txn.commit().await?;
+    // Replaced and dropped files go once the change that drops them is in.
+    svc.files.delete(&obsolete).await;
     let updated = User::from(updated);
     let mut changed: Vec<String> = p
         .data
@@ -159,6 +186,7 @@ pub async fn change_password(
 ) -> AppResult<AuthResult> {
     let update = AccountUpdate {
         profile: UpdateProfileRequest::default(),
+        files: vec![],
         password: Some(NewPassword {
             password: req.new_password,
             current: req.current_password,
@@ -287,12 +315,16 @@ pub async fn mark_verified(svc: &Services, user_id: &str) -> AppResult<User> {
     Ok(user)
 }
 
-/// Deletes a user (its sessions go with it).
+/// Deletes a user (its sessions go with it, its files once that commits).
 pub async fn delete(svc: &Services, user: &User) -> AppResult<()> {
-    let res = user::Entity::delete_by_id(&user.id).exec(&svc.db).await?;
+    let txn = svc.db.begin().await?;
+    let keys = file_rows::remove_all(&txn, &user.id).await?;
+    let res = user::Entity::delete_by_id(&user.id).exec(&txn).await?;
     if res.rows_affected == 0 {
         return Err(AppError::NotFound("user"));
     }
+    txn.commit().await?;
+    svc.files.delete(&keys).await;
     svc.events.publish(UserEvent {
         kind: UserEventKind::Deleted,
         user: user.clone(),

@@ -1,6 +1,6 @@
 //! Sign-up and creation by an administrator.
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 use serde_json::Value;
 
 use entity::user;
@@ -11,6 +11,8 @@ use crate::auth::keys;
 use crate::auth::password::check_policy;
 use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
+use crate::domain::files::changes as file_changes;
+use crate::domain::files::record::{self as file_rows, Owner};
 use crate::domain::limits::{self};
 use crate::domain::profile;
 use crate::domain::projects::Project;
@@ -52,27 +54,49 @@ pub async fn create(
     limits::sign_up(svc, &req.client).await?;
     let (email, email_normalized) = normalize_email(&req.email)?;
     check_policy(&req.password, collection.settings.min_password_length)?;
-    profile::check_new_profile(&collection, &req.data)?;
+    let mut data = req.data;
+    if !req.files.is_empty() {
+        file_changes::fold_new(&collection, &req.files, &mut data)?;
+    }
+    profile::check_new_profile(&collection, &data)?;
     let hash = svc.passwords.hash(&req.password).await?;
     let now = Utc::now();
-    let model = user::ActiveModel {
-        id: Set(keys::new_id()),
+    let active = user::ActiveModel {
+        id: Set(req.id.unwrap_or_else(keys::new_id)),
         project_id: Set(project.id.clone()),
         collection_id: Set(collection.id.clone()),
         email: Set(email),
         email_normalized: Set(email_normalized),
         password_hash: Set(hash),
-        data: Set(Value::Object(req.data)),
+        data: Set(Value::Object(data)),
         roles: Set(serde_json::json!(["user"])),
         verified: Set(false),
         disabled: Set(false),
         token_version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&svc.db)
-    .await
-    .map_err(|e| conflict(e, &collection))?;
+    };
+    let model = if req.files.is_empty() {
+        active
+            .insert(&svc.db)
+            .await
+            .map_err(|e| conflict(e, &collection))?
+    } else {
+        // The user and its files' rows commit together, or neither does.
+        let txn = svc.db.begin().await?;
+        let model = active
+            .insert(&txn)
+            .await
+            .map_err(|e| conflict(e, &collection))?;
+        let owner = Owner {
+            user_id: &model.id,
+            project_id: &model.project_id,
+            collection_id: &model.collection_id,
+        };
+        file_rows::record_in(&txn, &owner, &req.files, &model.data).await?;
+        txn.commit().await?;
+        model
+    };
     let user = User::from(model);
     svc.events.publish(UserEvent {
         kind: UserEventKind::Created,

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use entity::user;
 
 use crate::domain::client::ClientInfo;
+use crate::domain::files::staging::NewFile;
 use crate::domain::filter::{Filter, Sort};
 use crate::error::{AppError, AppResult};
 
@@ -96,6 +97,10 @@ pub struct SignUpRequest {
     pub collection: Option<String>,
     pub client: ClientInfo,
     pub lifetime: TokenLifetime,
+    /// The id chosen for the user before its files were stored.
+    pub id: Option<String>,
+    /// Files stored for the new user (their names join `data`).
+    pub files: Vec<NewFile>,
 }
 
 /// `logIn`.

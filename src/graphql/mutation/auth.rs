@@ -21,6 +21,7 @@ impl AuthMutation {
             collection: input.collection,
             client: client.clone(),
             lifetime: TokenLifetime::Short,
+            ..Default::default()
         };
         log_in_outcome(users::sign_up(svc, project, req)).await
     }

@@ -65,6 +65,7 @@ pub async fn update_user(call: Coco, body: CocoBody) -> Result<Json<Value>> {
             remove,
         },
         password,
+        ..Default::default()
     };
     let user = users::update_account(call.services(), me, update).await?;
     Ok(Json(user_json(&user)))

@@ -40,6 +40,7 @@ pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
         collection: None,
         client: caller.client.clone(),
         lifetime: TokenLifetime::LongLived,
+        ..Default::default()
     };
     let outcome = users::sign_up(call.services(), caller.project()?, req).await?;
     Ok(Json(outcome_json(outcome)))
@@ -95,6 +96,7 @@ pub async fn register(
         collection: None,
         client: caller.client.clone(),
         lifetime: TokenLifetime::LongLived,
+        ..Default::default()
     };
     let auth = match users::sign_up(call.services(), caller.project()?, req).await? {
         LogInOutcome::Complete(auth) => auth,

@@ -7,6 +7,7 @@ use crate::domain::collections::Collection;
 use crate::error::AppError;
 use crate::http::body::Body;
 use crate::http::dialect::{Call, Dialect, Failure};
+use crate::http::form::Form;
 
 /// PocketBase's dialect.
 pub struct PocketBase;
@@ -25,6 +26,8 @@ impl Dialect for PocketBase {
 pub type Pb = Call<PocketBase>;
 /// A PocketBase JSON body.
 pub type PbBody = Body<PocketBase>;
+/// A PocketBase body that may carry files.
+pub type PbForm = Form<PocketBase>;
 /// An error in PocketBase's shape.
 pub type PbError = Failure<PocketBase>;
 /// A PocketBase handler's result.

@@ -10,6 +10,7 @@ pub mod doc;
 mod email;
 mod error;
 mod expand;
+mod files;
 pub mod filter;
 mod mfa;
 pub mod realtime;
@@ -48,5 +49,6 @@ pub fn routes() -> OpenApiRouter<PbState> {
         .routes(routes!(email::confirm_email_change))
         .routes(routes!(auth::impersonate))
         .routes(routes!(realtime::connect, realtime::subscribe))
-        .routes(routes!(records::file_token))
+        .routes(routes!(files::file_token))
+        .routes(routes!(files::download_file))
 }

@@ -50,7 +50,7 @@ pub fn record_json(u: &User, c: &Collection, show_email: bool) -> Value {
             (FieldType::Number, _) => json!(0),
             (FieldType::Bool, _) => json!(false),
             (FieldType::Json, _) => Value::Null,
-            (FieldType::Relation, true) => json!([]),
+            (FieldType::Relation | FieldType::File, true) => json!([]),
             _ => json!(""),
         };
         r.insert(f.name.clone(), empty);

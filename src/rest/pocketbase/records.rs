@@ -4,29 +4,30 @@
 use axum::Json;
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::call::{CollPath, PbError, RecordPath, SUPERUSERS};
-use super::call::{Pb, PbBody, Result, blank, confirm_password};
+use super::call::{CollPath, RecordPath, SUPERUSERS};
+use super::call::{Pb, PbForm, Result, blank, confirm_password};
 use super::expand::{expand, select_fields};
 use super::filter as pb_filter;
 use super::record::{profile_fields, record_json};
-use crate::domain::access::ListScope;
+use crate::domain::access::{Caller, ListScope};
 use crate::domain::collections::Collection;
+use crate::domain::files::{self, Staging};
 use crate::domain::filter::{Field, Filter, Op};
+use crate::domain::profile;
 use crate::domain::users::{
     self, AccountUpdate, NewPassword, SignUpRequest, TokenLifetime, UpdateProfileRequest, User,
     UserQuery,
 };
 use crate::error::AppError;
-use crate::http::body::not_enabled;
 use crate::http::query::QueryParams;
 
 #[utoipa::path(post, path = "/api/collections/{collection}/records", tag = super::doc::TAG,
     summary = "Create a record (sign up)",
     params(("collection" = String, Path)), request_body = Object,
     responses((status = 200, description = "The record", body = Object), super::doc::Errors<400>))]
-pub async fn create_record(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Result<Json<Value>> {
+pub async fn create_record(call: Pb, Path(p): Path<CollPath>, form: PbForm) -> Result<Json<Value>> {
     if p.collection == SUPERUSERS {
         return Err(AppError::Forbidden(
             "superusers are created with `authgraph superuser upsert`".into(),
@@ -35,21 +36,81 @@ pub async fn create_record(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> R
     }
     let coll = call.collection(&p.collection).await?;
     let caller = &call.caller;
+    let svc = call.services();
+    let mut staging = Staging::for_new_user(&svc.files, &coll);
+    let req = match create_request(form, &coll, caller, &mut staging).await {
+        Ok(req) => req,
+        Err(e) => {
+            staging.discard().await;
+            return Err(e);
+        }
+    };
+    let (_, user) = files::create(svc, caller.project()?, req, staging).await?;
+    Ok(Json(record_json(&user, &coll, caller.is_admin())))
+}
+
+async fn create_request(
+    form: PbForm,
+    coll: &Collection,
+    caller: &Caller,
+    staging: &mut Staging,
+) -> Result<SignUpRequest> {
+    let body = form_values(form, coll, staging).await?;
+    let (data, _, _) = split_modifiers(profile_fields(&body)?);
     let email = body
         .get("email")
         .and_then(Value::as_str)
         .ok_or_else(|| blank("email"))?;
     let password = confirm_password(&body)?.ok_or_else(|| blank("password"))?;
-    let req = SignUpRequest {
+    Ok(SignUpRequest {
         email: email.to_owned(),
         password,
-        data: profile_fields(&body)?,
+        data,
         collection: Some(coll.name.clone()),
         client: caller.sign_up_client(),
         lifetime: TokenLifetime::LongLived,
-    };
-    let (_, user) = users::create(call.services(), caller.project()?, req).await?;
-    Ok(Json(record_json(&user, &coll, caller.is_admin())))
+        ..Default::default()
+    })
+}
+
+/// A JSON body as sent; a multipart one with its text parts read as the
+/// declared types, `@jsonPayload` merged and its files stored in `staging`.
+async fn form_values(
+    form: PbForm,
+    coll: &Collection,
+    staging: &mut Staging,
+) -> Result<Map<String, Value>> {
+    let read = form.read(Some(staging), &["@jsonPayload"]).await?;
+    let mut out = Map::new();
+    for (key, v) in read.text {
+        let text = v.as_str().unwrap_or("");
+        let field = key.trim_end_matches(['+', '-']).trim_start_matches('+');
+        let value = match field {
+            "emailVisibility" => Value::Bool(text == "true" || text == "1"),
+            "email" | "password" | "passwordConfirm" | "oldPassword" => json!(text),
+            _ => profile::from_form_text(coll, field, text),
+        };
+        out.insert(key, value);
+    }
+    out.extend(read.fields);
+    Ok(out)
+}
+
+/// PocketBase's `field+`/`+field` (append) and `field-` (remove) modifiers.
+fn split_modifiers(
+    body: Map<String, Value>,
+) -> (Map<String, Value>, Map<String, Value>, Map<String, Value>) {
+    let (mut data, mut append, mut remove) = (Map::new(), Map::new(), Map::new());
+    for (k, v) in body {
+        if let Some(f) = k.strip_suffix('+').or_else(|| k.strip_prefix('+')) {
+            append.insert(f.to_owned(), v);
+        } else if let Some(f) = k.strip_suffix('-') {
+            remove.insert(f.to_owned(), v);
+        } else {
+            data.insert(k, v);
+        }
+    }
+    (data, append, remove)
 }
 
 /// The record the caller may act on, or `NotFound`.
@@ -98,10 +159,35 @@ pub async fn view_record(
 pub async fn update_record(
     call: Pb,
     Path(p): Path<RecordPath>,
-    body: PbBody,
+    form: PbForm,
 ) -> Result<Json<Value>> {
     let coll = call.collection(&p.collection).await?;
     let user = target(&call, &coll, &p.id).await?;
+    let svc = call.services();
+    let mut staging = Staging::new(&svc.files, &coll, &user.id);
+    let update = match update_request(&call, form, &coll, &user, &mut staging).await {
+        Ok(u) => u,
+        Err(e) => {
+            staging.discard().await;
+            return Err(e);
+        }
+    };
+    let old_password = || AppError::validation("oldPassword", "Missing or invalid old password.");
+    let updated = match files::update(svc, &user, update, staging).await {
+        Err(AppError::InvalidCredentials) => return Err(old_password().into()),
+        other => other?,
+    };
+    Ok(Json(record_json(&updated, &coll, true)))
+}
+
+async fn update_request(
+    call: &Pb,
+    form: PbForm,
+    coll: &Collection,
+    user: &User,
+    staging: &mut Staging,
+) -> Result<AccountUpdate> {
+    let body = form_values(form, coll, staging).await?;
     if let Some(email) = body.get("email").and_then(Value::as_str) {
         if !email.trim().eq_ignore_ascii_case(&user.email) {
             return Err(AppError::validation(
@@ -120,10 +206,12 @@ pub async fn update_record(
     if new_password.is_some() && current.is_none() && !call.caller.is_admin() {
         return Err(old_password().into());
     }
-    let update = AccountUpdate {
+    let (data, append, remove) = split_modifiers(profile_fields(&body)?);
+    Ok(AccountUpdate {
         profile: UpdateProfileRequest {
-            data: profile_fields(&body)?,
-            ..Default::default()
+            data,
+            append,
+            remove,
         },
         // As in PocketBase, every earlier token of the record stops working.
         password: new_password.map(|password| NewPassword {
@@ -132,12 +220,8 @@ pub async fn update_record(
             keep_session: None,
             revoke_current_tokens: true,
         }),
-    };
-    let updated = match users::update_account(call.services(), &user, update).await {
-        Err(AppError::InvalidCredentials) => return Err(old_password().into()),
-        other => other?,
-    };
-    Ok(Json(record_json(&updated, &coll, true)))
+        ..Default::default()
+    })
 }
 
 #[utoipa::path(delete, path = "/api/collections/{collection}/records/{id}", tag = super::doc::TAG,
@@ -222,12 +306,4 @@ pub async fn list_records(
         "totalPages": total_pages,
         "items": items,
     })))
-}
-
-/// Protected file tokens come with file fields (not built yet).
-#[utoipa::path(post, path = "/api/files/token", tag = super::doc::TAG,
-    summary = "File access tokens: not enabled on this server (403)",
-    responses(super::doc::Errors<403>))]
-pub async fn file_token() -> PbError {
-    not_enabled("file access").into()
 }

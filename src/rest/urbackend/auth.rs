@@ -37,6 +37,7 @@ pub async fn signup(
         collection: None,
         client: caller.client.clone(),
         lifetime: TokenLifetime::Short,
+        ..Default::default()
     };
     let auth = match users::sign_up(call.services(), caller.project()?, req).await? {
         LogInOutcome::Complete(auth) => auth,

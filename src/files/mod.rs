@@ -1,0 +1,210 @@
+//! Where file contents live, through `object_store`: the local filesystem
+//! under `<data_dir>/files` by default, an S3-compatible bucket by
+//! configuration, memory in unit tests. Keys are chosen by the domain
+//! (random); nothing a client sends becomes part of a key.
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+
+use crate::error::{AppError, AppResult};
+
+/// How an S3-compatible bucket is reached (AWS, MinIO, R2, moto alike).
+#[derive(Clone, Debug, Default)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub region: String,
+    /// Empty for AWS; e.g. `http://127.0.0.1:9000` for MinIO.
+    pub endpoint: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Path-style URLs (`endpoint/bucket/key`), as MinIO and moto need.
+    pub path_style: bool,
+}
+
+/// The object store of every file; cheap to clone.
+#[derive(Clone)]
+pub struct FileStore {
+    inner: Arc<dyn ObjectStore>,
+}
+
+/// Bytes buffered before a part is sent: S3's smallest part, and the most
+/// memory one upload holds.
+const CHUNK: usize = 5 * 1024 * 1024;
+
+/// One object being written; dropped or aborted, nothing is left.
+pub struct Writer {
+    upload: Option<WriteMultipart>,
+}
+
+impl Writer {
+    /// Adds bytes; waits while earlier parts are still being sent, so memory
+    /// stays bounded whatever the file's size.
+    pub async fn write(&mut self, bytes: Bytes) -> AppResult<()> {
+        let upload = self.upload.as_mut().expect("writer used after finish");
+        upload
+            .wait_for_capacity(2)
+            .await
+            .map_err(AppError::internal)?;
+        upload.put(bytes);
+        Ok(())
+    }
+
+    /// Completes the object.
+    pub async fn finish(mut self) -> AppResult<()> {
+        let upload = self.upload.take().expect("writer finished twice");
+        upload.finish().await.map_err(AppError::internal)?;
+        Ok(())
+    }
+
+    /// Discards what was written.
+    pub async fn abort(mut self) {
+        if let Some(upload) = self.upload.take() {
+            if let Err(e) = upload.abort().await {
+                tracing::warn!(error = %e, "aborting an upload failed");
+            }
+        }
+    }
+}
+
+/// A stored object's bytes (or the requested range of them).
+pub struct Download {
+    pub stream: BoxStream<'static, AppResult<Bytes>>,
+    /// The range returned, within `0..size`.
+    pub range: Range<u64>,
+    pub size: u64,
+}
+
+impl FileStore {
+    /// The local filesystem below `dir` (created when missing).
+    pub fn local(dir: &std::path::Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Self::from_store(Arc::new(fs)))
+    }
+
+    /// An S3-compatible bucket.
+    pub fn s3(s: &S3Settings) -> anyhow::Result<Self> {
+        let mut b = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(&s.bucket)
+            .with_region(if s.region.is_empty() {
+                "us-east-1"
+            } else {
+                &s.region
+            })
+            .with_virtual_hosted_style_request(!s.path_style);
+        if !s.endpoint.is_empty() {
+            b = b
+                .with_endpoint(&s.endpoint)
+                .with_allow_http(s.endpoint.starts_with("http://"));
+        }
+        if !s.access_key_id.is_empty() {
+            b = b
+                .with_access_key_id(&s.access_key_id)
+                .with_secret_access_key(&s.secret_access_key);
+        }
+        Ok(Self::from_store(Arc::new(b.build()?)))
+    }
+
+    /// Memory only (tests).
+    pub fn memory() -> Self {
+        Self::from_store(Arc::new(object_store::memory::InMemory::new()))
+    }
+
+    pub fn from_store(inner: Arc<dyn ObjectStore>) -> Self {
+        Self { inner }
+    }
+
+    /// Starts writing an object at `key`.
+    pub async fn writer(&self, key: &str) -> AppResult<Writer> {
+        let upload = self
+            .inner
+            .put_multipart(&ObjectPath::from(key))
+            .await
+            .map_err(AppError::internal)?;
+        Ok(Writer {
+            upload: Some(WriteMultipart::new_with_chunk_size(upload, CHUNK)),
+        })
+    }
+
+    /// Reads an object, all of it or a range.
+    pub async fn read(&self, key: &str, range: Option<Range<u64>>) -> AppResult<Download> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..Default::default()
+        };
+        let got = self
+            .inner
+            .get_opts(&ObjectPath::from(key), options)
+            .await
+            .map_err(not_found_or_internal)?;
+        let (range, size) = (got.range.clone(), got.meta.size);
+        let stream = got.into_stream().map_err(AppError::internal).boxed();
+        Ok(Download {
+            stream,
+            range,
+            size,
+        })
+    }
+
+    /// Whole object into memory (thumbnail sources, tests).
+    pub async fn read_all(&self, key: &str) -> AppResult<Bytes> {
+        let got = self
+            .inner
+            .get(&ObjectPath::from(key))
+            .await
+            .map_err(not_found_or_internal)?;
+        got.bytes().await.map_err(AppError::internal)
+    }
+
+    /// Stores a small object in one request.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> AppResult<()> {
+        self.inner
+            .put(&ObjectPath::from(key), bytes.into())
+            .await
+            .map_err(AppError::internal)?;
+        Ok(())
+    }
+
+    /// Whether an object exists.
+    pub async fn exists(&self, key: &str) -> AppResult<bool> {
+        match self.inner.head(&ObjectPath::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(AppError::internal(e)),
+        }
+    }
+
+    /// Deletes objects; one that is already gone counts as deleted.
+    pub async fn delete(&self, keys: &[String]) {
+        for key in keys {
+            match self.inner.delete(&ObjectPath::from(key.as_str())).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(error = %e, key, "deleting a stored file failed"),
+            }
+        }
+    }
+
+    /// Every key below a prefix (tests check that nothing is left behind).
+    pub async fn keys(&self, prefix: Option<&str>) -> AppResult<Vec<String>> {
+        let prefix = prefix.map(ObjectPath::from);
+        let metas: Vec<_> = self
+            .inner
+            .list(prefix.as_ref())
+            .try_collect()
+            .await
+            .map_err(AppError::internal)?;
+        Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+    }
+}
+
+fn not_found_or_internal(e: object_store::Error) -> AppError {
+    match e {
+        object_store::Error::NotFound { .. } => AppError::NotFound("file"),
+        other => AppError::internal(other),
+    }
+}

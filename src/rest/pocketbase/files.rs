@@ -1,0 +1,60 @@
+//! `/api/files/…`: a record's file by its stored name (`?download=1`,
+//! `?thumb=WxH`, `?token=` for protected fields), and file tokens.
+use axum::Json;
+use axum::extract::{Path, RawQuery};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::call::{Pb, Result};
+use crate::domain::files;
+use crate::http::download::{self, Served};
+use crate::http::query::QueryParams;
+
+/// Path parameters by name: under `/p/{project}` there is one more.
+#[derive(serde::Deserialize)]
+pub struct FilePath {
+    pub collection: String,
+    pub record: String,
+    pub filename: String,
+}
+
+#[utoipa::path(get, path = "/api/files/{collection}/{record}/{filename}", tag = super::doc::TAG,
+    summary = "A record's file (`download=1` to save it, `token` for protected fields, `thumb=WxH` for images)",
+    params(("collection" = String, Path), ("record" = String, Path), ("filename" = String, Path)),
+    responses((status = 200, description = "The file's bytes", body = Object),
+        (status = 206, description = "A byte range", body = Object), super::doc::Errors<403, 404>))]
+pub async fn download_file(
+    call: Pb,
+    Path(p): Path<FilePath>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let coll = call.collection(&p.collection).await?;
+    let params = QueryParams::parse(raw.as_deref());
+    let token = params.last("token").filter(|t| !t.is_empty());
+    let svc = call.services();
+    let found = files::find(svc, &coll, &p.record, &p.filename, token).await?;
+    let row = &found.row;
+    let served = Served {
+        storage_key: &row.storage_key,
+        name: &row.name,
+        content_type: &row.content_type,
+        size: row.size as u64,
+        etag: row.id.clone(),
+        download: matches!(params.last("download"), Some(v) if !v.is_empty() && v != "0" && v != "false"),
+        private: found.rules.protected,
+    };
+    Ok(download::respond(&svc.files, &served, &headers).await?)
+}
+
+/// A short-lived token for protected files (`?token=`), for the signed-in
+/// record or superuser.
+#[utoipa::path(post, path = "/api/files/token", tag = super::doc::TAG,
+    summary = "A file token (3 minutes) for protected files",
+    security(("bearer" = [])),
+    responses((status = 200, description = "`{token}`", body = Object), super::doc::Errors<401>))]
+pub async fn file_token(call: Pb) -> Result<Json<Value>> {
+    let token = files::file_token(call.services(), &call.caller).await?;
+    Ok(Json(json!({ "token": token })))
+}
