@@ -8,7 +8,7 @@ use crate::domain::client::ClientInfo;
 use crate::domain::collections::Collection;
 use crate::domain::email_codes::factor::second_factor_code;
 use crate::domain::email_codes::issue::issue_later;
-use crate::domain::email_codes::purpose::Purpose;
+use crate::domain::email_codes::purpose::{Purpose, SECOND_FACTOR_TTL_SECS};
 use crate::domain::limits::LoginGuard;
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
@@ -18,8 +18,9 @@ use crate::domain::users::query;
 use crate::error::{AppError, AppResult};
 use crate::store::factors::{self as store, ChallengeRow};
 
-/// How long a challenge waits for its second factor.
-pub const CHALLENGE_TTL_SECS: i64 = 5 * 60;
+/// How long a challenge waits for its second factor (a code mailed for it
+/// lives as long, and its mail says so).
+pub const CHALLENGE_TTL_SECS: i64 = SECOND_FACTOR_TTL_SECS;
 /// Wrong answers a challenge takes before it is void.
 pub const MAX_CHALLENGE_ATTEMPTS: i32 = 5;
 
