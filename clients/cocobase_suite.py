@@ -15,6 +15,7 @@ from cocobase_client import CocoBaseClient, CocobaseError
 BASE_URL = os.environ["BASE_URL"].rstrip("/")
 PK = os.environ["PK"]
 SK = os.environ["SK"]
+MAILDIR = os.environ.get("MAILDIR", "")
 
 # --------------------------------------------------------------------- harness
 passed = 0
@@ -259,6 +260,72 @@ def admin_get_unknown_id():
     )
 
 
+CODE_SUBJECT = "Your sign-in confirmation code"
+
+
+def code_mails(address):
+    """{Maildir key: body} of the 2FA code mails to `address` that the real
+    SMTP server (aiosmtpd) stored."""
+    import email.policy
+    import mailbox
+
+    found = {}
+    if os.path.isdir(MAILDIR):
+        for key, msg in mailbox.Maildir(MAILDIR, factory=None, create=False).items():
+            parsed = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+            if address in str(parsed["To"]) and parsed["Subject"] == CODE_SUBJECT:
+                found[key] = parsed.get_content()
+    return found
+
+
+def new_code_mail(address, seen, timeout=10.0):
+    """The code of a 2FA mail to `address` not among the keys `seen`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fresh = {k: v for k, v in code_mails(address).items() if k not in seen}
+        if fresh:
+            key, body = next(iter(fresh.items()))
+            code = body.split("Your code:", 1)[1].split()[0]
+            expect(len(code) == 6 and code.isdigit(), f"code in the mail: {code!r}")
+            return key, code, body
+        time.sleep(0.1)
+    raise CheckFailed(f"no new 2FA code mail to {address} reached the SMTP server")
+
+
+def two_factor_by_mail():
+    email = f"coco-2fa-{RUN}@example.com"
+    c = new_client()
+    c.auth.register(email, PASSWORD)
+    c.auth.enable_2fa()
+
+    d = new_client()
+    result = d.auth.login(email, PASSWORD)
+    expect(result.requires_2fa is True, f"requires_2fa after enable_2fa: {result.requires_2fa!r}")
+    expect(isinstance(result.message, str) and result.message, f"message: {result.message!r}")
+    expect(d.auth.token is None, f"a token before the second factor: {d.auth.token!r}")
+    first_key, first_code, body = new_code_mail(email, set())
+    expect("5 minutes" in body, f"the mail does not state the 5-minute expiry: {body[:300]!r}")
+
+    # send_2fa_code mails a new code, which replaces the first.
+    d.auth.send_2fa_code(email)
+    _, code, _ = new_code_mail(email, {first_key})
+    wrong = "000000" if code != "000000" else "111111"
+    expect_cocobase_error(lambda: d.auth.verify_2fa_login(email, wrong), 401, "a wrong code")
+    if first_code != code:
+        expect_cocobase_error(
+            lambda: d.auth.verify_2fa_login(email, first_code), 401, "the replaced code"
+        )
+    user = d.auth.verify_2fa_login(email, code)
+    expect_eq(user.email, email, "verify_2fa_login user.email")
+    expect(is_jwt(d.auth.token), f"no JWT after verify_2fa_login: {d.auth.token!r}")
+    me = d.auth.get_current_user()
+    expect_eq(me.email, email, "get_current_user email with the 2FA token")
+    # The code worked once: the log-in is complete, a replay is refused.
+    expect_cocobase_error(lambda: new_client().auth.verify_2fa_login(email, code), 401, "a replayed code")
+
+
 check("signup: register() returns access_token and user with data", signup)
 check("signup: duplicate email rejected (400)", duplicate_signup)
 check("login: returns access_token and the same user", login)
@@ -274,6 +341,7 @@ check("admin (secret key): list_users has user in `data` and `users`, total", ad
 check("admin (secret key): list_users email_eq filter", admin_list_filter)
 check("admin (secret key): get_user_by_id", admin_get_by_id)
 check("admin (secret key): get_user_by_id unknown id is 404", admin_get_unknown_id)
+check("2FA: enable_2fa, login requires_2fa, send_2fa_code, verify_2fa_login with the mailed code", two_factor_by_mail)
 
 print(f"{passed} passed, {failed} failed", flush=True)
 sys.exit(1 if failed else 0)

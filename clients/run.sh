@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-client suites: drives the official, unmodified Cocobase (Python),
-# urBackend (Python) and PocketBase (JS) SDKs against a fresh authgraph server.
+# urBackend (Python) and PocketBase (JS) SDKs, an OpenAPI validator, a
+# graphql-ws client and TOTP codes from pyotp against a fresh authgraph server.
 #
 #   cargo build && bash clients/run.sh
 #
@@ -33,7 +34,7 @@ if [[ "${AUTHGRAPH_CLIENTS_SKIP_INSTALL:-0}" != 1 ]]; then
     python3 -m venv "$CLIENTS/.venv"
   fi
   "$CLIENTS/.venv/bin/python" -m pip install -q --disable-pip-version-check \
-    cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1 aiosmtpd==1.4.6
+    cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1 aiosmtpd==1.4.6 pyotp==2.9.0
   (cd "$CLIENTS/graphqlws" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   if [[ -f "$CLIENTS/pocketbase/package-lock.json" ]]; then
     (cd "$CLIENTS/pocketbase" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -140,6 +141,23 @@ if [[ -z "$PK" || -z "$SK" ]]; then
 fi
 echo "   listening on $BASE_URL (publishable key ${PK:0:12}…, secret key ${SK:0:12}…)"
 
+# PocketBase MFA on a collection of its own (`mfa_users`), declared with
+# `authgraph apply` while the server runs; `users` keeps its behaviour.
+cat >"$TMP/mfa.toml" <<'TOML'
+[project]
+slug = "default"
+
+[[collections]]
+name = "mfa_users"
+mfa = true
+mfa_duration_secs = 600
+TOML
+if ! (cd "$TMP" && "${server_env[@]}" "$BIN" apply "$TMP/mfa.toml") >"$TMP/apply.log" 2>&1; then
+  echo "clients/run.sh: \`authgraph apply\` of the MFA collection failed:" >&2
+  cat "$TMP/apply.log" >&2
+  exit 1
+fi
+
 export BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR
 
 # ------------------------------------------------------------------- suites
@@ -182,6 +200,7 @@ run_suite cocobase "$CLIENTS/.venv/bin/python" "$CLIENTS/cocobase_suite.py"
 run_suite urbackend "$CLIENTS/.venv/bin/python" "$CLIENTS/urbackend_suite.py"
 run_suite pocketbase node "$CLIENTS/pocketbase/suite.mjs"
 run_suite openapi "$CLIENTS/.venv/bin/python" "$CLIENTS/openapi_suite.py"
+run_suite totp "$CLIENTS/.venv/bin/python" "$CLIENTS/totp_suite.py"
 run_suite graphql-ws node "$CLIENTS/graphqlws/suite.mjs"
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -452,6 +452,35 @@ await check("requestOTP + authWithOTP: code mailed by SMTP signs in once", async
   await expectError(() => newClient().collection("users").authWithOTP(otpId, code), 400, "the code a second time");
 });
 
+// `mfa_users` has PocketBase's MFA on (clients/run.sh applies it with
+// `authgraph apply`); `users` above is left as it was.
+await check("MFA (mfa_users): authWithPassword throws with mfaId, requestOTP + authWithOTP(…, {mfaId}) signs in", async () => {
+  const email = `pb-mfa-${RUN}@example.com`;
+  const mfaUsers = (c) => c.collection("mfa_users");
+  const methods = await mfaUsers(newClient()).listAuthMethods();
+  expectEq(methods.mfa?.enabled, true, "auth-methods mfa.enabled");
+  await mfaUsers(newClient()).create({ email, password: PASSWORD, passwordConfirm: PASSWORD });
+  const client = newClient();
+  const err = await expectError(() => mfaUsers(client).authWithPassword(email, PASSWORD), 401, "the password alone");
+  const mfaId = err.response?.mfaId;
+  expect(typeof mfaId === "string" && mfaId, `no mfaId in the error response: ${JSON.stringify(err.response)}`);
+  expect(!client.authStore.isValid, "authStore valid after the first method alone");
+  const { otpId } = await mfaUsers(client).requestOTP(email);
+  expect(typeof otpId === "string" && otpId, "requestOTP returned no otpId");
+  const text = await mailTo(email);
+  const code = text.split("Your code:")[1]?.trim().split(/\s+/)[0];
+  expect(/^\d{6}$/.test(code ?? ""), `no code in the mail: ${text.slice(0, 300)}`);
+  // A wrong OTP is refused and gives no token.
+  const second = await expectError(() => mfaUsers(newClient()).authWithOTP(otpId, code === "000000" ? "111111" : "000000"), [400, 401], "a wrong OTP");
+  expect(!second.response?.token, "a token for a wrong OTP");
+  const auth = await mfaUsers(client).authWithOTP(otpId, code, { mfaId });
+  expectEq(auth.record.email, email, "record.email");
+  expectEq(auth.record.collectionName, "mfa_users", "record.collectionName");
+  expect(client.authStore.isValid, "authStore not valid after authWithOTP with the mfaId");
+  const again = await mfaUsers(client).authRefresh();
+  expectEq(again.record.email, email, "authRefresh with the MFA token");
+});
+
 await check("delete(own id): succeeds, authStore cleared, record gone", async () => {
   const ok = await users().delete(S.id);
   expectEq(ok, true, "delete result");

@@ -1,12 +1,12 @@
 //! Every mail text the server sends, in one place.
-use crate::domain::email_codes::purpose::{CODE_TTL_SECS, Purpose};
+use crate::domain::email_codes::purpose::Purpose;
 use crate::domain::services::Services;
 use crate::domain::users::model::User;
 use crate::mail::Mail;
 
 /// The mail that carries a code for `purpose` (link, six digits and token).
 pub fn code(public_url: &str, to: &str, token: &str, code: &str, purpose: Purpose) -> Mail {
-    let minutes = CODE_TTL_SECS / 60;
+    let minutes = purpose.ttl_secs() / 60;
     let (subject, why, path, action, otherwise) = match purpose {
         Purpose::PasswordReset => (
             "Reset your password",
@@ -107,4 +107,17 @@ pub fn second_factor_changed(svc: &Services, user: &User, what: &str) {
              service's support.\n"
         ),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_mail_states_the_real_expiry_of_its_code() {
+        let mail = |p| code("", "a@example.com", "tok", "123456", p).body;
+        assert!(mail(Purpose::SecondFactor).contains("within 5 minutes"));
+        assert!(mail(Purpose::PasswordReset).contains("within 30 minutes"));
+        assert!(mail(Purpose::LogIn).contains("within 30 minutes"));
+    }
 }

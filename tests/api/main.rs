@@ -19,6 +19,7 @@ mod rest_cocobase;
 mod rest_pocketbase;
 mod rest_urbackend;
 mod schema;
+mod second_factor_policy;
 mod second_factors;
 mod sessions;
 mod subscriptions;

@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 
 use crate::helpers::{RECORD_MAIL, ReplyExt, TestApp, error_code};
 
-const PW: &str = "correct horse battery";
+pub(crate) const PW: &str = "correct horse battery";
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     TestApp::spawn_custom(None, |c| c.smtp_url = RECORD_MAIL.into()).await
 }
 
-async fn mail(app: &TestApp, n: usize) -> authgraph::mail::Mail {
+pub(crate) async fn mail(app: &TestApp, n: usize) -> authgraph::mail::Mail {
     for _ in 0..200 {
         if let Some(m) = app.outbox.lock().unwrap().get(n - 1) {
             return m.clone();
@@ -25,12 +25,12 @@ async fn mail(app: &TestApp, n: usize) -> authgraph::mail::Mail {
     panic!("mail {n} was not sent");
 }
 
-fn code_in(body: &str) -> String {
+pub(crate) fn code_in(body: &str) -> String {
     let start = body.find("Your code: ").expect("a code") + "Your code: ".len();
     body[start..start + 6].to_owned()
 }
 
-fn unbase32(s: &str) -> Vec<u8> {
+pub(crate) fn unbase32(s: &str) -> Vec<u8> {
     const A: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut buf, mut bits, mut out) = (0u32, 0u32, vec![]);
     for c in s.chars() {
@@ -44,18 +44,18 @@ fn unbase32(s: &str) -> Vec<u8> {
     out
 }
 
-fn now_code(secret: &[u8], offset: i64) -> String {
+pub(crate) fn now_code(secret: &[u8], offset: i64) -> String {
     totp::code_at(
         secret,
         totp::step_of(chrono::Utc::now().timestamp()) + offset,
     )
 }
 
-const LOG_IN: &str = "mutation($i: LogInInput!) { logIn(input: $i) { token user { id } secondFactorRequired { challengeId methods expiresAt } } }";
-const VERIFY: &str = "mutation($c: String!, $code: String, $r: String) { verifySecondFactor(challengeId: $c, code: $code, recoveryCode: $r) { token user { id } } }";
+pub(crate) const LOG_IN: &str = "mutation($i: LogInInput!) { logIn(input: $i) { token user { id } secondFactorRequired { challengeId methods expiresAt } } }";
+pub(crate) const VERIFY: &str = "mutation($c: String!, $code: String, $r: String) { verifySecondFactor(challengeId: $c, code: $code, recoveryCode: $r) { token user { id } } }";
 
 /// Signs up, enrols and confirms an app; (token, secret, recovery codes).
-async fn with_totp(app: &TestApp, email: &str) -> (String, Vec<u8>, Vec<String>) {
+pub(crate) async fn with_totp(app: &TestApp, email: &str) -> (String, Vec<u8>, Vec<String>) {
     let (token, _) = app.user(email).await;
     let res = app
         .gql(
@@ -105,7 +105,7 @@ async fn with_totp(app: &TestApp, email: &str) -> (String, Vec<u8>, Vec<String>)
     (token, secret, codes)
 }
 
-async fn gql_log_in(app: &TestApp, email: &str) -> Value {
+pub(crate) async fn gql_log_in(app: &TestApp, email: &str) -> Value {
     let res = app
         .gql(
             Some(&app.pk),
@@ -414,6 +414,8 @@ async fn cocobase_two_factor_by_mail_from_enable_to_verify() {
     assert_eq!(sent.status, 200, "{}", sent.body);
     let m = mail(&app, 3).await;
     assert_eq!(m.subject, "Your sign-in confirmation code");
+    // The code lives as long as the challenge, and the mail says so.
+    assert!(m.body.contains("within 5 minutes"), "{}", m.body);
     let verify = app
         .rest(Method::POST, "/auth-collections/2fa/verify")
         .header("x-api-key", &app.pk)

@@ -109,7 +109,7 @@ pub(super) async fn issue(
         purpose: purpose.key(),
         token_hash: svc.codes.hash("token", &token),
         otp_hash: svc.codes.hash(&user.id, &code),
-        expires_at: now + CODE_TTL_SECS,
+        expires_at: now + purpose.ttl_secs(),
         created_at: now,
         payload,
     };

@@ -2,7 +2,8 @@
 //! checklist items 7 and 8).
 //!
 //! A request mails the account a long token (for a link) and a six-digit code
-//! (to type); both are single-use, expire after `CODE_TTL_SECS`, and are
+//! (to type); both are single-use, expire after `Purpose::ttl_secs` (30 minutes;
+//! 5 for a second factor, the life of its challenge), and are
 //! stored only as keyed hashes (`auth::codes`). A newer request replaces the
 //! older code of the same purpose; a code guessed wrong `MAX_CODE_ATTEMPTS`
 //! times is dropped; an account gets at most `MAILS_PER_ACCOUNT` mails an

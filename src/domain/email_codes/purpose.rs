@@ -11,6 +11,10 @@ use crate::store::codes;
 
 pub const CODE_TTL_SECS: i64 = 30 * 60;
 
+/// How long a log-in waits for its second factor, and so how long a code
+/// mailed as that second factor lives.
+pub const SECOND_FACTOR_TTL_SECS: i64 = 5 * 60;
+
 pub const MAX_CODE_ATTEMPTS: i64 = 5;
 
 /// Mails per account and purpose per hour.
@@ -39,6 +43,14 @@ impl Purpose {
             Purpose::EmailChange => "email_change",
             Purpose::LogIn => "login",
             Purpose::SecondFactor => "second_factor",
+        }
+    }
+
+    /// How long a code of this purpose stays valid (the mail says so).
+    pub const fn ttl_secs(self) -> i64 {
+        match self {
+            Purpose::SecondFactor => SECOND_FACTOR_TTL_SECS,
+            _ => CODE_TTL_SECS,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::domain::client::ClientInfo;
 use crate::domain::collections::Collection;
 use crate::domain::email_codes::factor::second_factor_code;
 use crate::domain::email_codes::issue::issue_later;
-use crate::domain::email_codes::purpose::Purpose;
+use crate::domain::email_codes::purpose::{Purpose, SECOND_FACTOR_TTL_SECS};
 use crate::domain::limits::LoginGuard;
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
@@ -18,8 +18,9 @@ use crate::domain::users::query;
 use crate::error::{AppError, AppResult};
 use crate::store::factors::{self as store, ChallengeRow};
 
-/// How long a challenge waits for its second factor.
-pub const CHALLENGE_TTL_SECS: i64 = 5 * 60;
+/// How long a challenge waits for its second factor (a code mailed for it
+/// lives as long, and its mail says so).
+pub const CHALLENGE_TTL_SECS: i64 = SECOND_FACTOR_TTL_SECS;
 /// Wrong answers a challenge takes before it is void.
 pub const MAX_CHALLENGE_ATTEMPTS: i32 = 5;
 
@@ -139,6 +140,12 @@ pub async fn after_first_factor(
     if methods.is_empty() && settings.second_factor_required(&user.roles) {
         methods.push(Method::Enrol);
     }
+    if methods.is_empty() && settings.mfa {
+        // MFA asks for two different methods; without mail and without an
+        // app this user has only one. Refuse rather than let one suffice.
+        tracing::warn!(event = "mfa_unavailable", collection = %collection.name, user_id = %user.id);
+        return Err(mfa_unavailable(&collection.name));
+    }
     if methods.is_empty() {
         let auth = start_session(svc, collection, user, client, lifetime).await?;
         return Ok(LogInOutcome::Complete(auth));
@@ -169,6 +176,30 @@ pub async fn after_first_factor(
     }
     tracing::info!(event = "second_factor_required", first = first.key(), user_id = %user.id);
     Ok(LogInOutcome::SecondFactorRequired(challenge_of(&row)))
+}
+
+/// Refuses, before an account is created, a sign-up that could never log
+/// in: PocketBase's MFA on, no mail for one-time codes and no enrolment asked
+/// of `roles` (a new account has no authenticator app yet).
+pub fn refuse_unreachable_mfa(
+    svc: &Services,
+    collection: &Collection,
+    roles: &[String],
+) -> AppResult<()> {
+    let settings = &collection.settings;
+    if settings.mfa && !svc.mailer.enabled() && !settings.second_factor_required(roles) {
+        return Err(mfa_unavailable(&collection.name));
+    }
+    Ok(())
+}
+
+/// The refusal of an MFA log-in that has no second method to offer.
+fn mfa_unavailable(collection: &str) -> AppError {
+    AppError::Forbidden(format!(
+        "MFA is on for collection `{collection}` but this account has no second method: \
+         the server sends no mail (set AUTHGRAPH_SMTP_URL for one-time codes) and the \
+         account has no authenticator app"
+    ))
 }
 
 fn methods_of(c: &ChallengeRow) -> Vec<Method> {

@@ -16,7 +16,9 @@ use crate::domain::files::record::{self as file_rows, Owner};
 use crate::domain::limits::{self};
 use crate::domain::profile;
 use crate::domain::projects::Project;
-use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_factor};
+use crate::domain::second_factor::challenge::{
+    LogInOutcome, Method, after_first_factor, refuse_unreachable_mfa,
+};
 use crate::domain::services::Services;
 use crate::error::AppResult;
 
@@ -28,6 +30,12 @@ pub async fn sign_up(
     req: SignUpRequest,
 ) -> AppResult<LogInOutcome> {
     let (client, lifetime) = (req.client.clone(), req.lifetime);
+    let collection = svc
+        .catalog
+        .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
+        .await?;
+    let roles: Vec<String> = NEW_USER_ROLES.iter().map(|r| (*r).to_owned()).collect();
+    refuse_unreachable_mfa(svc, &collection, &roles)?;
     let (collection, user) = create(svc, project, req).await?;
     after_first_factor(
         svc,
@@ -40,6 +48,9 @@ pub async fn sign_up(
     )
     .await
 }
+
+/// The roles of a new account.
+const NEW_USER_ROLES: &[&str] = &["user"];
 
 /// Creates a user without logging it in (PocketBase's record create).
 pub async fn create(
@@ -69,7 +80,7 @@ pub async fn create(
         email_normalized: Set(email_normalized),
         password_hash: Set(hash),
         data: Set(Value::Object(data)),
-        roles: Set(serde_json::json!(["user"])),
+        roles: Set(serde_json::json!(NEW_USER_ROLES)),
         verified: Set(false),
         disabled: Set(false),
         token_version: Set(0),
