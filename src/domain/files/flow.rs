@@ -3,10 +3,10 @@
 use super::staging::Staging;
 use crate::domain::collections::Collection;
 use crate::domain::projects::Project;
+use crate::domain::second_factor::challenge::LogInOutcome;
 use crate::domain::services::Services;
 use crate::domain::users::account::{AccountUpdate, update_account};
 use crate::domain::users::create as create_user;
-use crate::domain::second_factor::challenge::LogInOutcome;
 use crate::domain::users::model::{SignUpRequest, User};
 use crate::error::AppResult;
 
