@@ -178,17 +178,7 @@ pub async fn disable(
     proof: Reauth<'_>,
     keep_session: Option<&str>,
 ) -> AppResult<()> {
-    reauthenticate(svc, user, proof).await?;
-    store::delete(&svc.db, &user.id, None).await?;
-    store::delete_recovery(&svc.db, &user.id).await?;
-    sessions::revoke_all(svc, &user.id, keep_session, "second factor disabled").await?;
-    notices::second_factor_changed(
-        svc,
-        user,
-        "Two-step sign-in was turned off for your account.",
-    );
-    tracing::info!(event = "second_factor_disabled", user_id = %user.id);
-    Ok(())
+    disable_kind(svc, user, proof, keep_session, None).await
 }
 
 /// Cocobase's `2fa/disable`: codes by mail off (with the password or a recovery code).
@@ -198,28 +188,51 @@ pub async fn disable_email(
     proof: Reauth<'_>,
     keep_session: Option<&str>,
 ) -> AppResult<()> {
+    disable_kind(svc, user, proof, keep_session, Some(EMAIL)).await
+}
+
+async fn disable_kind(
+    svc: &Services,
+    user: &User,
+    proof: Reauth<'_>,
+    keep_session: Option<&str>,
+    kind: Option<&str>,
+) -> AppResult<()> {
     reauthenticate(svc, user, proof).await?;
-    store::delete(&svc.db, &user.id, Some(EMAIL)).await?;
-    sessions::revoke_all(svc, &user.id, keep_session, "second factor disabled").await?;
-    notices::second_factor_changed(
-        svc,
-        user,
-        "Sign-in codes by email were turned off for your account.",
-    );
+    let text = match kind {
+        None => "Two-step sign-in was turned off for your account.",
+        Some(_) => "Sign-in codes by email were turned off for your account.",
+    };
+    let reason = "second factor disabled";
+    remove(svc, user, kind, keep_session, reason, text).await?;
+    tracing::info!(event = "second_factor_disabled", user_id = %user.id, kind = kind.unwrap_or("all"));
     Ok(())
 }
 
 /// A secret key's reset: every factor, recovery code, challenge and session gone.
 pub async fn reset(svc: &Services, user: &User) -> AppResult<()> {
-    store::delete(&svc.db, &user.id, None).await?;
-    store::delete_recovery(&svc.db, &user.id).await?;
-    sessions::revoke_all(svc, &user.id, None, "second factors reset").await?;
-    notices::second_factor_changed(
-        svc,
-        user,
-        "The two-step sign-in of your account was reset by an administrator.",
-    );
+    let text = "The two-step sign-in of your account was reset by an administrator.";
+    remove(svc, user, None, None, "second factors reset", text).await?;
     tracing::info!(event = "second_factor_reset", user_id = %user.id);
+    Ok(())
+}
+
+/// Removes one kind of factor (all of them, with the recovery codes, for
+/// `None`), ends the other sessions and tells the user by mail.
+async fn remove(
+    svc: &Services,
+    user: &User,
+    kind: Option<&str>,
+    keep_session: Option<&str>,
+    reason: &str,
+    notice: &str,
+) -> AppResult<()> {
+    store::delete(&svc.db, &user.id, kind).await?;
+    if kind.is_none() {
+        store::delete_recovery(&svc.db, &user.id).await?;
+    }
+    sessions::revoke_all(svc, &user.id, keep_session, reason).await?;
+    notices::second_factor_changed(svc, user, notice);
     Ok(())
 }
 
