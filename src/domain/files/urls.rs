@@ -1,0 +1,115 @@
+//! File URLs as doors that show URLs (Cocobase) link them: the download route
+//! `/api/files/{collection}/{record}/{name}` (under `/p/{slug}` for a project
+//! other than `default`), absolute with `AUTHGRAPH_PUBLIC_URL` when set. And
+//! back: a URL of one of the user's files, sent again, names that file.
+use serde_json::{Map, Value};
+
+use crate::domain::collections::{Collection, FieldType};
+use crate::domain::projects::Project;
+use crate::domain::services::Services;
+use crate::domain::users::model::User;
+use crate::error::AppResult;
+
+/// The URL of file `name` of `record` in `collection`.
+pub fn url(
+    public_url: &str,
+    project: &Project,
+    collection: &str,
+    record: &str,
+    name: &str,
+) -> String {
+    let base = public_url.trim_end_matches('/');
+    let prefix = if project.slug == "default" {
+        String::new()
+    } else {
+        format!("/p/{}", project.slug)
+    };
+    format!("{base}{prefix}/api/files/{collection}/{record}/{name}")
+}
+
+fn file_fields(collection: &Collection) -> impl Iterator<Item = &str> {
+    collection
+        .fields
+        .iter()
+        .filter(|f| f.field_type == FieldType::File)
+        .map(|f| f.name.as_str())
+}
+
+fn map_names(v: &mut Value, f: &dyn Fn(&str) -> String) {
+    match v {
+        Value::String(s) if !s.is_empty() => *s = f(s),
+        Value::Array(items) => {
+            for item in items {
+                if let Value::String(s) = item {
+                    if !s.is_empty() {
+                        *s = f(s);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `user`'s profile with each declared file field's names as URLs.
+pub async fn linked_profile(svc: &Services, user: &User) -> AppResult<Value> {
+    let mut data = user.data.clone();
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    let Some(map) = data.as_object_mut() else {
+        return Ok(data);
+    };
+    if file_fields(&collection).next().is_none() {
+        return Ok(data);
+    }
+    let project = svc.catalog.project(&svc.db, &user.project_id).await?;
+    for field in file_fields(&collection) {
+        if let Some(v) = map.get_mut(field) {
+            let link = |n: &str| url(&svc.public_url, &project, &collection.name, &user.id, n);
+            map_names(v, &link);
+        }
+    }
+    Ok(data)
+}
+
+/// Values of declared file fields that are file URLs (a client sending back
+/// the profile it read) become the names they end in; whether the user owns
+/// those names is checked with the change.
+pub fn names_from_urls(collection: &Collection, data: &mut Map<String, Value>) {
+    let name_of = |s: &str| {
+        if !s.contains('/') {
+            return s.to_owned();
+        }
+        let path = s.split(['?', '#']).next().unwrap_or(s);
+        path.rsplit('/').next().unwrap_or(path).to_owned()
+    };
+    for field in file_fields(collection) {
+        if let Some(v) = data.get_mut(field) {
+            map_names(v, &name_of);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url;
+    use crate::domain::projects::Project;
+
+    #[test]
+    fn urls_name_the_project_unless_it_is_the_default() {
+        let mut p = Project {
+            id: "p1".into(),
+            slug: "default".into(),
+            name: "D".into(),
+            created_at: chrono::Utc::now(),
+        };
+        assert_eq!(
+            url("", &p, "users", "u1", "a.png"),
+            "/api/files/users/u1/a.png"
+        );
+        p.slug = "shop".into();
+        assert_eq!(
+            url("https://id.example.com/", &p, "users", "u1", "a.png"),
+            "https://id.example.com/p/shop/api/files/users/u1/a.png"
+        );
+    }
+}
