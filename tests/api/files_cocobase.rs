@@ -139,25 +139,58 @@ async fn sign_up_with_a_file_then_replace_it_by_update() {
 }
 
 #[tokio::test]
-async fn file_urls_are_absolute_with_a_public_url() {
+async fn file_urls_are_absolute_with_a_public_url_and_undeclared_fields_link_too() {
     let app =
         TestApp::spawn_custom(None, |c| c.public_url = "https://id.example.com/".into()).await;
     apply::apply_with(&app.services, &apply::parse(PROJECT).unwrap())
         .await
         .unwrap();
+    // `photo` is not declared: it takes the defaults and is still a file.
     let res = signup(
         &app,
-        register_form("abs@example.com", Value::Null).part("avatar", file(PNG, "a.png")),
+        register_form("abs@example.com", Value::Null).part("photo", file(PNG, "a.png")),
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.body);
-    let url = res.body["user"]["data"]["avatar"].as_str().unwrap();
+    let url = res.body["user"]["data"]["photo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         url.starts_with("https://id.example.com/api/files/users/"),
         "{url}"
     );
-    let got = app.rest(Method::GET, path_of(url)).send().await.unwrap();
+    let got = app.rest(Method::GET, path_of(&url)).send().await.unwrap();
     assert_eq!(got.status(), 200);
+    // Sent back as read (the SDK merges the profile it holds), it stays.
+    let token = res.body["access_token"].as_str().unwrap();
+    let res = app
+        .rest(Method::PATCH, "/auth-collections/user")
+        .bearer_auth(token)
+        .json(&json!({"data": {"photo": url, "name": "Abs"}}))
+        .reply()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["data"]["photo"], url.as_str(), "{}", res.body);
+    let got = app.rest(Method::GET, path_of(&url)).send().await.unwrap();
+    assert_eq!(got.status(), 200);
+    // `update_user_with_files` without files: `requests` sends the `data`
+    // field form-urlencoded.
+    let body = json!({"data": {"photo": url, "name": "Abs 2"}}).to_string();
+    let encoded: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("data", &body)
+        .finish();
+    let res = app
+        .rest(Method::PATCH, "/auth-collections/user")
+        .bearer_auth(token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encoded)
+        .reply()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["data"]["name"], "Abs 2");
+    assert_eq!(res.body["data"]["photo"], url.as_str(), "{}", res.body);
+    assert_eq!(objects(&app).await.len(), 1);
 }
 
 #[tokio::test]

@@ -85,3 +85,15 @@ pub async fn find(
         .one(db)
         .await?)
 }
+
+/// The fields that hold files of a user (declared or not).
+pub async fn fields_of(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec<String>> {
+    let rows = file::Entity::find()
+        .filter(file::Column::UserId.eq(user_id))
+        .all(db)
+        .await?;
+    let mut fields: Vec<String> = rows.into_iter().map(|r| r.field).collect();
+    fields.sort();
+    fields.dedup();
+    Ok(fields)
+}

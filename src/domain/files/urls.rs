@@ -4,6 +4,7 @@
 //! back: a URL of one of the user's files, sent again, names that file.
 use serde_json::{Map, Value};
 
+use super::record;
 use crate::domain::collections::{Collection, FieldType};
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
@@ -27,12 +28,27 @@ pub fn url(
     format!("{base}{prefix}/api/files/{collection}/{record}/{name}")
 }
 
-fn file_fields(collection: &Collection) -> impl Iterator<Item = &str> {
-    collection
+/// The keys of a profile that hold files: the declared file fields, and for
+/// an existing user the (undeclared) keys its stored files belong to.
+async fn file_keys(
+    svc: &Services,
+    collection: &Collection,
+    user_id: Option<&str>,
+) -> AppResult<Vec<String>> {
+    let mut keys: Vec<String> = collection
         .fields
         .iter()
         .filter(|f| f.field_type == FieldType::File)
-        .map(|f| f.name.as_str())
+        .map(|f| f.name.clone())
+        .collect();
+    if let Some(id) = user_id {
+        for field in record::fields_of(&svc.db, id).await? {
+            if !keys.contains(&field) {
+                keys.push(field);
+            }
+        }
+    }
+    Ok(keys)
 }
 
 fn map_names(v: &mut Value, f: &dyn Fn(&str) -> String) {
@@ -51,19 +67,20 @@ fn map_names(v: &mut Value, f: &dyn Fn(&str) -> String) {
     }
 }
 
-/// `user`'s profile with each declared file field's names as URLs.
+/// `user`'s profile with the names in its file fields as URLs.
 pub async fn linked_profile(svc: &Services, user: &User) -> AppResult<Value> {
     let mut data = user.data.clone();
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+    let keys = file_keys(svc, &collection, Some(&user.id)).await?;
     let Some(map) = data.as_object_mut() else {
         return Ok(data);
     };
-    if file_fields(&collection).next().is_none() {
+    if keys.is_empty() {
         return Ok(data);
     }
     let project = svc.catalog.project(&svc.db, &user.project_id).await?;
-    for field in file_fields(&collection) {
-        if let Some(v) = map.get_mut(field) {
+    for key in &keys {
+        if let Some(v) = map.get_mut(key) {
             let link = |n: &str| url(&svc.public_url, &project, &collection.name, &user.id, n);
             map_names(v, &link);
         }
@@ -71,10 +88,15 @@ pub async fn linked_profile(svc: &Services, user: &User) -> AppResult<Value> {
     Ok(data)
 }
 
-/// Values of declared file fields that are file URLs (a client sending back
-/// the profile it read) become the names they end in; whether the user owns
-/// those names is checked with the change.
-pub fn names_from_urls(collection: &Collection, data: &mut Map<String, Value>) {
+/// Values of file fields that are file URLs (a client sending back the
+/// profile it read) become the names they end in; whether the user owns
+/// those names is checked with the change. `user_id`: an existing user.
+pub async fn names_from_urls(
+    svc: &Services,
+    collection: &Collection,
+    user_id: Option<&str>,
+    data: &mut Map<String, Value>,
+) -> AppResult<()> {
     let name_of = |s: &str| {
         if !s.contains('/') {
             return s.to_owned();
@@ -82,11 +104,12 @@ pub fn names_from_urls(collection: &Collection, data: &mut Map<String, Value>) {
         let path = s.split(['?', '#']).next().unwrap_or(s);
         path.rsplit('/').next().unwrap_or(path).to_owned()
     };
-    for field in file_fields(collection) {
-        if let Some(v) = data.get_mut(field) {
+    for key in file_keys(svc, collection, user_id).await? {
+        if let Some(v) = data.get_mut(&key) {
             map_names(v, &name_of);
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub async fn update_user(call: Coco, form: CocoForm) -> Result<Json<Value>> {
     let coll = svc.catalog.collection(&svc.db, &me.collection_id).await?;
     let mut staging = Staging::new(&svc.files, &coll, &me.id);
     let update = match form_body(form, &coll, &mut staging).await {
-        Ok(body) => update_request(&call, &body, &coll),
+        Ok(body) => update_request(&call, &body, &coll).await,
         Err(e) => Err(e),
     };
     let update = match update {
@@ -52,7 +52,7 @@ pub async fn update_user(call: Coco, form: CocoForm) -> Result<Json<Value>> {
     Ok(Json(linked_user_json(svc, &user).await?))
 }
 
-fn update_request(
+async fn update_request(
     call: &Coco,
     body: &serde_json::Map<String, Value>,
     coll: &crate::domain::collections::Collection,
@@ -66,7 +66,7 @@ fn update_request(
         }
     }
     let mut data = profile_of(body)?;
-    urls::names_from_urls(coll, &mut data);
+    urls::names_from_urls(call.services(), coll, Some(&me.id), &mut data).await?;
     // `$append`/`$remove` may sit at the top level or inside `data`.
     let mut append = opt_object(body, "$append")?;
     let mut remove = opt_object(body, "$remove")?;

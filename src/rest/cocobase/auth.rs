@@ -49,7 +49,7 @@ pub async fn signup(call: Coco, form: CocoForm) -> Result<Json<Value>> {
             return Err(e);
         }
     };
-    let req = match sign_up_request(&call, &body, &coll) {
+    let req = match sign_up_request(&call, &body, &coll).await {
         Ok(req) => req,
         Err(e) => {
             staging.discard().await;
@@ -73,13 +73,13 @@ async fn linked_outcome(svc: &Services, outcome: LogInOutcome) -> Result<Value> 
     Ok(out)
 }
 
-fn sign_up_request(
+async fn sign_up_request(
     call: &Coco,
     body: &Map<String, Value>,
     coll: &crate::domain::collections::Collection,
 ) -> Result<SignUpRequest> {
     let mut data = profile_of(body)?;
-    urls::names_from_urls(coll, &mut data);
+    urls::names_from_urls(call.services(), coll, None, &mut data).await?;
     Ok(SignUpRequest {
         email: string_field(body, "email")?,
         password: string_field(body, "password")?,
