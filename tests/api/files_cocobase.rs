@@ -75,7 +75,8 @@ async fn sign_up_with_a_file_then_replace_it_by_update() {
     assert!(res.body["access_token"].is_string());
     let user = &res.body["user"];
     assert_eq!(user["data"]["name"], "Ann");
-    let id = user["id"].as_str().unwrap();
+    let id = user["id"].as_str().unwrap().to_owned();
+    let id = id.as_str();
     let url = user["data"]["avatar"].as_str().unwrap().to_owned();
     assert!(
         url.starts_with(&format!("/api/files/users/{id}/me_")) && url.ends_with(".png"),
@@ -136,6 +137,38 @@ async fn sign_up_with_a_file_then_replace_it_by_update() {
             .ends_with(".png")
     );
     assert_eq!(objects(&app).await.len(), 1);
+    // The admin list (secret key) shows the URL as well.
+    let list = app
+        .rest(Method::GET, "/auth-collections/users")
+        .header("x-api-key", &app.sk)
+        .reply()
+        .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let mine = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == id)
+        .unwrap();
+    assert!(
+        mine["data"]["avatar"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/files/users/"),
+        "{mine}"
+    );
+    // And the user by id, for its owner.
+    let one = app
+        .rest(Method::GET, &format!("/auth-collections/users/{id}"))
+        .header("x-api-key", &app.pk)
+        .bearer_auth(&token)
+        .reply()
+        .await;
+    assert_eq!(
+        one.body["data"]["avatar"], mine["data"]["avatar"],
+        "{}",
+        one.body
+    );
 }
 
 #[tokio::test]

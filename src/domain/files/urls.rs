@@ -88,6 +88,36 @@ pub async fn linked_profile(svc: &Services, user: &User) -> AppResult<Value> {
     Ok(data)
 }
 
+/// For a page of users shown as JSON (`items[i]` is `users[i]`, its profile
+/// under `data`): the names in file fields as URLs, with one query.
+pub async fn link_page(svc: &Services, users: &[User], items: &mut [Value]) -> AppResult<()> {
+    let ids = users.iter().map(|u| u.id.clone()).collect();
+    let mut by_user = record::fields_by_user(&svc.db, ids).await?;
+    for (user, item) in users.iter().zip(items.iter_mut()) {
+        let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
+        let mut keys: Vec<String> = by_user.remove(&user.id).unwrap_or_default();
+        for f in &collection.fields {
+            if f.field_type == FieldType::File && !keys.contains(&f.name) {
+                keys.push(f.name.clone());
+            }
+        }
+        if keys.is_empty() {
+            continue;
+        }
+        let project = svc.catalog.project(&svc.db, &user.project_id).await?;
+        let Some(data) = item.get_mut("data").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for key in &keys {
+            if let Some(v) = data.get_mut(key) {
+                let link = |n: &str| url(&svc.public_url, &project, &collection.name, &user.id, n);
+                map_names(v, &link);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Values of file fields that are file URLs (a client sending back the
 /// profile it read) become the names they end in; whether the user owns
 /// those names is checked with the change. `user_id`: an existing user.
