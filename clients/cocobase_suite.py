@@ -326,6 +326,91 @@ def two_factor_by_mail():
     expect_cocobase_error(lambda: new_client().auth.verify_2fa_login(email, code), 401, "a replayed code")
 
 
+
+# 1x1 PNG and a 1x1 GIF, as apps upload avatars.
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000101ff89993d1d"
+    "0000000049454e44ae426082"
+)
+GIF_1X1 = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+
+
+def absolute(url):
+    return url if url.startswith("http") else BASE_URL + url
+
+
+def fetch(url):
+    import urllib.request
+
+    with urllib.request.urlopen(absolute(url)) as res:
+        return res.status, res.headers.get("Content-Type"), res.read()
+
+
+def fetch_status(url):
+    import urllib.error
+
+    try:
+        return fetch(url)[0]
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def register_with_files():
+    c = new_client()
+    email = f"coco-files-{RUN}@example.com"
+    result = c.auth.register_with_files(
+        email, PASSWORD, data={"name": "Filer"}, files={"avatar": ("me.png", PNG_1X1, "image/png")}
+    )
+    expect(result.requires_2fa is False, f"requires_2fa: {result.requires_2fa!r}")
+    expect(is_jwt(c.auth.token), f"no JWT after register_with_files: {c.auth.token!r}")
+    user = c.auth.user
+    expect_eq(user.email, email, "user.email")
+    expect_eq(user.data.get("name"), "Filer", "user.data.name")
+    url = user.data.get("avatar")
+    expect(isinstance(url, str) and "/api/files/" in url, f"data.avatar is not a file URL: {url!r}")
+    status, ctype, body = fetch(url)
+    expect_eq((status, ctype), (200, "image/png"), "GET data.avatar")
+    expect_eq(body, PNG_1X1, "the served bytes")
+    me = c.auth.get_current_user()
+    expect_eq(me.data.get("avatar"), url, "get_current_user data.avatar")
+    S["files_client"] = c
+    S["avatar_url"] = url
+
+
+def update_user_with_files():
+    c = S["files_client"]
+    old = S["avatar_url"]
+    user = c.auth.update_user_with_files(
+        data={"city": "Accra"}, files={"avatar": ("new.gif", GIF_1X1, "image/gif")}
+    )
+    url = user.data.get("avatar")
+    expect(isinstance(url, str) and url != old, f"data.avatar did not change: {url!r}")
+    expect_eq(user.data.get("city"), "Accra", "data.city")
+    expect_eq(user.data.get("name"), "Filer", "data.name kept")
+    status, ctype, body = fetch(url)
+    expect_eq((status, ctype, body), (200, "image/gif", GIF_1X1), "GET the new data.avatar")
+    expect_eq(fetch_status(old), 404, "the replaced file")
+    # Without files the merged profile (with the URL) goes back unchanged.
+    user = c.auth.update_user_with_files(data={"city": "Kumasi"})
+    expect_eq(user.data.get("avatar"), url, "data.avatar kept by an update without files")
+    expect_eq(fetch_status(url), 200, "the kept file")
+
+
+def upload_of_the_wrong_type():
+    c = new_client()
+    try:
+        c.auth.register_with_files(
+            f"coco-html-{RUN}@example.com",
+            PASSWORD,
+            files={"avatar": ("x.png", b"<html><script>alert(1)</script>", "image/png")},
+        )
+    except CocobaseError as err:
+        expect("detail" in str(err), f"no detail: {str(err)[:200]!r}")
+        return
+    raise CheckFailed("an HTML file named .png was accepted")
+
+
 check("signup: register() returns access_token and user with data", signup)
 check("signup: duplicate email rejected (400)", duplicate_signup)
 check("login: returns access_token and the same user", login)
@@ -341,6 +426,9 @@ check("admin (secret key): list_users has user in `data` and `users`, total", ad
 check("admin (secret key): list_users email_eq filter", admin_list_filter)
 check("admin (secret key): get_user_by_id", admin_get_by_id)
 check("admin (secret key): get_user_by_id unknown id is 404", admin_get_unknown_id)
+check("files: register_with_files stores the avatar, data.avatar is its URL", register_with_files)
+check("files: update_user_with_files replaces it (old URL 404), a plain update keeps it", update_user_with_files)
+check("files: a file whose bytes are not its type is refused with a detail", upload_of_the_wrong_type)
 check("2FA: enable_2fa, login requires_2fa, send_2fa_code, verify_2fa_login with the mailed code", two_factor_by_mail)
 
 print(f"{passed} passed, {failed} failed", flush=True)

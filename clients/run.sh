@@ -141,7 +141,8 @@ if [[ -z "$PK" || -z "$SK" ]]; then
 fi
 echo "   listening on $BASE_URL (publishable key ${PK:0:12}…, secret key ${SK:0:12}…)"
 
-# PocketBase MFA on a collection of its own (`mfa_users`), declared with
+# PocketBase MFA on a collection of its own (`mfa_users`) and files on
+# `file_users`, declared with
 # `authgraph apply` while the server runs; `users` keeps its behaviour.
 cat >"$TMP/mfa.toml" <<'TOML'
 [project]
@@ -151,6 +152,20 @@ slug = "default"
 name = "mfa_users"
 mfa = true
 mfa_duration_secs = 600
+
+# Files (the PocketBase suite): thumbnails and a protected field.
+[[collections]]
+name = "file_users"
+
+[[collections.fields]]
+name = "avatar"
+type = "file"
+thumbs = ["50x0"]
+
+[[collections.fields]]
+name = "secret"
+type = "file"
+protected = true
 TOML
 if ! (cd "$TMP" && "${server_env[@]}" "$BIN" apply "$TMP/mfa.toml") >"$TMP/apply.log" 2>&1; then
   echo "clients/run.sh: \`authgraph apply\` of the MFA collection failed:" >&2

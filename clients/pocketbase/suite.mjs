@@ -4,6 +4,7 @@
 // Prints `ok - name` / `FAIL - name: reason` per check, then `N passed, M failed`.
 // Exits 1 when any check failed.
 import { randomUUID } from "node:crypto";
+import zlib from "node:zlib";
 import PocketBase, { ClientResponseError } from "pocketbase";
 import { EventSource } from "eventsource";
 
@@ -479,6 +480,106 @@ await check("MFA (mfa_users): authWithPassword throws with mfaId, requestOTP + a
   expect(client.authStore.isValid, "authStore not valid after authWithOTP with the mfaId");
   const again = await mfaUsers(client).authRefresh();
   expectEq(again.record.email, email, "authRefresh with the MFA token");
+});
+
+// `file_users` declares an `avatar` (thumbs 50x0) and a protected `secret`
+// file field (clients/run.sh applies it with `authgraph apply`).
+function crc32(buf) {
+  let c, crc = 0xffffffff;
+  for (const b of buf) {
+    c = (crc ^ b) & 0xff;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    crc = (crc >>> 8) ^ c;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** A `w`x`h` RGB PNG, encoded here so the suite needs no image library. */
+function png(w, h) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set([x % 256, y % 256, 128], y * (w * 3 + 1) + 1 + x * 3);
+  const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([sig, chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+/** Width and height from a PNG's IHDR. */
+function pngSize(buf) {
+  expect(buf.subarray(1, 4).toString("ascii") === "PNG", `not a PNG: ${buf.subarray(0, 8).toString("hex")}`);
+  return [buf.readUInt32BE(16), buf.readUInt32BE(20)];
+}
+
+async function download(url) {
+  const res = await fetch(url);
+  return { status: res.status, type: res.headers.get("content-type"), body: Buffer.from(await res.arrayBuffer()) };
+}
+
+const PDF = Buffer.from("%PDF-1.4\n%secret\n%%EOF\n");
+
+await check("files (file_users): create with a File, update with a Blob, getURL serves the bytes", async () => {
+  const email = `pb-files-${RUN}@example.com`;
+  const c = newClient();
+  const source = png(200, 100);
+  const rec = await c.collection("file_users").create({
+    email, password: PASSWORD, passwordConfirm: PASSWORD, name: "Filer",
+    avatar: new File([source], "pic.png", { type: "image/png" }),
+  });
+  expect(typeof rec.avatar === "string" && rec.avatar.endsWith(".png"), `record.avatar: ${JSON.stringify(rec.avatar)}`);
+  expectEq(rec.name, "Filer", "record.name");
+  const got = await download(c.files.getURL(rec, rec.avatar));
+  expectEq([got.status, got.type], [200, "image/png"], "GET getURL(record, avatar)");
+  expect(got.body.equals(source), "the served bytes differ from the upload");
+  await c.collection("file_users").authWithPassword(email, PASSWORD);
+  const updated = await c.collection("file_users").update(rec.id, { secret: new Blob([PDF], { type: "application/pdf" }) });
+  expect(typeof updated.secret === "string" && updated.secret.endsWith(".pdf"), `record.secret: ${JSON.stringify(updated.secret)}`);
+  expectEq(updated.avatar, rec.avatar, "avatar kept by the update");
+  S.fileClient = c;
+  S.fileRecord = updated;
+  S.fileSource = source;
+});
+
+await check("files: getURL(record, name, {thumb}) serves 100x100 and declared sizes, the original otherwise", async () => {
+  const c = S.fileClient;
+  const rec = S.fileRecord;
+  const thumb = await download(c.files.getURL(rec, rec.avatar, { thumb: "100x100" }));
+  expectEq([thumb.status, thumb.type], [200, "image/png"], "GET the 100x100 thumb");
+  expectEq(pngSize(thumb.body), [100, 100], "100x100 thumb dimensions");
+  const scaled = await download(c.files.getURL(rec, rec.avatar, { thumb: "50x0" }));
+  expectEq(pngSize(scaled.body), [50, 25], "declared 50x0 thumb dimensions");
+  const other = await download(c.files.getURL(rec, rec.avatar, { thumb: "30x30" }));
+  expectEq(pngSize(other.body), [200, 100], "an undeclared size serves the original");
+  expect(other.body.equals(S.fileSource), "the original's bytes");
+});
+
+await check("files: a protected file needs pb.files.getToken()", async () => {
+  const c = S.fileClient;
+  const rec = S.fileRecord;
+  const bare = await download(c.files.getURL(rec, rec.secret));
+  expect([401, 403, 404].includes(bare.status), `protected file without a token: ${bare.status}`);
+  const token = await c.files.getToken();
+  expect(typeof token === "string" && token.length > 20, `getToken(): ${JSON.stringify(token)}`);
+  const got = await download(c.files.getURL(rec, rec.secret, { token }));
+  expectEq([got.status, got.type], [200, "application/pdf"], "GET with the file token");
+  expect(got.body.equals(PDF), "the protected file's bytes");
+  // Someone else's token does not open it.
+  const stranger = newClient();
+  const email = `pb-files-other-${RUN}@example.com`;
+  await stranger.collection("file_users").create({ email, password: PASSWORD, passwordConfirm: PASSWORD });
+  await stranger.collection("file_users").authWithPassword(email, PASSWORD);
+  const theirs = await stranger.files.getToken();
+  const denied = await download(c.files.getURL(rec, rec.secret, { token: theirs }));
+  expect([401, 403, 404].includes(denied.status), `another user's file token: ${denied.status}`);
 });
 
 await check("delete(own id): succeeds, authStore cleared, record gone", async () => {

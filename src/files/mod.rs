@@ -179,13 +179,44 @@ impl FileStore {
         }
     }
 
-    /// Deletes objects; one that is already gone counts as deleted.
+    /// The size of an object, if it exists.
+    pub async fn size(&self, key: &str) -> AppResult<Option<u64>> {
+        match self.inner.head(&ObjectPath::from(key)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(AppError::internal(e)),
+        }
+    }
+
+    /// Where the thumbnail `spec` of the object at `key` is kept: beside it,
+    /// below `<key>.thumbs/`, so deleting the object can find its thumbnails.
+    pub fn thumb_key(key: &str, spec: &str) -> String {
+        format!("{key}.thumbs/{spec}")
+    }
+
+    /// Deletes objects and their thumbnails; one that is already gone counts
+    /// as deleted.
     pub async fn delete(&self, keys: &[String]) {
         for key in keys {
-            match self.inner.delete(&ObjectPath::from(key.as_str())).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => tracing::warn!(error = %e, key, "deleting a stored file failed"),
+            self.delete_one(key).await;
+            let thumbs = ObjectPath::from(format!("{key}.thumbs"));
+            let found: Vec<_> = match self.inner.list(Some(&thumbs)).try_collect().await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!(error = %e, key, "listing a file's thumbnails failed");
+                    continue;
+                }
+            };
+            for meta in found {
+                self.delete_one(meta.location.as_ref()).await;
             }
+        }
+    }
+
+    async fn delete_one(&self, key: &str) {
+        match self.inner.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => tracing::warn!(error = %e, key, "deleting a stored file failed"),
         }
     }
 

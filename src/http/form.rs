@@ -31,6 +31,9 @@ pub struct Form<D> {
 
 enum Inner {
     Json(Map<String, Value>),
+    /// `application/x-www-form-urlencoded`: text fields only (what a form
+    /// sends, and what Python's `requests` sends for a file upload without files).
+    Urlencoded(Vec<(String, String)>),
     Multipart(multer::Multipart<'static>),
 }
 
@@ -52,6 +55,20 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let config = AppState::from_ref(state).config;
         let (text_limit, upload_limit) = (config.max_body_bytes, config.max_upload_bytes);
+        if is_urlencoded(req.headers()) {
+            let bytes = Bytes::from_request(req, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let pairs = form_urlencoded::parse(&bytes)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            return Ok(Form {
+                inner: Inner::Urlencoded(pairs),
+                text_limit,
+                upload_limit,
+                _dialect: PhantomData,
+            });
+        }
         if !is_multipart(req.headers()) {
             let bytes = Bytes::from_request(req, state)
                 .await
@@ -106,6 +123,13 @@ impl<D> Form<D> {
                     text: Map::new(),
                 });
             }
+            Inner::Urlencoded(pairs) => {
+                let (mut fields, mut text) = (Map::new(), Map::new());
+                for (name, value) in pairs {
+                    text_field(&mut fields, &mut text, json_parts, name, value)?;
+                }
+                return Ok(FormFields { fields, text });
+            }
             Inner::Multipart(m) => m,
         };
         let (mut fields, mut text) = (Map::new(), Map::new());
@@ -139,14 +163,34 @@ impl<D> Form<D> {
             }
             let value = String::from_utf8(buf)
                 .map_err(|_| AppError::validation(name.clone(), "form values must be UTF-8"))?;
-            if json_parts.contains(&name.as_str()) {
-                fields.extend(json_object(value.as_bytes())?);
-            } else {
-                text.insert(name, Value::String(value));
-            }
+            text_field(&mut fields, &mut text, json_parts, name, value)?;
         }
         Ok(FormFields { fields, text })
     }
+}
+
+/// A text field: a JSON object merged into `fields` when named in
+/// `json_parts`, else kept as text.
+fn text_field(
+    fields: &mut Map<String, Value>,
+    text: &mut Map<String, Value>,
+    json_parts: &[&str],
+    name: String,
+    value: String,
+) -> AppResult<()> {
+    if json_parts.contains(&name.as_str()) {
+        fields.extend(json_object(value.as_bytes())?);
+    } else {
+        text.insert(name, Value::String(value));
+    }
+    Ok(())
+}
+
+fn is_urlencoded(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
 /// A malformed multipart body is the client's error; a body over the limit is a 413.

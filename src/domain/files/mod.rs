@@ -10,7 +10,9 @@ pub mod rules;
 pub mod serve;
 pub mod sniff;
 pub mod staging;
+pub mod thumbnail;
 pub mod thumbs;
+pub mod urls;
 
 pub use flow::{create, sign_up, update};
 pub use rules::FileRules;

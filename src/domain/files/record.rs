@@ -85,3 +85,37 @@ pub async fn find(
         .one(db)
         .await?)
 }
+
+/// The fields that hold files of a user (declared or not).
+pub async fn fields_of(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec<String>> {
+    let rows = file::Entity::find()
+        .filter(file::Column::UserId.eq(user_id))
+        .all(db)
+        .await?;
+    let mut fields: Vec<String> = rows.into_iter().map(|r| r.field).collect();
+    fields.sort();
+    fields.dedup();
+    Ok(fields)
+}
+
+/// `fields_of` for many users in one query: user id to the fields of its files.
+pub async fn fields_by_user(
+    db: &impl ConnectionTrait,
+    user_ids: Vec<String>,
+) -> AppResult<std::collections::HashMap<String, Vec<String>>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    if user_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = file::Entity::find()
+        .filter(file::Column::UserId.is_in(user_ids))
+        .all(db)
+        .await?;
+    for r in rows {
+        let fields = out.entry(r.user_id).or_default();
+        if !fields.contains(&r.field) {
+            fields.push(r.field);
+        }
+    }
+    Ok(out)
+}

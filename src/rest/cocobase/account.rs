@@ -4,8 +4,10 @@ use axum::extract::Path;
 use serde_json::{Value, json};
 
 use super::auth::profile_of;
-use super::call::{Coco, CocoBody, IdPath, Result, auth_json, user_json};
+use super::call::linked_user_json;
+use super::call::{Coco, CocoBody, CocoForm, IdPath, Result, auth_json, form_body};
 use crate::domain::access::View;
+use crate::domain::files::{self, Staging, urls};
 use crate::domain::profile;
 use crate::domain::users::{
     self, AccountUpdate, ChangePasswordRequest, NewPassword, TokenLifetime, UpdateProfileRequest,
@@ -19,28 +21,55 @@ use crate::rest::dates::iso_ts as ts;
     security(("bearer" = [])),
     responses((status = 200, description = "The user", body = Object), super::doc::Errors<401>))]
 pub async fn current_user(call: Coco) -> Result<Json<Value>> {
-    Ok(Json(user_json(call.caller.user()?)))
+    let user = call.caller.user()?;
+    Ok(Json(linked_user_json(call.services(), user).await?))
 }
 
 /// PUT and PATCH: merge `data` (and flat fields), `$append`/`$remove`, and a
 /// `password` key changes the password, as the SDK does; one change.
+/// Multipart: a `data` part with that JSON and one part per file field.
 #[utoipa::path(method(put, patch), path = "/auth-collections/user", tag = super::doc::TAG,
-    summary = "Update the profile (merge; `$append`/`$remove`; `password` changes it)",
+    summary = "Update the profile (merge; `$append`/`$remove`; `password` changes it; multipart with files)",
     security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "The user", body = Object), super::doc::Errors<401, 422>))]
-pub async fn update_user(call: Coco, body: CocoBody) -> Result<Json<Value>> {
+    responses((status = 200, description = "The user (file fields as URLs)", body = Object), super::doc::Errors<401, 413, 422>))]
+pub async fn update_user(call: Coco, form: CocoForm) -> Result<Json<Value>> {
     let me = call.caller.user()?;
-    if let Some(email) = opt_string(&body, "email")? {
+    let svc = call.services();
+    let coll = svc.catalog.collection(&svc.db, &me.collection_id).await?;
+    let mut staging = Staging::new(&svc.files, &coll, &me.id);
+    let update = match form_body(form, &coll, &mut staging).await {
+        Ok(body) => update_request(&call, &body, &coll).await,
+        Err(e) => Err(e),
+    };
+    let update = match update {
+        Ok(u) => u,
+        Err(e) => {
+            staging.discard().await;
+            return Err(e);
+        }
+    };
+    let user = files::update(svc, me, update, staging).await?;
+    Ok(Json(linked_user_json(svc, &user).await?))
+}
+
+async fn update_request(
+    call: &Coco,
+    body: &serde_json::Map<String, Value>,
+    coll: &crate::domain::collections::Collection,
+) -> Result<AccountUpdate> {
+    let me = call.caller.user()?;
+    if let Some(email) = opt_string(body, "email")? {
         if !email.trim().eq_ignore_ascii_case(&me.email) {
             return Err(
                 AppError::validation("email", "the email address cannot be changed here").into(),
             );
         }
     }
-    let mut data = profile_of(&body)?;
+    let mut data = profile_of(body)?;
+    urls::names_from_urls(call.services(), coll, Some(&me.id), &mut data).await?;
     // `$append`/`$remove` may sit at the top level or inside `data`.
-    let mut append = opt_object(&body, "$append")?;
-    let mut remove = opt_object(&body, "$remove")?;
+    let mut append = opt_object(body, "$append")?;
+    let mut remove = opt_object(body, "$remove")?;
     for (key, target) in [("$append", &mut append), ("$remove", &mut remove)] {
         match data.remove(key) {
             Some(Value::Object(m)) => target.extend(m),
@@ -52,13 +81,13 @@ pub async fn update_user(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     }
     // Cocobase's update sends no current password; the caller's own session
     // and its token stay valid, every other session ends.
-    let password = opt_string(&body, "password")?.map(|password| NewPassword {
+    let password = opt_string(body, "password")?.map(|password| NewPassword {
         password,
         current: None,
         keep_session: call.caller.session_id.clone(),
         revoke_current_tokens: false,
     });
-    let update = AccountUpdate {
+    Ok(AccountUpdate {
         profile: UpdateProfileRequest {
             data,
             append,
@@ -66,9 +95,7 @@ pub async fn update_user(call: Coco, body: CocoBody) -> Result<Json<Value>> {
         },
         password,
         ..Default::default()
-    };
-    let user = users::update_account(call.services(), me, update).await?;
-    Ok(Json(user_json(&user)))
+    })
 }
 
 #[utoipa::path(post, path = "/auth-collections/change-password", tag = super::doc::TAG,
@@ -117,10 +144,11 @@ pub async fn get_user(call: Coco, Path(IdPath { id }): Path<IdPath>) -> Result<J
     let (svc, caller) = (call.services(), &call.caller);
     let user = users::get(&svc.db, &caller.project()?.id, &id).await?;
     if caller.view_of(&user.id) == View::Full {
-        return Ok(Json(user_json(&user)));
+        return Ok(Json(linked_user_json(svc, &user).await?));
     }
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
-    let public = profile::public_view(&collection, &user.data);
+    let linked = urls::linked_profile(svc, &user).await?;
+    let public = profile::public_view(&collection, &linked);
     Ok(Json(
         json!({"id": user.id, "data": public, "created_at": ts(user.created_at)}),
     ))

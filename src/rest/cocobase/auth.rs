@@ -3,8 +3,11 @@ use axum::Json;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::call::{Coco, CocoBody, CocoError, Result};
+use super::call::{Coco, CocoBody, CocoError, CocoForm, Result, form_body, linked_user_json};
 use super::two_factor::outcome_json;
+use crate::domain::Services;
+use crate::domain::collections::DEFAULT_COLLECTION;
+use crate::domain::files::{self, Staging, urls};
 use crate::domain::second_factor::LogInOutcome;
 use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
@@ -27,23 +30,66 @@ pub fn profile_of(body: &Map<String, Value>) -> Result<Map<String, Value>> {
 }
 
 #[utoipa::path(post, path = "/auth-collections/signup", tag = super::doc::TAG,
-    summary = "Sign up (profile fields flat or under `data`)",
+    summary = "Sign up (profile fields flat or under `data`); multipart: a `data` part with the JSON body and one part per file field",
     security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<400, 401, 422>))]
-pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
+    responses((status = 200, description = "`{access_token, token_type, user}` (file fields as URLs), or `{requires_2fa, message}`", body = Object), super::doc::Errors<400, 401, 413, 422>))]
+pub async fn signup(call: Coco, form: CocoForm) -> Result<Json<Value>> {
     let caller = &call.caller;
-    let req = SignUpRequest {
-        email: string_field(&body, "email")?,
-        password: string_field(&body, "password")?,
+    let svc = call.services();
+    let project = caller.project()?;
+    let coll = svc
+        .catalog
+        .collection_by_name(&svc.db, &project.id, DEFAULT_COLLECTION)
+        .await?;
+    let mut staging = Staging::for_new_user(&svc.files, &coll);
+    let body = match form_body(form, &coll, &mut staging).await {
+        Ok(body) => body,
+        Err(e) => {
+            staging.discard().await;
+            return Err(e);
+        }
+    };
+    let req = match sign_up_request(&call, &body, &coll).await {
+        Ok(req) => req,
+        Err(e) => {
+            staging.discard().await;
+            return Err(e);
+        }
+    };
+    let outcome = files::sign_up(svc, project, req, staging).await?;
+    Ok(Json(linked_outcome(svc, outcome).await?))
+}
+
+/// `outcome_json` with the user's file fields as URLs.
+async fn linked_outcome(svc: &Services, outcome: LogInOutcome) -> Result<Value> {
+    let user = match &outcome {
+        LogInOutcome::Complete(auth) => Some(linked_user_json(svc, &auth.user).await?),
+        LogInOutcome::SecondFactorRequired(_) => None,
+    };
+    let mut out = outcome_json(outcome);
+    if let Some(user) = user {
+        out["user"] = user;
+    }
+    Ok(out)
+}
+
+async fn sign_up_request(
+    call: &Coco,
+    body: &Map<String, Value>,
+    coll: &crate::domain::collections::Collection,
+) -> Result<SignUpRequest> {
+    let mut data = profile_of(body)?;
+    urls::names_from_urls(call.services(), coll, None, &mut data).await?;
+    Ok(SignUpRequest {
+        email: string_field(body, "email")?,
+        password: string_field(body, "password")?,
         // Self-assigned `roles` are ignored: roles are an administrator's decision.
-        data: profile_of(&body)?,
+        data,
         collection: None,
-        client: caller.client.clone(),
+        client: call.caller.client.clone(),
         lifetime: TokenLifetime::LongLived,
         ..Default::default()
-    };
-    let outcome = users::sign_up(call.services(), caller.project()?, req).await?;
-    Ok(Json(outcome_json(outcome)))
+    })
 }
 
 #[utoipa::path(post, path = "/auth-collections/login", tag = super::doc::TAG,
@@ -53,7 +99,7 @@ pub async fn signup(call: Coco, body: CocoBody) -> Result<Json<Value>> {
 pub async fn login(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let req = password_log_in(&body, &call.caller.client, TokenLifetime::LongLived)?;
     let outcome = users::log_in(call.services(), call.caller.project()?, req).await?;
-    Ok(Json(outcome_json(outcome)))
+    Ok(Json(linked_outcome(call.services(), outcome).await?))
 }
 
 /// `/auth/register` answers in an envelope of its own:

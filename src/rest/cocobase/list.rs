@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::call::{Coco, Result, user_json};
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
+use crate::domain::files::urls;
 use crate::domain::filter::{Field, Filter, Op, Sort, guess_value};
 use crate::domain::users::{self, User, UserQuery};
 use crate::error::AppError;
@@ -158,7 +159,7 @@ pub async fn list_users(call: Coco, RawQuery(raw): RawQuery) -> Result<Json<Valu
     let has_more = page.items.len() as u64 > limit;
     page.items.truncate(limit as usize);
     let populate = populate_params(raw.as_deref());
-    let items = if populate.is_empty() {
+    let mut items: Vec<Value> = if populate.is_empty() {
         page.items.iter().map(user_json).collect()
     } else {
         let coll = svc
@@ -167,6 +168,7 @@ pub async fn list_users(call: Coco, RawQuery(raw): RawQuery) -> Result<Json<Valu
             .await?;
         populated(&call, &coll, &page.items, &populate).await?
     };
+    urls::link_page(svc, &page.items, &mut items).await?;
     Ok(Json(json!({
         "data": items,
         "users": items,
