@@ -50,6 +50,9 @@ pub struct Inner {
     /// Milliseconds the token endpoint waits before answering.
     pub delay_ms: u64,
     issuer: String,
+    /// GitHub's `/user` and `/user/emails` for the code `gh-code`.
+    pub github_user: Value,
+    pub github_emails: Value,
 }
 
 #[derive(Clone)]
@@ -71,6 +74,9 @@ impl FakeOidc {
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/token", post(token))
+            .route("/gh/token", post(gh_token))
+            .route("/gh/user", get(gh_user))
+            .route("/gh/user/emails", get(gh_emails))
             .with_state(inner.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeOidc { issuer, inner }
@@ -95,6 +101,42 @@ redirect_urls = ["{REDIRECT}"]
 "#,
             self.issuer
         )
+    }
+
+    /// A project file whose `users` offer this server as `provider` (`google`
+    /// with its issuer overridden, or `github` with its URLs overridden).
+    pub fn collection_toml_as(&self, provider: &str) -> String {
+        let iss = &self.issuer;
+        format!(
+            r#"
+[project]
+slug = "default"
+[[collections]]
+name = "users"
+[[collections.oauth2]]
+name = "{provider}"
+provider = "{provider}"
+issuer = "{iss}"
+authorize_url = "{iss}/gh/authorize"
+token_url = "{iss}/gh/token"
+api_url = "{iss}/gh"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+redirect_urls = ["{REDIRECT}"]
+"#
+        )
+    }
+
+    /// An ID token for this client, signed with the current key (what
+    /// Google's sign-in library hands a web app).
+    pub fn id_token(&self, claims: Value) -> String {
+        let s = self.inner.lock().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let mut all = json!({"iss": s.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 300});
+        for (k, v) in claims.as_object().unwrap() {
+            all[k] = v.clone();
+        }
+        sign(s.signing, &all)
     }
 
     /// The user consents at the authorization URL: a code for these claims.
@@ -192,13 +234,64 @@ async fn token(
     for (k, v) in grant.claims.as_object().unwrap() {
         claims[k] = v.clone();
     }
-    let (kid, pem, _) = KEYS[s.signing];
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(kid.to_owned());
-    let key = EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
-    let id_token = encode(&header, &claims, &key).unwrap();
+    let id_token = sign(s.signing, &claims);
     (
         axum::http::StatusCode::OK,
         Json(json!({"access_token": "at", "token_type": "Bearer", "id_token": id_token})),
+    )
+}
+
+fn sign(key: usize, claims: &Value) -> String {
+    let (kid, pem, _) = KEYS[key];
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    let key = EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    encode(&header, claims, &key).unwrap()
+}
+
+async fn gh_token(Form(form): Form<HashMap<String, String>>) -> Json<Value> {
+    // GitHub answers 200 with `{error}` for a bad code.
+    let ok = form.get("code").map(String::as_str) == Some("gh-code")
+        && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET);
+    Json(if ok {
+        json!({"access_token": "gh-at", "token_type": "bearer", "scope": "read:user,user:email"})
+    } else {
+        json!({"error": "bad_verification_code"})
+    })
+}
+
+fn gh_authorized(headers: &axum::http::HeaderMap) -> bool {
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer gh-at")
+}
+
+async fn gh_user(
+    State(s): State<Arc<Mutex<Inner>>>,
+    headers: axum::http::HeaderMap,
+) -> (axum::http::StatusCode, Json<Value>) {
+    if !gh_authorized(&headers) {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Bad credentials"})),
+        );
+    }
+    (
+        axum::http::StatusCode::OK,
+        Json(s.lock().unwrap().github_user.clone()),
+    )
+}
+
+async fn gh_emails(
+    State(s): State<Arc<Mutex<Inner>>>,
+    headers: axum::http::HeaderMap,
+) -> (axum::http::StatusCode, Json<Value>) {
+    if !gh_authorized(&headers) {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Bad credentials"})),
+        );
+    }
+    (
+        axum::http::StatusCode::OK,
+        Json(s.lock().unwrap().github_emails.clone()),
     )
 }

@@ -14,6 +14,7 @@ mod fake_oidc;
 mod files_pocketbase;
 mod limits;
 mod oauth;
+mod oauth_cocobase;
 mod oauth_pocketbase;
 mod planner;
 mod profile;

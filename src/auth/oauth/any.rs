@@ -46,4 +46,12 @@ impl AnyProvider {
             AnyProvider::GitHub(p) => p.exchange(http, params).await,
         }
     }
+
+    /// Checks an ID token the client obtained itself (OpenID providers only).
+    pub async fn verify_id_token(&self, http: &OAuthHttp, token: &str) -> AppResult<Profile> {
+        match self {
+            AnyProvider::Oidc(p) => p.verify_id_token(http, token).await,
+            AnyProvider::GitHub(_) => Err(super::types::rejected("GitHub issues no ID tokens")),
+        }
+    }
 }

@@ -46,18 +46,16 @@ impl Provider for GitHub {
     }
 
     async fn exchange(&self, http: &OAuthHttp, p: &ExchangeParams<'_>) -> AppResult<Profile> {
-        let answer: TokenAnswer = http
-            .post_form(
-                &self.config.token_url,
-                &[
-                    ("client_id", &self.config.client_id),
-                    ("client_secret", self.config.client_secret.expose()),
-                    ("code", p.code),
-                    ("redirect_uri", p.redirect_url),
-                    ("code_verifier", p.code_verifier),
-                ],
-            )
-            .await?;
+        let mut form = vec![
+            ("client_id", self.config.client_id.as_str()),
+            ("client_secret", self.config.client_secret.expose()),
+            ("code", p.code),
+            ("redirect_uri", p.redirect_url),
+        ];
+        if let Some(v) = p.code_verifier {
+            form.push(("code_verifier", v));
+        }
+        let answer: TokenAnswer = http.post_form(&self.config.token_url, &form).await?;
         // GitHub answers 200 with `{error}` for a bad code.
         let token = match (answer.access_token, answer.error) {
             (Some(t), None) => t,

@@ -169,23 +169,40 @@ impl Provider for Oidc {
 
     async fn exchange(&self, http: &OAuthHttp, p: &ExchangeParams<'_>) -> AppResult<Profile> {
         let d = self.discovery(http).await?;
-        let answer: TokenAnswer = http
-            .post_form(
-                &d.token_endpoint,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", p.code),
-                    ("redirect_uri", p.redirect_url),
-                    ("code_verifier", p.code_verifier),
-                    ("client_id", &self.config.client_id),
-                    ("client_secret", self.config.client_secret.expose()),
-                ],
-            )
-            .await?;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", p.code),
+            ("redirect_uri", p.redirect_url),
+            ("client_id", self.config.client_id.as_str()),
+            ("client_secret", self.config.client_secret.expose()),
+        ];
+        if let Some(v) = p.code_verifier {
+            form.push(("code_verifier", v));
+        }
+        let answer: TokenAnswer = http.post_form(&d.token_endpoint, &form).await?;
         let token = answer
             .id_token
             .ok_or_else(|| rejected("the provider returned no ID token"))?;
-        let (c, raw) = self.verify(http, &d, &token, p.nonce).await?;
+        self.profile(http, &d, &token, p.nonce).await
+    }
+}
+
+impl Oidc {
+    /// Checks an ID token the client obtained itself (Cocobase's Google
+    /// sign-in): signature, `iss`, `aud` (this client) and `exp`; no nonce.
+    pub async fn verify_id_token(&self, http: &OAuthHttp, token: &str) -> AppResult<Profile> {
+        let d = self.discovery(http).await?;
+        self.profile(http, &d, token, None).await
+    }
+
+    async fn profile(
+        &self,
+        http: &OAuthHttp,
+        d: &Discovery,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> AppResult<Profile> {
+        let (c, raw) = self.verify(http, d, token, nonce).await?;
         let verified = match &c.email_verified {
             Some(serde_json::Value::Bool(b)) => *b,
             Some(serde_json::Value::String(s)) => s == "true",

@@ -42,7 +42,9 @@ pub struct AuthorizeParams<'a> {
 #[derive(Clone, Debug)]
 pub struct ExchangeParams<'a> {
     pub code: &'a str,
-    pub code_verifier: &'a str,
+    /// The PKCE verifier; `None` only for a flow the client started without
+    /// PKCE (Cocobase's GitHub sign-in).
+    pub code_verifier: Option<&'a str>,
     pub redirect_url: &'a str,
     /// The nonce the ID token must carry (OIDC); `None` when the flow kept none.
     pub nonce: Option<&'a str>,

@@ -52,7 +52,7 @@ pub fn provider<'a>(collection: &'a Collection, name: &str) -> AppResult<&'a OAu
 }
 
 /// A redirect URL on the provider's allow-list, matched exactly.
-fn allowed_redirect(decl: &OAuth2Decl, url: &str) -> AppResult<()> {
+pub fn allowed_redirect(decl: &OAuth2Decl, url: &str) -> AppResult<()> {
     if decl.redirect_urls.iter().any(|u| u == url) {
         Ok(())
     } else {
@@ -216,7 +216,7 @@ pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> Ap
             &svc.oauth,
             &ExchangeParams {
                 code: &req.code,
-                code_verifier: &flow.code_verifier,
+                code_verifier: Some(&flow.code_verifier),
                 redirect_url: &flow.redirect_url,
                 nonce: p.uses_nonce().then_some(flow.nonce.as_str()),
             },
@@ -257,7 +257,7 @@ pub async fn finish_with_verifier(
             &svc.oauth,
             &ExchangeParams {
                 code,
-                code_verifier,
+                code_verifier: Some(code_verifier),
                 redirect_url,
                 nonce: None,
             },
@@ -266,7 +266,9 @@ pub async fn finish_with_verifier(
     complete(svc, project, collection, decl, profile, client, lifetime).await
 }
 
-async fn complete(
+/// The end of every OAuth2 sign-in: the user found or created, then the
+/// usual end of a first factor.
+pub async fn complete(
     svc: &Services,
     project: &Project,
     collection: &Collection,

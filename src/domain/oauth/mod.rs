@@ -5,5 +5,6 @@
 //!
 //! Files of this folder import each other by path, never through this module.
 pub mod config;
+pub mod direct;
 pub mod flow;
 pub mod identities;
