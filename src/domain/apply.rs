@@ -366,4 +366,23 @@ mod tests {
         assert_eq!(err.field(), Some("r"));
         assert!(parse("[project]\nslug='x'\nbogus=1\n").is_err());
     }
+
+    #[test]
+    fn oauth2_providers_are_checked_and_their_secret_never_prints() {
+        let base = "[project]\nslug='x'\n[[collections]]\nname='users'\n[[collections.oauth2]]\nname='p'\nclient_id='c'\n";
+        let with = |rest: &str| parse(&format!("{base}{rest}"));
+        let ok = with("provider='google'\nclient_secret='hunter2-hunter2'\nredirect_urls=['https://a.test/cb']\n")
+            .unwrap();
+        assert!(!format!("{ok:?}").contains("hunter2"));
+        for bad in [
+            "provider='oidc'\nclient_secret='s'\nredirect_urls=['https://a.test/cb']\n",
+            "provider='github'\nredirect_urls=['https://a.test/cb']\n",
+            "provider='github'\nclient_secret='s'\nclient_secret_env='S'\nredirect_urls=['https://a.test/cb']\n",
+            "provider='github'\nclient_secret='s'\n",
+            "provider='github'\nclient_secret='s'\nredirect_urls=['not a url']\n",
+            "provider='facebook'\nclient_secret='s'\nredirect_urls=['https://a.test/cb']\n",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -221,12 +221,19 @@ async fn an_unknown_key_id_fetches_the_key_set_again() {
     // Cached: no fetch for a known key.
     assert!(sign_in(&app, &fake, ann(true)).await["data"]["finishOAuth"]["token"].is_string());
     assert_eq!(fake.jwks_fetches(), 1);
-    // A key the provider does not publish: one more fetch, then refused.
+    // A key the provider does not publish: one more fetch (not sooner than
+    // two seconds after the last), then refused.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     fake.set(|s| s.signing = 1);
     let res = sign_in(&app, &fake, ann(true)).await;
     assert_eq!(error_code(&res), Some("OAUTH_REJECTED"), "{res}");
     assert_eq!(fake.jwks_fetches(), 2);
+    // Right away again: no fetch, refused.
+    let res = sign_in(&app, &fake, ann(true)).await;
+    assert_eq!(error_code(&res), Some("OAUTH_REJECTED"), "{res}");
+    assert_eq!(fake.jwks_fetches(), 2);
     // The provider rotates to a new key: fetched again, accepted.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     fake.set(|s| s.published = vec![0, 1]);
     let res = sign_in(&app, &fake, ann(true)).await;
     assert!(res["data"]["finishOAuth"]["token"].is_string(), "{res}");

@@ -11,6 +11,10 @@ use crate::error::AppResult;
 
 /// How long a discovery document or a key set is used before it is fetched again.
 const CACHE_TTL: Duration = Duration::from_secs(3600);
+/// The shortest time between two fetches of one document: a token naming an
+/// unknown key (anyone can send one to Cocobase's `google-verify`) cannot
+/// make every request a call to the provider.
+const MIN_REFETCH: Duration = Duration::from_secs(2);
 
 /// The provider client; cheap to clone (its caches are shared).
 #[derive(Clone)]
@@ -35,12 +39,13 @@ impl OAuthHttp {
         }
     }
 
-    /// GETs a JSON document, from the cache unless `fresh` or stale.
+    /// GETs a JSON document, from the cache unless stale; `fresh` asks for a
+    /// new copy, which is fetched unless the cached one is very recent.
     pub async fn cached_json(&self, url: &str, fresh: bool) -> AppResult<serde_json::Value> {
-        if !fresh {
+        {
             let cache = self.cache.lock().expect("cache lock");
-            if let Some((at, v)) = cache.get(url).filter(|(at, _)| at.elapsed() < CACHE_TTL) {
-                let _ = at;
+            let max_age = if fresh { MIN_REFETCH } else { CACHE_TTL };
+            if let Some((_, v)) = cache.get(url).filter(|(at, _)| at.elapsed() < max_age) {
                 return Ok(v.clone());
             }
         }
