@@ -26,6 +26,7 @@ impl From<ProviderInfo> for OAuthProviderObject {
 /// A started sign-in: send the browser to `url`; the provider redirects to
 /// your redirect URL with `state` and `code`, which go to `finishOAuth`.
 #[derive(SimpleObject)]
+#[graphql(name = "OAuthStart")]
 pub struct OAuthStart {
     /// The provider's authorization URL.
     pub url: String,
