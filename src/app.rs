@@ -78,6 +78,9 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         seal: crate::auth::seal::SealKey::derive(&secret),
         mailer: crate::mail::Mailer::from_config(config.smtp_url.expose(), &config.mail_from)?,
         files: config.file_store()?,
+        oauth: crate::auth::oauth::http::OAuthHttp::new(std::time::Duration::from_millis(
+            config.oauth_timeout_ms,
+        )),
         public_url: config.public_url.clone(),
     })
 }

@@ -43,6 +43,9 @@ pub struct Config {
     /// (`AUTHGRAPH_CATALOG_TTL_MS`): the bound for changes made by another
     /// process (the CLI, another instance) to reach this one; 0 disables the cache.
     pub catalog_ttl_ms: u64,
+    /// How long a call to an OAuth2 / OpenID Connect provider may take, in
+    /// milliseconds (`AUTHGRAPH_OAUTH_TIMEOUT_MS`).
+    pub oauth_timeout_ms: u64,
     /// How long a user-token request's session-and-user lookup is cached, in
     /// milliseconds (`AUTHGRAPH_AUTH_CACHE_MS`). Revocations and user changes
     /// made by this instance take effect at once; those of other instances on
@@ -118,6 +121,7 @@ impl Default for Config {
             max_ws_connections: 10_000,
             log_format: "text".into(),
             catalog_ttl_ms: 2000,
+            oauth_timeout_ms: 10_000,
             auth_cache_ms: 1000,
             ws_ping_secs: 30,
             login_limit_per_ip: 20,
@@ -215,6 +219,9 @@ impl Config {
         }
         if self.auth_cache_ms > 10_000 {
             bail!("AUTHGRAPH_AUTH_CACHE_MS must be at most 10000 (ten seconds)");
+        }
+        if !(100..=60_000).contains(&self.oauth_timeout_ms) {
+            bail!("AUTHGRAPH_OAUTH_TIMEOUT_MS must be between 100 and 60000");
         }
         if self.catalog_ttl_ms > 60_000 {
             bail!("AUTHGRAPH_CATALOG_TTL_MS must be at most 60000 (one minute)");

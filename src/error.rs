@@ -43,6 +43,12 @@ pub enum AppError {
     FileTooLarge { field: String, limit: u64 },
     #[error("too many attempts; try again later")]
     RateLimited { retry_after: u64 },
+    /// A sign-in provider could not be reached, timed out or answered nonsense.
+    #[error("{0}")]
+    ProviderUnavailable(String),
+    /// A provider's answer does not prove the sign-in (a refused code, a bad ID token).
+    #[error("{0}")]
+    OAuthRejected(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -68,6 +74,8 @@ impl AppError {
             AppError::InvalidSecondFactor => "INVALID_SECOND_FACTOR",
             AppError::FileTooLarge { .. } => "FILE_TOO_LARGE",
             AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::ProviderUnavailable(_) => "OAUTH_PROVIDER_UNAVAILABLE",
+            AppError::OAuthRejected(_) => "OAUTH_REJECTED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -81,11 +89,13 @@ impl AppError {
             | AppError::Unauthenticated
             | AppError::InvalidToken
             | AppError::ChallengeInvalid
-            | AppError::InvalidSecondFactor => 401,
+            | AppError::InvalidSecondFactor
+            | AppError::OAuthRejected(_) => 401,
             AppError::AccountDisabled | AppError::Forbidden(_) | AppError::TokenReused => 403,
             AppError::NotFound(_) => 404,
             AppError::PayloadTooLarge(_) | AppError::FileTooLarge { .. } => 413,
             AppError::RateLimited { .. } => 429,
+            AppError::ProviderUnavailable(_) => 502,
             AppError::Internal(_) => 500,
         }
     }

@@ -12,6 +12,7 @@ mod m20261122_000006_one_time_codes;
 mod m20261122_000007_code_payload;
 mod m20261201_000008_second_factors;
 mod m20261201_000009_files;
+mod m20261215_000010_oauth;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_code_payload::Migration),
             Box::new(m20261201_000008_second_factors::Migration),
             Box::new(m20261201_000009_files::Migration),
+            Box::new(m20261215_000010_oauth::Migration),
         ]
     }
 }

@@ -15,6 +15,15 @@
 //! mfa = false                       # PocketBase MFA: two different methods
 //! mfa_duration_secs = 1800
 //!
+//! oauth2_link_by_email = false      # join an account with the same, verified email
+//!
+//! [[collections.oauth2]]            # sign-in providers (see domain::oauth::config)
+//! name = "google"
+//! provider = "google"               # google | apple | github | oidc
+//! client_id = "…"
+//! client_secret_env = "GOOGLE_CLIENT_SECRET"
+//! redirect_urls = ["https://app.example.com/callback"]
+//!
 //! [[collections.fields]]
 //! name = "username"
 //! type = "text"
@@ -66,6 +75,8 @@ pub struct CollectionSection {
     pub mfa: Option<bool>,
     pub mfa_duration_secs: Option<i64>,
     pub indexes: Option<Vec<collections::IndexDecl>>,
+    pub oauth2: Option<Vec<super::oauth::config::OAuth2Decl>>,
+    pub oauth2_link_by_email: Option<bool>,
     #[serde(default)]
     pub fields: Vec<FieldDecl>,
 }
@@ -92,6 +103,8 @@ impl CollectionSection {
             mfa,
             mfa_duration_secs,
             indexes,
+            oauth2,
+            oauth2_link_by_email,
         )
     }
 }
@@ -184,6 +197,16 @@ fn validate(file: &ProjectFile) -> AppResult<()> {
         }
         for index in c.indexes.iter().flatten() {
             check_index(c, index)?;
+        }
+        let mut providers = std::collections::HashSet::new();
+        for p in c.oauth2.iter().flatten() {
+            p.check()?;
+            if !providers.insert(&p.name) {
+                return Err(AppError::validation(
+                    "oauth2",
+                    format!("provider `{}` is declared twice", p.name),
+                ));
+            }
         }
     }
     Ok(())
@@ -342,5 +365,24 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field(), Some("r"));
         assert!(parse("[project]\nslug='x'\nbogus=1\n").is_err());
+    }
+
+    #[test]
+    fn oauth2_providers_are_checked_and_their_secret_never_prints() {
+        let base = "[project]\nslug='x'\n[[collections]]\nname='users'\n[[collections.oauth2]]\nname='p'\nclient_id='c'\n";
+        let with = |rest: &str| parse(&format!("{base}{rest}"));
+        let ok = with("provider='google'\nclient_secret='hunter2-hunter2'\nredirect_urls=['https://a.test/cb']\n")
+            .unwrap();
+        assert!(!format!("{ok:?}").contains("hunter2"));
+        for bad in [
+            "provider='oidc'\nclient_secret='s'\nredirect_urls=['https://a.test/cb']\n",
+            "provider='github'\nredirect_urls=['https://a.test/cb']\n",
+            "provider='github'\nclient_secret='s'\nclient_secret_env='S'\nredirect_urls=['https://a.test/cb']\n",
+            "provider='github'\nclient_secret='s'\n",
+            "provider='github'\nclient_secret='s'\nredirect_urls=['not a url']\n",
+            "provider='facebook'\nclient_secret='s'\nredirect_urls=['https://a.test/cb']\n",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
     }
 }

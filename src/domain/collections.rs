@@ -33,6 +33,13 @@ pub struct CollectionSettings {
     pub mfa_duration_secs: i64,
     /// Indexes over several declared fields (`[[collections.indexes]]`).
     pub indexes: Vec<IndexDecl>,
+    /// Sign-in providers (`[[collections.oauth2]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub oauth2: Vec<super::oauth::config::OAuth2Decl>,
+    /// Whether a first OAuth2 sign-in joins an existing account with the same
+    /// email (only when the provider says it verified the address).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub oauth2_link_by_email: bool,
 }
 
 /// An index over several declared fields, in order: equalities on its
@@ -76,6 +83,8 @@ impl Default for CollectionSettings {
             // PocketBase's default.
             mfa_duration_secs: 1800,
             indexes: vec![],
+            oauth2: vec![],
+            oauth2_link_by_email: false,
         }
     }
 }

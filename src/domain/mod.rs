@@ -14,6 +14,7 @@ pub mod files;
 pub mod filter;
 pub mod limits;
 pub mod notices;
+pub mod oauth;
 pub mod profile;
 pub mod projects;
 pub mod second_factor;

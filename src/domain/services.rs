@@ -30,6 +30,8 @@ pub struct Services {
     pub mailer: crate::mail::Mailer,
     /// Where file contents are stored.
     pub files: crate::files::FileStore,
+    /// Calls to OAuth2 / OpenID Connect providers (timeouts, cached keys).
+    pub oauth: crate::auth::oauth::http::OAuthHttp,
     /// The base URL for links in emails (`AUTHGRAPH_PUBLIC_URL`), may be empty.
     pub public_url: String,
 }

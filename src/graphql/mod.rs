@@ -5,6 +5,7 @@ mod filter;
 pub mod http;
 pub mod loaders;
 mod mutation;
+mod oauth_types;
 mod query;
 pub mod schema;
 pub mod shared;

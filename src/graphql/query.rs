@@ -20,6 +20,30 @@ impl Query {
         caller.user().cloned().map(UserObject::full).gql()
     }
 
+    /// The sign-in providers of a collection (`users` by default), for
+    /// `startOAuth`. Needs the project's key.
+    async fn oauth_providers(
+        &self,
+        ctx: &Context<'_>,
+        collection: Option<String>,
+    ) -> async_graphql::Result<Vec<super::oauth_types::OAuthProviderObject>> {
+        let caller = ctx.data::<Caller>()?;
+        let svc = ctx.data::<Services>()?;
+        let project = caller.project().gql()?;
+        let name = collection
+            .as_deref()
+            .unwrap_or(crate::domain::collections::DEFAULT_COLLECTION);
+        let c = svc
+            .catalog
+            .collection_by_name(&svc.db, &project.id, name)
+            .await
+            .gql()?;
+        Ok(crate::domain::oauth::flow::providers(&c)
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// Your live sessions, newest first.
     async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionObject>> {
         let caller = ctx.data::<Caller>()?;

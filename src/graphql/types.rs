@@ -47,6 +47,21 @@ impl UserObject {
     async fn email(&self) -> Option<&str> {
         self.full.then_some(self.user.email.as_str())
     }
+    /// Linked sign-in providers; null in another user's public view.
+    async fn identities(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<super::oauth_types::IdentityObject>>> {
+        if !self.full {
+            return Ok(None);
+        }
+        use super::errors::GqlResult;
+        let svc = ctx.data::<crate::domain::Services>()?;
+        let list = crate::domain::oauth::identities::list(svc, &self.user.id)
+            .await
+            .gql()?;
+        Ok(Some(list.into_iter().map(Into::into).collect()))
+    }
     /// Second factors; null in another user's public view.
     async fn second_factors(
         &self,

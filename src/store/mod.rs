@@ -3,6 +3,7 @@ pub mod codes;
 pub mod factors;
 pub mod filter;
 pub mod indexes;
+pub mod oauth;
 pub mod raw;
 pub mod users;
 

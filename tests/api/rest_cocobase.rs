@@ -971,8 +971,6 @@ async fn capabilities_this_server_lacks_answer_403_with_a_detail() {
     let app = TestApp::spawn().await;
     let posts = [
         "/auth-collections/forgot-password",
-        "/auth-collections/google-verify",
-        "/auth-collections/github-verify",
         "/auth-collections/verify-google-login",
         "/auth-collections/2fa/enable",
         "/auth-collections/2fa/send-code",

@@ -936,7 +936,6 @@ async fn capabilities_this_server_lacks_answer_403_in_pocketbase_shape() {
     let posts = [
         "request-otp",
         "auth-with-otp",
-        "auth-with-oauth2",
         "request-password-reset",
         "confirm-password-reset",
         "request-verification",

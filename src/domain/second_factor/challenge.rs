@@ -36,6 +36,8 @@ pub enum Method {
     EmailCode,
     /// No factor yet, but the collection requires one: enrol a TOTP app.
     Enrol,
+    /// A sign-in with an OAuth2 / OpenID Connect provider.
+    OAuth2,
 }
 
 impl Method {
@@ -47,6 +49,7 @@ impl Method {
             Method::RecoveryCode => "recovery_code",
             Method::EmailCode => "email",
             Method::Enrol => "enrol_totp",
+            Method::OAuth2 => "oauth2",
         }
     }
 
@@ -58,6 +61,7 @@ impl Method {
             Method::RecoveryCode,
             Method::EmailCode,
             Method::Enrol,
+            Method::OAuth2,
         ]
         .into_iter()
         .find(|m| m.key() == key)

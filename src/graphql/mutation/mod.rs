@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod call;
 mod email;
+mod oauth;
 mod second_factor;
 
 use async_graphql::MergedObject;
@@ -15,6 +16,7 @@ use async_graphql::MergedObject;
 pub struct Mutation(
     EmailMutation,
     AuthMutation,
+    OAuthMutation,
     SecondFactorMutation,
     AccountMutation,
     AdminMutation,
@@ -27,6 +29,10 @@ pub struct EmailMutation;
 /// Signing up, logging in and out, and the caller's own sessions (`auth.rs`).
 #[derive(Default)]
 pub struct AuthMutation;
+
+/// Signing in with an OAuth2 / OpenID Connect provider (`oauth.rs`).
+#[derive(Default)]
+pub struct OAuthMutation;
 
 /// Second factors: answering a log-in's challenge, enrolling an
 /// authenticator app, recovery codes (`second_factor.rs`).

@@ -164,12 +164,23 @@ fn google() -> CocoError {
     not_enabled("Google sign-in").into()
 }
 
-/// Social sign-in is not built yet.
+/// `{id_token}` from Google → `{access_token, user}` (the collection's `google` provider).
 #[utoipa::path(post, path = "/auth-collections/google-verify", tag = super::doc::TAG,
-    summary = "Google sign-in: not enabled on this server (403)",
-    responses(super::doc::Errors<403>))]
-pub async fn google_verify() -> CocoError {
-    google()
+    summary = "Google sign-in with an ID token (`id_token`)",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<401, 403, 422>))]
+pub async fn google_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
+    let id_token = string_field(&body, "id_token")?;
+    let caller = &call.caller;
+    let done = crate::domain::oauth::direct::with_google_id_token(
+        call.services(),
+        caller.project()?,
+        &id_token,
+        &caller.client,
+        TokenLifetime::LongLived,
+    )
+    .await?;
+    Ok(Json(outcome_json(done.outcome)))
 }
 
 #[utoipa::path(post, path = "/auth-collections/verify-google-login", tag = super::doc::TAG,
@@ -193,9 +204,23 @@ pub async fn login_google() -> CocoError {
     google()
 }
 
+/// `{code, redirect_uri}` from GitHub → `{access_token, user}` (the collection's `github` provider).
 #[utoipa::path(post, path = "/auth-collections/github-verify", tag = super::doc::TAG,
-    summary = "GitHub sign-in: not enabled on this server (403)",
-    responses(super::doc::Errors<403>))]
-pub async fn github_verify() -> CocoError {
-    not_enabled("GitHub sign-in").into()
+    summary = "GitHub sign-in with an authorization code (`code`, `redirect_uri`)",
+    security(("apiKey" = [])), request_body = Object,
+    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<400, 401, 403, 422>))]
+pub async fn github_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
+    let code = string_field(&body, "code")?;
+    let redirect = string_field(&body, "redirect_uri")?;
+    let caller = &call.caller;
+    let done = crate::domain::oauth::direct::with_github_code(
+        call.services(),
+        caller.project()?,
+        &code,
+        &redirect,
+        &caller.client,
+        TokenLifetime::LongLived,
+    )
+    .await?;
+    Ok(Json(outcome_json(done.outcome)))
 }

@@ -22,7 +22,8 @@ pub async fn health() -> Json<Value> {
     Json(json!({"code": 200, "message": "API is healthy.", "data": {}}))
 }
 
-/// `GET …/auth-methods`: password log-in by email and by declared unique text fields.
+/// `GET …/auth-methods`: password log-in by email and by declared unique text
+/// fields, and the collection's OAuth2 providers.
 #[utoipa::path(get, path = "/api/collections/{collection}/auth-methods", tag = super::doc::TAG,
     summary = "Authentication methods",
     params(("collection" = String, Path)),
@@ -30,8 +31,10 @@ pub async fn health() -> Json<Value> {
 pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Value>> {
     let mut identity_fields = vec!["email".to_owned()];
     let mut mfa = (false, 0);
+    let mut oauth2 = json!({"enabled": false, "providers": []});
     if p.collection != SUPERUSERS {
         let coll = call.collection(&p.collection).await?;
+        oauth2 = super::oauth::providers_json(&call, &coll).await;
         if coll.settings.mfa {
             mfa = (true, coll.settings.mfa_duration_secs);
         }
@@ -44,7 +47,7 @@ pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Valu
     }
     Ok(Json(json!({
         "password": {"enabled": true, "identityFields": identity_fields},
-        "oauth2": {"enabled": false, "providers": []},
+        "oauth2": oauth2,
         "mfa": {"enabled": mfa.0, "duration": mfa.1},
         "otp": {"enabled": false, "duration": 0},
     })))
@@ -119,15 +122,6 @@ pub async fn auth_refresh(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Valu
     Ok(Json(
         json!({"token": auth.token, "record": record_json(&auth.user, &coll, true)}),
     ))
-}
-
-/// OAuth2 sign-in is not built yet.
-#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-oauth2", tag = super::doc::TAG,
-    summary = "OAuth2 sign-in: not enabled on this server (403)",
-    params(("collection" = String, Path)),
-    responses(super::doc::Errors<403>))]
-pub async fn auth_with_oauth2(Path(_): Path<CollPath>) -> PbError {
-    not_enabled("OAuth2 authentication").into()
 }
 
 /// Impersonation is not offered.

@@ -13,6 +13,7 @@ mod expand;
 mod files;
 pub mod filter;
 mod mfa;
+mod oauth;
 pub mod realtime;
 pub mod record;
 mod records;
@@ -40,7 +41,7 @@ pub fn routes() -> OpenApiRouter<PbState> {
         ))
         .routes(routes!(email::request_otp))
         .routes(routes!(email::auth_with_otp))
-        .routes(routes!(auth::auth_with_oauth2))
+        .routes(routes!(oauth::auth_with_oauth2))
         .routes(routes!(email::request_password_reset))
         .routes(routes!(email::confirm_password_reset))
         .routes(routes!(email::request_verification))

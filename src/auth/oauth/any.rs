@@ -1,0 +1,57 @@
+//! The configured provider, dispatching to its kind's file.
+use super::github::GitHub;
+use super::http::OAuthHttp;
+use super::oidc::Oidc;
+use super::provider::Provider;
+use super::types::{AuthorizeParams, ExchangeParams, Kind, Profile, ProviderConfig};
+use crate::error::AppResult;
+
+/// A configured provider of any kind.
+pub enum AnyProvider {
+    Oidc(Oidc),
+    GitHub(GitHub),
+}
+
+impl AnyProvider {
+    pub fn new(config: ProviderConfig) -> Self {
+        match config.kind {
+            Kind::Oidc => AnyProvider::Oidc(Oidc { config }),
+            Kind::GitHub => AnyProvider::GitHub(GitHub { config }),
+        }
+    }
+
+    /// Whether the provider checks a nonce (OIDC ID tokens).
+    pub fn uses_nonce(&self) -> bool {
+        matches!(self, AnyProvider::Oidc(_))
+    }
+
+    pub async fn authorize_url(
+        &self,
+        http: &OAuthHttp,
+        params: &AuthorizeParams<'_>,
+    ) -> AppResult<String> {
+        match self {
+            AnyProvider::Oidc(p) => p.authorize_url(http, params).await,
+            AnyProvider::GitHub(p) => p.authorize_url(http, params).await,
+        }
+    }
+
+    pub async fn exchange(
+        &self,
+        http: &OAuthHttp,
+        params: &ExchangeParams<'_>,
+    ) -> AppResult<Profile> {
+        match self {
+            AnyProvider::Oidc(p) => p.exchange(http, params).await,
+            AnyProvider::GitHub(p) => p.exchange(http, params).await,
+        }
+    }
+
+    /// Checks an ID token the client obtained itself (OpenID providers only).
+    pub async fn verify_id_token(&self, http: &OAuthHttp, token: &str) -> AppResult<Profile> {
+        match self {
+            AnyProvider::Oidc(p) => p.verify_id_token(http, token).await,
+            AnyProvider::GitHub(_) => Err(super::types::rejected("GitHub issues no ID tokens")),
+        }
+    }
+}

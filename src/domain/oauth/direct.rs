@@ -1,0 +1,80 @@
+//! Sign-ins whose provider step the client did itself (Cocobase's SDK): a
+//! Google ID token to check, or a GitHub code to redeem without PKCE. The
+//! collection's provider of that kind is used; none configured: "not enabled".
+use super::config::{OAuth2Decl, ProviderKind};
+use super::flow::{Finished, allowed_redirect, complete};
+use crate::auth::oauth::any::AnyProvider;
+use crate::auth::oauth::types::ExchangeParams;
+use crate::domain::client::ClientInfo;
+use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
+use crate::domain::projects::Project;
+use crate::domain::services::Services;
+use crate::domain::users::model::TokenLifetime;
+use crate::error::{AppError, AppResult};
+
+async fn provider_of(
+    svc: &Services,
+    project: &Project,
+    kind: ProviderKind,
+    what: &str,
+) -> AppResult<(Collection, OAuth2Decl)> {
+    let collection = svc
+        .catalog
+        .collection_by_name(&svc.db, &project.id, DEFAULT_COLLECTION)
+        .await?;
+    let decl = collection
+        .settings
+        .oauth2
+        .iter()
+        .find(|p| p.provider == kind)
+        .cloned()
+        .ok_or_else(|| {
+            AppError::Forbidden(format!(
+                "{what} is not enabled on this server (no {what} provider in the collection's [[collections.oauth2]])"
+            ))
+        })?;
+    Ok((collection, decl))
+}
+
+/// Signs in with an ID token from the collection's Google provider.
+pub async fn with_google_id_token(
+    svc: &Services,
+    project: &Project,
+    id_token: &str,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<Finished> {
+    let (collection, decl) =
+        provider_of(svc, project, ProviderKind::Google, "Google sign-in").await?;
+    let profile = AnyProvider::new(decl.resolve()?)
+        .verify_id_token(&svc.oauth, id_token)
+        .await?;
+    complete(svc, project, &collection, &decl, profile, client, lifetime).await
+}
+
+/// Signs in with a GitHub code the client obtained for `redirect_url` (one
+/// of the provider's `redirect_urls`).
+pub async fn with_github_code(
+    svc: &Services,
+    project: &Project,
+    code: &str,
+    redirect_url: &str,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<Finished> {
+    let (collection, decl) =
+        provider_of(svc, project, ProviderKind::Github, "GitHub sign-in").await?;
+    allowed_redirect(&decl, redirect_url)?;
+    let profile = AnyProvider::new(decl.resolve()?)
+        .exchange(
+            &svc.oauth,
+            &ExchangeParams {
+                code,
+                code_verifier: None,
+                redirect_url,
+                nonce: None,
+            },
+        )
+        .await?;
+    complete(svc, project, &collection, &decl, profile, client, lifetime).await
+}

@@ -1,0 +1,300 @@
+//! A sign-in's flow: its start hands out the provider's URL and a `state`
+//! (single use, bound to the collection, provider and redirect URL, expiring
+//! in minutes, stored only hashed); its finish redeems the code with the
+//! PKCE verifier and the nonce kept at the start.
+use chrono::Utc;
+
+use super::config::OAuth2Decl;
+use super::identities::{SignIn, sign_in};
+use crate::auth::oauth::any::AnyProvider;
+use crate::auth::oauth::pkce;
+use crate::auth::oauth::types::{AuthorizeParams, ExchangeParams, Profile};
+use crate::domain::client::ClientInfo;
+use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
+use crate::domain::projects::Project;
+use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_factor};
+use crate::domain::services::Services;
+use crate::domain::users::model::TokenLifetime;
+use crate::error::{AppError, AppResult};
+use crate::store::oauth::{self as store, FlowRow};
+
+/// How long a started flow waits for its callback.
+pub const FLOW_TTL_SECS: i64 = 600;
+
+/// A provider a collection offers, as clients list it.
+#[derive(Clone, Debug)]
+pub struct ProviderInfo {
+    pub name: String,
+    pub display_name: String,
+}
+
+/// The providers of a collection.
+pub fn providers(collection: &Collection) -> Vec<ProviderInfo> {
+    collection
+        .settings
+        .oauth2
+        .iter()
+        .map(|p| ProviderInfo {
+            name: p.name.clone(),
+            display_name: p.display_name(),
+        })
+        .collect()
+}
+
+/// The collection's provider named `name`.
+pub fn provider<'a>(collection: &'a Collection, name: &str) -> AppResult<&'a OAuth2Decl> {
+    collection
+        .settings
+        .oauth2
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or(AppError::NotFound("OAuth2 provider"))
+}
+
+/// A redirect URL on the provider's allow-list, matched exactly.
+pub fn allowed_redirect(decl: &OAuth2Decl, url: &str) -> AppResult<()> {
+    if decl.redirect_urls.iter().any(|u| u == url) {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "redirectUrl",
+            "this redirect URL is not one the provider's configuration allows",
+        ))
+    }
+}
+
+/// Starting a sign-in.
+#[derive(Clone, Debug, Default)]
+pub struct StartRequest {
+    pub collection: Option<String>,
+    pub provider: String,
+    pub redirect_url: String,
+}
+
+/// A started sign-in: send the browser to `url`; the callback brings back
+/// `state` and a code.
+#[derive(Clone, Debug)]
+pub struct Started {
+    pub url: String,
+    pub state: String,
+    pub code_challenge: String,
+}
+
+/// Starts a sign-in with a collection's provider.
+pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppResult<Started> {
+    let collection = svc
+        .catalog
+        .collection_by_name(
+            &svc.db,
+            &project.id,
+            req.collection.as_deref().unwrap_or(DEFAULT_COLLECTION),
+        )
+        .await?;
+    let decl = provider(&collection, &req.provider)?;
+    allowed_redirect(decl, &req.redirect_url)?;
+    let p = AnyProvider::new(decl.resolve()?);
+    let (state, verifier, nonce) = (
+        pkce::random_token(),
+        pkce::random_token(),
+        pkce::random_token(),
+    );
+    let challenge = pkce::challenge(&verifier);
+    let url = p
+        .authorize_url(
+            &svc.oauth,
+            &AuthorizeParams {
+                redirect_url: Some(&req.redirect_url),
+                state: &state,
+                code_challenge: &challenge,
+                nonce: Some(&nonce),
+            },
+        )
+        .await?;
+    let now = Utc::now().timestamp();
+    let row = FlowRow {
+        project_id: project.id.clone(),
+        collection_id: collection.id.clone(),
+        provider: decl.name.clone(),
+        redirect_url: req.redirect_url,
+        code_verifier: verifier,
+        nonce,
+    };
+    store::put_flow(&svc.db, &pkce::hash(&state), &row, now + FLOW_TTL_SECS, now).await?;
+    Ok(Started {
+        url,
+        state,
+        code_challenge: challenge,
+    })
+}
+
+/// A provider as PocketBase's `auth-methods` lists it: the client keeps the
+/// state and the PKCE verifier, and appends its redirect URL to `auth_url`.
+#[derive(Clone, Debug)]
+pub struct ClientFlow {
+    pub name: String,
+    pub display_name: String,
+    pub state: String,
+    pub auth_url: String,
+    pub code_verifier: String,
+    pub code_challenge: String,
+}
+
+/// Client-kept flows for each provider of a collection. A provider that
+/// cannot be reached now is left out of the list (and logged).
+pub async fn client_flows(svc: &Services, collection: &Collection) -> Vec<ClientFlow> {
+    let mut out = vec![];
+    for decl in &collection.settings.oauth2 {
+        let (state, verifier) = (pkce::random_token(), pkce::random_token());
+        let challenge = pkce::challenge(&verifier);
+        let url = match decl.resolve() {
+            Ok(c) => {
+                AnyProvider::new(c)
+                    .authorize_url(
+                        &svc.oauth,
+                        &AuthorizeParams {
+                            redirect_url: None,
+                            state: &state,
+                            code_challenge: &challenge,
+                            nonce: None,
+                        },
+                    )
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match url {
+            Ok(auth_url) => out.push(ClientFlow {
+                name: decl.name.clone(),
+                display_name: decl.display_name(),
+                state,
+                auth_url,
+                code_verifier: verifier,
+                code_challenge: challenge,
+            }),
+            Err(e) => tracing::warn!(provider = %decl.name, error = %e, "oauth2 provider left out"),
+        }
+    }
+    out
+}
+
+/// The callback of a started sign-in.
+#[derive(Clone, Debug, Default)]
+pub struct FinishRequest {
+    pub state: String,
+    pub code: String,
+    pub client: ClientInfo,
+    pub lifetime: TokenLifetime,
+}
+
+/// A finished sign-in: its outcome, whether it created the user, and what
+/// the provider said of the account.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    pub outcome: LogInOutcome,
+    pub is_new: bool,
+    pub profile: Profile,
+}
+
+fn invalid_state() -> AppError {
+    AppError::OAuthRejected("the sign-in's state is unknown, used or expired; start again".into())
+}
+
+/// Finishes a sign-in started by [`start`]: the state is taken (used once),
+/// the code redeemed, the account found or created, then the usual end of
+/// a first factor.
+pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> AppResult<Finished> {
+    let now = Utc::now().timestamp();
+    let flow = store::take_flow(&svc.db, &pkce::hash(&req.state), now)
+        .await?
+        .filter(|f| f.project_id == project.id)
+        .ok_or_else(invalid_state)?;
+    let collection = svc.catalog.collection(&svc.db, &flow.collection_id).await?;
+    let decl = provider(&collection, &flow.provider)?;
+    let p = AnyProvider::new(decl.resolve()?);
+    let profile = p
+        .exchange(
+            &svc.oauth,
+            &ExchangeParams {
+                code: &req.code,
+                code_verifier: Some(&flow.code_verifier),
+                redirect_url: &flow.redirect_url,
+                nonce: p.uses_nonce().then_some(flow.nonce.as_str()),
+            },
+        )
+        .await?;
+    complete(
+        svc,
+        project,
+        &collection,
+        decl,
+        profile,
+        &req.client,
+        req.lifetime,
+    )
+    .await
+}
+
+/// Signs in with a code and a verifier the client kept itself (PocketBase's
+/// `auth-with-oauth2`, whose SDK checks the state): the redirect URL must be
+/// on the allow-list, and no nonce is checked (none was bound server-side).
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_with_verifier(
+    svc: &Services,
+    project: &Project,
+    collection: &Collection,
+    provider_name: &str,
+    code: &str,
+    code_verifier: &str,
+    redirect_url: &str,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<Finished> {
+    let decl = provider(collection, provider_name)?;
+    allowed_redirect(decl, redirect_url)?;
+    let p = AnyProvider::new(decl.resolve()?);
+    let profile = p
+        .exchange(
+            &svc.oauth,
+            &ExchangeParams {
+                code,
+                code_verifier: Some(code_verifier),
+                redirect_url,
+                nonce: None,
+            },
+        )
+        .await?;
+    complete(svc, project, collection, decl, profile, client, lifetime).await
+}
+
+/// The end of every OAuth2 sign-in: the user found or created, then the
+/// usual end of a first factor.
+pub async fn complete(
+    svc: &Services,
+    project: &Project,
+    collection: &Collection,
+    decl: &OAuth2Decl,
+    profile: Profile,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<Finished> {
+    let SignIn { user, is_new } = sign_in(svc, project, collection, &decl.name, &profile).await?;
+    if user.disabled {
+        return Err(AppError::AccountDisabled);
+    }
+    tracing::info!(event = "oauth2_login", provider = %decl.name, user_id = %user.id, is_new);
+    let outcome = after_first_factor(
+        svc,
+        collection,
+        user,
+        Method::OAuth2,
+        None,
+        client,
+        lifetime,
+    )
+    .await?;
+    Ok(Finished {
+        outcome,
+        is_new,
+        profile,
+    })
+}

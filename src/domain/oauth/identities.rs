@@ -1,0 +1,192 @@
+//! Who signs in as whom: a provider's account (collection, provider,
+//! subject) belongs to one user. The first sign-in creates the user, or —
+//! only when the provider verified the email and the collection allows it
+//! (`oauth2_link_by_email`) — joins the account that has that email. A
+//! provider's email change is recorded on the identity, never a new user.
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde_json::{Map, Value};
+
+use entity::user;
+
+use crate::auth::keys;
+use crate::auth::oauth::types::Profile;
+use crate::domain::collections::{Collection, FieldType};
+use crate::domain::events::{UserEvent, UserEventKind};
+use crate::domain::profile;
+use crate::domain::projects::Project;
+use crate::domain::services::Services;
+use crate::domain::users::model::{User, normalize_email};
+use crate::domain::users::query::get;
+use crate::error::{AppError, AppResult};
+use crate::store::oauth as store;
+
+/// The user a sign-in is for, and whether it was just created.
+pub struct SignIn {
+    pub user: User,
+    pub is_new: bool,
+}
+
+/// A provider's account linked to a user.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub provider: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+/// The user's linked provider accounts.
+pub async fn list(svc: &Services, user_id: &str) -> AppResult<Vec<Identity>> {
+    Ok(store::identities_of(&svc.db, user_id)
+        .await?
+        .into_iter()
+        .map(|r| Identity {
+            provider: r.provider,
+            email: r.email,
+            email_verified: r.email_verified,
+        })
+        .collect())
+}
+
+/// Finds or creates the user a provider's account signs in as.
+pub async fn sign_in(
+    svc: &Services,
+    project: &Project,
+    collection: &Collection,
+    provider: &str,
+    p: &Profile,
+) -> AppResult<SignIn> {
+    let now = Utc::now().timestamp();
+    if p.subject.is_empty() {
+        return Err(AppError::OAuthRejected(
+            "the provider did not identify the account".into(),
+        ));
+    }
+    let email = p.email.as_deref();
+    if let Some(row) = store::find_identity(&svc.db, &collection.id, provider, &p.subject).await? {
+        if row.email.as_deref() != email || row.email_verified != p.email_verified {
+            store::update_identity_email(
+                &svc.db,
+                &collection.id,
+                provider,
+                &p.subject,
+                email,
+                p.email_verified,
+                now,
+            )
+            .await?;
+        }
+        let user = get(&svc.db, &project.id, &row.user_id).await?;
+        return Ok(SignIn {
+            user,
+            is_new: false,
+        });
+    }
+    let Some(raw_email) = email else {
+        return Err(AppError::OAuthRejected(
+            "the provider shares no email address for this account".into(),
+        ));
+    };
+    let (email, normalized) = normalize_email(raw_email)?;
+    let existing = user::Entity::find()
+        .filter(user::Column::CollectionId.eq(&collection.id))
+        .filter(user::Column::EmailNormalized.eq(&normalized))
+        .one(&svc.db)
+        .await?;
+    if let Some(m) = existing {
+        if !(p.email_verified && collection.settings.oauth2_link_by_email) {
+            return Err(AppError::Forbidden(
+                "an account with this email already exists and is not linked to this provider; \
+                 log in to it another way (linking by email needs an address the provider \
+                 verified and a collection with oauth2_link_by_email)"
+                    .into(),
+            ));
+        }
+        store::insert_identity(
+            &svc.db,
+            &keys::new_id(),
+            &collection.id,
+            provider,
+            &p.subject,
+            &m.id,
+            Some(&email),
+            true,
+            now,
+        )
+        .await?;
+        tracing::info!(event = "oauth2_linked", provider, user_id = %m.id);
+        return Ok(SignIn {
+            user: User::from(m),
+            is_new: false,
+        });
+    }
+    let data = initial_profile(collection, p);
+    let at = Utc::now();
+    let txn = svc.db.begin().await?;
+    let model = user::ActiveModel {
+        id: Set(keys::new_id()),
+        project_id: Set(project.id.clone()),
+        collection_id: Set(collection.id.clone()),
+        email: Set(email.clone()),
+        email_normalized: Set(normalized),
+        // No password: an empty hash never verifies.
+        password_hash: Set(String::new()),
+        data: Set(Value::Object(data)),
+        roles: Set(serde_json::json!(["user"])),
+        verified: Set(p.email_verified),
+        disabled: Set(false),
+        token_version: Set(0),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if crate::store::is_unique_violation(&e, "email") {
+            AppError::EmailExists
+        } else {
+            e.into()
+        }
+    })?;
+    store::insert_identity(
+        &txn,
+        &keys::new_id(),
+        &collection.id,
+        provider,
+        &p.subject,
+        &model.id,
+        Some(&email),
+        p.email_verified,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    let user = User::from(model);
+    svc.events.publish(UserEvent {
+        kind: UserEventKind::Created,
+        user: user.clone(),
+        changed: vec![],
+    });
+    tracing::info!(event = "sign_up", provider, user_id = %user.id);
+    Ok(SignIn { user, is_new: true })
+}
+
+/// `name` and `avatar_url` from the provider, where the collection takes them.
+fn initial_profile(collection: &Collection, p: &Profile) -> Map<String, Value> {
+    let mut data = Map::new();
+    for (key, value) in [("name", &p.name), ("avatar_url", &p.avatar_url)] {
+        let Some(v) = value else { continue };
+        let takes = match collection.field(key) {
+            Some(f) => f.field_type == FieldType::Text,
+            None => collection.settings.allow_undeclared_fields,
+        };
+        if takes {
+            data.insert(key.to_owned(), Value::String(v.clone()));
+        }
+    }
+    if profile::check_new_profile(collection, &data).is_err() {
+        // A collection with required fields of its own: the user fills them in later.
+        data.clear();
+    }
+    data
+}

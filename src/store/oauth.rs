@@ -1,0 +1,194 @@
+//! OAuth2 sign-in: identities (`oauth_identities`) and pending flows (`oauth_flows`).
+use sea_orm::ConnectionTrait;
+
+use super::raw::{execute, query_all, query_one};
+use crate::error::AppResult;
+
+/// A pending flow, as its start stored it.
+pub struct FlowRow {
+    pub project_id: String,
+    pub collection_id: String,
+    pub provider: String,
+    pub redirect_url: String,
+    pub code_verifier: String,
+    pub nonce: String,
+}
+
+/// Stores a flow under the hash of its state, and forgets expired ones.
+pub async fn put_flow(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+    f: &FlowRow,
+    expires_at: i64,
+    now: i64,
+) -> AppResult<()> {
+    execute(
+        db,
+        "DELETE FROM oauth_flows WHERE expires_at <= $1",
+        vec![now.into()],
+    )
+    .await?;
+    execute(
+        db,
+        "INSERT INTO oauth_flows (state_hash, project_id, collection_id, provider, redirect_url, \
+         code_verifier, nonce, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            state_hash.into(),
+            f.project_id.clone().into(),
+            f.collection_id.clone().into(),
+            f.provider.clone().into(),
+            f.redirect_url.clone().into(),
+            f.code_verifier.clone().into(),
+            f.nonce.clone().into(),
+            expires_at.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes a live flow: of two callers with one state, only one gets it.
+pub async fn take_flow(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+    now: i64,
+) -> AppResult<Option<FlowRow>> {
+    let Some(r) = query_one(
+        db,
+        "SELECT project_id, collection_id, provider, redirect_url, code_verifier, nonce \
+         FROM oauth_flows WHERE state_hash = $1 AND expires_at > $2",
+        vec![state_hash.into(), now.into()],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let n = execute(
+        db,
+        "DELETE FROM oauth_flows WHERE state_hash = $1",
+        vec![state_hash.into()],
+    )
+    .await?;
+    if n != 1 {
+        return Ok(None);
+    }
+    Ok(Some(FlowRow {
+        project_id: r.try_get("", "project_id")?,
+        collection_id: r.try_get("", "collection_id")?,
+        provider: r.try_get("", "provider")?,
+        redirect_url: r.try_get("", "redirect_url")?,
+        code_verifier: r.try_get("", "code_verifier")?,
+        nonce: r.try_get("", "nonce")?,
+    }))
+}
+
+/// An identity as stored.
+pub struct IdentityRow {
+    pub provider: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+fn identity(r: sea_orm::QueryResult) -> AppResult<IdentityRow> {
+    Ok(IdentityRow {
+        provider: r.try_get("", "provider")?,
+        user_id: r.try_get("", "user_id")?,
+        email: r.try_get("", "email")?,
+        email_verified: r.try_get("", "email_verified")?,
+    })
+}
+
+/// The identity of a provider's account in a collection.
+pub async fn find_identity(
+    db: &impl ConnectionTrait,
+    collection_id: &str,
+    provider: &str,
+    subject: &str,
+) -> AppResult<Option<IdentityRow>> {
+    query_one(
+        db,
+        "SELECT provider, user_id, email, email_verified FROM oauth_identities \
+         WHERE collection_id = $1 AND provider = $2 AND subject = $3",
+        vec![collection_id.into(), provider.into(), subject.into()],
+    )
+    .await?
+    .map(identity)
+    .transpose()
+}
+
+/// A user's identities, by provider name.
+pub async fn identities_of(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> AppResult<Vec<IdentityRow>> {
+    query_all(
+        db,
+        "SELECT provider, user_id, email, email_verified FROM oauth_identities \
+         WHERE user_id = $1 ORDER BY provider, created_at",
+        vec![user_id.into()],
+    )
+    .await?
+    .into_iter()
+    .map(identity)
+    .collect()
+}
+
+/// Links a provider's account to a user.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_identity(
+    db: &impl ConnectionTrait,
+    id: &str,
+    collection_id: &str,
+    provider: &str,
+    subject: &str,
+    user_id: &str,
+    email: Option<&str>,
+    email_verified: bool,
+    now: i64,
+) -> AppResult<()> {
+    execute(
+        db,
+        "INSERT INTO oauth_identities (id, collection_id, provider, subject, user_id, email, \
+         email_verified, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        vec![
+            id.into(),
+            collection_id.into(),
+            provider.into(),
+            subject.into(),
+            user_id.into(),
+            email.map(str::to_owned).into(),
+            email_verified.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records what the provider now says of the account's email.
+pub async fn update_identity_email(
+    db: &impl ConnectionTrait,
+    collection_id: &str,
+    provider: &str,
+    subject: &str,
+    email: Option<&str>,
+    email_verified: bool,
+    now: i64,
+) -> AppResult<()> {
+    execute(
+        db,
+        "UPDATE oauth_identities SET email = $4, email_verified = $5, updated_at = $6 \
+         WHERE collection_id = $1 AND provider = $2 AND subject = $3",
+        vec![
+            collection_id.into(),
+            provider.into(),
+            subject.into(),
+            email.map(str::to_owned).into(),
+            email_verified.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
