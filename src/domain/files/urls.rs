@@ -35,20 +35,43 @@ async fn file_keys(
     collection: &Collection,
     user_id: Option<&str>,
 ) -> AppResult<Vec<String>> {
-    let mut keys: Vec<String> = collection
-        .fields
-        .iter()
-        .filter(|f| f.field_type == FieldType::File)
-        .map(|f| f.name.clone())
-        .collect();
-    if let Some(id) = user_id {
-        for field in record::fields_of(&svc.db, id).await? {
-            if !keys.contains(&field) {
-                keys.push(field);
-            }
+    let stored = match user_id {
+        Some(id) => record::fields_of(&svc.db, id).await?,
+        None => vec![],
+    };
+    Ok(with_declared(collection, stored))
+}
+
+/// `stored` (the keys a user's stored files belong to) with the collection's
+/// declared file fields, each once.
+fn with_declared(collection: &Collection, mut keys: Vec<String>) -> Vec<String> {
+    for f in &collection.fields {
+        if f.field_type == FieldType::File && !keys.contains(&f.name) {
+            keys.push(f.name.clone());
         }
     }
-    Ok(keys)
+    keys
+}
+
+/// Turns the names in `keys` of `user`'s profile `data` into URLs.
+async fn link(
+    svc: &Services,
+    user: &User,
+    collection: &Collection,
+    keys: &[String],
+    data: &mut serde_json::Map<String, Value>,
+) -> AppResult<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let project = svc.catalog.project(&svc.db, &user.project_id).await?;
+    for key in keys {
+        if let Some(v) = data.get_mut(key) {
+            let link = |n: &str| url(&svc.public_url, &project, &collection.name, &user.id, n);
+            map_names(v, &link);
+        }
+    }
+    Ok(())
 }
 
 fn map_names(v: &mut Value, f: &dyn Fn(&str) -> String) {
@@ -72,18 +95,8 @@ pub async fn linked_profile(svc: &Services, user: &User) -> AppResult<Value> {
     let mut data = user.data.clone();
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
     let keys = file_keys(svc, &collection, Some(&user.id)).await?;
-    let Some(map) = data.as_object_mut() else {
-        return Ok(data);
-    };
-    if keys.is_empty() {
-        return Ok(data);
-    }
-    let project = svc.catalog.project(&svc.db, &user.project_id).await?;
-    for key in &keys {
-        if let Some(v) = map.get_mut(key) {
-            let link = |n: &str| url(&svc.public_url, &project, &collection.name, &user.id, n);
-            map_names(v, &link);
-        }
+    if let Some(map) = data.as_object_mut() {
+        link(svc, user, &collection, &keys, map).await?;
     }
     Ok(data)
 }
@@ -95,24 +108,9 @@ pub async fn link_page(svc: &Services, users: &[User], items: &mut [Value]) -> A
     let mut by_user = record::fields_by_user(&svc.db, ids).await?;
     for (user, item) in users.iter().zip(items.iter_mut()) {
         let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
-        let mut keys: Vec<String> = by_user.remove(&user.id).unwrap_or_default();
-        for f in &collection.fields {
-            if f.field_type == FieldType::File && !keys.contains(&f.name) {
-                keys.push(f.name.clone());
-            }
-        }
-        if keys.is_empty() {
-            continue;
-        }
-        let project = svc.catalog.project(&svc.db, &user.project_id).await?;
-        let Some(data) = item.get_mut("data").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        for key in &keys {
-            if let Some(v) = data.get_mut(key) {
-                let link = |n: &str| url(&svc.public_url, &project, &collection.name, &user.id, n);
-                map_names(v, &link);
-            }
+        let keys = with_declared(&collection, by_user.remove(&user.id).unwrap_or_default());
+        if let Some(data) = item.get_mut("data").and_then(Value::as_object_mut) {
+            link(svc, user, &collection, &keys, data).await?;
         }
     }
     Ok(())
