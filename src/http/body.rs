@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::dialect::{Dialect, Failure};
 use crate::domain::client::ClientInfo;
-use crate::domain::users::{LogInRequest, TokenLifetime};
+use crate::domain::users::{LogInRequest, SignUpRequest, TokenLifetime};
 use crate::error::{AppError, AppResult};
 
 /// A JSON object body (an empty body is an empty object). A multipart body,
@@ -124,6 +124,25 @@ pub fn password_log_in(
     Ok(LogInRequest {
         email: string_field(body, "email")?,
         password: string_field(body, "password")?,
+        client: client.clone(),
+        lifetime,
+        ..Default::default()
+    })
+}
+
+/// The sign-up of a `{email, password}` body with the profile `data` the door
+/// read from it (Cocobase's and urBackend's), into the default collection.
+pub fn password_sign_up(
+    body: &Map<String, Value>,
+    data: Map<String, Value>,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<SignUpRequest> {
+    Ok(SignUpRequest {
+        email: string_field(body, "email")?,
+        password: string_field(body, "password")?,
+        data,
+        collection: None,
         client: client.clone(),
         lifetime,
         ..Default::default()
