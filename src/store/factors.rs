@@ -1,11 +1,12 @@
 //! Second factors (`second_factors`), recovery codes (`recovery_codes`) and
 //! log-in challenges (`login_challenges`).
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::raw::{execute, query_all, query_one};
+use super::raw::{self, execute, query_all, query_one};
 use crate::error::AppResult;
 
 /// A second factor as stored.
+#[derive(FromQueryResult)]
 pub struct FactorRow {
     pub kind: String,
     pub secret: Option<String>,
@@ -23,16 +24,8 @@ pub async fn factors(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec<
         vec![user_id.into()],
     )
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(FactorRow {
-                kind: r.try_get("", "kind")?,
-                secret: r.try_get("", "secret")?,
-                confirmed: r.try_get("", "confirmed")?,
-                last_step: r.try_get("", "last_step")?,
-                created_at: r.try_get("", "created_at")?,
-            })
-        })
+    rows.iter()
+        .map(|r| Ok(FactorRow::from_query_result(r, "")?))
         .collect()
 }
 
@@ -173,6 +166,7 @@ pub async fn spend_recovery(db: &impl ConnectionTrait, id: &str, now: i64) -> Ap
 }
 
 /// A log-in challenge as stored.
+#[derive(FromQueryResult)]
 pub struct ChallengeRow {
     pub id: String,
     pub user_id: String,
@@ -215,17 +209,7 @@ const CHALLENGE_COLUMNS: &str = "id, user_id, project_id, collection_id, first_m
      attempts, long_lived, expires_at";
 
 fn challenge_of(r: sea_orm::QueryResult) -> AppResult<ChallengeRow> {
-    Ok(ChallengeRow {
-        id: r.try_get("", "id")?,
-        user_id: r.try_get("", "user_id")?,
-        project_id: r.try_get("", "project_id")?,
-        collection_id: r.try_get("", "collection_id")?,
-        first_method: r.try_get("", "first_method")?,
-        methods: r.try_get("", "methods")?,
-        attempts: r.try_get("", "attempts")?,
-        long_lived: r.try_get("", "long_lived")?,
-        expires_at: r.try_get("", "expires_at")?,
-    })
+    Ok(ChallengeRow::from_query_result(&r, "")?)
 }
 
 /// A live challenge by id.
@@ -261,22 +245,10 @@ pub async fn newest_challenge(
 
 /// Counts a wrong answer; `drop` deletes the challenge instead (its last one).
 pub async fn count_wrong(db: &impl ConnectionTrait, id: &str, drop: bool) -> AppResult<()> {
-    let text = if drop {
-        "DELETE FROM login_challenges WHERE id = $1"
-    } else {
-        "UPDATE login_challenges SET attempts = attempts + 1 WHERE id = $1"
-    };
-    execute(db, text, vec![id.into()]).await?;
-    Ok(())
+    raw::count_wrong(db, "login_challenges", id, drop).await
 }
 
 /// Deletes a challenge; true when this call took it.
 pub async fn take_challenge(db: &impl ConnectionTrait, id: &str) -> AppResult<bool> {
-    let n = execute(
-        db,
-        "DELETE FROM login_challenges WHERE id = $1",
-        vec![id.into()],
-    )
-    .await?;
-    Ok(n == 1)
+    raw::take(db, "login_challenges", id).await
 }
