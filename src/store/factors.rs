@@ -2,7 +2,7 @@
 //! log-in challenges (`login_challenges`).
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::raw::{self, execute, query_all, query_one};
+use super::raw::{self, delete_where, execute, query_all, query_one};
 use crate::error::AppResult;
 
 /// A second factor as stored.
@@ -92,21 +92,9 @@ pub async fn delete(
             )
             .await?
         }
-        None => {
-            execute(
-                db,
-                "DELETE FROM second_factors WHERE user_id = $1",
-                vec![user_id.into()],
-            )
-            .await?
-        }
+        None => delete_where(db, "second_factors", "user_id", user_id).await?,
     };
-    execute(
-        db,
-        "DELETE FROM login_challenges WHERE user_id = $1",
-        vec![user_id.into()],
-    )
-    .await?;
+    delete_where(db, "login_challenges", "user_id", user_id).await?;
     Ok(n)
 }
 
@@ -129,12 +117,7 @@ pub async fn replace_recovery(
 }
 
 pub async fn delete_recovery(db: &impl ConnectionTrait, user_id: &str) -> AppResult<()> {
-    execute(
-        db,
-        "DELETE FROM recovery_codes WHERE user_id = $1",
-        vec![user_id.into()],
-    )
-    .await?;
+    delete_where(db, "recovery_codes", "user_id", user_id).await?;
     Ok(())
 }
 
@@ -212,32 +195,30 @@ fn challenge_of(r: sea_orm::QueryResult) -> AppResult<ChallengeRow> {
     Ok(ChallengeRow::from_query_result(&r, "")?)
 }
 
-/// A live challenge by id.
-pub async fn live_challenge(
-    db: &impl ConnectionTrait,
-    id: &str,
-    now: i64,
-) -> AppResult<Option<ChallengeRow>> {
-    let text = format!(
-        "SELECT {CHALLENGE_COLUMNS} FROM login_challenges WHERE id = $1 AND expires_at > $2"
-    );
-    query_one(db, &text, vec![id.into(), now.into()])
-        .await?
-        .map(challenge_of)
-        .transpose()
+/// Where a live challenge is looked up.
+pub enum ChallengeKey<'a> {
+    /// By its id.
+    Id(&'a str),
+    /// The user's newest (Cocobase names the user, not the challenge).
+    NewestOf(&'a str),
 }
 
-/// The user's newest live challenge (Cocobase names the user, not the challenge).
-pub async fn newest_challenge(
+/// The live (unexpired) challenge `key` names.
+pub async fn live_challenge(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    key: ChallengeKey<'_>,
     now: i64,
 ) -> AppResult<Option<ChallengeRow>> {
+    let (column, value, order) = match key {
+        ChallengeKey::Id(id) => ("id", id, ""),
+        ChallengeKey::NewestOf(user_id) => {
+            ("user_id", user_id, " ORDER BY created_at DESC, id LIMIT 1")
+        }
+    };
     let text = format!(
-        "SELECT {CHALLENGE_COLUMNS} FROM login_challenges WHERE user_id = $1 AND expires_at > $2 \
-         ORDER BY created_at DESC, id LIMIT 1"
+        "SELECT {CHALLENGE_COLUMNS} FROM login_challenges WHERE {column} = $1 AND expires_at > $2{order}"
     );
-    query_one(db, &text, vec![user_id.into(), now.into()])
+    query_one(db, &text, vec![value.into(), now.into()])
         .await?
         .map(challenge_of)
         .transpose()

@@ -46,9 +46,19 @@ pub async fn count_wrong(
     Ok(())
 }
 
+/// Deletes the rows of `table` whose `column` is `value`; how many went.
+pub async fn delete_where(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    column: &'static str,
+    value: impl Into<Value>,
+) -> AppResult<u64> {
+    let text = format!("DELETE FROM {table} WHERE {column} = $1");
+    execute(db, &text, vec![value.into()]).await
+}
+
 /// Deletes the row `id` of `table`; true when this call took it (one of two
 /// racing ones does).
 pub async fn take(db: &impl ConnectionTrait, table: &'static str, id: &str) -> AppResult<bool> {
-    let text = format!("DELETE FROM {table} WHERE id = $1");
-    Ok(execute(db, &text, vec![id.into()]).await? == 1)
+    Ok(delete_where(db, table, "id", id).await? == 1)
 }
