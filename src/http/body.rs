@@ -9,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::dialect::{Dialect, Failure};
+use crate::domain::access::Caller;
 use crate::domain::client::ClientInfo;
+use crate::domain::email_codes::{self, Purpose};
+use crate::domain::services::Services;
 use crate::domain::users::{LogInRequest, SignUpRequest, TokenLifetime};
 use crate::error::{AppError, AppResult};
 
@@ -147,4 +150,19 @@ pub fn password_sign_up(
         lifetime,
         ..Default::default()
     })
+}
+
+/// Mails a code for `purpose` to the `{email}` of a body, if it has an
+/// account in the default collection (Cocobase's and urBackend's). A server
+/// that sends no mail says so before the body is read.
+pub async fn mail_code(
+    svc: &Services,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    purpose: Purpose,
+) -> AppResult<()> {
+    email_codes::enabled(svc, purpose)?;
+    let email = string_field(body, "email")?;
+    let (project, client) = (caller.project()?, &caller.client);
+    email_codes::request(svc, project, None, &email, client, purpose).await
 }
