@@ -113,14 +113,8 @@ impl SecondFactorMutation {
             .ok_or_else(|| AppError::required("password", "The password is required."))
             .gql()?;
         let keep = caller.session_id.as_deref();
-        done(second_factor::disable(
-            svc,
-            me,
-            proof,
-            keep,
-            FactorScope::All,
-        ))
-        .await
+        let scope = FactorScope::All;
+        done(second_factor::disable(svc, me, proof, keep, scope)).await
     }
 
     /// New recovery codes (the old ones stop working), with your password.
