@@ -9,8 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::dialect::{Dialect, Failure};
+use crate::domain::access::Caller;
 use crate::domain::client::ClientInfo;
-use crate::domain::users::{LogInRequest, TokenLifetime};
+use crate::domain::email_codes::{self, Purpose};
+use crate::domain::services::Services;
+use crate::domain::users::{LogInRequest, SignUpRequest, TokenLifetime};
 use crate::error::{AppError, AppResult};
 
 /// A JSON object body (an empty body is an empty object). A multipart body,
@@ -128,4 +131,38 @@ pub fn password_log_in(
         lifetime,
         ..Default::default()
     })
+}
+
+/// The sign-up of a `{email, password}` body with the profile `data` the door
+/// read from it (Cocobase's and urBackend's), into the default collection.
+pub fn password_sign_up(
+    body: &Map<String, Value>,
+    data: Map<String, Value>,
+    client: &ClientInfo,
+    lifetime: TokenLifetime,
+) -> AppResult<SignUpRequest> {
+    Ok(SignUpRequest {
+        email: string_field(body, "email")?,
+        password: string_field(body, "password")?,
+        data,
+        collection: None,
+        client: client.clone(),
+        lifetime,
+        ..Default::default()
+    })
+}
+
+/// Mails a code for `purpose` to the `{email}` of a body, if it has an
+/// account in the default collection (Cocobase's and urBackend's). A server
+/// that sends no mail says so before the body is read.
+pub async fn mail_code(
+    svc: &Services,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    purpose: Purpose,
+) -> AppResult<()> {
+    email_codes::enabled(svc, purpose)?;
+    let email = string_field(body, "email")?;
+    let (project, client) = (caller.project()?, &caller.client);
+    email_codes::request(svc, project, None, &email, client, purpose).await
 }

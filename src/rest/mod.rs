@@ -12,6 +12,7 @@ pub mod cocobase;
 pub mod dates;
 pub mod openapi;
 pub mod pocketbase;
+mod route_list;
 pub mod urbackend;
 
 pub use pocketbase::filter as pb_filter;

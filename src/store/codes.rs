@@ -1,8 +1,8 @@
 //! One-time codes (`one_time_codes`): at most one live code per user and
 //! purpose (a unique index; a new code replaces the old one in one upsert).
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::raw::{execute, query_one};
+use super::raw::{self, execute, query_one};
 use crate::error::AppResult;
 
 /// A code as stored: only keyed hashes of the token and the six digits.
@@ -18,6 +18,7 @@ pub struct NewCode<'a> {
 }
 
 /// A live code found by its token, its user or its id.
+#[derive(FromQueryResult)]
 pub struct LiveCode {
     pub id: String,
     pub user_id: String,
@@ -77,37 +78,18 @@ pub async fn live(
         "SELECT id, user_id, otp_hash, attempts, payload FROM one_time_codes \
          WHERE {column} = $1 AND purpose = $2 AND expires_at > $3"
     );
-    let Some(row) = query_one(db, &text, vec![value.into(), purpose.into(), now.into()]).await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(LiveCode {
-        id: row.try_get("", "id")?,
-        user_id: row.try_get("", "user_id")?,
-        otp_hash: row.try_get("", "otp_hash")?,
-        attempts: row.try_get("", "attempts")?,
-        payload: row.try_get("", "payload")?,
-    }))
+    let row = query_one(db, &text, vec![value.into(), purpose.into(), now.into()]).await?;
+    Ok(row
+        .map(|r| LiveCode::from_query_result(&r, ""))
+        .transpose()?)
 }
 
 /// Counts a wrong guess; `drop` deletes the code instead (its last guess).
 pub async fn count_wrong(db: &impl ConnectionTrait, id: &str, drop: bool) -> AppResult<()> {
-    let text = if drop {
-        "DELETE FROM one_time_codes WHERE id = $1"
-    } else {
-        "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1"
-    };
-    execute(db, text, vec![id.into()]).await?;
-    Ok(())
+    raw::count_wrong(db, "one_time_codes", id, drop).await
 }
 
 /// Deletes a code; true when this call took it (one of two racing ones does).
 pub async fn take(db: &impl ConnectionTrait, id: &str) -> AppResult<bool> {
-    let taken = execute(
-        db,
-        "DELETE FROM one_time_codes WHERE id = $1",
-        vec![id.into()],
-    )
-    .await?;
-    Ok(taken == 1)
+    raw::take(db, "one_time_codes", id).await
 }

@@ -1,11 +1,12 @@
 //! Second factors (`second_factors`), recovery codes (`recovery_codes`) and
 //! log-in challenges (`login_challenges`).
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::raw::{execute, query_all, query_one};
+use super::raw::{self, delete_where, execute, query_all, query_one};
 use crate::error::AppResult;
 
 /// A second factor as stored.
+#[derive(FromQueryResult)]
 pub struct FactorRow {
     pub kind: String,
     pub secret: Option<String>,
@@ -23,16 +24,8 @@ pub async fn factors(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec<
         vec![user_id.into()],
     )
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(FactorRow {
-                kind: r.try_get("", "kind")?,
-                secret: r.try_get("", "secret")?,
-                confirmed: r.try_get("", "confirmed")?,
-                last_step: r.try_get("", "last_step")?,
-                created_at: r.try_get("", "created_at")?,
-            })
-        })
+    rows.iter()
+        .map(|r| Ok(FactorRow::from_query_result(r, "")?))
         .collect()
 }
 
@@ -99,21 +92,9 @@ pub async fn delete(
             )
             .await?
         }
-        None => {
-            execute(
-                db,
-                "DELETE FROM second_factors WHERE user_id = $1",
-                vec![user_id.into()],
-            )
-            .await?
-        }
+        None => delete_where(db, "second_factors", "user_id", user_id).await?,
     };
-    execute(
-        db,
-        "DELETE FROM login_challenges WHERE user_id = $1",
-        vec![user_id.into()],
-    )
-    .await?;
+    delete_where(db, "login_challenges", "user_id", user_id).await?;
     Ok(n)
 }
 
@@ -136,12 +117,7 @@ pub async fn replace_recovery(
 }
 
 pub async fn delete_recovery(db: &impl ConnectionTrait, user_id: &str) -> AppResult<()> {
-    execute(
-        db,
-        "DELETE FROM recovery_codes WHERE user_id = $1",
-        vec![user_id.into()],
-    )
-    .await?;
+    delete_where(db, "recovery_codes", "user_id", user_id).await?;
     Ok(())
 }
 
@@ -173,6 +149,7 @@ pub async fn spend_recovery(db: &impl ConnectionTrait, id: &str, now: i64) -> Ap
 }
 
 /// A log-in challenge as stored.
+#[derive(FromQueryResult)]
 pub struct ChallengeRow {
     pub id: String,
     pub user_id: String,
@@ -215,45 +192,33 @@ const CHALLENGE_COLUMNS: &str = "id, user_id, project_id, collection_id, first_m
      attempts, long_lived, expires_at";
 
 fn challenge_of(r: sea_orm::QueryResult) -> AppResult<ChallengeRow> {
-    Ok(ChallengeRow {
-        id: r.try_get("", "id")?,
-        user_id: r.try_get("", "user_id")?,
-        project_id: r.try_get("", "project_id")?,
-        collection_id: r.try_get("", "collection_id")?,
-        first_method: r.try_get("", "first_method")?,
-        methods: r.try_get("", "methods")?,
-        attempts: r.try_get("", "attempts")?,
-        long_lived: r.try_get("", "long_lived")?,
-        expires_at: r.try_get("", "expires_at")?,
-    })
+    Ok(ChallengeRow::from_query_result(&r, "")?)
 }
 
-/// A live challenge by id.
+/// Where a live challenge is looked up.
+pub enum ChallengeKey<'a> {
+    /// By its id.
+    Id(&'a str),
+    /// The user's newest (Cocobase names the user, not the challenge).
+    NewestOf(&'a str),
+}
+
+/// The live (unexpired) challenge `key` names.
 pub async fn live_challenge(
     db: &impl ConnectionTrait,
-    id: &str,
+    key: ChallengeKey<'_>,
     now: i64,
 ) -> AppResult<Option<ChallengeRow>> {
+    let (column, value, order) = match key {
+        ChallengeKey::Id(id) => ("id", id, ""),
+        ChallengeKey::NewestOf(user_id) => {
+            ("user_id", user_id, " ORDER BY created_at DESC, id LIMIT 1")
+        }
+    };
     let text = format!(
-        "SELECT {CHALLENGE_COLUMNS} FROM login_challenges WHERE id = $1 AND expires_at > $2"
+        "SELECT {CHALLENGE_COLUMNS} FROM login_challenges WHERE {column} = $1 AND expires_at > $2{order}"
     );
-    query_one(db, &text, vec![id.into(), now.into()])
-        .await?
-        .map(challenge_of)
-        .transpose()
-}
-
-/// The user's newest live challenge (Cocobase names the user, not the challenge).
-pub async fn newest_challenge(
-    db: &impl ConnectionTrait,
-    user_id: &str,
-    now: i64,
-) -> AppResult<Option<ChallengeRow>> {
-    let text = format!(
-        "SELECT {CHALLENGE_COLUMNS} FROM login_challenges WHERE user_id = $1 AND expires_at > $2 \
-         ORDER BY created_at DESC, id LIMIT 1"
-    );
-    query_one(db, &text, vec![user_id.into(), now.into()])
+    query_one(db, &text, vec![value.into(), now.into()])
         .await?
         .map(challenge_of)
         .transpose()
@@ -261,22 +226,10 @@ pub async fn newest_challenge(
 
 /// Counts a wrong answer; `drop` deletes the challenge instead (its last one).
 pub async fn count_wrong(db: &impl ConnectionTrait, id: &str, drop: bool) -> AppResult<()> {
-    let text = if drop {
-        "DELETE FROM login_challenges WHERE id = $1"
-    } else {
-        "UPDATE login_challenges SET attempts = attempts + 1 WHERE id = $1"
-    };
-    execute(db, text, vec![id.into()]).await?;
-    Ok(())
+    raw::count_wrong(db, "login_challenges", id, drop).await
 }
 
 /// Deletes a challenge; true when this call took it.
 pub async fn take_challenge(db: &impl ConnectionTrait, id: &str) -> AppResult<bool> {
-    let n = execute(
-        db,
-        "DELETE FROM login_challenges WHERE id = $1",
-        vec![id.into()],
-    )
-    .await?;
-    Ok(n == 1)
+    raw::take(db, "login_challenges", id).await
 }

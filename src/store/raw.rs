@@ -27,3 +27,38 @@ pub async fn query_all(
 ) -> AppResult<Vec<QueryResult>> {
     Ok(db.query_all_raw(sql(db, text, values)).await?)
 }
+
+/// Counts a wrong answer to the row `id` of `table` (one-time codes and
+/// log-in challenges count their `attempts`); `drop` deletes the row instead
+/// (its last answer).
+pub async fn count_wrong(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    id: &str,
+    drop: bool,
+) -> AppResult<()> {
+    let text = if drop {
+        format!("DELETE FROM {table} WHERE id = $1")
+    } else {
+        format!("UPDATE {table} SET attempts = attempts + 1 WHERE id = $1")
+    };
+    execute(db, &text, vec![id.into()]).await?;
+    Ok(())
+}
+
+/// Deletes the rows of `table` whose `column` is `value`; how many went.
+pub async fn delete_where(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    column: &'static str,
+    value: impl Into<Value>,
+) -> AppResult<u64> {
+    let text = format!("DELETE FROM {table} WHERE {column} = $1");
+    execute(db, &text, vec![value.into()]).await
+}
+
+/// Deletes the row `id` of `table`; true when this call took it (one of two
+/// racing ones does).
+pub async fn take(db: &impl ConnectionTrait, table: &'static str, id: &str) -> AppResult<bool> {
+    Ok(delete_where(db, table, "id", id).await? == 1)
+}

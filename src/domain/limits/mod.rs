@@ -26,7 +26,7 @@ pub use rules::{Limits, Rule};
 use crate::domain::client::ClientInfo;
 use crate::domain::services::Services;
 use crate::error::{AppError, AppResult};
-use crate::store::raw::{execute, query_one};
+use crate::store::raw::{delete_where, execute, query_one};
 
 /// The bucket of a client address: IPv4 as is, IPv6 by its /64 (one host
 /// usually holds a whole /64).
@@ -121,12 +121,7 @@ async fn check(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResult
 
 /// Empties a bucket.
 async fn clear(db: &impl ConnectionTrait, bucket: &str) -> AppResult<()> {
-    execute(
-        db,
-        "DELETE FROM rate_limits WHERE bucket = $1",
-        vec![bucket.into()],
-    )
-    .await?;
+    delete_where(db, "rate_limits", "bucket", bucket).await?;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use crate::domain::users::issue::start_session;
 use crate::domain::users::model::{AuthResult, TokenLifetime, User};
 use crate::domain::users::query;
 use crate::error::{AppError, AppResult};
-use crate::store::factors::{self as store, ChallengeRow};
+use crate::store::factors::{self as store, ChallengeKey, ChallengeRow};
 
 /// How long a challenge waits for its second factor (a code mailed for it
 /// lives as long, and its mail says so).
@@ -100,7 +100,7 @@ pub async fn after_first_factor(
 ) -> AppResult<LogInOutcome> {
     let now = Utc::now().timestamp();
     if let Some(id) = mfa_id.filter(|id| !id.is_empty()) {
-        let c = store::live_challenge(&svc.db, id, now)
+        let c = store::live_challenge(&svc.db, ChallengeKey::Id(id), now)
             .await?
             .filter(|c| c.user_id == user.id && c.project_id == user.project_id)
             .ok_or(AppError::ChallengeInvalid)?;
@@ -243,7 +243,7 @@ async fn open(
     client: &ClientInfo,
 ) -> AppResult<(ChallengeRow, User, LoginGuard)> {
     let now = Utc::now().timestamp();
-    let c = store::live_challenge(&svc.db, id, now)
+    let c = store::live_challenge(&svc.db, ChallengeKey::Id(id), now)
         .await?
         // A challenge of another project is void here.
         .filter(|c| c.project_id == project.id)
@@ -328,7 +328,8 @@ async fn by_email(
     let Some(user) = query::find_by_email(&svc.db, collection, email).await? else {
         return Ok(None);
     };
-    store::newest_challenge(&svc.db, &user.id, Utc::now().timestamp()).await
+    let key = ChallengeKey::NewestOf(&user.id);
+    store::live_challenge(&svc.db, key, Utc::now().timestamp()).await
 }
 
 /// Cocobase's `2fa/verify {email, code}`.

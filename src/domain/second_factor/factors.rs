@@ -158,6 +158,16 @@ pub enum Reauth<'a> {
     RecoveryCode(&'a str),
 }
 
+impl<'a> Reauth<'a> {
+    /// The password when one is given, else the recovery code; `None` without either.
+    pub fn of(password: Option<&'a str>, recovery_code: Option<&'a str>) -> Option<Self> {
+        match (password, recovery_code) {
+            (Some(p), _) => Some(Reauth::Password(p)),
+            (None, r) => r.map(Reauth::RecoveryCode),
+        }
+    }
+}
+
 async fn reauthenticate(svc: &Services, user: &User, proof: Reauth<'_>) -> AppResult<()> {
     let ok = match proof {
         Reauth::Password(p) => verify_password(svc, user, p).await?,
@@ -170,38 +180,31 @@ async fn reauthenticate(svc: &Services, user: &User, proof: Reauth<'_>) -> AppRe
     }
 }
 
-/// Removes every factor and recovery code, with the password or a recovery
-/// code; ends the user's other sessions.
+/// Which factors `disable` turns off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactorScope {
+    /// Every factor and the recovery codes.
+    All,
+    /// Codes by mail only (Cocobase's `2fa/disable`).
+    EmailCodes,
+}
+
+/// Removes the factors of `scope` (for `All`, with the recovery codes), with
+/// the password or a recovery code; ends the user's other sessions.
 pub async fn disable(
     svc: &Services,
     user: &User,
     proof: Reauth<'_>,
     keep_session: Option<&str>,
-) -> AppResult<()> {
-    disable_kind(svc, user, proof, keep_session, None).await
-}
-
-/// Cocobase's `2fa/disable`: codes by mail off (with the password or a recovery code).
-pub async fn disable_email(
-    svc: &Services,
-    user: &User,
-    proof: Reauth<'_>,
-    keep_session: Option<&str>,
-) -> AppResult<()> {
-    disable_kind(svc, user, proof, keep_session, Some(EMAIL)).await
-}
-
-async fn disable_kind(
-    svc: &Services,
-    user: &User,
-    proof: Reauth<'_>,
-    keep_session: Option<&str>,
-    kind: Option<&str>,
+    scope: FactorScope,
 ) -> AppResult<()> {
     reauthenticate(svc, user, proof).await?;
-    let text = match kind {
-        None => "Two-step sign-in was turned off for your account.",
-        Some(_) => "Sign-in codes by email were turned off for your account.",
+    let (kind, text) = match scope {
+        FactorScope::All => (None, "Two-step sign-in was turned off for your account."),
+        FactorScope::EmailCodes => (
+            Some(EMAIL),
+            "Sign-in codes by email were turned off for your account.",
+        ),
     };
     let reason = "second factor disabled";
     remove(svc, user, kind, keep_session, reason, text).await?;

@@ -19,6 +19,6 @@ pub use challenge::{
     enrol_in_challenge, resend_email_code, verify, verify_by_email,
 };
 pub use factors::{
-    Factors, Reauth, TotpEnrolment, confirm_totp, disable, disable_email, enable_email,
-    enroll_totp, regenerate_recovery_codes, reset, summary,
+    FactorScope, Factors, Reauth, TotpEnrolment, confirm_totp, disable, enable_email, enroll_totp,
+    regenerate_recovery_codes, reset, summary,
 };

@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, Result};
 
 use super::SecondFactorMutation;
 use super::call::{as_admin, as_user, done, in_project, tokens};
-use crate::domain::second_factor::{self, Reauth, SecondProof};
+use crate::domain::second_factor::{self, FactorScope, Reauth, SecondProof};
 use crate::domain::users;
 use crate::error::AppError;
 use crate::graphql::errors::GqlResult;
@@ -109,15 +109,12 @@ impl SecondFactorMutation {
         recovery_code: Option<String>,
     ) -> Result<bool> {
         let (svc, caller, me) = as_user(ctx)?;
-        let proof = match (&password, &recovery_code) {
-            (Some(p), _) => Reauth::Password(p),
-            (None, Some(r)) => Reauth::RecoveryCode(r),
-            (None, None) => {
-                return Err(AppError::required("password", "The password is required.")).gql();
-            }
-        };
+        let proof = Reauth::of(password.as_deref(), recovery_code.as_deref())
+            .ok_or_else(|| AppError::required("password", "The password is required."))
+            .gql()?;
         let keep = caller.session_id.as_deref();
-        done(second_factor::disable(svc, me, proof, keep)).await
+        let scope = FactorScope::All;
+        done(second_factor::disable(svc, me, proof, keep, scope)).await
     }
 
     /// New recovery codes (the old ones stop working), with your password.

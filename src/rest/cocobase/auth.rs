@@ -11,7 +11,9 @@ use crate::domain::files::{self, Staging, urls};
 use crate::domain::second_factor::LogInOutcome;
 use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
-use crate::http::body::{Body, not_enabled, opt_object, opt_string, password_log_in, string_field};
+use crate::http::body::{
+    Body, not_enabled, opt_object, opt_string, password_log_in, password_sign_up, string_field,
+};
 use crate::http::dialect::{Call, Dialect, Failure};
 use crate::rest::dates::iso_ts as ts;
 
@@ -80,16 +82,14 @@ async fn sign_up_request(
 ) -> Result<SignUpRequest> {
     let mut data = profile_of(body)?;
     urls::names_from_urls(call.services(), coll, None, &mut data).await?;
-    Ok(SignUpRequest {
-        email: string_field(body, "email")?,
-        password: string_field(body, "password")?,
-        // Self-assigned `roles` are ignored: roles are an administrator's decision.
+    // Self-assigned `roles` are ignored: roles are an administrator's decision.
+    let client = &call.caller.client;
+    Ok(password_sign_up(
+        body,
         data,
-        collection: None,
-        client: call.caller.client.clone(),
-        lifetime: TokenLifetime::LongLived,
-        ..Default::default()
-    })
+        client,
+        TokenLifetime::LongLived,
+    )?)
 }
 
 #[utoipa::path(post, path = "/auth-collections/login", tag = super::doc::TAG,
@@ -135,15 +135,7 @@ pub async fn register(
     if let Some(n) = &name {
         data.insert("name".into(), json!(n));
     }
-    let req = SignUpRequest {
-        email: string_field(&body, "email")?,
-        password: string_field(&body, "password")?,
-        data,
-        collection: None,
-        client: caller.client.clone(),
-        lifetime: TokenLifetime::LongLived,
-        ..Default::default()
-    };
+    let req = password_sign_up(&body, data, &caller.client, TokenLifetime::LongLived)?;
     let auth = match users::sign_up(call.services(), caller.project()?, req).await? {
         LogInOutcome::Complete(auth) => auth,
         // Only a collection requiring a second factor asks at sign-up.

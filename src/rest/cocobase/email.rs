@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::call::{Coco, CocoBody, Result};
 use crate::domain::email_codes::{self, Proof, Purpose};
 use crate::error::AppError;
-use crate::http::body::string_field;
+use crate::http::body::{mail_code, string_field};
 
 /// `{email}`: the same answer whether or not the email has an account. The
 /// mail's token and code are confirmed through GraphQL `resetPassword` (or the
@@ -16,12 +16,7 @@ use crate::http::body::string_field;
     security(("apiKey" = [])), request_body = Object,
     responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<403, 422, 429>))]
 pub async fn forgot_password(call: Coco, body: CocoBody) -> Result<Json<Value>> {
-    let (svc, caller) = (call.services(), &call.caller);
-    let purpose = Purpose::PasswordReset;
-    email_codes::enabled(svc, purpose)?;
-    let email = string_field(&body, "email")?;
-    let project = caller.project()?;
-    email_codes::request(svc, project, None, &email, &caller.client, purpose).await?;
+    mail_code(call.services(), &call.caller, &body, Purpose::PasswordReset).await?;
     Ok(Json(
         json!({"message": "If that email is registered, a password reset email has been sent."}),
     ))

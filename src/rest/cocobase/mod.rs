@@ -11,7 +11,8 @@ mod list;
 mod two_factor;
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+
+use super::route_list::api_routes;
 
 pub use call::{Coco, CocoBody, CocoError, Cocobase};
 pub use list::list_query;
@@ -20,23 +21,24 @@ use crate::http::state::AppState;
 
 /// Every Cocobase route, each documented by its handler's `#[utoipa::path]`.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(auth::signup))
-        .routes(routes!(auth::login))
-        .routes(routes!(account::current_user, account::update_user))
-        .routes(routes!(account::change_password))
-        .routes(routes!(list::list_users))
-        .routes(routes!(account::get_user))
-        .routes(routes!(auth::register))
-        .routes(routes!(auth::google_verify))
-        .routes(routes!(auth::github_verify))
-        .routes(routes!(auth::verify_google_login))
-        .routes(routes!(auth::oauth_google))
-        .routes(routes!(auth::login_google))
-        .routes(routes!(two_factor::enable))
-        .routes(routes!(two_factor::disable))
-        .routes(routes!(two_factor::send_code))
-        .routes(routes!(two_factor::verify))
-        .routes(routes!(email::verify_email))
-        .routes(routes!(email::forgot_password))
+    api_routes![
+        auth::signup;
+        auth::login;
+        account::current_user, account::update_user;
+        account::change_password;
+        list::list_users;
+        account::get_user;
+        auth::register;
+        auth::google_verify;
+        auth::github_verify;
+        auth::verify_google_login;
+        auth::oauth_google;
+        auth::login_google;
+        two_factor::enable;
+        two_factor::disable;
+        two_factor::send_code;
+        two_factor::verify;
+        email::verify_email;
+        email::forgot_password;
+    ]
 }

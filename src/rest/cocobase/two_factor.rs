@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::call::{Coco, CocoBody, Result, auth_json};
 use crate::domain::collections::DEFAULT_COLLECTION;
 use crate::domain::email_codes::{self, Purpose};
-use crate::domain::second_factor::{self, LogInOutcome, Reauth};
+use crate::domain::second_factor::{self, FactorScope, LogInOutcome, Reauth};
 use crate::error::AppError;
 use crate::http::body::{opt_string, string_field};
 
@@ -57,19 +57,15 @@ pub async fn disable(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let me = caller.user()?;
     let password = opt_string(&body, "password")?;
     let recovery = opt_string(&body, "recovery_code")?;
-    let proof = match (&password, &recovery) {
-        (Some(p), _) => Reauth::Password(p),
-        (None, Some(r)) => Reauth::RecoveryCode(r),
-        (None, None) => {
-            return Err(AppError::required(
-                "password",
-                "Disabling 2FA needs the account's `password` (or a `recovery_code`).",
-            )
-            .into());
-        }
-    };
+    let proof = Reauth::of(password.as_deref(), recovery.as_deref()).ok_or_else(|| {
+        AppError::required(
+            "password",
+            "Disabling 2FA needs the account's `password` (or a `recovery_code`).",
+        )
+    })?;
     let keep = caller.session_id.as_deref();
-    second_factor::disable_email(call.services(), me, proof, keep).await?;
+    let scope = FactorScope::EmailCodes;
+    second_factor::disable(call.services(), me, proof, keep, scope).await?;
     Ok(Json(json!({"message": "2FA disabled"})))
 }
 

@@ -19,7 +19,8 @@ pub mod record;
 mod records;
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+
+use super::route_list::api_routes;
 
 pub use call::{CollPath, Pb, PbBody, PbError, PocketBase, RecordPath, SUPERUSERS};
 pub use realtime::PbState;
@@ -27,29 +28,26 @@ pub use record::{pb_date, record_json};
 
 /// Every PocketBase route, each documented by its handler's `#[utoipa::path]`.
 pub fn routes() -> OpenApiRouter<PbState> {
-    OpenApiRouter::new()
-        .routes(routes!(auth::health))
-        .routes(routes!(auth::auth_methods))
-        .routes(routes!(auth::auth_with_password))
-        .routes(routes!(auth::auth_refresh))
-        .routes(routes!(mfa::auth_with_totp))
-        .routes(routes!(records::list_records, records::create_record))
-        .routes(routes!(
-            records::view_record,
-            records::update_record,
-            records::delete_record
-        ))
-        .routes(routes!(email::request_otp))
-        .routes(routes!(email::auth_with_otp))
-        .routes(routes!(oauth::auth_with_oauth2))
-        .routes(routes!(email::request_password_reset))
-        .routes(routes!(email::confirm_password_reset))
-        .routes(routes!(email::request_verification))
-        .routes(routes!(email::confirm_verification))
-        .routes(routes!(email::request_email_change))
-        .routes(routes!(email::confirm_email_change))
-        .routes(routes!(auth::impersonate))
-        .routes(routes!(realtime::connect, realtime::subscribe))
-        .routes(routes!(files::file_token))
-        .routes(routes!(files::download_file))
+    api_routes![
+        auth::health;
+        auth::auth_methods;
+        auth::auth_with_password;
+        auth::auth_refresh;
+        mfa::auth_with_totp;
+        records::list_records, records::create_record;
+        records::view_record, records::update_record, records::delete_record;
+        email::request_otp;
+        email::auth_with_otp;
+        oauth::auth_with_oauth2;
+        email::request_password_reset;
+        email::confirm_password_reset;
+        email::request_verification;
+        email::confirm_verification;
+        email::request_email_change;
+        email::confirm_email_change;
+        auth::impersonate;
+        realtime::connect, realtime::subscribe;
+        files::file_token;
+        files::download_file;
+    ]
 }

@@ -10,9 +10,9 @@ use super::cookies::{cookie_path, presented_refresh, secure, set_cookie, token_r
 use super::error::second_factor_required;
 use crate::domain::second_factor::{Challenge, LogInOutcome};
 use crate::domain::sessions;
-use crate::domain::users::{self, SignUpRequest, TokenLifetime};
+use crate::domain::users::{self, TokenLifetime};
 use crate::error::AppError;
-use crate::http::body::{not_enabled, password_log_in, string_field};
+use crate::http::body::{not_enabled, password_log_in, password_sign_up};
 
 #[utoipa::path(post, path = "/api/userAuth/signup", tag = super::doc::TAG,
     summary = "Sign up (extra fields kept); sets the `refreshToken` cookie",
@@ -26,19 +26,12 @@ pub async fn signup(
 ) -> Result<Response> {
     let body = body.into_inner();
     let caller = &call.caller;
-    let req = SignUpRequest {
-        email: string_field(&body, "email")?,
-        password: string_field(&body, "password")?,
-        data: body
-            .iter()
-            .filter(|(k, _)| *k != "email" && *k != "password")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        collection: None,
-        client: caller.client.clone(),
-        lifetime: TokenLifetime::Short,
-        ..Default::default()
-    };
+    let data = body
+        .iter()
+        .filter(|(k, _)| *k != "email" && *k != "password")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let req = password_sign_up(&body, data, &caller.client, TokenLifetime::Short)?;
     let auth = match users::sign_up(call.services(), caller.project()?, req).await? {
         LogInOutcome::Complete(auth) => auth,
         LogInOutcome::SecondFactorRequired(c) => return Ok(challenge_response(&c)),

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::call::{Result, Ub, UbBody};
 use crate::domain::email_codes::{self, Proof, Purpose};
-use crate::http::body::string_field;
+use crate::http::body::{mail_code, string_field};
 
 /// What proves a mailbox: `{email, otp}` (the SDK) or `{token}` (the docs).
 enum ProofBody {
@@ -33,12 +33,8 @@ impl ProofBody {
 }
 
 /// `{email}`: mails a code for `purpose`; the same `{message}` for any email.
-async fn mail_code(call: Ub, body: UbBody, purpose: Purpose, message: &str) -> Result<Json<Value>> {
-    let (svc, caller) = (call.services(), &call.caller);
-    email_codes::enabled(svc, purpose)?;
-    let email = string_field(&body, "email")?;
-    let (project, client) = (caller.project()?, &caller.client);
-    email_codes::request(svc, project, None, &email, client, purpose).await?;
+async fn mail(call: Ub, body: UbBody, purpose: Purpose, message: &str) -> Result<Json<Value>> {
+    mail_code(call.services(), &call.caller, &body, purpose).await?;
     Ok(Json(json!({ "message": message })))
 }
 
@@ -48,7 +44,7 @@ async fn mail_code(call: Ub, body: UbBody, purpose: Purpose, message: &str) -> R
     responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn resend_verification_otp(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let message = "If that email needs verifying, a verification code has been sent.";
-    mail_code(call, body, Purpose::Verification, message).await
+    mail(call, body, Purpose::Verification, message).await
 }
 
 #[utoipa::path(post, path = "/api/userAuth/request-password-reset", tag = super::doc::TAG,
@@ -57,7 +53,7 @@ pub async fn resend_verification_otp(call: Ub, body: UbBody) -> Result<Json<Valu
     responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
 pub async fn request_password_reset(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let message = "If that email exists, a password reset code has been sent.";
-    mail_code(call, body, Purpose::PasswordReset, message).await
+    mail(call, body, Purpose::PasswordReset, message).await
 }
 
 /// `{email, otp}` (the SDK) or `{token}` (the docs).

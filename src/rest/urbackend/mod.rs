@@ -10,7 +10,8 @@ mod email;
 mod error;
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+
+use super::route_list::api_routes;
 
 pub use call::{Ub, UbBody, UbError, UrBackend};
 
@@ -18,19 +19,20 @@ use crate::http::state::AppState;
 
 /// Every urBackend route, each documented by its handler's `#[utoipa::path]`.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(auth::signup))
-        .routes(routes!(auth::login))
-        .routes(routes!(account::me))
-        .routes(routes!(account::update_profile))
-        .routes(routes!(account::change_password))
-        .routes(routes!(account::public_profile))
-        .routes(routes!(auth::logout))
-        .routes(routes!(auth::refresh_token))
-        .routes(routes!(email::request_password_reset))
-        .routes(routes!(email::reset_password))
-        .routes(routes!(email::verify_email))
-        .routes(routes!(email::resend_verification_otp))
-        .routes(routes!(auth::social_exchange))
-        .routes(routes!(auth::social_start))
+    api_routes![
+        auth::signup;
+        auth::login;
+        account::me;
+        account::update_profile;
+        account::change_password;
+        account::public_profile;
+        auth::logout;
+        auth::refresh_token;
+        email::request_password_reset;
+        email::reset_password;
+        email::verify_email;
+        email::resend_verification_otp;
+        auth::social_exchange;
+        auth::social_start;
+    ]
 }
