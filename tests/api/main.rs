@@ -18,6 +18,7 @@ mod limits;
 mod oauth;
 mod oauth_cocobase;
 mod oauth_pocketbase;
+mod oauth_popup;
 mod planner;
 mod profile;
 mod querying;
