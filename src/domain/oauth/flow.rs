@@ -69,6 +69,9 @@ pub struct StartRequest {
     pub collection: Option<String>,
     pub provider: String,
     pub redirect_url: String,
+    /// The signed-in user whose identity the flow links (`linkIdentity`);
+    /// such a flow does not sign in.
+    pub link_user: Option<String>,
 }
 
 /// A started sign-in: send the browser to `url`; the callback brings back
@@ -119,7 +122,11 @@ pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppR
         code_verifier: verifier,
         nonce,
     };
-    store::put_flow(&svc.db, &pkce::hash(&state), &row, now + FLOW_TTL_SECS, now).await?;
+    let (state_hash, expires_at) = (pkce::hash(&state), now + FLOW_TTL_SECS);
+    store::put_flow(&svc.db, &state_hash, &row, expires_at, now).await?;
+    if let Some(user) = &req.link_user {
+        store::put_flow_link(&svc.db, &state_hash, user, expires_at, now).await?;
+    }
     Ok(Started {
         url,
         state,
@@ -199,15 +206,38 @@ fn invalid_state() -> AppError {
     AppError::OAuthRejected("the sign-in's state is unknown, used or expired; start again".into())
 }
 
-/// Finishes a sign-in started by [`start`]: the state is taken (used once),
-/// the code redeemed, the account found or created, then the usual end of
-/// a first factor.
-pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> AppResult<Finished> {
+/// A redeemed flow: the provider's account, in the flow's collection.
+pub struct Redeemed {
+    pub collection: Collection,
+    pub provider: String,
+    pub profile: Profile,
+}
+
+/// Takes the flow of `state` (used once) and redeems `code` with its PKCE
+/// verifier and nonce. `link_user` must be the user the flow was started to
+/// link for (`None`: a sign-in flow).
+pub async fn redeem(
+    svc: &Services,
+    project: &Project,
+    state: &str,
+    code: &str,
+    link_user: Option<&str>,
+) -> AppResult<Redeemed> {
     let now = Utc::now().timestamp();
-    let flow = store::take_flow(&svc.db, &pkce::hash(&req.state), now)
+    let state_hash = pkce::hash(state);
+    let flow = store::take_flow(&svc.db, &state_hash, now)
         .await?
         .filter(|f| f.project_id == project.id)
         .ok_or_else(invalid_state)?;
+    let linked = store::take_flow_link(&svc.db, &state_hash).await?;
+    if linked.as_deref() != link_user {
+        return Err(AppError::Forbidden(match linked {
+            Some(_) if link_user.is_none() => {
+                "this flow was started to link an identity; finish it with linkIdentity".into()
+            }
+            _ => "this flow was not started to link an identity to this user".into(),
+        }));
+    }
     let collection = svc.catalog.collection(&svc.db, &flow.collection_id).await?;
     let decl = provider(&collection, &flow.provider)?;
     let p = AnyProvider::new(decl.resolve()?);
@@ -215,19 +245,41 @@ pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> Ap
         .exchange(
             &svc.oauth,
             &ExchangeParams {
-                code: &req.code,
+                code,
                 code_verifier: Some(&flow.code_verifier),
                 redirect_url: &flow.redirect_url,
                 nonce: p.uses_nonce().then_some(flow.nonce.as_str()),
             },
         )
         .await?;
+    Ok(Redeemed {
+        provider: decl.name.clone(),
+        collection,
+        profile,
+    })
+}
+
+/// The project a live flow belongs to (for a callback that carries no key).
+pub async fn project_of(svc: &Services, state: &str) -> AppResult<Project> {
+    let now = Utc::now().timestamp();
+    let id = store::flow_project(&svc.db, &pkce::hash(state), now)
+        .await?
+        .ok_or_else(invalid_state)?;
+    svc.catalog.project(&svc.db, &id).await
+}
+
+/// Finishes a sign-in started by [`start`]: the state is taken (used once),
+/// the code redeemed, the account found or created, then the usual end of
+/// a first factor.
+pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> AppResult<Finished> {
+    let r = redeem(svc, project, &req.state, &req.code, None).await?;
+    let decl = provider(&r.collection, &r.provider)?;
     complete(
         svc,
         project,
-        &collection,
+        &r.collection,
         decl,
-        profile,
+        r.profile,
         &req.client,
         req.lifetime,
     )
