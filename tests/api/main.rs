@@ -20,6 +20,7 @@ mod oauth_cocobase;
 mod oauth_linking;
 mod oauth_pocketbase;
 mod oauth_popup;
+mod oauth_urbackend;
 mod planner;
 mod profile;
 mod querying;
