@@ -17,6 +17,7 @@ mod files_thumbs;
 mod limits;
 mod oauth;
 mod oauth_cocobase;
+mod oauth_cocobase_flow;
 mod oauth_linking;
 mod oauth_pocketbase;
 mod oauth_popup;
