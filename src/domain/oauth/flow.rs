@@ -11,6 +11,7 @@ use crate::auth::oauth::pkce;
 use crate::auth::oauth::types::{AuthorizeParams, ExchangeParams, Profile};
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
+use crate::domain::limits;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_factor};
 use crate::domain::services::Services;
@@ -63,12 +64,29 @@ pub fn allowed_redirect(decl: &OAuth2Decl, url: &str) -> AppResult<()> {
     }
 }
 
-/// Starting a sign-in.
+/// The provider's redirect URL when it lists exactly one (a start that
+/// names none, as Cocobase's `login-google` may).
+fn sole_redirect(decl: &OAuth2Decl) -> AppResult<String> {
+    match decl.redirect_urls.as_slice() {
+        [only] => Ok(only.clone()),
+        _ => Err(AppError::required(
+            "redirect_uri",
+            "name the redirect URL: the provider lists several",
+        )),
+    }
+}
+
+/// Starting a sign-in (an empty `redirect_url`: the provider's only one).
 #[derive(Clone, Debug, Default)]
 pub struct StartRequest {
     pub collection: Option<String>,
     pub provider: String,
     pub redirect_url: String,
+    /// The signed-in user whose identity the flow links (`linkIdentity`);
+    /// such a flow does not sign in.
+    pub link_user: Option<String>,
+    /// Where the call comes from (rate limited per address).
+    pub client: ClientInfo,
 }
 
 /// A started sign-in: send the browser to `url`; the callback brings back
@@ -82,6 +100,7 @@ pub struct Started {
 
 /// Starts a sign-in with a collection's provider.
 pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppResult<Started> {
+    limits::oauth(svc, &req.client).await?;
     let collection = svc
         .catalog
         .collection_by_name(
@@ -91,6 +110,10 @@ pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppR
         )
         .await?;
     let decl = provider(&collection, &req.provider)?;
+    let mut req = req;
+    if req.redirect_url.is_empty() {
+        req.redirect_url = sole_redirect(decl)?;
+    }
     allowed_redirect(decl, &req.redirect_url)?;
     let p = AnyProvider::new(decl.resolve()?);
     let (state, verifier, nonce) = (
@@ -119,7 +142,11 @@ pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppR
         code_verifier: verifier,
         nonce,
     };
-    store::put_flow(&svc.db, &pkce::hash(&state), &row, now + FLOW_TTL_SECS, now).await?;
+    let (state_hash, expires_at) = (pkce::hash(&state), now + FLOW_TTL_SECS);
+    store::put_flow(&svc.db, &state_hash, &row, expires_at, now).await?;
+    if let Some(user) = &req.link_user {
+        store::put_flow_link(&svc.db, &state_hash, user, expires_at, now).await?;
+    }
     Ok(Started {
         url,
         state,
@@ -192,6 +219,8 @@ pub struct FinishRequest {
 pub struct Finished {
     pub outcome: LogInOutcome,
     pub is_new: bool,
+    /// Whether the sign-in joined an existing account by its email.
+    pub linked_by_email: bool,
     pub profile: Profile,
 }
 
@@ -199,15 +228,40 @@ fn invalid_state() -> AppError {
     AppError::OAuthRejected("the sign-in's state is unknown, used or expired; start again".into())
 }
 
-/// Finishes a sign-in started by [`start`]: the state is taken (used once),
-/// the code redeemed, the account found or created, then the usual end of
-/// a first factor.
-pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> AppResult<Finished> {
+/// A redeemed flow: the provider's account, in the flow's collection.
+pub struct Redeemed {
+    pub collection: Collection,
+    pub provider: String,
+    pub profile: Profile,
+}
+
+/// Takes the flow of `state` (used once) and redeems `code` with its PKCE
+/// verifier and nonce. `link_user` must be the user the flow was started to
+/// link for (`None`: a sign-in flow).
+pub async fn redeem(
+    svc: &Services,
+    project: &Project,
+    state: &str,
+    code: &str,
+    link_user: Option<&str>,
+    client: &ClientInfo,
+) -> AppResult<Redeemed> {
+    limits::oauth(svc, client).await?;
     let now = Utc::now().timestamp();
-    let flow = store::take_flow(&svc.db, &pkce::hash(&req.state), now)
+    let state_hash = pkce::hash(state);
+    let flow = store::take_flow(&svc.db, &state_hash, now)
         .await?
         .filter(|f| f.project_id == project.id)
         .ok_or_else(invalid_state)?;
+    let linked = store::take_flow_link(&svc.db, &state_hash).await?;
+    if linked.as_deref() != link_user {
+        return Err(AppError::Forbidden(match linked {
+            Some(_) if link_user.is_none() => {
+                "this flow was started to link an identity; finish it with linkIdentity".into()
+            }
+            _ => "this flow was not started to link an identity to this user".into(),
+        }));
+    }
     let collection = svc.catalog.collection(&svc.db, &flow.collection_id).await?;
     let decl = provider(&collection, &flow.provider)?;
     let p = AnyProvider::new(decl.resolve()?);
@@ -215,19 +269,49 @@ pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> Ap
         .exchange(
             &svc.oauth,
             &ExchangeParams {
-                code: &req.code,
+                code,
                 code_verifier: Some(&flow.code_verifier),
                 redirect_url: &flow.redirect_url,
                 nonce: p.uses_nonce().then_some(flow.nonce.as_str()),
             },
         )
         .await?;
+    Ok(Redeemed {
+        provider: decl.name.clone(),
+        collection,
+        profile,
+    })
+}
+
+/// Drops the flow of `state` (its provider refused or the user cancelled).
+pub async fn abandon(svc: &Services, state: &str) -> AppResult<()> {
+    let state_hash = pkce::hash(state);
+    store::take_flow(&svc.db, &state_hash, Utc::now().timestamp()).await?;
+    store::take_flow_link(&svc.db, &state_hash).await?;
+    Ok(())
+}
+
+/// The project a live flow belongs to (for a callback that carries no key).
+pub async fn project_of(svc: &Services, state: &str) -> AppResult<Project> {
+    let now = Utc::now().timestamp();
+    let id = store::flow_project(&svc.db, &pkce::hash(state), now)
+        .await?
+        .ok_or_else(invalid_state)?;
+    svc.catalog.project(&svc.db, &id).await
+}
+
+/// Finishes a sign-in started by [`start`]: the state is taken (used once),
+/// the code redeemed, the account found or created, then the usual end of
+/// a first factor.
+pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> AppResult<Finished> {
+    let r = redeem(svc, project, &req.state, &req.code, None, &req.client).await?;
+    let decl = provider(&r.collection, &r.provider)?;
     complete(
         svc,
         project,
-        &collection,
+        &r.collection,
         decl,
-        profile,
+        r.profile,
         &req.client,
         req.lifetime,
     )
@@ -249,6 +333,7 @@ pub async fn finish_with_verifier(
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
+    limits::oauth(svc, client).await?;
     let decl = provider(collection, provider_name)?;
     allowed_redirect(decl, redirect_url)?;
     let p = AnyProvider::new(decl.resolve()?);
@@ -277,7 +362,11 @@ pub async fn complete(
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
-    let SignIn { user, is_new } = sign_in(svc, project, collection, &decl.name, &profile).await?;
+    let SignIn {
+        user,
+        is_new,
+        linked_by_email,
+    } = sign_in(svc, project, collection, &decl.name, &profile).await?;
     if user.disabled {
         return Err(AppError::AccountDisabled);
     }
@@ -295,6 +384,7 @@ pub async fn complete(
     Ok(Finished {
         outcome,
         is_new,
+        linked_by_email,
         profile,
     })
 }

@@ -8,6 +8,7 @@ pub mod doc;
 mod email;
 mod error;
 mod list;
+mod oauth;
 mod two_factor;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -29,11 +30,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         list::list_users;
         account::get_user;
         auth::register;
-        auth::google_verify;
-        auth::github_verify;
-        auth::verify_google_login;
-        auth::oauth_google;
-        auth::login_google;
+        oauth::google_verify;
+        oauth::github_verify;
+        oauth::verify_google_login;
+        oauth::oauth_url;
+        oauth::login_google;
         two_factor::enable;
         two_factor::disable;
         two_factor::send_code;

@@ -14,6 +14,7 @@ mod files;
 pub mod filter;
 mod mfa;
 mod oauth;
+mod oauth_redirect;
 pub mod realtime;
 pub mod record;
 mod records;
@@ -39,6 +40,7 @@ pub fn routes() -> OpenApiRouter<PbState> {
         email::request_otp;
         email::auth_with_otp;
         oauth::auth_with_oauth2;
+        oauth_redirect::oauth2_redirect, oauth_redirect::oauth2_redirect_post;
         email::request_password_reset;
         email::confirm_password_reset;
         email::request_verification;

@@ -8,6 +8,7 @@ mod cookies;
 pub mod doc;
 mod email;
 mod error;
+mod social;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -32,7 +33,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         email::reset_password;
         email::verify_email;
         email::resend_verification_otp;
-        auth::social_exchange;
-        auth::social_start;
+        social::social_exchange;
+        social::social_start;
+        social::social_callback, social::social_callback_post;
     ]
 }
