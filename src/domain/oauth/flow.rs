@@ -7,6 +7,7 @@ use chrono::Utc;
 use super::config::OAuth2Decl;
 use super::identities::{SignIn, sign_in};
 use crate::auth::oauth::any::AnyProvider;
+use crate::auth::oauth::apple;
 use crate::auth::oauth::pkce;
 use crate::auth::oauth::types::{AuthorizeParams, ExchangeParams, Profile};
 use crate::domain::client::ClientInfo;
@@ -111,15 +112,16 @@ pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppR
         )
         .await?;
     let now = Utc::now().timestamp();
+    let state_hash = pkce::hash(&state);
     let row = FlowRow {
         project_id: project.id.clone(),
         collection_id: collection.id.clone(),
         provider: decl.name.clone(),
         redirect_url: req.redirect_url,
-        code_verifier: verifier,
+        code_verifier: svc.seal.seal(&seal_owner(&state_hash), verifier.as_bytes()),
         nonce,
     };
-    store::put_flow(&svc.db, &pkce::hash(&state), &row, now + FLOW_TTL_SECS, now).await?;
+    store::put_flow(&svc.db, &state_hash, &row, now + FLOW_TTL_SECS, now).await?;
     Ok(Started {
         url,
         state,
@@ -195,6 +197,13 @@ pub struct Finished {
     pub profile: Profile,
 }
 
+/// What a flow's PKCE verifier is sealed for: a copy of the table (a backup,
+/// a read-only leak) does not give the verifier, and a sealed verifier moved
+/// to another flow's row does not open there.
+fn seal_owner(state_hash: &str) -> String {
+    format!("oauth2 flow {state_hash}")
+}
+
 fn invalid_state() -> AppError {
     AppError::OAuthRejected("the sign-in's state is unknown, used or expired; start again".into())
 }
@@ -203,25 +212,57 @@ fn invalid_state() -> AppError {
 /// the code redeemed, the account found or created, then the usual end of
 /// a first factor.
 pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> AppResult<Finished> {
+    finish_with_name(svc, project, req, None).await
+}
+
+/// Finishes a sign-in whose callback was Apple's `form_post`: like
+/// [`finish`], and the name in the form's `user` field (sent on the first
+/// sign-in only; Apple's ID token carries none) fills the profile's name.
+pub async fn finish_form_post(
+    svc: &Services,
+    project: &Project,
+    req: FinishRequest,
+    user: Option<&str>,
+) -> AppResult<Finished> {
+    let name = user.and_then(apple::form_user_name);
+    finish_with_name(svc, project, req, name).await
+}
+
+async fn finish_with_name(
+    svc: &Services,
+    project: &Project,
+    req: FinishRequest,
+    form_name: Option<String>,
+) -> AppResult<Finished> {
     let now = Utc::now().timestamp();
-    let flow = store::take_flow(&svc.db, &pkce::hash(&req.state), now)
+    let state_hash = pkce::hash(&req.state);
+    let flow = store::take_flow(&svc.db, &state_hash, now)
         .await?
         .filter(|f| f.project_id == project.id)
+        .ok_or_else(invalid_state)?;
+    // Sealed under another server secret (or altered): the flow cannot finish.
+    let code_verifier = svc
+        .seal
+        .open(&seal_owner(&state_hash), &flow.code_verifier)
+        .and_then(|v| String::from_utf8(v).ok())
         .ok_or_else(invalid_state)?;
     let collection = svc.catalog.collection(&svc.db, &flow.collection_id).await?;
     let decl = provider(&collection, &flow.provider)?;
     let p = AnyProvider::new(decl.resolve()?);
-    let profile = p
+    let mut profile = p
         .exchange(
             &svc.oauth,
             &ExchangeParams {
                 code: &req.code,
-                code_verifier: Some(&flow.code_verifier),
+                code_verifier: Some(&code_verifier),
                 redirect_url: &flow.redirect_url,
                 nonce: p.uses_nonce().then_some(flow.nonce.as_str()),
             },
         )
         .await?;
+    if profile.name.is_none() {
+        profile.name = form_name;
+    }
     complete(
         svc,
         project,
