@@ -89,6 +89,15 @@ impl FakeOidc {
 
     /// The project file section naming this provider.
     pub fn collection_toml(&self, extra: &str) -> String {
+        self.collection_toml_redirects(extra, &[])
+    }
+
+    /// The same, with more redirect URLs on the list (the server's own
+    /// callback URLs, known once the app listens).
+    pub fn collection_toml_redirects(&self, extra: &str, more: &[String]) -> String {
+        let mut redirects = vec![format!("\"{REDIRECT}\"")];
+        redirects.extend(more.iter().map(|u| format!("\"{u}\"")));
+        let redirects = redirects.join(", ");
         format!(
             r#"
 [project]
@@ -102,7 +111,7 @@ provider = "oidc"
 issuer = "{}"
 client_id = "{CLIENT_ID}"
 client_secret = "{CLIENT_SECRET}"
-redirect_urls = ["{REDIRECT}"]
+redirect_urls = [{redirects}]
 "#,
             self.issuer
         )

@@ -19,6 +19,7 @@ mod oauth;
 mod oauth_apple;
 mod oauth_cocobase;
 mod oauth_pocketbase;
+mod oauth_popup;
 mod oauth_sealed;
 mod planner;
 mod profile;

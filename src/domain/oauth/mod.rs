@@ -4,6 +4,7 @@
 //! factor, in `second_factor::challenge::after_first_factor`.
 //!
 //! Files of this folder import each other by path, never through this module.
+pub mod callback;
 pub mod config;
 pub mod direct;
 pub mod flow;

@@ -14,6 +14,7 @@ mod files;
 pub mod filter;
 mod mfa;
 mod oauth;
+mod oauth_redirect;
 pub mod realtime;
 pub mod record;
 mod records;
@@ -42,6 +43,10 @@ pub fn routes() -> OpenApiRouter<PbState> {
         .routes(routes!(email::request_otp))
         .routes(routes!(email::auth_with_otp))
         .routes(routes!(oauth::auth_with_oauth2))
+        .routes(routes!(
+            oauth_redirect::oauth2_redirect,
+            oauth_redirect::oauth2_redirect_post
+        ))
         .routes(routes!(email::request_password_reset))
         .routes(routes!(email::confirm_password_reset))
         .routes(routes!(email::request_verification))

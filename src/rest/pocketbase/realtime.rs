@@ -4,6 +4,8 @@
 //! optional `?options=…`) and binds its authorization. Each change is sent as an
 //! event named exactly as subscribed, only to clients allowed to view the record
 //! (`Caller::may_manage`: administrators all, users their own record).
+//! Messages for one client (`@oauth2`, from the OAuth2 redirect) go through
+//! its own channel, only when it subscribed to their topic.
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 
 use axum::extract::FromRef;
 
@@ -43,10 +46,30 @@ impl FromRef<PbState> for AppState {
 #[derive(Clone, Default)]
 pub struct Clients(Arc<Mutex<HashMap<String, ClientState>>>);
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct ClientState {
     subscriptions: Vec<String>,
     caller: Option<Caller>,
+    /// Messages for this client alone: `(topic, data)`.
+    outbox: mpsc::Sender<(String, String)>,
+}
+
+/// Messages a client's own channel holds before further ones are refused.
+const OUTBOX: usize = 16;
+
+impl Clients {
+    /// Sends `data` on `topic` to the client `id`, when it is connected and
+    /// subscribed to `topic`; tells whether it was.
+    pub fn send_to(&self, id: &str, topic: &str, data: String) -> bool {
+        let Ok(map) = self.0.lock() else { return false };
+        let Some(client) = map.get(id) else {
+            return false;
+        };
+        if !client.subscriptions.iter().any(|s| s == topic) {
+            return false;
+        }
+        client.outbox.try_send((topic.to_owned(), data)).is_ok()
+    }
 }
 
 /// Most subscriptions one client may hold.
@@ -71,14 +94,20 @@ impl Drop for Registration {
     responses((status = 200, description = "`text/event-stream`", body = Object)))]
 pub async fn connect(State(state): State<PbState>) -> impl IntoResponse {
     let id = crate::auth::keys::random_token(40);
+    let (outbox, inbox) = mpsc::channel(OUTBOX);
     if let Ok(mut map) = state.realtime.0.lock() {
-        map.insert(id.clone(), ClientState::default());
+        let client = ClientState {
+            subscriptions: vec![],
+            caller: None,
+            outbox,
+        };
+        map.insert(id.clone(), client);
     }
     let registration = Registration {
         clients: state.realtime.clone(),
         id: id.clone(),
     };
-    Sse::new(events(state, id, registration))
+    Sse::new(events(state, id, registration, inbox))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
@@ -86,16 +115,26 @@ fn events(
     state: PbState,
     id: String,
     registration: Registration,
+    mut inbox: mpsc::Receiver<(String, String)>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let mut rx = state.app.services.events.subscribe();
     async_stream::stream! {
         let _registration = registration;
         yield Ok(Event::default().id(id.clone()).event("PB_CONNECT").data(json!({"clientId": id}).to_string()));
         loop {
-            let event = match rx.recv().await {
-                Ok(e) => e,
-                // A client that falls behind is disconnected (it reconnects and resubscribes).
-                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => break,
+            let event = tokio::select! {
+                own = inbox.recv() => match own {
+                    Some((topic, data)) => {
+                        yield Ok(Event::default().event(topic).data(data));
+                        continue;
+                    }
+                    None => break,
+                },
+                event = rx.recv() => match event {
+                    Ok(e) => e,
+                    // A client that falls behind is disconnected (it reconnects and resubscribes).
+                    Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => break,
+                },
             };
             let client = state.realtime.0.lock().ok().and_then(|m| m.get(&id).cloned());
             let Some(client) = client else { break };
