@@ -6,14 +6,24 @@
 // authorization URL followed as a browser would (plain HTTP; the provider
 // approves at once and redirects to the app with `code` and `state`), then the
 // code with the listed PKCE verifier. New and returning users for each.
+//
+// `authWithOAuth2({provider, urlCallback})`, the SDK's one call: its
+// realtime client waits on `@oauth2`; the urlCallback follows the URL to the
+// provider and on to the server's `/api/oauth2-redirect`, which forwards the
+// code to the SDK, which then signs in.
 // The account chosen at the provider is the `login_hint` (see `mock.mjs`).
 //
 // Environment: BASE_URL, OAUTH_REDIRECT (set by `run.sh`).
 import { createHash, randomUUID } from "node:crypto";
 import PocketBase from "pocketbase";
+import { EventSource } from "eventsource";
 import { check, expect, expectEq, expectError, summary } from "./harness.mjs";
 
+// Node has no EventSource; the SDK's realtime needs one (as PocketBase documents).
+globalThis.EventSource = EventSource;
+
 const BASE_URL = process.env.BASE_URL.replace(/\/+$/, "");
+const POPUP_REDIRECT = `${BASE_URL}/api/oauth2-redirect`;
 const REDIRECT = process.env.OAUTH_REDIRECT;
 const RUN = randomUUID().replace(/-/g, "").slice(0, 8);
 
@@ -131,6 +141,50 @@ await check("authWithOAuth2Code refuses a wrong PKCE verifier (the provider chec
     [400, 401],
     "another flow's verifier",
   );
+});
+
+/** The one-call sign-in; the "browser" follows the URL to the server's redirect page. */
+async function popupSignIn(name, who) {
+  const pb = newClient();
+  let page;
+  const auth = await pb.collection("users").authWithOAuth2({
+    provider: name,
+    urlCallback: async (url) => {
+      const back = await follow(url, who, POPUP_REDIRECT);
+      const landing = await fetch(`${POPUP_REDIRECT}?${back}`);
+      page = { status: landing.status, type: landing.headers.get("content-type") ?? "" };
+    },
+  });
+  expectEq(page?.status, 200, "the redirect page's status");
+  expect(page.type.startsWith("text/html"), `the redirect page is not HTML: ${page.type}`);
+  return { auth, pb };
+}
+
+const popupIds = {};
+for (const name of ["mock", "google", "github"]) {
+  const who = account(`${name}-popup`);
+  await check(`authWithOAuth2({provider: "${name}", urlCallback}) through /api/oauth2-redirect: a new user`, async () => {
+    const signed = await popupSignIn(name, who);
+    expectSignedIn(signed, who, true);
+    popupIds[name] = signed.auth.record.id;
+    const refreshed = await signed.pb.collection("users").authRefresh();
+    expectEq(refreshed.record.id, popupIds[name], "authRefresh after the one-call sign-in");
+  });
+  await check(`authWithOAuth2({provider: "${name}", urlCallback}): the returning user is the same record`, async () => {
+    expect(popupIds[name], `skipped: needs the first one-call sign-in with ${name}`);
+    const signed = await popupSignIn(name, who);
+    expectSignedIn(signed, who, false);
+    expectEq(signed.auth.record.id, popupIds[name], "record.id on the second sign-in");
+  });
+}
+
+await check("a sign-in started with authWithOAuth2Code is the same user with authWithOAuth2", async () => {
+  const who = account("both-ways");
+  const first = await codeSignIn("mock", who);
+  expectSignedIn(first, who, true);
+  const second = await popupSignIn("mock", who);
+  expectSignedIn(second, who, false);
+  expectEq(second.auth.record.id, first.auth.record.id, "record.id");
 });
 
 summary();
