@@ -13,6 +13,7 @@ mod m20261122_000007_code_payload;
 mod m20261201_000008_second_factors;
 mod m20261201_000009_files;
 mod m20261215_000010_oauth;
+mod m20261216_000011_oauth_flow_links;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_second_factors::Migration),
             Box::new(m20261201_000009_files::Migration),
             Box::new(m20261215_000010_oauth::Migration),
+            Box::new(m20261216_000011_oauth_flow_links::Migration),
         ]
     }
 }

@@ -193,3 +193,82 @@ pub async fn update_identity_email(
     .await?;
     Ok(())
 }
+
+/// The project of a live flow, without taking it: a callback at the server's
+/// own URL carries no key, only the state.
+pub async fn flow_project(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+    now: i64,
+) -> AppResult<Option<String>> {
+    query_one(
+        db,
+        "SELECT project_id FROM oauth_flows WHERE state_hash = $1 AND expires_at > $2",
+        vec![state_hash.into(), now.into()],
+    )
+    .await?
+    .map(|r| Ok(r.try_get("", "project_id")?))
+    .transpose()
+}
+
+/// Binds a flow to the user whose identity it links (`oauth_flow_links`),
+/// and forgets expired bindings.
+pub async fn put_flow_link(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+    user_id: &str,
+    expires_at: i64,
+    now: i64,
+) -> AppResult<()> {
+    execute(
+        db,
+        "DELETE FROM oauth_flow_links WHERE expires_at <= $1",
+        vec![now.into()],
+    )
+    .await?;
+    execute(
+        db,
+        "INSERT INTO oauth_flow_links (state_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        vec![state_hash.into(), user_id.into(), expires_at.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes a flow's binding: the user it links an identity to, if any.
+pub async fn take_flow_link(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+) -> AppResult<Option<String>> {
+    let user = query_one(
+        db,
+        "SELECT user_id FROM oauth_flow_links WHERE state_hash = $1",
+        vec![state_hash.into()],
+    )
+    .await?
+    .map(|r| r.try_get::<String>("", "user_id"))
+    .transpose()?;
+    if user.is_some() {
+        execute(
+            db,
+            "DELETE FROM oauth_flow_links WHERE state_hash = $1",
+            vec![state_hash.into()],
+        )
+        .await?;
+    }
+    Ok(user)
+}
+
+/// Removes a user's identity with a provider; the number of rows removed.
+pub async fn delete_identity(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    provider: &str,
+) -> AppResult<u64> {
+    execute(
+        db,
+        "DELETE FROM oauth_identities WHERE user_id = $1 AND provider = $2",
+        vec![user_id.into(), provider.into()],
+    )
+    .await
+}

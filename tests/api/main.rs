@@ -18,6 +18,7 @@ mod limits;
 mod oauth;
 mod oauth_apple;
 mod oauth_cocobase;
+mod oauth_linking;
 mod oauth_pocketbase;
 mod oauth_popup;
 mod oauth_sealed;

@@ -70,6 +70,9 @@ pub struct StartRequest {
     pub collection: Option<String>,
     pub provider: String,
     pub redirect_url: String,
+    /// The signed-in user whose identity the flow links (`linkIdentity`);
+    /// such a flow does not sign in.
+    pub link_user: Option<String>,
 }
 
 /// A started sign-in: send the browser to `url`; the callback brings back
@@ -112,7 +115,7 @@ pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppR
         )
         .await?;
     let now = Utc::now().timestamp();
-    let state_hash = pkce::hash(&state);
+    let (state_hash, expires_at) = (pkce::hash(&state), now + FLOW_TTL_SECS);
     let row = FlowRow {
         project_id: project.id.clone(),
         collection_id: collection.id.clone(),
@@ -121,7 +124,10 @@ pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppR
         code_verifier: svc.seal.seal(&seal_owner(&state_hash), verifier.as_bytes()),
         nonce,
     };
-    store::put_flow(&svc.db, &state_hash, &row, now + FLOW_TTL_SECS, now).await?;
+    store::put_flow(&svc.db, &state_hash, &row, expires_at, now).await?;
+    if let Some(user) = &req.link_user {
+        store::put_flow_link(&svc.db, &state_hash, user, expires_at, now).await?;
+    }
     Ok(Started {
         url,
         state,
@@ -208,6 +214,74 @@ fn invalid_state() -> AppError {
     AppError::OAuthRejected("the sign-in's state is unknown, used or expired; start again".into())
 }
 
+/// A redeemed flow: the provider's account, in the flow's collection.
+pub struct Redeemed {
+    pub collection: Collection,
+    pub provider: String,
+    pub profile: Profile,
+}
+
+/// Takes the flow of `state` (used once) and redeems `code` with its PKCE
+/// verifier and nonce. `link_user` must be the user the flow was started to
+/// link for (`None`: a sign-in flow).
+pub async fn redeem(
+    svc: &Services,
+    project: &Project,
+    state: &str,
+    code: &str,
+    link_user: Option<&str>,
+) -> AppResult<Redeemed> {
+    let now = Utc::now().timestamp();
+    let state_hash = pkce::hash(state);
+    let flow = store::take_flow(&svc.db, &state_hash, now)
+        .await?
+        .filter(|f| f.project_id == project.id)
+        .ok_or_else(invalid_state)?;
+    let linked = store::take_flow_link(&svc.db, &state_hash).await?;
+    // Sealed under another server secret (or altered): the flow cannot finish.
+    let code_verifier = svc
+        .seal
+        .open(&seal_owner(&state_hash), &flow.code_verifier)
+        .and_then(|v| String::from_utf8(v).ok())
+        .ok_or_else(invalid_state)?;
+    if linked.as_deref() != link_user {
+        return Err(AppError::Forbidden(match linked {
+            Some(_) if link_user.is_none() => {
+                "this flow was started to link an identity; finish it with linkIdentity".into()
+            }
+            _ => "this flow was not started to link an identity to this user".into(),
+        }));
+    }
+    let collection = svc.catalog.collection(&svc.db, &flow.collection_id).await?;
+    let decl = provider(&collection, &flow.provider)?;
+    let p = AnyProvider::new(decl.resolve()?);
+    let profile = p
+        .exchange(
+            &svc.oauth,
+            &ExchangeParams {
+                code,
+                code_verifier: Some(&code_verifier),
+                redirect_url: &flow.redirect_url,
+                nonce: p.uses_nonce().then_some(flow.nonce.as_str()),
+            },
+        )
+        .await?;
+    Ok(Redeemed {
+        provider: decl.name.clone(),
+        collection,
+        profile,
+    })
+}
+
+/// The project a live flow belongs to (for a callback that carries no key).
+pub async fn project_of(svc: &Services, state: &str) -> AppResult<Project> {
+    let now = Utc::now().timestamp();
+    let id = store::flow_project(&svc.db, &pkce::hash(state), now)
+        .await?
+        .ok_or_else(invalid_state)?;
+    svc.catalog.project(&svc.db, &id).await
+}
+
 /// Finishes a sign-in started by [`start`]: the state is taken (used once),
 /// the code redeemed, the account found or created, then the usual end of
 /// a first factor.
@@ -234,41 +308,17 @@ async fn finish_with_name(
     req: FinishRequest,
     form_name: Option<String>,
 ) -> AppResult<Finished> {
-    let now = Utc::now().timestamp();
-    let state_hash = pkce::hash(&req.state);
-    let flow = store::take_flow(&svc.db, &state_hash, now)
-        .await?
-        .filter(|f| f.project_id == project.id)
-        .ok_or_else(invalid_state)?;
-    // Sealed under another server secret (or altered): the flow cannot finish.
-    let code_verifier = svc
-        .seal
-        .open(&seal_owner(&state_hash), &flow.code_verifier)
-        .and_then(|v| String::from_utf8(v).ok())
-        .ok_or_else(invalid_state)?;
-    let collection = svc.catalog.collection(&svc.db, &flow.collection_id).await?;
-    let decl = provider(&collection, &flow.provider)?;
-    let p = AnyProvider::new(decl.resolve()?);
-    let mut profile = p
-        .exchange(
-            &svc.oauth,
-            &ExchangeParams {
-                code: &req.code,
-                code_verifier: Some(&code_verifier),
-                redirect_url: &flow.redirect_url,
-                nonce: p.uses_nonce().then_some(flow.nonce.as_str()),
-            },
-        )
-        .await?;
-    if profile.name.is_none() {
-        profile.name = form_name;
+    let mut r = redeem(svc, project, &req.state, &req.code, None).await?;
+    if r.profile.name.is_none() {
+        r.profile.name = form_name;
     }
+    let decl = provider(&r.collection, &r.provider)?;
     complete(
         svc,
         project,
-        &collection,
+        &r.collection,
         decl,
-        profile,
+        r.profile,
         &req.client,
         req.lifetime,
     )

@@ -190,3 +190,100 @@ fn initial_profile(collection: &Collection, p: &Profile) -> Map<String, Value> {
     }
     data
 }
+
+/// Links a provider's account to a signed-in user (the end of a flow
+/// started for linking). An account that belongs to another user is not
+/// moved; one identity per provider and user.
+pub async fn link(
+    svc: &Services,
+    user: &User,
+    provider: &str,
+    p: &Profile,
+) -> AppResult<Vec<Identity>> {
+    if p.subject.is_empty() {
+        return Err(AppError::OAuthRejected(
+            "the provider did not identify the account".into(),
+        ));
+    }
+    let collection = &user.collection_id;
+    let now = Utc::now().timestamp();
+    match store::find_identity(&svc.db, collection, provider, &p.subject).await? {
+        Some(row) if row.user_id == user.id => {
+            let email = p.email.as_deref();
+            store::update_identity_email(
+                &svc.db,
+                collection,
+                provider,
+                &p.subject,
+                email,
+                p.email_verified,
+                now,
+            )
+            .await?;
+        }
+        Some(_) => {
+            return Err(AppError::Forbidden(
+                "this provider account is linked to another user".into(),
+            ));
+        }
+        None => {
+            let own = store::identities_of(&svc.db, &user.id).await?;
+            if own.iter().any(|i| i.provider == provider) {
+                return Err(AppError::Forbidden(format!(
+                    "another `{provider}` account is linked to this user; unlink it first"
+                )));
+            }
+            store::insert_identity(
+                &svc.db,
+                &keys::new_id(),
+                collection,
+                provider,
+                &p.subject,
+                &user.id,
+                p.email.as_deref(),
+                p.email_verified,
+                now,
+            )
+            .await?;
+            tracing::info!(event = "oauth2_linked", provider, user_id = %user.id);
+        }
+    }
+    list(svc, &user.id).await
+}
+
+/// Unlinks the user's identity with `provider`. The last way to sign in
+/// stays: a user without a password (created by a provider) keeps its only
+/// identity until it sets a password (through the password reset).
+pub async fn unlink(svc: &Services, user: &User, provider: &str) -> AppResult<Vec<Identity>> {
+    let txn = svc.db.begin().await?;
+    // Writing the user's row first serializes two unlinks of one user (a row
+    // lock on PostgreSQL, the write lock on SQLite), so both cannot pass the
+    // count below and leave no way in.
+    let touched = user::Entity::update_many()
+        .col_expr(
+            user::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::col(user::Column::UpdatedAt).into(),
+        )
+        .filter(user::Column::Id.eq(&user.id))
+        .exec(&txn)
+        .await?;
+    let model = user::Entity::find_by_id(&user.id)
+        .one(&txn)
+        .await?
+        .filter(|_| touched.rows_affected == 1)
+        .ok_or(AppError::NotFound("user"))?;
+    let own = store::identities_of(&txn, &user.id).await?;
+    if !own.iter().any(|i| i.provider == provider) {
+        return Err(AppError::NotFound("identity"));
+    }
+    if model.password_hash.is_empty() && own.len() == 1 {
+        return Err(AppError::Forbidden(
+            "the last way to sign in cannot be removed: set a password first (request a password reset)"
+                .into(),
+        ));
+    }
+    store::delete_identity(&txn, &user.id, provider).await?;
+    txn.commit().await?;
+    tracing::info!(event = "oauth2_unlinked", provider, user_id = %user.id);
+    list(svc, &user.id).await
+}

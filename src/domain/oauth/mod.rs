@@ -9,3 +9,4 @@ pub mod config;
 pub mod direct;
 pub mod flow;
 pub mod identities;
+pub mod linking;
