@@ -16,6 +16,7 @@
 //! mfa_duration_secs = 1800
 //!
 //! oauth2_link_by_email = false      # join an account with the same, verified email
+//! oauth2_site_url = "https://app.example.com"  # where server-side callbacks end (urBackend)
 //!
 //! [[collections.oauth2]]            # sign-in providers (see domain::oauth::config)
 //! name = "google"
@@ -77,6 +78,8 @@ pub struct CollectionSection {
     pub indexes: Option<Vec<collections::IndexDecl>>,
     pub oauth2: Option<Vec<super::oauth::config::OAuth2Decl>>,
     pub oauth2_link_by_email: Option<bool>,
+    /// Doubly optional like the other settings (absent: the default, `None`).
+    pub oauth2_site_url: Option<Option<String>>,
     #[serde(default)]
     pub fields: Vec<FieldDecl>,
 }
@@ -105,6 +108,7 @@ impl CollectionSection {
             indexes,
             oauth2,
             oauth2_link_by_email,
+            oauth2_site_url,
         )
     }
 }
@@ -197,6 +201,9 @@ fn validate(file: &ProjectFile) -> AppResult<()> {
         }
         for index in c.indexes.iter().flatten() {
             check_index(c, index)?;
+        }
+        if let Some(Some(url)) = &c.oauth2_site_url {
+            super::oauth::config::check_url("oauth2_site_url", url)?;
         }
         let mut providers = std::collections::HashSet::new();
         for p in c.oauth2.iter().flatten() {

@@ -40,6 +40,10 @@ pub struct CollectionSettings {
     /// email (only when the provider says it verified the address).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub oauth2_link_by_email: bool,
+    /// The app's URL, where sign-ins whose callback is this server's own URL
+    /// send the browser at the end (urBackend's `<site>/auth/callback`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2_site_url: Option<String>,
 }
 
 /// An index over several declared fields, in order: equalities on its
@@ -85,6 +89,7 @@ impl Default for CollectionSettings {
             indexes: vec![],
             oauth2: vec![],
             oauth2_link_by_email: false,
+            oauth2_site_url: None,
         }
     }
 }

@@ -22,6 +22,7 @@ mod oauth_linking;
 mod oauth_pocketbase;
 mod oauth_popup;
 mod oauth_sealed;
+mod oauth_urbackend;
 mod planner;
 mod profile;
 mod querying;

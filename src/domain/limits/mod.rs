@@ -191,10 +191,22 @@ pub async fn unlock(svc: &Services, scope: &str, identifier: &str) -> AppResult<
     clear(&svc.db, &identity_bucket(scope, identifier)).await
 }
 
+/// Counts an OAuth2 step (a start, a finish, a verified ID token or code,
+/// an exchange) against the client's address: the log-in limit's number,
+/// in a bucket of its own.
+pub async fn oauth(svc: &Services, client: &ClientInfo) -> AppResult<()> {
+    per_ip(svc, "oauth", client, svc.limits.login_per_ip).await
+}
+
 /// Counts a sign-up against the client's address.
 pub async fn sign_up(svc: &Services, client: &ClientInfo) -> AppResult<()> {
-    match client.ip.as_deref().and_then(|ip| ip_bucket("signup", ip)) {
-        Some(bucket) => hit(&svc.db, &bucket, svc.limits.signup_per_ip).await,
+    per_ip(svc, "signup", client, svc.limits.signup_per_ip).await
+}
+
+/// Counts a hit of `kind` against the client's address.
+async fn per_ip(svc: &Services, kind: &str, client: &ClientInfo, rule: Rule) -> AppResult<()> {
+    match client.ip.as_deref().and_then(|ip| ip_bucket(kind, ip)) {
+        Some(bucket) => hit(&svc.db, &bucket, rule).await,
         None => Ok(()),
     }
 }

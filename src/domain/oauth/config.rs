@@ -75,6 +75,18 @@ pub struct OAuth2Decl {
     pub private_key_env: Option<String>,
 }
 
+/// A URL of a provider's declaration: http(s), or an app's own scheme
+/// (`com.example.app:/callback`).
+pub fn check_url(field: &str, url: &str) -> AppResult<()> {
+    let ok = reqwest::Url::parse(url)
+        .is_ok_and(|u| matches!(u.scheme(), "https" | "http") || u.scheme().contains('.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::validation(field, format!("`{url}` is not a URL")))
+    }
+}
+
 /// A client secret as the collection's settings store it: unlike
 /// [`Secret`], it serializes (into the settings row only; no door returns
 /// settings), and it never prints.
@@ -167,11 +179,7 @@ impl OAuth2Decl {
             .chain(&self.token_url)
             .chain(&self.api_url)
         {
-            let ok = reqwest::Url::parse(url)
-                .is_ok_and(|u| matches!(u.scheme(), "https" | "http") || u.scheme().contains('.'));
-            if !ok {
-                return Err(AppError::validation(field, format!("`{url}` is not a URL")));
-            }
+            check_url(&field, url)?;
         }
         Ok(())
     }

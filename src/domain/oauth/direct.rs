@@ -7,6 +7,7 @@ use crate::auth::oauth::any::AnyProvider;
 use crate::auth::oauth::types::ExchangeParams;
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
+use crate::domain::limits;
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
 use crate::domain::users::model::TokenLifetime;
@@ -44,6 +45,7 @@ pub async fn with_google_id_token(
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
+    limits::oauth(svc, client).await?;
     let (collection, decl) =
         provider_of(svc, project, ProviderKind::Google, "Google sign-in").await?;
     let profile = AnyProvider::new(decl.resolve()?)
@@ -62,6 +64,7 @@ pub async fn with_github_code(
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
+    limits::oauth(svc, client).await?;
     let (collection, decl) =
         provider_of(svc, project, ProviderKind::Github, "GitHub sign-in").await?;
     allowed_redirect(&decl, redirect_url)?;

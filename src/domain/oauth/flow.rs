@@ -12,6 +12,7 @@ use crate::auth::oauth::pkce;
 use crate::auth::oauth::types::{AuthorizeParams, ExchangeParams, Profile};
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
+use crate::domain::limits;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_factor};
 use crate::domain::services::Services;
@@ -73,6 +74,8 @@ pub struct StartRequest {
     /// The signed-in user whose identity the flow links (`linkIdentity`);
     /// such a flow does not sign in.
     pub link_user: Option<String>,
+    /// Where the call comes from (rate limited per address).
+    pub client: ClientInfo,
 }
 
 /// A started sign-in: send the browser to `url`; the callback brings back
@@ -86,6 +89,7 @@ pub struct Started {
 
 /// Starts a sign-in with a collection's provider.
 pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppResult<Started> {
+    limits::oauth(svc, &req.client).await?;
     let collection = svc
         .catalog
         .collection_by_name(
@@ -200,6 +204,8 @@ pub struct FinishRequest {
 pub struct Finished {
     pub outcome: LogInOutcome,
     pub is_new: bool,
+    /// Whether the sign-in joined an existing account by its email.
+    pub linked_by_email: bool,
     pub profile: Profile,
 }
 
@@ -230,7 +236,9 @@ pub async fn redeem(
     state: &str,
     code: &str,
     link_user: Option<&str>,
+    client: &ClientInfo,
 ) -> AppResult<Redeemed> {
+    limits::oauth(svc, client).await?;
     let now = Utc::now().timestamp();
     let state_hash = pkce::hash(state);
     let flow = store::take_flow(&svc.db, &state_hash, now)
@@ -273,6 +281,14 @@ pub async fn redeem(
     })
 }
 
+/// Drops the flow of `state` (its provider refused or the user cancelled).
+pub async fn abandon(svc: &Services, state: &str) -> AppResult<()> {
+    let state_hash = pkce::hash(state);
+    store::take_flow(&svc.db, &state_hash, Utc::now().timestamp()).await?;
+    store::take_flow_link(&svc.db, &state_hash).await?;
+    Ok(())
+}
+
 /// The project a live flow belongs to (for a callback that carries no key).
 pub async fn project_of(svc: &Services, state: &str) -> AppResult<Project> {
     let now = Utc::now().timestamp();
@@ -308,7 +324,7 @@ async fn finish_with_name(
     req: FinishRequest,
     form_name: Option<String>,
 ) -> AppResult<Finished> {
-    let mut r = redeem(svc, project, &req.state, &req.code, None).await?;
+    let mut r = redeem(svc, project, &req.state, &req.code, None, &req.client).await?;
     if r.profile.name.is_none() {
         r.profile.name = form_name;
     }
@@ -340,6 +356,7 @@ pub async fn finish_with_verifier(
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
+    limits::oauth(svc, client).await?;
     let decl = provider(collection, provider_name)?;
     allowed_redirect(decl, redirect_url)?;
     let p = AnyProvider::new(decl.resolve()?);
@@ -368,7 +385,11 @@ pub async fn complete(
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
-    let SignIn { user, is_new } = sign_in(svc, project, collection, &decl.name, &profile).await?;
+    let SignIn {
+        user,
+        is_new,
+        linked_by_email,
+    } = sign_in(svc, project, collection, &decl.name, &profile).await?;
     if user.disabled {
         return Err(AppError::AccountDisabled);
     }
@@ -386,6 +407,7 @@ pub async fn complete(
     Ok(Finished {
         outcome,
         is_new,
+        linked_by_email,
         profile,
     })
 }

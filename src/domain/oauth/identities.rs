@@ -25,6 +25,8 @@ use crate::store::oauth as store;
 pub struct SignIn {
     pub user: User,
     pub is_new: bool,
+    /// Whether this sign-in joined an existing account by its email.
+    pub linked_by_email: bool,
 }
 
 /// A provider's account linked to a user.
@@ -80,6 +82,7 @@ pub async fn sign_in(
         return Ok(SignIn {
             user,
             is_new: false,
+            linked_by_email: false,
         });
     }
     let Some(raw_email) = email else {
@@ -118,6 +121,7 @@ pub async fn sign_in(
         return Ok(SignIn {
             user: User::from(m),
             is_new: false,
+            linked_by_email: true,
         });
     }
     let data = initial_profile(collection, p);
@@ -168,7 +172,11 @@ pub async fn sign_in(
         changed: vec![],
     });
     tracing::info!(event = "sign_up", provider, user_id = %user.id);
-    Ok(SignIn { user, is_new: true })
+    Ok(SignIn {
+        user,
+        is_new: true,
+        linked_by_email: false,
+    })
 }
 
 /// `name` and `avatar_url` from the provider, where the collection takes them.

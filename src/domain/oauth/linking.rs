@@ -3,6 +3,7 @@
 //! that user finishes it, with `link_identity`; it never signs anyone in.
 use super::flow::{self, StartRequest, Started, redeem};
 use super::identities::{self, Identity};
+use crate::domain::client::ClientInfo;
 use crate::domain::services::Services;
 use crate::domain::users::model::User;
 use crate::error::{AppError, AppResult};
@@ -13,6 +14,7 @@ pub async fn start_link(
     user: &User,
     provider: String,
     redirect_url: String,
+    client: &ClientInfo,
 ) -> AppResult<Started> {
     let project = svc.catalog.project(&svc.db, &user.project_id).await?;
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
@@ -21,6 +23,7 @@ pub async fn start_link(
         provider,
         redirect_url,
         link_user: Some(user.id.clone()),
+        client: client.clone(),
     };
     flow::start(svc, &project, req).await
 }
@@ -32,9 +35,10 @@ pub async fn link_identity(
     user: &User,
     state: &str,
     code: &str,
+    client: &ClientInfo,
 ) -> AppResult<Vec<Identity>> {
     let project = svc.catalog.project(&svc.db, &user.project_id).await?;
-    let r = redeem(svc, &project, state, code, Some(&user.id)).await?;
+    let r = redeem(svc, &project, state, code, Some(&user.id), client).await?;
     if r.collection.id != user.collection_id {
         return Err(AppError::Forbidden(
             "this flow belongs to another collection".into(),

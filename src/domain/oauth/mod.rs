@@ -10,3 +10,4 @@ pub mod direct;
 pub mod flow;
 pub mod identities;
 pub mod linking;
+pub mod social;

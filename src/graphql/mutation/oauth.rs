@@ -27,18 +27,19 @@ impl OAuthMutation {
         #[graphql(default = false)] link: bool,
     ) -> Result<OAuthStart> {
         if link {
-            let (svc, _, me) = as_user(ctx)?;
-            return linking::start_link(svc, me, provider, redirect_url)
+            let (svc, caller, me) = as_user(ctx)?;
+            return linking::start_link(svc, me, provider, redirect_url, &caller.client)
                 .await
                 .map(Into::into)
                 .gql();
         }
-        let (svc, project, _) = in_project(ctx)?;
+        let (svc, project, client) = in_project(ctx)?;
         let req = StartRequest {
             collection,
             provider,
             redirect_url,
             link_user: None,
+            client: client.clone(),
         };
         flow::start(svc, project, req).await.map(Into::into).gql()
     }
@@ -52,8 +53,10 @@ impl OAuthMutation {
         state: String,
         code: String,
     ) -> Result<Vec<IdentityObject>> {
-        let (svc, _, me) = as_user(ctx)?;
-        let list = linking::link_identity(svc, me, &state, &code).await.gql()?;
+        let (svc, caller, me) = as_user(ctx)?;
+        let list = linking::link_identity(svc, me, &state, &code, &caller.client)
+            .await
+            .gql()?;
         Ok(list.into_iter().map(Into::into).collect())
     }
 

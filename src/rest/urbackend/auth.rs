@@ -5,14 +5,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, json};
 
-use super::call::{Result, Ub, UbBody, UbError};
+use super::call::{Result, Ub, UbBody};
 use super::cookies::{cookie_path, presented_refresh, secure, set_cookie, token_response};
 use super::error::second_factor_required;
 use crate::domain::second_factor::{Challenge, LogInOutcome};
 use crate::domain::sessions;
 use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
-use crate::http::body::{not_enabled, password_log_in, string_field};
+use crate::http::body::{password_log_in, string_field};
 
 #[utoipa::path(post, path = "/api/userAuth/signup", tag = super::doc::TAG,
     summary = "Sign up (extra fields kept); sets the `refreshToken` cookie",
@@ -110,20 +110,4 @@ pub async fn logout(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Result<Re
         set_cookie("", 0, &cookie_path(&uri), secure),
     );
     Ok(res)
-}
-
-/// Social sign-in is not built yet.
-#[utoipa::path(post, path = "/api/userAuth/social/exchange", tag = super::doc::TAG,
-    summary = "Social sign-in: not enabled on this server (403)",
-    responses(super::doc::Errors<403>))]
-pub async fn social_exchange() -> UbError {
-    not_enabled("social sign-in").into()
-}
-
-#[utoipa::path(get, path = "/api/userAuth/social/{provider}/start", tag = super::doc::TAG,
-    summary = "Social sign-in: not enabled on this server (403)",
-    params(("provider" = String, Path)),
-    responses(super::doc::Errors<403>))]
-pub async fn social_start() -> UbError {
-    not_enabled("social sign-in").into()
 }

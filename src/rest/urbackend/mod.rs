@@ -8,6 +8,7 @@ mod cookies;
 pub mod doc;
 mod email;
 mod error;
+mod social;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,6 +32,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(email::reset_password))
         .routes(routes!(email::verify_email))
         .routes(routes!(email::resend_verification_otp))
-        .routes(routes!(auth::social_exchange))
-        .routes(routes!(auth::social_start))
+        .routes(routes!(social::social_exchange))
+        .routes(routes!(social::social_start))
+        .routes(routes!(
+            social::social_callback,
+            social::social_callback_post
+        ))
 }
