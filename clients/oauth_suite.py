@@ -1,15 +1,17 @@
 """OAuth2 / OpenID Connect sign-in end to end, against a real OpenID provider
 (oauth2-mock-server, `clients/oidc/mock.mjs`): GraphQL `startOAuth` /
 `finishOAuth` with the generic `oidc`, the `google` and the `github` provider,
-and the official Cocobase SDK's `login_with_google` (an ID token the provider
-signed) and `login_with_github`. New and returning users each time.
+the official Cocobase SDK's `login_with_google` (an ID token the provider
+signed) and `login_with_github`, and the official urBackend SDK's social
+sign-in (`social_start_url` → provider → the server's callback →
+`social_exchange`). New and returning users each time.
 
 The "browser" follows the authorization URL with plain HTTP: the provider
 approves at once and redirects to the app's callback, where the code is read
 off the `Location` header. The account chosen at the provider is the
 `login_hint` (a base64url JSON of its claims, see `mock.mjs`).
 
-Environment: BASE_URL, PK, OIDC_URL, OAUTH_REDIRECT (set by `run.sh`).
+Environment: BASE_URL, PK, OIDC_URL, OAUTH_REDIRECT, OAUTH_SITE (set by `run.sh`).
 """
 import base64
 import json
@@ -20,6 +22,7 @@ import urllib.request
 import uuid
 
 from cocobase_client import CocoBaseClient, CocobaseError
+from urbackend import UrBackendClient
 
 from harness import CheckFailed, check, expect, expect_eq, finish
 
@@ -27,6 +30,7 @@ BASE_URL = os.environ["BASE_URL"].rstrip("/")
 PK = os.environ["PK"]
 OIDC_URL = os.environ["OIDC_URL"].rstrip("/")
 REDIRECT = os.environ["OAUTH_REDIRECT"]
+SITE = os.environ["OAUTH_SITE"].rstrip("/")
 GOOGLE_CLIENT = "google-client.apps.example"
 GITHUB_CLIENT = "github-client"
 
@@ -70,18 +74,22 @@ def account(name, verified=True, sub=None):
     }
 
 
-def follow(url, claims):
+def redirect_of(url):
+    """A browser's GET of `url` that must answer with a redirect: its Location."""
+    try:
+        no_redirect.open(url, timeout=20)
+    except urllib.error.HTTPError as err:
+        expect(err.code in (302, 303), f"{url[:60]} answered {err.code}, not a redirect: {err.read()[:200]!r}")
+        return err.headers["location"]
+    raise CheckFailed(f"{url[:60]} did not redirect")
+
+
+def follow(url, claims, target=REDIRECT):
     """What a browser does at the provider: the redirect's query (code, state)."""
     hint = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
     sep = "&" if "?" in url else "?"
-    try:
-        no_redirect.open(f"{url}{sep}login_hint={hint}", timeout=20)
-    except urllib.error.HTTPError as err:
-        expect(err.code in (302, 303), f"the provider answered {err.code}, not a redirect")
-        location = err.headers["location"]
-    else:
-        raise CheckFailed("the provider did not redirect to the app")
-    expect(location.startswith(REDIRECT + "?"), f"redirected to {location[:120]!r}")
+    location = redirect_of(f"{url}{sep}login_hint={hint}")
+    expect(location.startswith(target + "?"), f"redirected to {location[:120]!r}")
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
 
 
@@ -246,5 +254,52 @@ check("Cocobase login_with_google with an ID token the provider signed: new, the
 check("Cocobase login_with_google refuses an ID token for another client (401)",
       cocobase_google_refuses_other_audience)
 check("Cocobase login_with_github with a code from the provider: new, then returning", cocobase_github)
+
+
+# ---------------------------------------------------------------- urBackend
+def social_sign_in(provider, who):
+    """The SDK's start URL, the provider, the server's callback: the app's
+    `/auth/callback` query and fragment."""
+    start = UrBackendClient(api_key=PK, base=BASE_URL).auth.social_start_url(provider)
+    to_provider = redirect_of(start)
+    callback = f"{BASE_URL}/api/userAuth/social/{provider}/callback"
+    back = follow(to_provider, who, target=callback)
+    landing = redirect_of(f"{callback}?{urllib.parse.urlencode(back)}")
+    expect(landing.startswith(f"{SITE}/auth/callback?"), f"landed on {landing[:120]!r}")
+    parts = urllib.parse.urlsplit(landing)
+    return dict(urllib.parse.parse_qsl(parts.query)), dict(urllib.parse.parse_qsl(parts.fragment))
+
+
+for provider in ("mock", "google", "github"):
+    who = account(f"{provider}-ub")
+
+    def social(provider=provider, who=who):
+        ids = []
+        for is_new in ("true", "false"):
+            query, fragment = social_sign_in(provider, who)
+            expect("error" not in query, f"the callback refused: {query}")
+            expect_eq(query.get("provider"), provider, "provider")
+            expect_eq(query.get("isNewUser"), is_new, "isNewUser")
+            c = UrBackendClient(api_key=PK, base=BASE_URL)
+            session = c.auth.social_exchange(query["rtCode"], fragment["token"])
+            expect(session.get("refreshToken"), f"no refresh token: {session}")
+            me = c.auth.me(fragment["token"])
+            expect_eq(me.get("email"), who["email"], "me.email with the callback's token")
+            expect_eq(me.get("_id") or me.get("id"), query.get("userId"), "me id = the callback's userId")
+            fresh = c.auth.refresh_token(session["refreshToken"])
+            expect(fresh.get("accessToken"), f"refresh_token gave no access token: {fresh}")
+            expect_eq(c.auth.me(fresh["accessToken"]).get("email"), who["email"], "me with the refreshed token")
+            ids.append(query.get("userId"))
+            # The rtCode is single use.
+            try:
+                c.auth.social_exchange(query["rtCode"], fragment["token"])
+            except Exception:  # noqa: BLE001 - the SDK's AuthError (or another refusal)
+                pass
+            else:
+                raise CheckFailed("the rtCode was accepted a second time")
+        expect_eq(ids[1], ids[0], "the returning user's id")
+
+    check(f"urBackend social sign-in with `{provider}` (start, provider, callback, exchange): new, then returning",
+          social)
 
 finish()

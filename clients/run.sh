@@ -104,7 +104,8 @@ echo "   SMTP (aiosmtpd) on 127.0.0.1:$SMTP_PORT, mail kept in $MAILDIR"
 
 # A real OpenID Connect provider (oauth2-mock-server, clients/oidc/mock.mjs) on
 # a free port: the suites' "oidc", "google" and "github" providers.
-node "$CLIENTS/oidc/mock.mjs" >"$TMP/oidc.log" 2>&1 &
+: >"$TMP/oidc.log"   # exists before the loop reads it, however late node starts
+node "$CLIENTS/oidc/mock.mjs" >>"$TMP/oidc.log" 2>&1 &
 OIDC_PID=$!
 OIDC_URL=""
 for _ in $(seq 1 200); do
@@ -197,17 +198,21 @@ TOML
 # OpenID provider, as Google (issuer overridden) and as GitHub (its URLs
 # overridden; the mock's wrapper serves GitHub's token endpoint and API).
 # The redirect URLs: an app's callback page (never fetched: the "browser"
-# reads the code off the provider's redirect) and PocketBase's popup redirect.
+# reads the code off the provider's redirect), PocketBase's popup redirect and
+# urBackend's server-side callback, which ends on the site URL's /auth/callback.
 OAUTH_REDIRECT="http://app.test/oauth/callback"
+OAUTH_SITE="http://app.test"
 # One provider of `users`: its name and kind, then its own `key = value` lines.
 oauth_provider() {
-  printf '\n[[collections.oauth2]]\nname = "%s"\nprovider = "%s"\n' "$1" "$2"
+  local name="$1"
+  printf '\n[[collections.oauth2]]\nname = "%s"\nprovider = "%s"\n' "$name" "$2"
   shift 2
   printf '%s\n' "$@"
-  printf 'redirect_urls = ["%s", "%s"]\n' "$OAUTH_REDIRECT" "$BASE_URL/api/oauth2-redirect"
+  printf 'redirect_urls = ["%s", "%s", "%s"]\n' "$OAUTH_REDIRECT" "$BASE_URL/api/oauth2-redirect" \
+    "$BASE_URL/api/userAuth/social/$name/callback"
 }
 {
-  printf '\n[[collections]]\nname = "users"\n'
+  printf '\n[[collections]]\nname = "users"\noauth2_site_url = "%s"\n' "$OAUTH_SITE"
   oauth_provider mock oidc 'display_name = "Mock ID"' "issuer = \"$OIDC_URL\"" \
     'client_id = "mock-client"' 'client_secret = "mock-secret"'
   oauth_provider google google "issuer = \"$OIDC_URL\"" 'client_id = "google-client.apps.example"' \
@@ -222,7 +227,7 @@ if ! (cd "$TMP" && "${server_env[@]}" "$BIN" apply "$TMP/mfa.toml") >"$TMP/apply
   exit 1
 fi
 
-export BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR OIDC_URL OAUTH_REDIRECT
+export BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR OIDC_URL OAUTH_REDIRECT OAUTH_SITE
 
 # ------------------------------------------------------------------- suites
 total_passed=0
