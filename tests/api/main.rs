@@ -18,6 +18,8 @@ mod limits;
 mod oauth;
 mod oauth_apple;
 mod oauth_cocobase;
+mod oauth_cocobase_flow;
+mod oauth_limits;
 mod oauth_linking;
 mod oauth_pocketbase;
 mod oauth_popup;

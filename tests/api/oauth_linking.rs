@@ -31,18 +31,15 @@ async fn world() -> (TestApp, FakeOidc) {
     (app, fake)
 }
 
-fn claims(sub: &str, email: &str) -> Value {
-    json!({"sub": sub, "email": email, "email_verified": true})
-}
-
 /// Starts a flow (for linking when a token is given) and consents: (state, code).
 async fn consent(
     app: &TestApp,
     fake: &FakeOidc,
     token: Option<&str>,
     provider: &str,
-    c: Value,
+    (sub, email): (&str, &str),
 ) -> (String, String) {
+    let c = json!({"sub": sub, "email": email, "email_verified": true});
     let (query, key) = match token {
         Some(_) => (START_LINK, None),
         None => (START, Some(app.pk.as_str())),
@@ -69,7 +66,12 @@ async fn unlink(app: &TestApp, token: &str, provider: &str) -> Value {
 }
 
 /// Signs in through `provider` with these claims: (token, user id).
-async fn oauth_user(app: &TestApp, fake: &FakeOidc, provider: &str, c: Value) -> (String, String) {
+async fn oauth_user(
+    app: &TestApp,
+    fake: &FakeOidc,
+    provider: &str,
+    c: (&str, &str),
+) -> (String, String) {
     let (state, code) = consent(app, fake, None, provider, c).await;
     let res = app
         .gql(Some(&app.pk), None, FINISH, json!({"s": state, "c": code}))
@@ -93,7 +95,7 @@ async fn a_signed_in_user_links_a_provider_signs_in_with_it_and_unlinks_it() {
         &fake,
         Some(&token),
         "fake",
-        claims("ann-gh", "ann@work.test"),
+        ("ann-gh", "ann@work.test"),
     )
     .await;
     let res = link(&app, &token, &state, &code).await;
@@ -126,8 +128,7 @@ async fn a_signed_in_user_links_a_provider_signs_in_with_it_and_unlinks_it() {
         "{admin}"
     );
     // The linked account now signs in as Ann (another email, no new user).
-    let (_, signed_in_as) =
-        oauth_user(&app, &fake, "fake", claims("ann-gh", "ann@work.test")).await;
+    let (_, signed_in_as) = oauth_user(&app, &fake, "fake", ("ann-gh", "ann@work.test")).await;
     assert_eq!(signed_in_as, id);
     // Ann has a password: the provider can go.
     let res = unlink(&app, &token, "fake").await;
@@ -141,7 +142,7 @@ async fn a_signed_in_user_links_a_provider_signs_in_with_it_and_unlinks_it() {
 #[tokio::test]
 async fn the_last_way_to_sign_in_stays_until_a_password_is_set() {
     let (app, fake) = world().await;
-    let (token, _) = oauth_user(&app, &fake, "fake", claims("bo-1", "bo@example.com")).await;
+    let (token, _) = oauth_user(&app, &fake, "fake", ("bo-1", "bo@example.com")).await;
     let refused = unlink(&app, &token, "fake").await;
     assert_eq!(error_code(&refused), Some("FORBIDDEN"), "{refused}");
     // A second provider: now the first one can go, and the second stays.
@@ -150,7 +151,7 @@ async fn the_last_way_to_sign_in_stays_until_a_password_is_set() {
         &fake,
         Some(&token),
         "other",
-        claims("bo-2", "bo@example.com"),
+        ("bo-2", "bo@example.com"),
     )
     .await;
     assert!(link(&app, &token, &state, &code).await["data"]["linkIdentity"].is_array());
@@ -199,32 +200,18 @@ async fn a_link_flow_belongs_to_its_user_and_signs_nobody_in() {
     let (ann, _) = app.user("ann@example.com").await;
     let (bob, _) = app.user("bob@example.com").await;
     // finishOAuth refuses a flow started for linking.
-    let (state, code) = consent(
-        &app,
-        &fake,
-        Some(&ann),
-        "fake",
-        claims("x-1", "x@example.com"),
-    )
-    .await;
+    let (state, code) = consent(&app, &fake, Some(&ann), "fake", ("x-1", "x@example.com")).await;
     let res = app
         .gql(Some(&app.pk), None, FINISH, json!({"s": state, "c": code}))
         .await;
     assert_eq!(error_code(&res), Some("FORBIDDEN"), "{res}");
     // Another user cannot finish Ann's link, nor link with a sign-in flow.
-    let (state, code) = consent(
-        &app,
-        &fake,
-        Some(&ann),
-        "fake",
-        claims("x-1", "x@example.com"),
-    )
-    .await;
+    let (state, code) = consent(&app, &fake, Some(&ann), "fake", ("x-1", "x@example.com")).await;
     assert_eq!(
         error_code(&link(&app, &bob, &state, &code).await),
         Some("FORBIDDEN")
     );
-    let (state, code) = consent(&app, &fake, None, "fake", claims("x-2", "y@example.com")).await;
+    let (state, code) = consent(&app, &fake, None, "fake", ("x-2", "y@example.com")).await;
     assert_eq!(
         error_code(&link(&app, &ann, &state, &code).await),
         Some("FORBIDDEN")
@@ -235,7 +222,7 @@ async fn a_link_flow_belongs_to_its_user_and_signs_nobody_in() {
         &fake,
         Some(&bob),
         "fake",
-        claims("bob-gh", "bob@example.com"),
+        ("bob-gh", "bob@example.com"),
     )
     .await;
     assert!(link(&app, &bob, &state, &code).await["data"]["linkIdentity"].is_array());
@@ -244,7 +231,7 @@ async fn a_link_flow_belongs_to_its_user_and_signs_nobody_in() {
         &fake,
         Some(&ann),
         "fake",
-        claims("bob-gh", "bob@example.com"),
+        ("bob-gh", "bob@example.com"),
     )
     .await;
     assert_eq!(

@@ -133,14 +133,15 @@ async fn the_redirect_page_hands_the_code_to_the_waiting_realtime_client() {
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), 200);
+    let headers = page.headers();
+    assert_eq!(headers["referrer-policy"], "no-referrer");
     assert!(
-        page.headers()["content-type"]
+        headers["content-type"]
             .to_str()
             .unwrap()
             .starts_with("text/html")
     );
-    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("close this window"), "{html}");
     assert!(!html.contains(&code), "the page never echoes the code");

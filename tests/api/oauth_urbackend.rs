@@ -46,15 +46,20 @@ fn query_of(url: &reqwest::Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
-/// Start, consent and callback: the URL the browser lands on at the site.
-async fn sign_in(app: &TestApp, fake: &FakeOidc, callback: &str, claims: Value) -> reqwest::Url {
+/// The start as the browser follows it: the provider's URL it is sent to.
+async fn to_provider(app: &TestApp) -> reqwest::Url {
     let start = format!("{}{AUTH}/social/fake/start", app.base);
     let res = browser()
         .get(with_query(&start, &[("key", &app.pk)]))
         .send()
         .await
         .unwrap();
-    let to_provider = reqwest::Url::parse(&location(res).await).unwrap();
+    reqwest::Url::parse(&location(res).await).unwrap()
+}
+
+/// Start, consent and callback: the URL the browser lands on at the site.
+async fn sign_in(app: &TestApp, fake: &FakeOidc, callback: &str, claims: Value) -> reqwest::Url {
+    let to_provider = to_provider(app).await;
     assert!(
         to_provider
             .as_str()
@@ -176,13 +181,7 @@ async fn the_start_refuses_secret_keys_missing_keys_and_a_collection_without_a_s
 #[tokio::test]
 async fn a_refusal_at_the_provider_lands_on_the_site_with_the_error() {
     let (app, _fake, callback) = world(true).await;
-    let start = format!("{}{AUTH}/social/fake/start", app.base);
-    let res = browser()
-        .get(with_query(&start, &[("key", &app.pk)]))
-        .send()
-        .await
-        .unwrap();
-    let to_provider = reqwest::Url::parse(&location(res).await).unwrap();
+    let to_provider = to_provider(&app).await;
     let state = query_of(&to_provider)["state"].clone();
     let res = browser()
         .get(with_query(

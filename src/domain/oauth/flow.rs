@@ -65,7 +65,19 @@ pub fn allowed_redirect(decl: &OAuth2Decl, url: &str) -> AppResult<()> {
     }
 }
 
-/// Starting a sign-in.
+/// The provider's redirect URL when it lists exactly one (a start that
+/// names none, as Cocobase's `login-google` may).
+fn sole_redirect(decl: &OAuth2Decl) -> AppResult<String> {
+    match decl.redirect_urls.as_slice() {
+        [only] => Ok(only.clone()),
+        _ => Err(AppError::required(
+            "redirect_uri",
+            "name the redirect URL: the provider lists several",
+        )),
+    }
+}
+
+/// Starting a sign-in (an empty `redirect_url`: the provider's only one).
 #[derive(Clone, Debug, Default)]
 pub struct StartRequest {
     pub collection: Option<String>,
@@ -99,6 +111,10 @@ pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppR
         )
         .await?;
     let decl = provider(&collection, &req.provider)?;
+    let mut req = req;
+    if req.redirect_url.is_empty() {
+        req.redirect_url = sole_redirect(decl)?;
+    }
     allowed_redirect(decl, &req.redirect_url)?;
     let p = AnyProvider::new(decl.resolve()?);
     let (state, verifier, nonce) = (

@@ -50,6 +50,31 @@ pub async fn list(svc: &Services, user_id: &str) -> AppResult<Vec<Identity>> {
         .collect())
 }
 
+/// Records what the provider now says of the account's email, when it changed.
+async fn refresh_email(
+    svc: &Services,
+    collection_id: &str,
+    provider: &str,
+    row: &store::IdentityRow,
+    p: &Profile,
+    now: i64,
+) -> AppResult<()> {
+    let email = p.email.as_deref();
+    if row.email.as_deref() == email && row.email_verified == p.email_verified {
+        return Ok(());
+    }
+    store::update_identity_email(
+        &svc.db,
+        collection_id,
+        provider,
+        &p.subject,
+        email,
+        p.email_verified,
+        now,
+    )
+    .await
+}
+
 /// Finds or creates the user a provider's account signs in as.
 pub async fn sign_in(
     svc: &Services,
@@ -66,18 +91,7 @@ pub async fn sign_in(
     }
     let email = p.email.as_deref();
     if let Some(row) = store::find_identity(&svc.db, &collection.id, provider, &p.subject).await? {
-        if row.email.as_deref() != email || row.email_verified != p.email_verified {
-            store::update_identity_email(
-                &svc.db,
-                &collection.id,
-                provider,
-                &p.subject,
-                email,
-                p.email_verified,
-                now,
-            )
-            .await?;
-        }
+        refresh_email(svc, &collection.id, provider, &row, p, now).await?;
         let user = get(&svc.db, &project.id, &row.user_id).await?;
         return Ok(SignIn {
             user,
@@ -217,17 +231,7 @@ pub async fn link(
     let now = Utc::now().timestamp();
     match store::find_identity(&svc.db, collection, provider, &p.subject).await? {
         Some(row) if row.user_id == user.id => {
-            let email = p.email.as_deref();
-            store::update_identity_email(
-                &svc.db,
-                collection,
-                provider,
-                &p.subject,
-                email,
-                p.email_verified,
-                now,
-            )
-            .await?;
+            refresh_email(svc, collection, provider, &row, p, now).await?;
         }
         Some(_) => {
             return Err(AppError::Forbidden(

@@ -3,7 +3,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::call::{Coco, CocoBody, CocoError, CocoForm, Result, form_body, linked_user_json};
+use super::call::{Coco, CocoBody, CocoForm, Result, form_body, linked_user_json};
 use super::two_factor::outcome_json;
 use crate::domain::Services;
 use crate::domain::collections::DEFAULT_COLLECTION;
@@ -11,7 +11,7 @@ use crate::domain::files::{self, Staging, urls};
 use crate::domain::second_factor::LogInOutcome;
 use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
-use crate::http::body::{Body, not_enabled, opt_object, opt_string, password_log_in, string_field};
+use crate::http::body::{Body, opt_object, opt_string, password_log_in, string_field};
 use crate::http::dialect::{Call, Dialect, Failure};
 use crate::rest::dates::iso_ts as ts;
 
@@ -158,69 +158,4 @@ pub async fn register(
         StatusCode::CREATED,
         Json(json!({"success": true, "data": {"user": user, "token": auth.token}})),
     ))
-}
-
-fn google() -> CocoError {
-    not_enabled("Google sign-in").into()
-}
-
-/// `{id_token}` from Google → `{access_token, user}` (the collection's `google` provider).
-#[utoipa::path(post, path = "/auth-collections/google-verify", tag = super::doc::TAG,
-    summary = "Google sign-in with an ID token (`id_token`)",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<401, 403, 422>))]
-pub async fn google_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
-    let id_token = string_field(&body, "id_token")?;
-    let caller = &call.caller;
-    let done = crate::domain::oauth::direct::with_google_id_token(
-        call.services(),
-        caller.project()?,
-        &id_token,
-        &caller.client,
-        TokenLifetime::LongLived,
-    )
-    .await?;
-    Ok(Json(outcome_json(done.outcome)))
-}
-
-#[utoipa::path(post, path = "/auth-collections/verify-google-login", tag = super::doc::TAG,
-    summary = "Google sign-in: not enabled on this server (403)",
-    responses(super::doc::Errors<403>))]
-pub async fn verify_google_login() -> CocoError {
-    google()
-}
-
-#[utoipa::path(get, path = "/auth-collections/oauth/google", tag = super::doc::TAG,
-    summary = "Google sign-in: not enabled on this server (403)",
-    responses(super::doc::Errors<403>))]
-pub async fn oauth_google() -> CocoError {
-    google()
-}
-
-#[utoipa::path(get, path = "/auth-collections/login-google", tag = super::doc::TAG,
-    summary = "Google sign-in: not enabled on this server (403)",
-    responses(super::doc::Errors<403>))]
-pub async fn login_google() -> CocoError {
-    google()
-}
-
-/// `{code, redirect_uri}` from GitHub → `{access_token, user}` (the collection's `github` provider).
-#[utoipa::path(post, path = "/auth-collections/github-verify", tag = super::doc::TAG,
-    summary = "GitHub sign-in with an authorization code (`code`, `redirect_uri`)",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<400, 401, 403, 422>))]
-pub async fn github_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
-    let code = string_field(&body, "code")?;
-    let redirect = string_field(&body, "redirect_uri")?;
-    let caller = &call.caller;
-    let done = crate::domain::oauth::direct::with_github_code(
-        call.services(),
-        caller.project()?,
-        &code,
-        &redirect,
-        &caller.client,
-        TokenLifetime::LongLived,
-    )
-    .await?;
-    Ok(Json(outcome_json(done.outcome)))
 }

@@ -8,6 +8,7 @@ pub mod doc;
 mod email;
 mod error;
 mod list;
+mod oauth;
 mod two_factor;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -28,11 +29,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list::list_users))
         .routes(routes!(account::get_user))
         .routes(routes!(auth::register))
-        .routes(routes!(auth::google_verify))
-        .routes(routes!(auth::github_verify))
-        .routes(routes!(auth::verify_google_login))
-        .routes(routes!(auth::oauth_google))
-        .routes(routes!(auth::login_google))
+        .routes(routes!(oauth::google_verify))
+        .routes(routes!(oauth::github_verify))
+        .routes(routes!(oauth::verify_google_login))
+        .routes(routes!(oauth::oauth_url))
+        .routes(routes!(oauth::login_google))
         .routes(routes!(two_factor::enable))
         .routes(routes!(two_factor::disable))
         .routes(routes!(two_factor::send_code))
