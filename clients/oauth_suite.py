@@ -250,6 +250,35 @@ def cocobase_github():
     expect_eq(ids[1], ids[0], "the returning GitHub user")
 
 
+def get_json(url, headers=None):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=20) as res:
+        return json.load(res)
+
+
+def cocobase_redirect_flow(start_path, who):
+    """The docs' flow: `{url, state}` from the server, the provider, then
+    `verify-google-login {code, state}` (plain HTTP: the SDK has no call for it)."""
+    q = urllib.parse.urlencode({"redirect_uri": REDIRECT})
+    started = get_json(f"{BASE_URL}/auth-collections/{start_path}?{q}", {"x-api-key": PK})
+    back = follow(started["url"], who)
+    expect_eq(back.get("state"), started["state"], "the state the provider returned")
+    done = post_json(f"{BASE_URL}/auth-collections/verify-google-login",
+                     {"code": back["code"], "state": started["state"]}, {"x-api-key": PK})
+    expect_eq(done["user"]["email"], who["email"], "user.email")
+    c = CocoBaseClient(api_key=PK, base_url=BASE_URL)
+    c.auth.set_token(done["access_token"])
+    expect_eq(c.auth.get_current_user().id, done["user"]["id"], "get_current_user with the access_token")
+    return done["user"]["id"]
+
+
+for start_path, label in (("oauth/mock", "oauth/{provider}"), ("login-google", "login-google")):
+    def cocobase_flow(start_path=start_path):
+        who = account(f"coco-{start_path.replace('/', '-')}")
+        first = cocobase_redirect_flow(start_path, who)
+        expect_eq(cocobase_redirect_flow(start_path, who), first, "the returning user")
+
+    check(f"Cocobase {label} → provider → verify-google-login {{code, state}}: new, then returning", cocobase_flow)
+
 check("Cocobase login_with_google with an ID token the provider signed: new, then returning", cocobase_google)
 check("Cocobase login_with_google refuses an ID token for another client (401)",
       cocobase_google_refuses_other_audience)
