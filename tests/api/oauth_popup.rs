@@ -168,7 +168,8 @@ async fn the_redirect_page_hands_the_code_to_the_waiting_realtime_client() {
 #[tokio::test]
 async fn a_form_post_and_a_provider_error_reach_the_client_too() {
     let (app, _fake, redirect) = world().await;
-    let mut rt = Realtime::connect(&app, &["users/*", "@oauth2"]).await;
+    let topic = "@oauth2?options=%7B%7D";
+    let mut rt = Realtime::connect(&app, &["users/*", topic]).await;
     let posted = app
         .http
         .post(&redirect)
@@ -178,8 +179,9 @@ async fn a_form_post_and_a_provider_error_reach_the_client_too() {
         .await
         .unwrap();
     assert_eq!(posted.status(), 200);
+    // The event is named as the client subscribed.
     let (event, data) = rt.next_event().await;
-    assert_eq!(event, "@oauth2");
+    assert_eq!(event, topic);
     assert_eq!(data["code"], "posted-code");
     let denied = app
         .http

@@ -59,16 +59,20 @@ const OUTBOX: usize = 16;
 
 impl Clients {
     /// Sends `data` on `topic` to the client `id`, when it is connected and
-    /// subscribed to `topic`; tells whether it was.
+    /// subscribed to `topic` (with or without `?options=…`: the event is
+    /// named as subscribed); tells whether it was.
     pub fn send_to(&self, id: &str, topic: &str, data: String) -> bool {
         let Ok(map) = self.0.lock() else { return false };
         let Some(client) = map.get(id) else {
             return false;
         };
-        if !client.subscriptions.iter().any(|s| s == topic) {
-            return false;
+        let mut sent = false;
+        for key in &client.subscriptions {
+            if key.split('?').next() == Some(topic) {
+                sent |= client.outbox.try_send((key.clone(), data.clone())).is_ok();
+            }
         }
-        client.outbox.try_send((topic.to_owned(), data)).is_ok()
+        sent
     }
 }
 
