@@ -6,11 +6,11 @@ Exits 1 when any check failed.
 """
 import os
 import re
-import sys
-import traceback
 import uuid
 
 from cocobase_client import CocoBaseClient, CocobaseError
+
+from harness import CheckFailed, check, expect, expect_eq, finish
 
 BASE_URL = os.environ["BASE_URL"].rstrip("/")
 PK = os.environ["PK"]
@@ -18,45 +18,6 @@ SK = os.environ["SK"]
 MAILDIR = os.environ.get("MAILDIR", "")
 
 # --------------------------------------------------------------------- harness
-passed = 0
-failed = 0
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(name, fn):
-    """Runs one check; any exception makes it fail, the suite always goes on."""
-    global passed, failed
-    try:
-        fn()
-    except CheckFailed as exc:
-        failed += 1
-        print(f"FAIL - {name}: {exc}", flush=True)
-    except Exception as exc:  # noqa: BLE001 - a crash is a failed check
-        failed += 1
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        print(
-            f"FAIL - {name}: {type(exc).__name__}: {str(exc)[:300]} "
-            f"(at {os.path.basename(where.filename)}:{where.lineno})",
-            flush=True,
-        )
-    else:
-        passed += 1
-        print(f"ok - {name}", flush=True)
-
-
-def expect(cond, message):
-    if not cond:
-        raise CheckFailed(message)
-
-
-def expect_eq(actual, expected, what):
-    if actual != expected:
-        raise CheckFailed(f"{what}: expected {expected!r}, got {actual!r}")
-
-
 def status_of(err):
     """The SDK raises CocobaseError("Request failed: <status> - <body>")."""
     m = re.search(r"Request failed: (\d{3})", str(err))
@@ -431,5 +392,4 @@ check("files: update_user_with_files replaces it (old URL 404), a plain update k
 check("files: a file whose bytes are not its type is refused with a detail", upload_of_the_wrong_type)
 check("2FA: enable_2fa, login requires_2fa, send_2fa_code, verify_2fa_login with the mailed code", two_factor_by_mail)
 
-print(f"{passed} passed, {failed} failed", flush=True)
-sys.exit(1 if failed else 0)
+finish()

@@ -11,6 +11,7 @@
 #                                   SQLite file in a temp dir (passed as DATABASE_URL)
 #   AUTHGRAPH_CLIENTS_TIMEOUT       seconds allowed per suite (default: 300)
 #   AUTHGRAPH_CLIENTS_SKIP_INSTALL  set to 1 to reuse clients/.venv and node_modules as they are
+#   AUTHGRAPH_CLIENTS_ONLY          space-separated suite names to run (default: all)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +37,7 @@ if [[ "${AUTHGRAPH_CLIENTS_SKIP_INSTALL:-0}" != 1 ]]; then
   "$CLIENTS/.venv/bin/python" -m pip install -q --disable-pip-version-check \
     cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1 aiosmtpd==1.4.6 pyotp==2.9.0
   (cd "$CLIENTS/graphqlws" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$CLIENTS/oidc" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   if [[ -f "$CLIENTS/pocketbase/package-lock.json" ]]; then
     (cd "$CLIENTS/pocketbase" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   else
@@ -49,9 +51,11 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/authgraph-clients.XXXXXX")"
 SERVER_PID=""
 
 SMTP_PID=""
+OIDC_PID=""
 
 cleanup() {
   if [[ -n "$SMTP_PID" ]]; then kill "$SMTP_PID" 2>/dev/null || true; wait "$SMTP_PID" 2>/dev/null || true; fi
+  if [[ -n "$OIDC_PID" ]]; then kill "$OIDC_PID" 2>/dev/null || true; wait "$OIDC_PID" 2>/dev/null || true; fi
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     for _ in $(seq 1 50); do
@@ -76,7 +80,10 @@ server_env=(env -u DATABASE_URL -u AUTHGRAPH_DATABASE_URL -u AUTHGRAPH_CONFIG
   AUTHGRAPH_REFRESH_GRACE_SECS=0
   # Every suite signs up and logs in from 127.0.0.1, far beyond the default
   # per-address limits; lockout stays at its default.
-  AUTHGRAPH_LOGIN_LIMIT_PER_IP=100000 AUTHGRAPH_SIGNUP_LIMIT_PER_IP=100000)
+  AUTHGRAPH_LOGIN_LIMIT_PER_IP=100000 AUTHGRAPH_SIGNUP_LIMIT_PER_IP=100000
+  # The "google" provider's client secret, read from the environment
+  # (`client_secret_env`), as a deployment keeps it out of the project file.
+  AUTHGRAPH_CLIENTS_GOOGLE_SECRET=google-secret)
 if [[ -n "${AUTHGRAPH_CLIENTS_DATABASE_URL:-}" ]]; then
   server_env+=(DATABASE_URL="$AUTHGRAPH_CLIENTS_DATABASE_URL")
 fi
@@ -94,6 +101,26 @@ for _ in $(seq 1 100); do
 done
 server_env+=(AUTHGRAPH_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" AUTHGRAPH_MAIL_FROM="authgraph <no-reply@example.com>")
 echo "   SMTP (aiosmtpd) on 127.0.0.1:$SMTP_PORT, mail kept in $MAILDIR"
+
+# A real OpenID Connect provider (oauth2-mock-server, clients/oidc/mock.mjs) on
+# a free port: the suites' "oidc", "google" and "github" providers.
+: >"$TMP/oidc.log"   # exists before the loop reads it, however late node starts
+node "$CLIENTS/oidc/mock.mjs" >>"$TMP/oidc.log" 2>&1 &
+OIDC_PID=$!
+OIDC_URL=""
+for _ in $(seq 1 200); do
+  OIDC_URL="$(sed -n 's/^oidc mock listening on \(http:[^[:space:]]*\)$/\1/p' "$TMP/oidc.log" | head -n1)"
+  if [[ -n "$OIDC_URL" ]] && curl -sf -o /dev/null "$OIDC_URL/.well-known/openid-configuration"; then break; fi
+  kill -0 "$OIDC_PID" 2>/dev/null || break
+  OIDC_URL=""
+  sleep 0.1
+done
+if [[ -z "$OIDC_URL" ]]; then
+  echo "clients/run.sh: the OpenID provider (oauth2-mock-server) did not start within 20 s:" >&2
+  cat "$TMP/oidc.log" >&2
+  exit 1
+fi
+echo "   OpenID provider (oauth2-mock-server) at $OIDC_URL"
 
 SU_EMAIL="admin@example.com"
 SU_PASSWORD="admin-password-123"
@@ -143,7 +170,7 @@ echo "   listening on $BASE_URL (publishable key ${PK:0:12}…, secret key ${SK:
 
 # PocketBase MFA on a collection of its own (`mfa_users`) and files on
 # `file_users`, declared with
-# `authgraph apply` while the server runs; `users` keeps its behaviour.
+# `authgraph apply` while the server runs; `users` gets the OAuth2 providers below.
 cat >"$TMP/mfa.toml" <<'TOML'
 [project]
 slug = "default"
@@ -167,13 +194,40 @@ name = "secret"
 type = "file"
 protected = true
 TOML
+# OAuth2 on `users` (the OAuth suites): the mock provider as a generic
+# OpenID provider, as Google (issuer overridden) and as GitHub (its URLs
+# overridden; the mock's wrapper serves GitHub's token endpoint and API).
+# The redirect URLs: an app's callback page (never fetched: the "browser"
+# reads the code off the provider's redirect), PocketBase's popup redirect and
+# urBackend's server-side callback, which ends on the site URL's /auth/callback.
+OAUTH_REDIRECT="http://app.test/oauth/callback"
+OAUTH_SITE="http://app.test"
+# One provider of `users`: its name and kind, then its own `key = value` lines.
+oauth_provider() {
+  local name="$1"
+  printf '\n[[collections.oauth2]]\nname = "%s"\nprovider = "%s"\n' "$name" "$2"
+  shift 2
+  printf '%s\n' "$@"
+  printf 'redirect_urls = ["%s", "%s", "%s"]\n' "$OAUTH_REDIRECT" "$BASE_URL/api/oauth2-redirect" \
+    "$BASE_URL/api/userAuth/social/$name/callback"
+}
+{
+  printf '\n[[collections]]\nname = "users"\noauth2_site_url = "%s"\n' "$OAUTH_SITE"
+  oauth_provider mock oidc 'display_name = "Mock ID"' "issuer = \"$OIDC_URL\"" \
+    'client_id = "mock-client"' 'client_secret = "mock-secret"'
+  oauth_provider google google "issuer = \"$OIDC_URL\"" 'client_id = "google-client.apps.example"' \
+    'client_secret_env = "AUTHGRAPH_CLIENTS_GOOGLE_SECRET"'
+  oauth_provider github github "authorize_url = \"$OIDC_URL/authorize?response_type=code\"" \
+    "token_url = \"$OIDC_URL/github/login/oauth/access_token\"" "api_url = \"$OIDC_URL/github/api\"" \
+    'client_id = "github-client"' 'client_secret = "github-secret"'
+} >>"$TMP/mfa.toml"
 if ! (cd "$TMP" && "${server_env[@]}" "$BIN" apply "$TMP/mfa.toml") >"$TMP/apply.log" 2>&1; then
   echo "clients/run.sh: \`authgraph apply\` of the MFA collection failed:" >&2
   cat "$TMP/apply.log" >&2
   exit 1
 fi
 
-export BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR
+export BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR OIDC_URL OAUTH_REDIRECT OAUTH_SITE
 
 # ------------------------------------------------------------------- suites
 total_passed=0
@@ -184,6 +238,7 @@ run_suite() {
   local name="$1"
   shift
   local log="$TMP/$name.log"
+  if [[ -n "${AUTHGRAPH_CLIENTS_ONLY:-}" && " $AUTHGRAPH_CLIENTS_ONLY " != *" $name "* ]]; then return 0; fi
   echo "== $name"
   local rc=0
   timeout --kill-after=10 "$SUITE_TIMEOUT" "$@" 2>&1 | tee "$log" || rc=$?
@@ -217,6 +272,8 @@ run_suite pocketbase node "$CLIENTS/pocketbase/suite.mjs"
 run_suite openapi "$CLIENTS/.venv/bin/python" "$CLIENTS/openapi_suite.py"
 run_suite totp "$CLIENTS/.venv/bin/python" "$CLIENTS/totp_suite.py"
 run_suite graphql-ws node "$CLIENTS/graphqlws/suite.mjs"
+run_suite oauth-pocketbase node "$CLIENTS/pocketbase/oauth_suite.mjs"
+run_suite oauth "$CLIENTS/.venv/bin/python" "$CLIENTS/oauth_suite.py"
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
   echo "note: the server exited during the run; its stderr (last 40 lines):"

@@ -7,58 +7,19 @@ Exits 1 when any check failed.
 """
 import json
 import os
-import sys
 import time
-import traceback
 import urllib.parse
 import urllib.request
 import uuid
 
 import pyotp
 
+from harness import CheckFailed, check, expect, expect_eq, finish
+
 BASE_URL = os.environ["BASE_URL"].rstrip("/")
 PK = os.environ["PK"]
 
 # --------------------------------------------------------------------- harness
-passed = 0
-failed = 0
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(name, fn):
-    """Runs one check; any exception makes it fail, the suite always goes on."""
-    global passed, failed
-    try:
-        fn()
-    except CheckFailed as exc:
-        failed += 1
-        print(f"FAIL - {name}: {exc}", flush=True)
-    except Exception as exc:  # noqa: BLE001 - a crash is a failed check
-        failed += 1
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        print(
-            f"FAIL - {name}: {type(exc).__name__}: {str(exc)[:300]} "
-            f"(at {os.path.basename(where.filename)}:{where.lineno})",
-            flush=True,
-        )
-    else:
-        passed += 1
-        print(f"ok - {name}", flush=True)
-
-
-def expect(cond, message):
-    if not cond:
-        raise CheckFailed(message)
-
-
-def expect_eq(actual, expected, what):
-    if actual != expected:
-        raise CheckFailed(f"{what}: expected {expected!r}, got {actual!r}")
-
-
 class State(dict):
     """State shared between checks; a missing key means an earlier check failed."""
 
@@ -198,5 +159,4 @@ check("enrollTotp: otpauth URI parsed by pyotp; confirmTotp with pyotp's code re
 check("logIn: secondFactorRequired; verifySecondFactor takes a fresh pyotp code once", log_in_with_app_code)
 check("verifySecondFactor: a recovery code works once", recovery_code_once)
 
-print(f"{passed} passed, {failed} failed", flush=True)
-sys.exit(1 if failed else 0)
+finish()

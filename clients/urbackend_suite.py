@@ -6,12 +6,12 @@ Exits 1 when any check failed.
 """
 import http.client
 import os
-import sys
-import traceback
 import uuid
 import warnings
 
 from urbackend import AuthError, NotFoundError, UrBackendClient, UrBackendError, ValidationError
+
+from harness import CheckFailed, check, describe, expect, expect_eq, finish
 
 BASE_URL = os.environ["BASE_URL"].rstrip("/")
 PK = os.environ["PK"]
@@ -20,46 +20,13 @@ MAILDIR = os.environ.get("MAILDIR", "")
 HEADER_MODE = {"x-refresh-token-mode": "header"}
 
 # --------------------------------------------------------------------- harness
-passed = 0
-failed = 0
+def detail(exc):
+    if isinstance(exc, UrBackendError):
+        return f"HTTP {exc.status_code} on {exc.endpoint}: {exc.message!r}"
+    return str(exc)[:300]
 
 
-class CheckFailed(Exception):
-    pass
-
-
-def check(name, fn):
-    """Runs one check; any exception makes it fail, the suite always goes on."""
-    global passed, failed
-    try:
-        fn()
-    except CheckFailed as exc:
-        failed += 1
-        print(f"FAIL - {name}: {exc}", flush=True)
-    except Exception as exc:  # noqa: BLE001 - a crash is a failed check
-        failed += 1
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        detail = str(exc)[:300]
-        if isinstance(exc, UrBackendError):
-            detail = f"HTTP {exc.status_code} on {exc.endpoint}: {exc.message!r}"
-        print(
-            f"FAIL - {name}: {type(exc).__name__}: {detail} "
-            f"(at {os.path.basename(where.filename)}:{where.lineno})",
-            flush=True,
-        )
-    else:
-        passed += 1
-        print(f"ok - {name}", flush=True)
-
-
-def expect(cond, message):
-    if not cond:
-        raise CheckFailed(message)
-
-
-def expect_eq(actual, expected, what):
-    if actual != expected:
-        raise CheckFailed(f"{what}: expected {expected!r}, got {actual!r}")
+describe(detail)
 
 
 def expect_error(fn, exc_type, statuses, what):
@@ -419,5 +386,4 @@ check("unknown API key rejected (AuthError 401)", no_api_key_rejected)
 check("password reset: code mailed through a real SMTP server, works once", password_reset_by_code)
 check("verify_email: code mailed through a real SMTP server, isVerified", email_verification_by_code)
 
-print(f"{passed} passed, {failed} failed", flush=True)
-sys.exit(1 if failed else 0)
+finish()

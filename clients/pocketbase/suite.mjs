@@ -5,7 +5,8 @@
 // Exits 1 when any check failed.
 import { randomUUID } from "node:crypto";
 import zlib from "node:zlib";
-import PocketBase, { ClientResponseError } from "pocketbase";
+import PocketBase from "pocketbase";
+import { CheckFailed, check, expect, expectEq, expectError, summary } from "./harness.mjs";
 import { EventSource } from "eventsource";
 
 // Node has no EventSource; the SDK's realtime needs one (as PocketBase documents).
@@ -14,71 +15,6 @@ globalThis.EventSource = EventSource;
 const BASE_URL = process.env.BASE_URL.replace(/\/+$/, "");
 const SU_EMAIL = process.env.SU_EMAIL;
 const SU_PASSWORD = process.env.SU_PASSWORD;
-
-// ---------------------------------------------------------------- harness
-let passed = 0;
-let failed = 0;
-
-class CheckFailed extends Error {}
-
-async function check(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } catch (err) {
-    failed += 1;
-    let reason;
-    if (err instanceof CheckFailed) {
-      reason = err.message;
-    } else if (err instanceof ClientResponseError) {
-      reason = `ClientResponseError ${err.status} on ${err.url}: ${JSON.stringify(err.response).slice(0, 300)}`;
-    } else {
-      reason = `${err?.name ?? "Error"}: ${String(err?.message ?? err).slice(0, 300)}`;
-    }
-    console.log(`FAIL - ${name}: ${reason}`);
-  }
-}
-
-function expect(cond, message) {
-  if (!cond) throw new CheckFailed(message);
-}
-
-function expectEq(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new CheckFailed(`${what}: expected ${e}, got ${a}`);
-}
-
-/**
- * Expects `fn` to reject with a ClientResponseError whose status is in `statuses`,
- * carrying a PocketBase error body `{status, message, data}`.
- */
-async function expectError(fn, statuses, what) {
-  statuses = Array.isArray(statuses) ? statuses : [statuses];
-  let result;
-  try {
-    result = await fn();
-  } catch (err) {
-    if (err instanceof CheckFailed) throw err;
-    expect(
-      err instanceof ClientResponseError && statuses.includes(err.status),
-      `${what}: expected ClientResponseError ${statuses.join("/")}, got ` +
-        (err instanceof ClientResponseError
-          ? `${err.status} ${JSON.stringify(err.response).slice(0, 200)}`
-          : String(err)),
-    );
-    const body = err.response;
-    expect(
-      body?.status === err.status && typeof body?.message === "string" && body?.data && typeof body.data === "object",
-      `${what}: error body is not {status, message, data}: ${JSON.stringify(body).slice(0, 200)}`,
-    );
-    return err;
-  }
-  throw new CheckFailed(
-    `${what}: expected ClientResponseError ${statuses.join("/")}, got success ${JSON.stringify(result).slice(0, 200)}`,
-  );
-}
 
 function newClient() {
   const pb = new PocketBase(BASE_URL);
@@ -590,5 +526,4 @@ await check("delete(own id): succeeds, authStore cleared, record gone", async ()
   await expectError(() => newClient().collection("users").authWithPassword(EMAIL, NEW_PASSWORD), 400, "login of the deleted user");
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exitCode = failed ? 1 : 0;
+summary();

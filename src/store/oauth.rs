@@ -10,6 +10,7 @@ pub struct FlowRow {
     pub collection_id: String,
     pub provider: String,
     pub redirect_url: String,
+    /// The PKCE verifier, sealed by the domain (`auth::seal`), never plain.
     pub code_verifier: String,
     pub nonce: String,
 }

@@ -53,6 +53,11 @@ pub struct Inner {
     /// GitHub's `/user` and `/user/emails` for the code `gh-code`.
     pub github_user: Value,
     pub github_emails: Value,
+    /// Set: the provider is Apple's double, and the client authenticates
+    /// with a client-secret JWT of this team (see `apple_client_ok`).
+    pub apple_team: Option<String>,
+    /// The client secrets Apple's double accepted.
+    pub apple_secrets: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -220,9 +225,7 @@ async fn token(
         )
     };
     let mut s = s.lock().unwrap();
-    if form.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET)
-        || form.get("client_id").map(String::as_str) != Some(CLIENT_ID)
-    {
+    if !s.client_ok(&form) {
         return bad("invalid_client");
     }
     // A code is redeemed once.
@@ -303,4 +306,64 @@ async fn gh_emails(
         axum::http::StatusCode::OK,
         Json(s.lock().unwrap().github_emails.clone()),
     )
+}
+
+pub const APPLE_TEAM: &str = "TEAM123456";
+pub const APPLE_KEY_ID: &str = "KEY0000001";
+/// The Apple test key (a P-256 key in PKCS#8 PEM, as Apple's `.p8` file).
+pub const APPLE_KEY_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/api/fixtures/apple_key.p8"
+);
+
+impl Inner {
+    /// The client's credentials: the shared secret, or for Apple's double a
+    /// client-secret JWT.
+    fn client_ok(&mut self, form: &HashMap<String, String>) -> bool {
+        if form.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
+            return false;
+        }
+        let secret = form.get("client_secret").cloned().unwrap_or_default();
+        match self.apple_team.clone() {
+            None => secret == CLIENT_SECRET,
+            Some(team) => {
+                let ok = apple_client_ok(&secret, &team);
+                if ok {
+                    self.apple_secrets.push(secret);
+                }
+                ok
+            }
+        }
+    }
+}
+
+/// What Apple checks of a client secret: ES256 under the team's key (by
+/// `kid`), `iss` the team, `sub` the client, `aud` Apple, not expired.
+fn apple_client_ok(secret: &str, team: &str) -> bool {
+    let public = include_str!("fixtures/apple_key.pub.pem");
+    let Ok(header) = jsonwebtoken::decode_header(secret) else {
+        return false;
+    };
+    let mut v = jsonwebtoken::Validation::new(Algorithm::ES256);
+    v.set_audience(&["https://appleid.apple.com"]);
+    v.set_issuer(&[team]);
+    v.sub = Some(CLIENT_ID.to_owned());
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let key = jsonwebtoken::DecodingKey::from_ec_pem(public.as_bytes()).unwrap();
+    header.kid.as_deref() == Some(APPLE_KEY_ID)
+        && jsonwebtoken::decode::<Value>(secret, &key, &v).is_ok()
+}
+
+impl FakeOidc {
+    /// A project file whose `users` offer this server as Apple, its client
+    /// secret made from the Apple test key.
+    pub fn apple_toml(&self) -> String {
+        self.set(|s| s.apple_team = Some(APPLE_TEAM.to_owned()));
+        self.collection_toml_as("apple").replace(
+            &format!("client_secret = \"{CLIENT_SECRET}\"\n"),
+            &format!(
+                "team_id = \"{APPLE_TEAM}\"\nkey_id = \"{APPLE_KEY_ID}\"\nprivate_key_file = \"{APPLE_KEY_FILE}\"\n"
+            ),
+        )
+    }
 }

@@ -58,12 +58,7 @@ async fn app() -> TestApp {
 
 /// Every stored object of the test's project.
 async fn objects(app: &TestApp) -> Vec<String> {
-    let project = app
-        .services
-        .catalog
-        .project_by_slug(&app.services.db, "default")
-        .await
-        .unwrap();
+    let project = app.default_project().await;
     app.services.files.keys(Some(&project.id)).await.unwrap()
 }
 

@@ -39,12 +39,7 @@ fn encoded(w: u32, h: u32, format: ImageFormat) -> Vec<u8> {
 }
 
 async fn objects(app: &TestApp) -> Vec<String> {
-    let project = app
-        .services
-        .catalog
-        .project_by_slug(&app.services.db, "default")
-        .await
-        .unwrap();
+    let project = app.default_project().await;
     app.services.files.keys(Some(&project.id)).await.unwrap()
 }
 

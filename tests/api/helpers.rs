@@ -241,6 +241,15 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// The `default` project, as the domain sees it.
+    pub async fn default_project(&self) -> authgraph::domain::projects::Project {
+        self.services
+            .catalog
+            .project_by_slug(&self.services.db, "default")
+            .await
+            .unwrap()
+    }
+
     pub async fn sign_up(&self, email: &str, password: &str, data: Value) -> Value {
         self.gql(
             Some(&self.pk),

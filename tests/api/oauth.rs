@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, error_code};
 const START: &str = "mutation($p: String!, $r: String!) { startOAuth(provider: $p, redirectUrl: $r) { url state } }";
 const FINISH: &str = "mutation($s: String!, $c: String!) { finishOAuth(state: $s, code: $c) { token user { id email verified data identities { provider email emailVerified } } secondFactorRequired { methods } } }";
 
-async fn world(extra: &str) -> (TestApp, FakeOidc) {
+pub async fn world(extra: &str) -> (TestApp, FakeOidc) {
     world_with(extra, |_| {}).await
 }
 
@@ -26,7 +26,7 @@ async fn world_with(
 }
 
 /// Starts a flow: (url, state).
-async fn start(app: &TestApp) -> (String, String) {
+pub async fn start(app: &TestApp) -> (String, String) {
     let res = app
         .gql(
             Some(&app.pk),
@@ -43,7 +43,7 @@ async fn start(app: &TestApp) -> (String, String) {
     )
 }
 
-async fn finish(app: &TestApp, state: &str, code: &str) -> Value {
+pub async fn finish(app: &TestApp, state: &str, code: &str) -> Value {
     app.gql(Some(&app.pk), None, FINISH, json!({"s": state, "c": code}))
         .await
 }

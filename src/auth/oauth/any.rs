@@ -1,4 +1,5 @@
 //! The configured provider, dispatching to its kind's file.
+use super::apple::Apple;
 use super::github::GitHub;
 use super::http::OAuthHttp;
 use super::oidc::Oidc;
@@ -10,6 +11,7 @@ use crate::error::AppResult;
 pub enum AnyProvider {
     Oidc(Oidc),
     GitHub(GitHub),
+    Apple(Apple),
 }
 
 impl AnyProvider {
@@ -17,12 +19,15 @@ impl AnyProvider {
         match config.kind {
             Kind::Oidc => AnyProvider::Oidc(Oidc { config }),
             Kind::GitHub => AnyProvider::GitHub(GitHub { config }),
+            Kind::Apple => AnyProvider::Apple(Apple {
+                oidc: Oidc { config },
+            }),
         }
     }
 
     /// Whether the provider checks a nonce (OIDC ID tokens).
     pub fn uses_nonce(&self) -> bool {
-        matches!(self, AnyProvider::Oidc(_))
+        matches!(self, AnyProvider::Oidc(_) | AnyProvider::Apple(_))
     }
 
     pub async fn authorize_url(
@@ -33,6 +38,7 @@ impl AnyProvider {
         match self {
             AnyProvider::Oidc(p) => p.authorize_url(http, params).await,
             AnyProvider::GitHub(p) => p.authorize_url(http, params).await,
+            AnyProvider::Apple(p) => p.authorize_url(http, params).await,
         }
     }
 
@@ -44,6 +50,7 @@ impl AnyProvider {
         match self {
             AnyProvider::Oidc(p) => p.exchange(http, params).await,
             AnyProvider::GitHub(p) => p.exchange(http, params).await,
+            AnyProvider::Apple(p) => p.exchange(http, params).await,
         }
     }
 
@@ -51,6 +58,7 @@ impl AnyProvider {
     pub async fn verify_id_token(&self, http: &OAuthHttp, token: &str) -> AppResult<Profile> {
         match self {
             AnyProvider::Oidc(p) => p.verify_id_token(http, token).await,
+            AnyProvider::Apple(p) => p.oidc.verify_id_token(http, token).await,
             AnyProvider::GitHub(_) => Err(super::types::rejected("GitHub issues no ID tokens")),
         }
     }

@@ -147,9 +147,29 @@ impl Oidc {
 
 impl Provider for Oidc {
     async fn authorize_url(&self, http: &OAuthHttp, p: &AuthorizeParams<'_>) -> AppResult<String> {
+        self.authorize_url_with(http, p, "openid email profile", &[])
+            .await
+    }
+
+    async fn exchange(&self, http: &OAuthHttp, p: &ExchangeParams<'_>) -> AppResult<Profile> {
+        self.exchange_with(http, p, self.config.client_secret.expose())
+            .await
+    }
+}
+
+impl Oidc {
+    /// The authorization URL, with `default_scope` unless scopes are
+    /// configured, and the provider's `extra` parameters.
+    pub async fn authorize_url_with(
+        &self,
+        http: &OAuthHttp,
+        p: &AuthorizeParams<'_>,
+        default_scope: &str,
+        extra: &[(&str, &str)],
+    ) -> AppResult<String> {
         let d = self.discovery(http).await?;
         let scope = if self.config.scopes.is_empty() {
-            "openid email profile".to_owned()
+            default_scope.to_owned()
         } else {
             self.config.scopes.join(" ")
         };
@@ -164,17 +184,24 @@ impl Provider for Oidc {
         if let Some(n) = p.nonce {
             pairs.push(("nonce", n));
         }
+        pairs.extend_from_slice(extra);
         with_query(&d.authorization_endpoint, &pairs, p.redirect_url)
     }
 
-    async fn exchange(&self, http: &OAuthHttp, p: &ExchangeParams<'_>) -> AppResult<Profile> {
+    /// Redeems the code with this client secret and checks the ID token.
+    pub async fn exchange_with(
+        &self,
+        http: &OAuthHttp,
+        p: &ExchangeParams<'_>,
+        client_secret: &str,
+    ) -> AppResult<Profile> {
         let d = self.discovery(http).await?;
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", p.code),
             ("redirect_uri", p.redirect_url),
             ("client_id", self.config.client_id.as_str()),
-            ("client_secret", self.config.client_secret.expose()),
+            ("client_secret", client_secret),
         ];
         if let Some(v) = p.code_verifier {
             form.push(("code_verifier", v));

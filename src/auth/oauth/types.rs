@@ -8,6 +8,19 @@ pub enum Kind {
     Oidc,
     /// GitHub's OAuth2 apps and its REST API.
     GitHub,
+    /// Sign in with Apple: OpenID Connect with a signed client secret and a
+    /// `form_post` callback.
+    Apple,
+}
+
+/// The key Apple's client secret is made from (Certificates, Identifiers &
+/// Profiles → Keys, with Sign in with Apple).
+#[derive(Clone, Debug)]
+pub struct AppleKey {
+    pub team_id: String,
+    pub key_id: String,
+    /// The private key, PKCS#8 PEM (the `.p8` file Apple hands out once).
+    pub private_key: Secret,
 }
 
 /// One provider as configured for a collection, endpoints resolved.
@@ -23,6 +36,9 @@ pub struct ProviderConfig {
     pub token_url: String,
     pub api_url: String,
     pub scopes: Vec<String>,
+    /// Apple: the key the client secret is made from; `None` when the
+    /// configuration gives a client secret made elsewhere.
+    pub apple: Option<AppleKey>,
 }
 
 /// The values that bind an authorization request to its callback.

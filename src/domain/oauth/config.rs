@@ -9,9 +9,13 @@
 //! redirect_urls = ["https://app.example.com/oauth/callback"]
 //! # issuer = "https://accounts.google.com"     # required for oidc
 //! ```
+//!
+//! Apple makes its client secret from a key instead: `team_id`, `key_id` and
+//! `private_key_file` or `private_key_env` (the `.p8` PEM) replace
+//! `client_secret`.
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::auth::oauth::types::{Kind, ProviderConfig};
+use crate::auth::oauth::types::{AppleKey, Kind, ProviderConfig};
 use crate::error::{AppError, AppResult};
 use crate::secret::Secret;
 
@@ -54,9 +58,21 @@ pub struct OAuth2Decl {
     pub token_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
-    /// Scopes asked for (defaults: `openid email profile`; GitHub `read:user user:email`).
+    /// Scopes asked for (defaults: `openid email profile`; GitHub
+    /// `read:user user:email`; Apple `name email`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// Apple: the team (the client secret's `iss`) and the key's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Apple: the file, or the environment variable, holding the private key
+    /// (PEM); read at each use, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_env: Option<String>,
 }
 
 /// A URL of a provider's declaration: http(s), or an app's own scheme
@@ -127,6 +143,7 @@ impl OAuth2Decl {
         if self.client_id.trim().is_empty() {
             return Err(AppError::validation(field, "`client_id` is required"));
         }
+        self.check_apple(&field)?;
         match (&self.client_secret, &self.client_secret_env) {
             (Some(_), Some(_)) => {
                 return Err(AppError::validation(
@@ -134,7 +151,7 @@ impl OAuth2Decl {
                     "give `client_secret` or `client_secret_env`, not both",
                 ));
             }
-            (None, None) => {
+            (None, None) if !self.apple_key() => {
                 return Err(AppError::validation(
                     field,
                     "`client_secret` or `client_secret_env` is required",
@@ -167,6 +184,71 @@ impl OAuth2Decl {
         Ok(())
     }
 
+    /// Whether Apple's client secret is made from a key here.
+    fn apple_key(&self) -> bool {
+        self.provider == ProviderKind::Apple && self.team_id.is_some()
+    }
+
+    /// Apple's key fields: all of them (with one place for the key) and no
+    /// `client_secret`, or none; other providers take none.
+    fn check_apple(&self, field: &str) -> AppResult<()> {
+        let given = [
+            self.team_id.is_some(),
+            self.key_id.is_some(),
+            self.private_key_file.is_some() || self.private_key_env.is_some(),
+        ];
+        if given == [false; 3] {
+            return Ok(());
+        }
+        let wrong = if self.provider != ProviderKind::Apple {
+            Some("`team_id`, `key_id` and `private_key_*` are for `provider = \"apple\"`")
+        } else if given != [true; 3] {
+            Some(
+                "Apple's client secret needs `team_id`, `key_id` and `private_key_file` or `private_key_env`",
+            )
+        } else if self.private_key_file.is_some() && self.private_key_env.is_some() {
+            Some("give `private_key_file` or `private_key_env`, not both")
+        } else if self.client_secret.is_some() || self.client_secret_env.is_some() {
+            Some("give Apple's key or a `client_secret`, not both")
+        } else {
+            None
+        };
+        wrong.map_or(Ok(()), |m| Err(AppError::validation(field, m)))
+    }
+
+    /// Apple's key, read from its file or variable at each use.
+    fn resolve_apple(&self) -> AppResult<Option<AppleKey>> {
+        if !self.apple_key() {
+            return Ok(None);
+        }
+        // The errors name where the key was looked for, never its content.
+        let pem = match (&self.private_key_file, &self.private_key_env) {
+            (Some(path), _) => std::fs::read_to_string(path).map_err(|e| {
+                AppError::ProviderUnavailable(format!(
+                    "the Apple private key of `{}` cannot be read from {path}: {e}",
+                    self.name
+                ))
+            })?,
+            (None, Some(var)) => std::env::var(var).map_err(|_| {
+                AppError::ProviderUnavailable(format!(
+                    "the Apple private key of `{}` is not set ({var})",
+                    self.name
+                ))
+            })?,
+            (None, None) => {
+                return Err(AppError::ProviderUnavailable(format!(
+                    "the Apple private key of `{}` is not configured",
+                    self.name
+                )));
+            }
+        };
+        Ok(Some(AppleKey {
+            team_id: self.team_id.clone().unwrap_or_default(),
+            key_id: self.key_id.clone().unwrap_or_default(),
+            private_key: Secret::from(pem),
+        }))
+    }
+
     /// The provider with its endpoints and secret resolved.
     pub fn resolve(&self) -> AppResult<ProviderConfig> {
         let secret = match (&self.client_secret, &self.client_secret_env) {
@@ -181,7 +263,7 @@ impl OAuth2Decl {
         };
         let (kind, issuer) = match self.provider {
             ProviderKind::Google => (Kind::Oidc, "https://accounts.google.com"),
-            ProviderKind::Apple => (Kind::Oidc, "https://appleid.apple.com"),
+            ProviderKind::Apple => (Kind::Apple, "https://appleid.apple.com"),
             ProviderKind::Oidc => (Kind::Oidc, ""),
             ProviderKind::Github => (Kind::GitHub, ""),
         };
@@ -201,6 +283,7 @@ impl OAuth2Decl {
             ),
             api_url: or(&self.api_url, "https://api.github.com"),
             scopes: self.scopes.clone(),
+            apple: self.resolve_apple()?,
         })
     }
 }

@@ -7,6 +7,7 @@ use chrono::Utc;
 use super::config::OAuth2Decl;
 use super::identities::{SignIn, sign_in};
 use crate::auth::oauth::any::AnyProvider;
+use crate::auth::oauth::apple;
 use crate::auth::oauth::pkce;
 use crate::auth::oauth::types::{AuthorizeParams, ExchangeParams, Profile};
 use crate::domain::client::ClientInfo;
@@ -134,15 +135,15 @@ pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppR
         )
         .await?;
     let now = Utc::now().timestamp();
+    let (state_hash, expires_at) = (pkce::hash(&state), now + FLOW_TTL_SECS);
     let row = FlowRow {
         project_id: project.id.clone(),
         collection_id: collection.id.clone(),
         provider: decl.name.clone(),
         redirect_url: req.redirect_url,
-        code_verifier: verifier,
+        code_verifier: svc.seal.seal(&seal_owner(&state_hash), verifier.as_bytes()),
         nonce,
     };
-    let (state_hash, expires_at) = (pkce::hash(&state), now + FLOW_TTL_SECS);
     store::put_flow(&svc.db, &state_hash, &row, expires_at, now).await?;
     if let Some(user) = &req.link_user {
         store::put_flow_link(&svc.db, &state_hash, user, expires_at, now).await?;
@@ -224,6 +225,13 @@ pub struct Finished {
     pub profile: Profile,
 }
 
+/// What a flow's PKCE verifier is sealed for: a copy of the table (a backup,
+/// a read-only leak) does not give the verifier, and a sealed verifier moved
+/// to another flow's row does not open there.
+fn seal_owner(state_hash: &str) -> String {
+    format!("oauth2 flow {state_hash}")
+}
+
 fn invalid_state() -> AppError {
     AppError::OAuthRejected("the sign-in's state is unknown, used or expired; start again".into())
 }
@@ -254,6 +262,12 @@ pub async fn redeem(
         .filter(|f| f.project_id == project.id)
         .ok_or_else(invalid_state)?;
     let linked = store::take_flow_link(&svc.db, &state_hash).await?;
+    // Sealed under another server secret (or altered): the flow cannot finish.
+    let code_verifier = svc
+        .seal
+        .open(&seal_owner(&state_hash), &flow.code_verifier)
+        .and_then(|v| String::from_utf8(v).ok())
+        .ok_or_else(invalid_state)?;
     if linked.as_deref() != link_user {
         return Err(AppError::Forbidden(match linked {
             Some(_) if link_user.is_none() => {
@@ -270,7 +284,7 @@ pub async fn redeem(
             &svc.oauth,
             &ExchangeParams {
                 code,
-                code_verifier: Some(&flow.code_verifier),
+                code_verifier: Some(&code_verifier),
                 redirect_url: &flow.redirect_url,
                 nonce: p.uses_nonce().then_some(flow.nonce.as_str()),
             },
@@ -304,7 +318,32 @@ pub async fn project_of(svc: &Services, state: &str) -> AppResult<Project> {
 /// the code redeemed, the account found or created, then the usual end of
 /// a first factor.
 pub async fn finish(svc: &Services, project: &Project, req: FinishRequest) -> AppResult<Finished> {
-    let r = redeem(svc, project, &req.state, &req.code, None, &req.client).await?;
+    finish_with_name(svc, project, req, None).await
+}
+
+/// Finishes a sign-in whose callback was Apple's `form_post`: like
+/// [`finish`], and the name in the form's `user` field (sent on the first
+/// sign-in only; Apple's ID token carries none) fills the profile's name.
+pub async fn finish_form_post(
+    svc: &Services,
+    project: &Project,
+    req: FinishRequest,
+    user: Option<&str>,
+) -> AppResult<Finished> {
+    let name = user.and_then(apple::form_user_name);
+    finish_with_name(svc, project, req, name).await
+}
+
+async fn finish_with_name(
+    svc: &Services,
+    project: &Project,
+    req: FinishRequest,
+    form_name: Option<String>,
+) -> AppResult<Finished> {
+    let mut r = redeem(svc, project, &req.state, &req.code, None, &req.client).await?;
+    if r.profile.name.is_none() {
+        r.profile.name = form_name;
+    }
     let decl = provider(&r.collection, &r.provider)?;
     complete(
         svc,
