@@ -15,19 +15,24 @@ pub struct Callback {
     /// The authorization code, or the provider's error (its `error`, with
     /// `error_description` when given).
     pub result: Result<String, String>,
+    /// Apple's `form_post` `user` field (JSON with the name, first sign-in
+    /// only); absent elsewhere.
+    pub user: Option<String>,
 }
 
 impl Callback {
-    /// Reads `state`, `code`, `error` and `error_description` from
+    /// Reads `state`, `code`, `error`, `error_description` and `user` from
     /// URL-encoded pairs.
     pub fn parse(encoded: &[u8]) -> AppResult<Callback> {
-        let (mut state, mut code, mut error, mut description) = (None, None, None, None);
+        let (mut state, mut code, mut error, mut description, mut user) =
+            (None, None, None, None, None);
         for (k, v) in form_urlencoded::parse(encoded) {
             let slot = match k.as_ref() {
                 "state" => &mut state,
                 "code" => &mut code,
                 "error" => &mut error,
                 "error_description" => &mut description,
+                "user" => &mut user,
                 _ => continue,
             };
             if v.len() > MAX_VALUE {
@@ -44,7 +49,11 @@ impl Callback {
             (Some(c), None) => Ok(c),
             (None, None) => return Err(AppError::required("code", "is missing")),
         };
-        Ok(Callback { state, result })
+        Ok(Callback {
+            state,
+            result,
+            user,
+        })
     }
 }
 
@@ -57,6 +66,10 @@ mod tests {
         let ok = Callback::parse(b"state=s1&code=c%2F1&scope=x").unwrap();
         assert_eq!(ok.state, "s1");
         assert_eq!(ok.result, Ok("c/1".to_owned()));
+        assert_eq!(ok.user, None);
+        // Apple's form_post carries the name in `user` on the first sign-in.
+        let apple = Callback::parse(b"state=s1&code=c1&user=%7B%22name%22%3A%7B%7D%7D").unwrap();
+        assert_eq!(apple.user.as_deref(), Some(r#"{"name":{}}"#));
         let denied =
             Callback::parse(b"state=s1&error=access_denied&error_description=no+thanks").unwrap();
         assert_eq!(denied.result, Err("access_denied: no thanks".to_owned()));

@@ -159,7 +159,7 @@ pub async fn finish(
         client: client.clone(),
         lifetime: TokenLifetime::Short,
     };
-    let done = match flow::finish(svc, &project, req).await {
+    let done = match flow::finish_form_post(svc, &project, req, cb.user.as_deref()).await {
         Ok(done) => done,
         Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
         Err(e) => return Ok(fail(e.code(), &e.public_message())),
