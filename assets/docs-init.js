@@ -1,6 +1,6 @@
-// Renders /openapi.json with Scalar, without the fonts it would otherwise
-// load from fonts.scalar.com (the page's CSP allows only this origin).
-Scalar.createApiReference("#api-reference", {
+// Renders /openapi.json with Scalar. The mount point is not called
+// `api-reference`, the id Scalar's standalone build mounts itself on as well.
+Scalar.createApiReference("#docs", {
   url: "/openapi.json",
   withDefaultFonts: false,
   hideClientButton: true,

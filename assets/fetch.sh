@@ -29,7 +29,12 @@ for pin in "${PINS[@]}"; do
     tar xzf "$dir/$tarball" -C "$dir"
   fi
   # Source maps are not shipped; drop the comment that would request one.
-  sed '/^\/[/*][#@] sourceMappingURL=/d' "$dir/package/$file" >"vendor/$name"
+  # Scalar's CSS loads its fonts from fonts.scalar.com even with
+  # `withDefaultFonts: false`; the page's CSP would block them, so the
+  # @font-face sources become local ones (the system's fonts otherwise).
+  sed -e '/^\/[/*][#@] sourceMappingURL=/d' \
+    -e 's#url(https://fonts\.scalar\.com/[a-z-]*\.woff2) format("woff2")#local(Inter)#g' \
+    "$dir/package/$file" >"vendor/$name"
 done
 { for pin in "${PINS[@]}"; do read -r pkg _ name <<<"$pin"; echo "# vendor/$name from $pkg"; done; } >VERSIONS
 

@@ -139,7 +139,7 @@ pub async fn docs_page(State(state): State<AppState>, headers: HeaderMap) -> Res
 <html lang="en"><head><meta charset="utf-8"><title>authgraph REST API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 </head><body>
-<div id="api-reference"></div>
+<div id="docs"></div>
 <noscript>The OpenAPI document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
 <script src="{scalar}"></script>
 <script src="{init}"></script>
