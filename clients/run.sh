@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real-client suites: drives the official, unmodified Cocobase (Python),
 # urBackend (Python) and PocketBase (JS) SDKs, an OpenAPI validator, a
-# graphql-ws client and TOTP codes from pyotp against a fresh authgraph server.
+# graphql-ws client, TOTP codes from pyotp and headless Chromium (GraphiQL and
+# /docs, clients/browser) against a fresh authgraph server.
 #
 #   cargo build && bash clients/run.sh
 #
@@ -36,6 +37,7 @@ if [[ "${AUTHGRAPH_CLIENTS_SKIP_INSTALL:-0}" != 1 ]]; then
   "$CLIENTS/.venv/bin/python" -m pip install -q --disable-pip-version-check \
     cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1 aiosmtpd==1.4.6 pyotp==2.9.0
   (cd "$CLIENTS/graphqlws" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$CLIENTS/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   if [[ -f "$CLIENTS/pocketbase/package-lock.json" ]]; then
     (cd "$CLIENTS/pocketbase" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   else
@@ -217,6 +219,9 @@ run_suite pocketbase node "$CLIENTS/pocketbase/suite.mjs"
 run_suite openapi "$CLIENTS/.venv/bin/python" "$CLIENTS/openapi_suite.py"
 run_suite totp "$CLIENTS/.venv/bin/python" "$CLIENTS/totp_suite.py"
 run_suite graphql-ws node "$CLIENTS/graphqlws/suite.mjs"
+# Headless Chromium (CHROMIUM_PATH, else /usr/bin/chromium); skipped outside CI
+# when there is none. Screenshots in clients/browser/screenshots/.
+run_suite browser node "$CLIENTS/browser/suite.mjs"
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
   echo "note: the server exited during the run; its stderr (last 40 lines):"

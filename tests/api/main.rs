@@ -19,6 +19,7 @@ mod oauth;
 mod oauth_cocobase;
 mod oauth_pocketbase;
 mod planner;
+mod playground;
 mod profile;
 mod querying;
 mod rest_cocobase;
