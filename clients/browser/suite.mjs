@@ -10,28 +10,12 @@ import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { check, expect, gql, summary } from "../suite.mjs";
 
 const BASE_URL = process.env.BASE_URL;
 const PK = process.env.PK;
 const ORIGIN = new URL(BASE_URL).origin;
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
-let passed = 0;
-let failed = 0;
-
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-    passed++;
-  } catch (e) {
-    console.log(`FAIL - ${name}: ${e && e.message ? e.message : e}`);
-    failed++;
-  }
-}
-
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 
 function findChromium() {
   const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
@@ -48,17 +32,6 @@ if (!executablePath) {
   console.log("skipped: chromium not found (apt-get install chromium, or set CHROMIUM_PATH); runs in CI");
   console.log("0 passed, 0 failed");
   process.exit(0);
-}
-
-async function gql(query, variables, headers) {
-  const res = await fetch(`${BASE_URL}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
 }
 
 mkdirSync(SHOTS, { recursive: true });
@@ -177,5 +150,4 @@ await check("no request went to another host and no Content-Security-Policy viol
 });
 
 await browser.close();
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 ? 1 : 0);
+summary();

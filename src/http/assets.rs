@@ -14,50 +14,41 @@ use super::state::AppState;
 
 /// One file under `/assets/`.
 struct Asset {
-    /// Its name without the content hash: `graphiql.min.js`.
-    name: &'static str,
+    /// Its path under `assets/`: `vendor/graphiql.min.js`.
+    path: &'static str,
     content_type: &'static str,
     body: &'static [u8],
 }
 
 const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+impl Asset {
+    /// Its name without the content hash: `graphiql.min.js`.
+    fn name(&self) -> &'static str {
+        self.path.rsplit('/').next().unwrap_or(self.path)
+    }
+}
+
+/// `asset!("vendor/graphiql.min.js", JS)`: the file under `assets/`.
+macro_rules! asset {
+    ($path:literal, $content_type:expr) => {
+        Asset {
+            path: $path,
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../assets/", $path)),
+        }
+    };
+}
 
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "react.production.min.js",
-        content_type: JS,
-        body: include_bytes!("../../assets/vendor/react.production.min.js"),
-    },
-    Asset {
-        name: "react-dom.production.min.js",
-        content_type: JS,
-        body: include_bytes!("../../assets/vendor/react-dom.production.min.js"),
-    },
-    Asset {
-        name: "graphiql.min.js",
-        content_type: JS,
-        body: include_bytes!("../../assets/vendor/graphiql.min.js"),
-    },
-    Asset {
-        name: "graphiql.min.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../assets/vendor/graphiql.min.css"),
-    },
-    Asset {
-        name: "graphiql-init.js",
-        content_type: JS,
-        body: include_bytes!("../../assets/graphiql-init.js"),
-    },
-    Asset {
-        name: "scalar-api-reference.standalone.js",
-        content_type: JS,
-        body: include_bytes!("../../assets/vendor/scalar-api-reference.standalone.js"),
-    },
-    Asset {
-        name: "docs-init.js",
-        content_type: JS,
-        body: include_bytes!("../../assets/docs-init.js"),
-    },
+    asset!("vendor/react.production.min.js", JS),
+    asset!("vendor/react-dom.production.min.js", JS),
+    asset!("vendor/graphiql.min.js", JS),
+    asset!("vendor/graphiql.min.css", CSS),
+    asset!("graphiql-init.js", JS),
+    asset!("vendor/scalar-api-reference.standalone.js", JS),
+    asset!("docs-init.js", JS),
 ];
 
 /// Each asset's URL path segment, `graphiql.min-<12 hex of sha256>.js`: a
@@ -69,7 +60,7 @@ fn hashed_names() -> &'static [String] {
             .iter()
             .map(|a| {
                 let hash = hex::encode(&Sha256::digest(a.body)[..6]);
-                let (stem, ext) = a.name.rsplit_once('.').unwrap_or((a.name, ""));
+                let (stem, ext) = a.name().rsplit_once('.').unwrap_or((a.name(), ""));
                 format!("{stem}-{hash}.{ext}")
             })
             .collect()
@@ -80,7 +71,7 @@ fn hashed_names() -> &'static [String] {
 fn url(name: &str) -> String {
     let i = ASSETS
         .iter()
-        .position(|a| a.name == name)
+        .position(|a| a.name() == name)
         .unwrap_or_else(|| panic!("no asset {name}"));
     format!("/assets/{}", hashed_names()[i])
 }

@@ -3,6 +3,7 @@
 //! GraphiQL. `clients/browser` opens them in a real Chromium.
 use crate::helpers::TestApp;
 
+/// `GET path`, as a browser asks for a page.
 async fn page(app: &TestApp, path: &str) -> reqwest::Response {
     app.http
         .get(format!("{}{path}", app.base))
@@ -84,12 +85,7 @@ async fn every_script_and_stylesheet_of_the_pages_is_served_by_the_binary_for_go
         assert!(refs.len() >= 2, "{path}: {refs:?}");
         for url in refs {
             assert!(url.starts_with("/assets/"), "{path} references {url}");
-            let res = app
-                .http
-                .get(format!("{}{url}", app.base))
-                .send()
-                .await
-                .unwrap();
+            let res = page(&app, &url).await;
             assert_eq!(res.status(), 200, "{url}");
             let expected = if url.ends_with(".css") {
                 "text/css; charset=utf-8"
@@ -129,12 +125,7 @@ async fn unknown_assets_are_not_found() {
         "/assets/nope.js",
         "/assets/..%2FCargo.toml",
     ] {
-        let res = app
-            .http
-            .get(format!("{}{url}", app.base))
-            .send()
-            .await
-            .unwrap();
+        let res = page(&app, url).await;
         assert_eq!(res.status(), 404, "{url}");
     }
 }
@@ -150,11 +141,6 @@ async fn the_pages_and_their_assets_are_off_when_graphiql_is_off() {
         assert_eq!(res.status(), 404, "{path}");
     }
     // The API itself still answers.
-    let res = off
-        .http
-        .get(format!("{}/openapi.json", off.base))
-        .send()
-        .await
-        .unwrap();
+    let res = page(&off, "/openapi.json").await;
     assert_eq!(res.status(), 200);
 }
