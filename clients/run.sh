@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real-client suites: drives the official, unmodified Cocobase (Python),
 # urBackend (Python) and PocketBase (JS) SDKs, an OpenAPI validator, a
-# graphql-ws client, TOTP codes from pyotp and headless Chromium (GraphiQL and
+# graphql-ws client, Apollo Client (query, mutation, subscription), TOTP codes from pyotp and headless Chromium (GraphiQL and
 # /docs, clients/browser) against a fresh authgraph server.
 #
 #   cargo build && bash clients/run.sh
@@ -219,6 +219,7 @@ run_suite pocketbase node "$CLIENTS/pocketbase/suite.mjs"
 run_suite openapi "$CLIENTS/.venv/bin/python" "$CLIENTS/openapi_suite.py"
 run_suite totp "$CLIENTS/.venv/bin/python" "$CLIENTS/totp_suite.py"
 run_suite graphql-ws node "$CLIENTS/graphqlws/suite.mjs"
+run_suite apollo node "$CLIENTS/graphqlws/apollo.mjs"
 # Headless Chromium (CHROMIUM_PATH, else /usr/bin/chromium); skipped outside CI
 # when there is none. Screenshots in clients/browser/screenshots/.
 run_suite browser node "$CLIENTS/browser/suite.mjs"
