@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real-client suites: drives the official, unmodified Cocobase (Python),
 # urBackend (Python) and PocketBase (JS) SDKs, an OpenAPI validator, a
-# graphql-ws client, Apollo Client (query, mutation, subscription), TOTP codes from pyotp and headless Chromium (GraphiQL and
-# /docs, clients/browser) against a fresh authgraph server.
+# graphql-ws client, Apollo Client (query, mutation, subscription), TOTP codes
+# from pyotp and headless Chromium (GraphiQL and /docs, clients/browser)
+# against a fresh authgraph server.
 #
 #   cargo build && bash clients/run.sh
 #
