@@ -1,8 +1,9 @@
 //! The OpenAPI 3.1 document of the REST layer (`/openapi.json`; the page
 //! `/docs` that renders it is in `crate::http::assets`). Each dialect's
-//! `routes()` registers its handlers through `utoipa_axum::routes!`, which takes the method and path from the handler's
-//! `#[utoipa::path]` attribute: serving a route and documenting it are one
-//! entry, so none is served undocumented. This file adds what no handler says:
+//! `routes()` registers its handlers through `utoipa_axum::routes!`, which
+//! takes the method and path from the handler's `#[utoipa::path]` attribute:
+//! serving a route and documenting it are one entry, so none is served
+//! undocumented. This file adds what no handler says:
 //! the info block, the security schemes, the tags and the operation ids.
 use std::sync::OnceLock;
 
