@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Real-client suites: drives the official, unmodified Cocobase (Python),
 # urBackend (Python) and PocketBase (JS) SDKs, an OpenAPI validator, a
-# graphql-ws client and TOTP codes from pyotp against a fresh authgraph server.
+# graphql-ws client, Apollo Client (query, mutation, subscription), TOTP codes
+# from pyotp and headless Chromium (GraphiQL and /docs, clients/browser)
+# against a fresh authgraph server.
 #
 #   cargo build && bash clients/run.sh
 #
@@ -38,6 +40,7 @@ if [[ "${AUTHGRAPH_CLIENTS_SKIP_INSTALL:-0}" != 1 ]]; then
     cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1 aiosmtpd==1.4.6 pyotp==2.9.0
   (cd "$CLIENTS/graphqlws" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   (cd "$CLIENTS/oidc" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$CLIENTS/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   if [[ -f "$CLIENTS/pocketbase/package-lock.json" ]]; then
     (cd "$CLIENTS/pocketbase" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   else
@@ -274,6 +277,10 @@ run_suite totp "$CLIENTS/.venv/bin/python" "$CLIENTS/totp_suite.py"
 run_suite graphql-ws node "$CLIENTS/graphqlws/suite.mjs"
 run_suite oauth-pocketbase node "$CLIENTS/pocketbase/oauth_suite.mjs"
 run_suite oauth "$CLIENTS/.venv/bin/python" "$CLIENTS/oauth_suite.py"
+run_suite apollo node "$CLIENTS/graphqlws/apollo.mjs"
+# Headless Chromium (CHROMIUM_PATH, else /usr/bin/chromium); skipped outside CI
+# when there is none. Screenshots in clients/browser/screenshots/.
+run_suite browser node "$CLIENTS/browser/suite.mjs"
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
   echo "note: the server exited during the run; its stderr (last 40 lines):"

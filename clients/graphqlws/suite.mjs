@@ -4,37 +4,10 @@
 import { randomUUID } from "node:crypto";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
+import { check, expect, gql, summary } from "../suite.mjs";
 
 const BASE_URL = process.env.BASE_URL;
 const WS_URL = BASE_URL.replace(/^http/, "ws") + "/graphql/ws";
-let passed = 0;
-let failed = 0;
-
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-    passed++;
-  } catch (e) {
-    console.log(`FAIL - ${name}: ${e && e.message ? e.message : e}`);
-    failed++;
-  }
-}
-
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-async function gql(query, variables, headers) {
-  const res = await fetch(`${BASE_URL}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
 
 function client(connectionParams) {
   return createClient({ url: WS_URL, webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy: true });
@@ -139,5 +112,4 @@ await check("a forged token is refused at connection_init", async () => {
   await c.dispose();
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exitCode = failed ? 1 : 0;
+summary();

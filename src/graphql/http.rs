@@ -4,13 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::Data;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::schema::{AppSchema, build_schema, request_data};
@@ -79,18 +79,7 @@ async fn graphql_get(
 ) -> Response {
     let protocol = super::ws::protocol(&headers);
     let (Some(protocol), Ok(ws)) = (protocol, ws) else {
-        if !state.app.config.graphiql {
-            return (
-                StatusCode::NOT_FOUND,
-                "GraphiQL is disabled (AUTHGRAPH_GRAPHIQL)",
-            )
-                .into_response();
-        }
-        let page = GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish();
-        return Html(page).into_response();
+        return crate::http::assets::graphiql_page(state.app.config.graphiql, &headers);
     };
     // A bounded number of connections; beyond it a clear error, not a hang.
     let Ok(permit) = state.ws_permits.clone().try_acquire_owned() else {

@@ -1,13 +1,13 @@
-//! The OpenAPI 3.1 document of the REST layer (`/openapi.json`) and a browsable
-//! page (`/docs`). Each dialect's `routes()` registers its handlers through
-//! `utoipa_axum::routes!`, which takes the method and path from the handler's
-//! `#[utoipa::path]` attribute: serving a route and documenting it are one
-//! entry, so none is served undocumented. This file adds what no handler says:
+//! The OpenAPI 3.1 document of the REST layer (`/openapi.json`; the page
+//! `/docs` that renders it is in `crate::http::assets`). Each dialect's
+//! `routes()` registers its handlers through `utoipa_axum::routes!`, which
+//! takes the method and path from the handler's `#[utoipa::path]` attribute:
+//! serving a route and documenting it are one entry, so none is served
+//! undocumented. This file adds what no handler says:
 //! the info block, the security schemes, the tags and the operation ids.
 use std::sync::OnceLock;
 
 use axum::Json;
-use axum::response::Html;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
@@ -97,19 +97,6 @@ fn name_operations(doc: &mut OpenApi) {
 /// `GET /openapi.json`.
 pub async fn openapi_json() -> Json<&'static OpenApi> {
     Json(document())
-}
-
-/// `GET /docs`: the document rendered by Scalar (loaded by the browser).
-pub async fn docs_page() -> Html<&'static str> {
-    Html(
-        r#"<!doctype html>
-<html><head><title>authgraph REST API</title><meta charset="utf-8"></head>
-<body>
-<script id="api-reference" data-url="/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-<noscript>The OpenAPI document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-</body></html>"#,
-    )
 }
 
 #[cfg(test)]

@@ -252,22 +252,6 @@ async fn health_and_readiness_answer() {
 }
 
 #[tokio::test]
-async fn graphiql_is_served_to_browsers() {
-    let app = TestApp::spawn().await;
-    let res = app
-        .http
-        .get(format!("{}/graphql", app.base))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body = res.text().await.unwrap();
-    assert!(body.contains("graphiql"), "{body}");
-    assert!(body.contains("/graphql/ws"));
-}
-
-#[tokio::test]
 async fn the_bearer_prefix_is_case_insensitive_and_optional() {
     let app = TestApp::spawn().await;
     let (token, id) = app.user("case@example.com").await;

@@ -26,6 +26,7 @@ mod oauth_popup;
 mod oauth_sealed;
 mod oauth_urbackend;
 mod planner;
+mod playground;
 mod profile;
 mod querying;
 mod rest_cocobase;
