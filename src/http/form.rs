@@ -195,17 +195,30 @@ fn is_urlencoded(headers: &axum::http::HeaderMap) -> bool {
 
 /// A malformed multipart body is the client's error; a body over the limit is a 413.
 fn multipart_error(e: multer::Error, limit: usize) -> AppError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    if is_length_limit(&e) {
+        return AppError::FileTooLarge {
+            field: "body".into(),
+            limit: limit as u64,
+        };
+    }
+    AppError::validation("body", format!("malformed multipart body: {e}"))
+}
+
+/// Whether an error (or one it wraps) is `limit_bodies` cutting the body.
+pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
     while let Some(err) = source {
         if err.is::<http_body_util::LengthLimitError>() {
-            return AppError::FileTooLarge {
-                field: "body".into(),
-                limit: limit as u64,
-            };
+            return true;
         }
         source = err.source();
     }
-    AppError::validation("body", format!("malformed multipart body: {e}"))
+    false
+}
+
+/// What a body over its limit is told.
+pub fn too_large_message(limit: usize) -> String {
+    format!("the request body exceeds the limit of {limit} bytes")
 }
 
 /// The body limits: `json` bytes for every body but multipart, `upload`
@@ -230,6 +243,13 @@ pub async fn limit_bodies(State(limits): State<BodyLimits>, req: Request, next: 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
+        if req.uri().path() == "/graphql" {
+            // GraphQL clients read errors from `errors[].extensions.code`.
+            let error = serde_json::json!({"message": too_large_message(limit),
+                "extensions": {"code": "PAYLOAD_TOO_LARGE"}});
+            let body = axum::Json(serde_json::json!({ "errors": [error] }));
+            return (StatusCode::PAYLOAD_TOO_LARGE, body).into_response();
+        }
         return (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").into_response();
     }
     let req = req.map(|b| AxBody::new(http_body_util::Limited::new(b, limit)));

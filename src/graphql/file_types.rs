@@ -1,0 +1,136 @@
+//! GraphQL types of profile files: a stored file (`File`), a file sent with
+//! a mutation under the GraphQL multipart request spec (`FileUpload`, whose
+//! `file` is an `Upload`), and the uploads read as streams for the domain.
+use std::io::Seek;
+
+use async_graphql::{Context, ErrorExtensions, InputObject, SimpleObject, Upload};
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use tokio::io::AsyncReadExt;
+
+use super::loaders::{CollectionLoader, FileLoader};
+use crate::domain::Services;
+use crate::domain::access::View;
+use crate::domain::files::listing::{self, ProfileFile};
+use crate::domain::users::User;
+use crate::error::{AppError, AppResult};
+
+/// Bytes read from an upload's temporary file at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// A stored file of a profile field.
+#[derive(SimpleObject)]
+#[graphql(name = "File")]
+pub struct FileObject {
+    /// The profile field that holds it.
+    pub field: String,
+    /// The server's name for it: what the profile's field holds.
+    pub name: String,
+    /// Where to download it. A protected file also needs `?token=` (a file
+    /// token from `POST /api/files/token`).
+    pub url: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its type, found from its bytes (not from what the client said).
+    pub content_type: String,
+    /// Readable only with a file token.
+    pub protected: bool,
+}
+
+impl From<ProfileFile> for FileObject {
+    fn from(f: ProfileFile) -> Self {
+        Self {
+            field: f.field,
+            name: f.name,
+            url: f.url,
+            size: f.size,
+            content_type: f.content_type,
+            protected: f.protected,
+        }
+    }
+}
+
+/// A file sent with a mutation: a part of a multipart request (the GraphQL
+/// multipart request spec) mapped to `file`.
+#[derive(InputObject)]
+pub struct FileUpload {
+    /// The profile field it goes to: a declared file field, or an undeclared
+    /// key where the collection accepts undeclared fields.
+    pub field: String,
+    /// The file.
+    pub file: Upload,
+    /// Add it to the field's files (a field of many) instead of replacing them.
+    #[graphql(default = false)]
+    pub append: bool,
+}
+
+impl FileUpload {
+    /// The part name as the domain's staging reads it (`docs+` appends).
+    pub fn part(&self) -> String {
+        if self.append {
+            format!("{}+", self.field)
+        } else {
+            self.field.clone()
+        }
+    }
+
+    /// The client's file name and the file's bytes as a stream.
+    pub fn open(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<(String, impl Stream<Item = AppResult<Bytes>> + Unpin + use<>)> {
+        let value = self.file.value(ctx).map_err(AppError::internal)?;
+        let mut content = value.content;
+        // The same part may be mapped to two places; each reads it whole.
+        content.rewind().map_err(AppError::internal)?;
+        Ok((value.filename, Box::pin(chunks(content))))
+    }
+}
+
+/// A temporary file read in chunks, off the async executor.
+fn chunks(file: std::fs::File) -> impl Stream<Item = AppResult<Bytes>> {
+    let file = tokio::fs::File::from_std(file);
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buf = BytesMut::with_capacity(CHUNK);
+        match file.read_buf(&mut buf).await {
+            Ok(0) => None,
+            Ok(_) => Some((Ok(buf.freeze()), Some(file))),
+            Err(e) => Some((Err(AppError::internal(e)), None)),
+        }
+    })
+}
+
+/// The files of `user` the caller may see (`full`: all of them; else those
+/// of public fields), of one field when `field` is given.
+pub async fn files_of(
+    ctx: &Context<'_>,
+    user: &User,
+    full: bool,
+    field: Option<String>,
+) -> async_graphql::Result<Vec<FileObject>> {
+    let svc = ctx.data::<Services>()?;
+    let stored = ctx
+        .data::<async_graphql::dataloader::DataLoader<FileLoader>>()?
+        .load_one(user.id.clone())
+        .await
+        .map_err(|e| e.as_ref().extend())?
+        .unwrap_or_default();
+    let stored = stored
+        .into_iter()
+        .filter(|f| field.as_ref().is_none_or(|name| *name == f.field))
+        .collect();
+    let Some(collection) = ctx
+        .data::<async_graphql::dataloader::DataLoader<CollectionLoader>>()?
+        .load_one(user.collection_id.clone())
+        .await
+        .map_err(|e| e.as_ref().extend())?
+    else {
+        return Ok(vec![]);
+    };
+    let view = if full { View::Full } else { View::Public };
+    let files = listing::shown(svc, user, &collection, stored, view)
+        .await
+        .map_err(|e| e.extend())?;
+    Ok(files.into_iter().map(FileObject::from).collect())
+}
