@@ -5,7 +5,7 @@ use std::io::Seek;
 
 use async_graphql::{Context, ErrorExtensions, InputObject, SimpleObject, Upload};
 use bytes::{Bytes, BytesMut};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncReadExt;
 
 use super::loaders::{CollectionLoader, FileLoader};
@@ -83,7 +83,8 @@ impl FileUpload {
         let mut content = value.content;
         // The same part may be mapped to two places; each reads it whole.
         content.rewind().map_err(AppError::internal)?;
-        Ok((value.filename, Box::pin(chunks(content))))
+        // Fused: the staging may ask again after the end.
+        Ok((value.filename, Box::pin(chunks(content).fuse())))
     }
 }
 

@@ -12,9 +12,9 @@ use axum::Router;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
-use futures_util::TryStreamExt;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use futures_util::TryStreamExt;
 
 use super::schema::{AppSchema, build_schema, request_data};
 use super::shared::SharedExecutor;
@@ -147,7 +147,8 @@ async fn read_request(
                     (StatusCode::PAYLOAD_TOO_LARGE, err.extend())
                 }
                 other => {
-                    let err = AppError::validation("body", format!("not a GraphQL request: {other}"));
+                    let err =
+                        AppError::validation("body", format!("not a GraphQL request: {other}"));
                     (StatusCode::BAD_REQUEST, err.extend())
                 }
             }
