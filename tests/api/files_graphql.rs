@@ -2,11 +2,10 @@
 //! a `map` part, one part per file) on `signUp`, `updateMe` and `updateUser`,
 //! `User.files` with URLs, limits as GraphQL errors with stable codes, and
 //! nothing left in storage when a change fails.
-use authgraph::domain::apply;
-use futures_util::SinkExt;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
+use crate::files_cocobase::{app_with, objects};
 use crate::files_pocketbase::{PNG, PROJECT};
 use crate::helpers::{TestApp, error_code};
 use crate::subscriptions::{next, subscribe};
@@ -16,27 +15,6 @@ const PW: &str = "correct horse battery";
 const SIGN_UP: &str = "mutation($i: SignUpInput!) { signUp(input: $i) { token user { id data files { field name url size contentType protected } } } }";
 const UPDATE_ME: &str = "mutation($i: UpdateMeInput!) { updateMe(input: $i) { id data files { field name url size contentType } } }";
 const UPDATE_USER: &str = "mutation($id: String!, $i: UpdateMeInput!) { updateUser(id: $id, input: $i) { id data files { field name } } }";
-
-async fn app_with(project: &str) -> TestApp {
-    let app = TestApp::spawn().await;
-    apply::apply_with(&app.services, &apply::parse(project).unwrap())
-        .await
-        .unwrap();
-    app
-}
-
-/// Every stored object of the test's project.
-async fn objects(app: &TestApp) -> Vec<String> {
-    let project = app
-        .services
-        .catalog
-        .project_by_slug(&app.services.db, "default")
-        .await
-        .unwrap();
-    let mut keys = app.services.files.keys(Some(&project.id)).await.unwrap();
-    keys.sort();
-    keys
-}
 
 /// One file of a request: the field, its bytes, the client's name.
 struct Upload<'a>(&'a str, &'a [u8], &'a str);
