@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::body::{is_multipart, json_object, not_enabled};
+use super::body::{is_multipart, json_object};
 use super::dialect::{Dialect, Failure};
 use super::state::AppState;
 use crate::domain::files::staging::Staging;
@@ -144,7 +144,7 @@ impl<D> Form<D> {
                     continue;
                 }
                 let Some(staging) = staging.as_deref_mut() else {
-                    return Err(not_enabled("file upload"));
+                    return Err(AppError::validation(name, "this request takes no files"));
                 };
                 let chunks = futures_util::stream::poll_fn(move |cx| {
                     part.poll_next_unpin(cx)
