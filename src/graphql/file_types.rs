@@ -4,9 +4,8 @@
 use std::io::Seek;
 
 use async_graphql::{Context, ErrorExtensions, InputObject, Object, Upload};
-use bytes::{Bytes, BytesMut};
-use futures_util::{Stream, StreamExt};
-use tokio::io::AsyncReadExt;
+use bytes::Bytes;
+use futures_util::Stream;
 
 use super::loaders::{CollectionLoader, FileLoader};
 use crate::domain::Services;
@@ -14,8 +13,9 @@ use crate::domain::access::View;
 use crate::domain::files::listing::{self, ProfileFile};
 use crate::domain::users::User;
 use crate::error::{AppError, AppResult};
+use crate::files::read_chunks;
 
-/// Bytes read from an upload's temporary file at a time.
+/// Bytes read from an upload's temporary file at a time (off the executor).
 const CHUNK: usize = 64 * 1024;
 
 /// A stored file of a profile field.
@@ -83,23 +83,9 @@ impl FileUpload {
         let mut content = value.content;
         // The same part may be mapped to two places; each reads it whole.
         content.rewind().map_err(AppError::internal)?;
-        // Fused: the staging may ask again after the end.
-        Ok((value.filename, Box::pin(chunks(content).fuse())))
+        let file = tokio::fs::File::from_std(content);
+        Ok((value.filename, Box::pin(read_chunks(file, CHUNK))))
     }
-}
-
-/// A temporary file read in chunks, off the async executor.
-fn chunks(file: std::fs::File) -> impl Stream<Item = AppResult<Bytes>> {
-    let file = tokio::fs::File::from_std(file);
-    futures_util::stream::unfold(Some(file), |file| async move {
-        let mut file = file?;
-        let mut buf = BytesMut::with_capacity(CHUNK);
-        match file.read_buf(&mut buf).await {
-            Ok(0) => None,
-            Ok(_) => Some((Ok(buf.freeze()), Some(file))),
-            Err(e) => Some((Err(AppError::internal(e)), None)),
-        }
-    })
 }
 
 /// The files of `user` the caller may see (`full`: all of them; else those
