@@ -1,9 +1,8 @@
 //! GraphQL over HTTP (`POST /graphql`) and WebSocket (`GET /graphql` and
 //! `/graphql/ws` with a subprotocol), and the GraphiQL page.
 use std::sync::Arc;
-use std::time::Duration;
-
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, MultipartOptions};
 use async_graphql::{Data, ErrorExtensions, ParseRequestError};
