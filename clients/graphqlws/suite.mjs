@@ -1,6 +1,7 @@
 // The real `graphql-ws` client (graphql-transport-ws protocol) against
 // authgraph's subscriptions: userChanged for a user token, usersChanged(where)
-// for the secret key, and a publishable key refused.
+// for the secret key, and a publishable key refused; and a multipart upload
+// (the GraphQL multipart request spec) as browser clients send it.
 import { randomUUID } from "node:crypto";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
@@ -111,5 +112,36 @@ await check("a forged token is refused at connection_init", async () => {
   expect(refused, "a forged token was accepted");
   await c.dispose();
 });
+
+// A 1x1 PNG.
+const PNG = Buffer.from(
+  "89504e470d0a1a0a0000000d4948445200000001000000010806000000" +
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000101ff89993d1d0000000049454e44ae426082",
+  "hex",
+);
+
+await check("a GraphQL multipart upload (FormData, the multipart request spec) is stored and served", async () => {
+  // As apollo-upload-client and urql send it: operations, map, then the file.
+  const query = "mutation($i: UpdateMeInput!) { updateMe(input: $i) { data files { field name url size contentType } } }";
+  const form = new FormData();
+  form.append("operations", JSON.stringify({ query, variables: { i: { files: [{ field: "avatar", file: null }] } } }));
+  form.append("map", JSON.stringify({ 0: ["variables.i.files.0.file"] }));
+  form.append("0", new Blob([PNG], { type: "image/png" }), "me.png");
+  const res = await fetch(`${BASE_URL}/graphql`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
+  const body = await res.json();
+  expect(res.status === 200 && !body.errors, `${res.status} ${JSON.stringify(body)}`);
+  const [file] = body.data.updateMe.files;
+  expect(file && file.field === "avatar" && file.size === PNG.length, JSON.stringify(body.data));
+  expect(file.contentType === "image/png", file.contentType);
+  expect(body.data.updateMe.data.avatar === file.name, "the profile does not name the file");
+  const got = await fetch(new URL(file.url, BASE_URL));
+  const bytes = Buffer.from(await got.arrayBuffer());
+  expect(got.status === 200 && bytes.equals(PNG), `download: ${got.status}, ${bytes.length} bytes`);
+});
+
 
 summary();

@@ -240,6 +240,17 @@ pub async fn find(
     Collection::from_model(model)
 }
 
+/// The collections of a project.
+pub async fn of_project(db: &impl ConnectionTrait, project_id: &str) -> AppResult<Vec<Collection>> {
+    collection::Entity::find()
+        .filter(collection::Column::ProjectId.eq(project_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Collection::from_model)
+        .collect()
+}
+
 /// Finds a collection by id.
 pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<Collection> {
     let model = crate::store::unique(collection::Entity::find_by_id(id), db)

@@ -2,6 +2,7 @@
 //! under `<data_dir>/files` by default, an S3-compatible bucket by
 //! configuration, memory in unit tests. Keys are chosen by the domain
 //! (random); nothing a client sends becomes part of a key.
+use std::io::Seek;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -9,7 +10,10 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{
+    GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart,
+};
+use tokio::io::AsyncReadExt;
 
 use crate::error::{AppError, AppResult};
 
@@ -30,11 +34,18 @@ pub struct S3Settings {
 #[derive(Clone)]
 pub struct FileStore {
     inner: Arc<dyn ObjectStore>,
+    /// Bytes buffered before a part is written.
+    part_size: usize,
 }
 
-/// Bytes buffered before a part is sent: S3's smallest part, and the most
-/// memory one upload holds.
-const CHUNK: usize = 5 * 1024 * 1024;
+/// Bytes buffered before a part is sent to S3: its smallest part. An upload
+/// holds at most three (two being sent, one filling).
+const S3_PART: usize = 5 * 1024 * 1024;
+/// The same on the local filesystem, which takes parts of any size.
+const LOCAL_PART: usize = 1024 * 1024;
+/// Bytes read from a local file at a time when serving it (object_store's
+/// stream reads 8 KiB per blocking task, several times slower).
+const READ_CHUNK: usize = 256 * 1024;
 
 /// One object being written; dropped or aborted, nothing is left.
 pub struct Writer {
@@ -84,7 +95,10 @@ impl FileStore {
     pub fn local(dir: &std::path::Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
-        Ok(Self::from_store(Arc::new(fs)))
+        Ok(Self {
+            part_size: LOCAL_PART,
+            ..Self::from_store(Arc::new(fs))
+        })
     }
 
     /// An S3-compatible bucket.
@@ -116,7 +130,10 @@ impl FileStore {
     }
 
     pub fn from_store(inner: Arc<dyn ObjectStore>) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            part_size: S3_PART,
+        }
     }
 
     /// Starts writing an object at `key`.
@@ -127,7 +144,7 @@ impl FileStore {
             .await
             .map_err(AppError::internal)?;
         Ok(Writer {
-            upload: Some(WriteMultipart::new_with_chunk_size(upload, CHUNK)),
+            upload: Some(WriteMultipart::new_with_chunk_size(upload, self.part_size)),
         })
     }
 
@@ -143,7 +160,16 @@ impl FileStore {
             .await
             .map_err(not_found_or_internal)?;
         let (range, size) = (got.range.clone(), got.meta.size);
-        let stream = got.into_stream().map_err(AppError::internal).boxed();
+        let stream = match got.payload {
+            GetResultPayload::File(mut file, _) => {
+                // A seek is one system call, no blocking read.
+                file.seek(std::io::SeekFrom::Start(range.start))
+                    .map_err(AppError::internal)?;
+                let file = tokio::fs::File::from_std(file).take(range.end - range.start);
+                read_chunks(file, READ_CHUNK).boxed()
+            }
+            GetResultPayload::Stream(s) => s.map_err(AppError::internal).boxed(),
+        };
         Ok(Download {
             stream,
             range,
@@ -231,6 +257,24 @@ impl FileStore {
             .map_err(AppError::internal)?;
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
     }
+}
+
+/// A reader's bytes as a stream of chunks of at most `chunk` bytes; it ends
+/// after the first error and may be polled again after its end.
+pub fn read_chunks<R>(reader: R, chunk: usize) -> impl futures_util::Stream<Item = AppResult<Bytes>>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    futures_util::stream::unfold(Some(reader), move |reader| async move {
+        let mut reader = reader?;
+        let mut buf = bytes::BytesMut::with_capacity(chunk);
+        match reader.read_buf(&mut buf).await {
+            Ok(0) => None,
+            Ok(_) => Some((Ok(buf.freeze()), Some(reader))),
+            Err(e) => Some((Err(AppError::internal(e)), None)),
+        }
+    })
+    .fuse()
 }
 
 fn not_found_or_internal(e: object_store::Error) -> AppError {

@@ -1,22 +1,28 @@
 //! GraphQL over HTTP (`POST /graphql`) and WebSocket (`GET /graphql` and
 //! `/graphql/ws` with a subprotocol), and the GraphiQL page.
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_graphql::Data;
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions};
+use async_graphql::{Data, ErrorExtensions, ParseRequestError};
+use async_graphql_axum::GraphQLResponse;
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::TryStreamExt;
 
 use super::schema::{AppSchema, build_schema, request_data};
 use super::shared::SharedExecutor;
 use crate::domain::access::{Caller, Credentials};
+use crate::domain::files::bounds::upload_bounds;
+use crate::error::AppError;
+use crate::http::body::is_multipart;
 use crate::http::extract::RequestCredentials;
+use crate::http::form::{BodyLimits, is_length_limit, too_large_message};
 use crate::http::state::AppState;
 
 /// What the GraphQL door needs beside the shared state.
@@ -50,24 +56,104 @@ pub fn router(app: AppState) -> Router {
 async fn graphql_post(
     State(state): State<GraphqlState>,
     RequestCredentials(creds): RequestCredentials,
-    req: GraphQLRequest,
+    req: Request,
 ) -> Response {
-    let request = req.into_inner();
-    match Caller::resolve(&state.app.services, &creds).await {
-        Ok(caller) => {
-            let mut request = request;
-            request_data(&mut request.data, &state.app.services, caller);
-            GraphQLResponse::from(state.schema.execute(request).await).into_response()
-        }
-        Err(err) => {
-            use async_graphql::ErrorExtensions;
-            let error = err
-                .extend()
-                .into_server_error(async_graphql::Pos::default());
-            let response = async_graphql::Response::from_errors(vec![error]);
-            GraphQLResponse::from(response).into_response()
-        }
+    let services = &state.app.services;
+    let caller = match Caller::resolve(services, &creds).await {
+        Ok(caller) => caller,
+        Err(err) => return refused(StatusCode::OK, err.extend()),
+    };
+    let project = caller.project.as_ref().map(|p| p.id.clone());
+    let mut request = match read_request(&state, project.as_deref(), req).await {
+        Ok(request) => request,
+        Err((status, error)) => return refused(status, error),
+    };
+    request_data(&mut request.data, services, caller);
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+/// An answer with one error and no data.
+fn refused(status: StatusCode, error: async_graphql::Error) -> Response {
+    let error = error.into_server_error(async_graphql::Pos::default());
+    let mut response =
+        GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
+    *response.status_mut() = status;
+    response
+}
+
+/// A body over its limit, with the code GraphQL clients read.
+fn body_too_large(limit: usize) -> async_graphql::Error {
+    async_graphql::Error::new(too_large_message(limit))
+        .extend_with(|_, e| e.set("code", "PAYLOAD_TOO_LARGE"))
+}
+
+/// Reads a JSON request, or a multipart one (the GraphQL multipart request
+/// spec) whose files async-graphql keeps in temporary files until the
+/// resolvers stream them into storage. A file over the largest any file
+/// field of the project accepts is refused while it arrives (413).
+async fn read_request(
+    state: &GraphqlState,
+    project_id: Option<&str>,
+    req: Request,
+) -> Result<async_graphql::Request, (StatusCode, async_graphql::Error)> {
+    let config = &state.app.config;
+    let limits = BodyLimits {
+        json: config.max_body_bytes,
+        upload: config.max_upload_bytes,
+    };
+    let body_limit = limits.of(req.headers());
+    let mut options = MultipartOptions::default();
+    if is_multipart(req.headers()) {
+        let bounds = upload_bounds(&state.app.services, project_id)
+            .await
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.extend()))?;
+        // The `operations` and `map` parts are limited the same way: at
+        // least as much as a JSON body may hold.
+        let per_part = (bounds.max_file_size as usize).max(config.max_body_bytes);
+        options = options
+            .max_file_size(per_part)
+            .max_num_files(bounds.max_files as usize + 2);
     }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // The body-size middleware cuts a body at its limit; the cut is a 413.
+    let cut = Arc::new(AtomicBool::new(false));
+    let seen = cut.clone();
+    let body = req
+        .into_body()
+        .into_data_stream()
+        .map_err(move |e| {
+            if is_length_limit(&e) {
+                seen.store(true, Ordering::Relaxed);
+            }
+            std::io::Error::other(e)
+        })
+        .into_async_read();
+    let parsed = async_graphql::http::receive_body(content_type, body, options).await;
+    parsed.map_err(|e| {
+        if cut.load(Ordering::Relaxed) {
+            (StatusCode::PAYLOAD_TOO_LARGE, body_too_large(body_limit))
+        } else {
+            match e {
+                ParseRequestError::PayloadTooLarge => {
+                    let limit = options.max_file_size.unwrap_or_default() as u64;
+                    let err = AppError::FileTooLarge {
+                        field: "file".into(),
+                        limit,
+                    };
+                    (StatusCode::PAYLOAD_TOO_LARGE, err.extend())
+                }
+                other => {
+                    let err =
+                        AppError::validation("body", format!("not a GraphQL request: {other}"));
+                    (StatusCode::BAD_REQUEST, err.extend())
+                }
+            }
+        }
+    })
 }
 
 /// GET: a WebSocket upgrade for subscriptions, otherwise the GraphiQL page.

@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::domain::catalog::Catalog;
 use crate::domain::collections::Collection;
+use crate::domain::files::record::{self as file_rows, StoredFile};
 use crate::domain::filter::{Field, Filter, Op};
 use crate::domain::users::{self, User, UserQuery};
 use crate::error::AppError;
@@ -27,6 +28,7 @@ impl Scope {
     pub fn insert_loaders(self, data: &mut Data) {
         data.insert(DataLoader::new(UserLoader(self.clone()), tokio::spawn));
         data.insert(DataLoader::new(ReverseLoader(self.clone()), tokio::spawn));
+        data.insert(DataLoader::new(FileLoader(self.clone()), tokio::spawn));
         data.insert(DataLoader::new(CollectionLoader(self), tokio::spawn));
     }
 }
@@ -41,6 +43,20 @@ impl Loader<String> for UserLoader {
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, User>, Self::Error> {
         // The same batched load every door's relation expansion uses.
         users::get_many(&self.0.db, &self.0.project_id, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
+/// The stored files of users, by user id, in one query per batch.
+pub struct FileLoader(Scope);
+
+impl Loader<String> for FileLoader {
+    type Value = Vec<StoredFile>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<StoredFile>>, Self::Error> {
+        file_rows::by_user(&self.0.db, keys.to_vec())
             .await
             .map_err(Arc::new)
     }

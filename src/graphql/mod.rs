@@ -1,6 +1,7 @@
 //! The GraphQL front door: resolvers authenticate, convert and call `domain`.
 mod errors;
 mod factor_types;
+mod file_types;
 mod filter;
 pub mod http;
 pub mod loaders;

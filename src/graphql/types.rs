@@ -111,6 +111,16 @@ impl UserObject {
     async fn collection_id(&self) -> &str {
         &self.user.collection_id
     }
+    /// Stored files (of one profile field when `field` is given), each with
+    /// its URL, size and type; in another user's public view only those of
+    /// public fields. Batched per request.
+    async fn files(
+        &self,
+        ctx: &Context<'_>,
+        field: Option<String>,
+    ) -> async_graphql::Result<Vec<super::file_types::FileObject>> {
+        super::file_types::files_of(ctx, &self.user, self.full, field).await
+    }
     /// When the user signed up.
     async fn created_at(&self) -> DateTime<Utc> {
         self.user.created_at
@@ -348,6 +358,8 @@ pub struct SignUpInput {
     pub data: Option<Json<Value>>,
     /// Auth collection; defaults to `users`.
     pub collection: Option<String>,
+    /// Files for the profile's file fields (a multipart request).
+    pub files: Option<Vec<super::file_types::FileUpload>>,
 }
 
 /// Input of `logIn`.
@@ -368,6 +380,9 @@ pub struct UpdateMeInput {
     pub append: Option<Json<Value>>,
     /// `{field: value or [values]}` removed from array fields, atomically.
     pub remove: Option<Json<Value>>,
+    /// Files for file fields (a multipart request): each replaces the field's
+    /// file, or joins its files with `append`. `data: {field: null}` clears one.
+    pub files: Option<Vec<super::file_types::FileUpload>>,
 }
 
 /// Input of `changePassword`.

@@ -38,7 +38,9 @@ impl<S: Send + Sync, D: Dialect> FromRequest<S> for Body<D> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if is_multipart(req.headers()) {
-            return Err(Failure::<D>::from(not_enabled("file upload")).into_response());
+            // Files go with sign-ups and profile updates; this request takes none.
+            let e = AppError::validation("body", "this request takes a JSON body, not multipart");
+            return Err(Failure::<D>::from(e).into_response());
         }
         // A body over the limit keeps the framework's 413.
         let bytes = Bytes::from_request(req, state)

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::body::{is_multipart, json_object, not_enabled};
+use super::body::{is_multipart, json_object};
 use super::dialect::{Dialect, Failure};
 use super::state::AppState;
 use crate::domain::files::staging::Staging;
@@ -144,7 +144,7 @@ impl<D> Form<D> {
                     continue;
                 }
                 let Some(staging) = staging.as_deref_mut() else {
-                    return Err(not_enabled("file upload"));
+                    return Err(AppError::validation(name, "this request takes no files"));
                 };
                 let chunks = futures_util::stream::poll_fn(move |cx| {
                     part.poll_next_unpin(cx)
@@ -195,17 +195,30 @@ fn is_urlencoded(headers: &axum::http::HeaderMap) -> bool {
 
 /// A malformed multipart body is the client's error; a body over the limit is a 413.
 fn multipart_error(e: multer::Error, limit: usize) -> AppError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    if is_length_limit(&e) {
+        return AppError::FileTooLarge {
+            field: "body".into(),
+            limit: limit as u64,
+        };
+    }
+    AppError::validation("body", format!("malformed multipart body: {e}"))
+}
+
+/// Whether an error (or one it wraps) is `limit_bodies` cutting the body.
+pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
     while let Some(err) = source {
         if err.is::<http_body_util::LengthLimitError>() {
-            return AppError::FileTooLarge {
-                field: "body".into(),
-                limit: limit as u64,
-            };
+            return true;
         }
         source = err.source();
     }
-    AppError::validation("body", format!("malformed multipart body: {e}"))
+    false
+}
+
+/// What a body over its limit is told.
+pub fn too_large_message(limit: usize) -> String {
+    format!("the request body exceeds the limit of {limit} bytes")
 }
 
 /// The body limits: `json` bytes for every body but multipart, `upload`
@@ -216,20 +229,34 @@ pub struct BodyLimits {
     pub upload: usize,
 }
 
+impl BodyLimits {
+    /// The limit of a request with these headers.
+    pub fn of(&self, headers: &axum::http::HeaderMap) -> usize {
+        if is_multipart(headers) {
+            self.upload
+        } else {
+            self.json
+        }
+    }
+}
+
 /// Middleware enforcing `BodyLimits`: a declared length over the limit is a
 /// 413 at once; a streamed body is cut at the limit.
 pub async fn limit_bodies(State(limits): State<BodyLimits>, req: Request, next: Next) -> Response {
-    let limit = if is_multipart(req.headers()) {
-        limits.upload
-    } else {
-        limits.json
-    };
+    let limit = limits.of(req.headers());
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
+        if req.uri().path() == "/graphql" {
+            // GraphQL clients read errors from `errors[].extensions.code`.
+            let error = serde_json::json!({"message": too_large_message(limit),
+                "extensions": {"code": "PAYLOAD_TOO_LARGE"}});
+            let body = axum::Json(serde_json::json!({ "errors": [error] }));
+            return (StatusCode::PAYLOAD_TOO_LARGE, body).into_response();
+        }
         return (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").into_response();
     }
     let req = req.map(|b| AxBody::new(http_body_util::Limited::new(b, limit)));

@@ -152,3 +152,33 @@ async fn over_deep_queries_are_refused_before_execution() {
         "{res}"
     );
 }
+
+#[tokio::test]
+async fn a_multipart_body_where_no_files_are_taken_is_a_validation_error_in_each_dialect() {
+    let app = TestApp::spawn().await;
+    let paths = [
+        "/auth-collections/login",
+        "/api/collections/users/auth-with-password",
+        "/api/userAuth/login",
+    ];
+    for path in paths {
+        let form = reqwest::multipart::Form::new()
+            .text("email", "a@example.com")
+            .part(
+                "avatar",
+                reqwest::multipart::Part::bytes(b"%PDF-1.7".to_vec()).file_name("a.pdf"),
+            );
+        let res = app
+            .rest(reqwest::Method::POST, path)
+            .header("x-api-key", &app.pk)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert!(status == 400 || status == 422, "{path}: {status} {text}");
+        assert!(text.contains("takes a JSON body"), "{path}: {text}");
+        assert!(!text.contains("not enabled"), "{path}: {text}");
+    }
+}

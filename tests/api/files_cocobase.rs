@@ -11,7 +11,7 @@ use crate::helpers::{Reply, ReplyExt, TestApp, keys};
 
 const PW: &str = "correct horse battery";
 
-async fn app_with(project: &str) -> TestApp {
+pub async fn app_with(project: &str) -> TestApp {
     let app = TestApp::spawn().await;
     apply::apply_with(&app.services, &apply::parse(project).unwrap())
         .await
@@ -19,7 +19,8 @@ async fn app_with(project: &str) -> TestApp {
     app
 }
 
-async fn objects(app: &TestApp) -> Vec<String> {
+/// Every stored object of the test's project.
+pub async fn objects(app: &TestApp) -> Vec<String> {
     let project = app.default_project().await;
     app.services.files.keys(Some(&project.id)).await.unwrap()
 }

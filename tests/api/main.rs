@@ -12,6 +12,7 @@ mod declared_fields;
 mod email_codes;
 mod fake_oidc;
 mod files_cocobase;
+mod files_graphql;
 mod files_pocketbase;
 mod files_thumbs;
 mod limits;

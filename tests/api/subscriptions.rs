@@ -7,7 +7,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::helpers::TestApp;
 
-type Ws =
+pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(app: &TestApp, path: &str, protocol: &str) -> Ws {
@@ -28,7 +28,7 @@ async fn send(ws: &mut Ws, v: Value) {
 }
 
 /// The next JSON message that is not a keep-alive.
-async fn next(ws: &mut Ws) -> Value {
+pub async fn next(ws: &mut Ws) -> Value {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await
@@ -142,7 +142,7 @@ async fn subscribing_without_a_user_token_is_an_error() {
     );
 }
 
-async fn subscribe(app: &TestApp, auth: Value, query: &str, variables: Value) -> Ws {
+pub async fn subscribe(app: &TestApp, auth: Value, query: &str, variables: Value) -> Ws {
     let mut ws = connect(app, "/graphql/ws", "graphql-transport-ws").await;
     send(&mut ws, json!({"type": "connection_init", "payload": auth})).await;
     assert_eq!(next(&mut ws).await["type"], "connection_ack");

@@ -3,8 +3,10 @@
 //! random keys, the rows that tie them to a profile, and reading them back.
 //!
 //! Files of this folder import each other by path (`super::rules::FileRules`).
+pub mod bounds;
 pub mod changes;
 pub mod flow;
+pub mod listing;
 pub mod record;
 pub mod rules;
 pub mod serve;

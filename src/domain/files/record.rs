@@ -1,6 +1,8 @@
 //! The rows of stored files, written in the transaction that changes the
 //! profile: the new files' rows go in, and the rows of names the profile no
 //! longer holds go out; their objects are deleted once that commits.
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
@@ -98,12 +100,21 @@ pub async fn fields_of(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Ve
     Ok(fields)
 }
 
-/// `fields_of` for many users in one query: user id to the fields of its files.
-pub async fn fields_by_user(
+/// A stored file of a user, as loaded for many users at once.
+#[derive(Clone, Debug)]
+pub struct StoredFile {
+    pub field: String,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// The stored files of users, by user id, in one query.
+pub async fn by_user(
     db: &impl ConnectionTrait,
     user_ids: Vec<String>,
-) -> AppResult<std::collections::HashMap<String, Vec<String>>> {
-    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+) -> AppResult<HashMap<String, Vec<StoredFile>>> {
+    let mut out: HashMap<String, Vec<StoredFile>> = HashMap::new();
     if user_ids.is_empty() {
         return Ok(out);
     }
@@ -112,10 +123,32 @@ pub async fn fields_by_user(
         .all(db)
         .await?;
     for r in rows {
-        let fields = out.entry(r.user_id).or_default();
-        if !fields.contains(&r.field) {
-            fields.push(r.field);
-        }
+        out.entry(r.user_id).or_default().push(StoredFile {
+            field: r.field,
+            name: r.name,
+            size: r.size.max(0) as u64,
+            content_type: r.content_type,
+        });
     }
     Ok(out)
+}
+
+/// `fields_of` for many users in one query: user id to the fields of its files.
+pub async fn fields_by_user(
+    db: &impl ConnectionTrait,
+    user_ids: Vec<String>,
+) -> AppResult<HashMap<String, Vec<String>>> {
+    let files = by_user(db, user_ids).await?;
+    Ok(files
+        .into_iter()
+        .map(|(user, files)| {
+            let mut fields: Vec<String> = vec![];
+            for f in files {
+                if !fields.contains(&f.field) {
+                    fields.push(f.field);
+                }
+            }
+            (user, fields)
+        })
+        .collect())
 }

@@ -2,26 +2,20 @@
 use async_graphql::{Context, Object, Result};
 
 use super::AccountMutation;
-use super::call::{as_user, done, full_user, in_project, tokens};
+use super::call::{as_user, done, in_project, tokens};
 use crate::domain::email_codes;
-use crate::domain::users::{self, ChangePasswordRequest, TokenLifetime, UpdateProfileRequest};
+use crate::domain::users::{self, ChangePasswordRequest, TokenLifetime};
 use crate::graphql::errors::GqlResult;
-use crate::graphql::types::{
-    AuthPayload, ChangePasswordInput, UpdateMeInput, UserObject, object_arg,
-};
+use crate::graphql::types::{AuthPayload, ChangePasswordInput, UpdateMeInput, UserObject};
 
 #[Object]
 impl AccountMutation {
-    /// Merges profile data and appends to / removes from array fields atomically.
+    /// Merges profile data and appends to / removes from array fields atomically;
+    /// `files` (a multipart request) replace or join file fields' files.
     /// Email, password, id, roles and verified cannot be changed here.
     async fn update_me(&self, ctx: &Context<'_>, input: UpdateMeInput) -> Result<UserObject> {
         let (svc, _, me) = as_user(ctx)?;
-        let req = UpdateProfileRequest {
-            data: object_arg("data", input.data).gql()?,
-            append: object_arg("append", input.append).gql()?,
-            remove: object_arg("remove", input.remove).gql()?,
-        };
-        full_user(users::update_profile(svc, me, req)).await
+        super::files::update(ctx, svc, me, input).await
     }
 
     /// Mails `newEmail` a token that moves your account there (with

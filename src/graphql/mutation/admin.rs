@@ -5,7 +5,7 @@ use super::AdminMutation;
 use super::call::{as_admin, full_user};
 use crate::domain::{sessions, users};
 use crate::graphql::errors::GqlResult;
-use crate::graphql::types::UserObject;
+use crate::graphql::types::{UpdateMeInput, UserObject};
 
 #[Object]
 impl AdminMutation {
@@ -16,6 +16,18 @@ impl AdminMutation {
         sessions::revoke_all(svc, &user.id, None, "revoked by admin")
             .await
             .gql()
+    }
+
+    /// Changes a user's profile and files as `updateMe` does (secret key only).
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        input: UpdateMeInput,
+    ) -> Result<UserObject> {
+        let (svc, project) = as_admin(ctx)?;
+        let user = users::get(&svc.db, &project.id, &id).await.gql()?;
+        super::files::update(ctx, svc, &user, input).await
     }
 
     /// Disables a user and ends its sessions at once (secret key only).

@@ -12,6 +12,7 @@ use crate::graphql::types::{AuthPayload, LogInInput, SignUpInput, object_arg};
 #[Object]
 impl AuthMutation {
     /// Creates a user in an auth collection, opens a session and returns its tokens.
+    /// Files for file fields come as `files` in a multipart request.
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<LogInPayload> {
         let (svc, project, client) = in_project(ctx)?;
         let req = SignUpRequest {
@@ -23,7 +24,7 @@ impl AuthMutation {
             lifetime: TokenLifetime::Short,
             ..Default::default()
         };
-        log_in_outcome(users::sign_up(svc, project, req)).await
+        super::files::sign_up(ctx, svc, project, req, input.files).await
     }
 
     /// Checks email and password, opens a session and returns its tokens; for

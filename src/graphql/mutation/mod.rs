@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod call;
 mod email;
+mod files;
 mod oauth;
 mod second_factor;
 
