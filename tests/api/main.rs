@@ -14,6 +14,7 @@ mod fake_oidc;
 mod files_cocobase;
 mod files_pocketbase;
 mod files_thumbs;
+mod hardening_input;
 mod limits;
 mod oauth;
 mod oauth_apple;

@@ -1,0 +1,208 @@
+//! Hostile input through every door: common passwords, addresses that look
+//! like someone else's, and internationalized addresses spelled two ways.
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{ReplyExt, TestApp, error_code};
+
+const PW: &str = "correct horse battery";
+
+#[derive(Clone, Copy, Debug)]
+enum Door {
+    GraphQl,
+    Cocobase,
+    PocketBase,
+    UrBackend,
+}
+
+const DOORS: [Door; 4] = [
+    Door::GraphQl,
+    Door::Cocobase,
+    Door::PocketBase,
+    Door::UrBackend,
+];
+
+/// Signs up through a door with `extra` merged into the flat body; returns
+/// the status and body (GraphQL: 200 and the whole response).
+async fn sign_up(
+    app: &TestApp,
+    door: Door,
+    email: &str,
+    password: &str,
+    extra: Value,
+) -> (u16, Value) {
+    let mut flat = json!({"email": email, "password": password});
+    flat.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let res = match door {
+        Door::GraphQl => return (200, app.sign_up(email, password, extra).await),
+        Door::Cocobase => app
+            .rest(Method::POST, "/auth-collections/signup")
+            .header("x-api-key", &app.pk),
+        Door::PocketBase => {
+            flat["passwordConfirm"] = json!(password);
+            app.rest(Method::POST, "/api/collections/users/records")
+        }
+        Door::UrBackend => app
+            .rest(Method::POST, "/api/userAuth/signup")
+            .header("x-api-key", &app.pk),
+    };
+    let res = res.json(&flat).reply().await;
+    (res.status, res.body)
+}
+
+/// Whether a sign-up through `door` succeeded.
+fn created(door: Door, (status, body): &(u16, Value)) -> bool {
+    match door {
+        Door::GraphQl => body["data"]["signUp"]["user"]["id"].is_string(),
+        Door::UrBackend => *status == 201,
+        _ => *status == 200,
+    }
+}
+
+/// Asserts the dialect's field-level refusal of `field` with `code`; the
+/// message contains `needle` where the dialect carries ours.
+fn assert_refused(
+    door: Door,
+    (status, body): &(u16, Value),
+    code: &str,
+    field: &str,
+    needle: &str,
+) {
+    match door {
+        Door::GraphQl => {
+            assert_eq!(error_code(body), Some(code), "{body}");
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+            let msg = body["errors"][0]["message"].as_str().unwrap();
+            assert!(msg.contains(needle), "{body}");
+        }
+        Door::Cocobase => {
+            assert_eq!(*status, 422, "{body}");
+            let d = &body["detail"][0];
+            assert_eq!(d["loc"], json!(["body", field]), "{body}");
+            assert_eq!(d["type"], code.to_lowercase(), "{body}");
+            assert!(d["msg"].as_str().unwrap().contains(needle), "{body}");
+        }
+        Door::PocketBase => {
+            assert_eq!(*status, 400, "{body}");
+            assert!(
+                body["data"][field]["code"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("validation_"),
+                "{body}"
+            );
+            if code == "WEAK_PASSWORD" {
+                assert!(
+                    body["data"][field]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains(needle),
+                    "{body}"
+                );
+            }
+        }
+        Door::UrBackend => {
+            assert_eq!(*status, 400, "{body}");
+            assert_eq!(body["success"], false, "{body}");
+            assert!(body["error"].as_str().unwrap().contains(needle), "{body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn common_passwords_are_refused_as_weak_in_every_door() {
+    let app = TestApp::spawn().await;
+    for (i, door) in DOORS.into_iter().enumerate() {
+        for weak in ["password1", "Qwertyuiop", "iloveyou"] {
+            let res = sign_up(&app, door, &format!("w{i}@example.com"), weak, json!({})).await;
+            assert_refused(door, &res, "WEAK_PASSWORD", "password", "too common");
+        }
+        let res = sign_up(&app, door, &format!("w{i}@example.com"), PW, json!({})).await;
+        assert!(created(door, &res), "{door:?}: {res:?}");
+    }
+    // A password change to a common password is refused too.
+    let token = app.log_in("w0@example.com", PW).await["data"]["logIn"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .gql(
+            None,
+            Some(&token),
+            "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { token } }",
+            json!({"i": {"currentPassword": PW, "newPassword": "sunshine1"}}),
+        )
+        .await;
+    assert_refused(
+        Door::GraphQl,
+        &(200, res),
+        "WEAK_PASSWORD",
+        "password",
+        "too common",
+    );
+}
+
+#[tokio::test]
+async fn addresses_with_invisible_or_bidirectional_characters_are_invalid_in_every_door() {
+    let app = TestApp::spawn().await;
+    for door in DOORS {
+        for email in [
+            "ann\u{202E}moc.elpmaxe@example.com",
+            "ann@exam\u{2067}ple.com",
+            "a\u{200B}nn@example.com",
+            "\u{FEFF}ann@example.com",
+            "ann\u{2060}@example.com",
+            "an\u{1}n@example.com",
+        ] {
+            let res = sign_up(&app, door, email, PW, json!({})).await;
+            assert_refused(door, &res, "INVALID_EMAIL", "email", "");
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_internationalized_address_spelled_two_ways_is_one_account_in_every_door() {
+    let app = TestApp::spawn().await;
+    for (i, door) in DOORS.into_iter().enumerate() {
+        let res = sign_up(&app, door, &format!("u{i}@ex\u{E4}mple.com"), PW, json!({})).await;
+        assert!(created(door, &res), "{door:?}: {res:?}");
+        let res = sign_up(
+            &app,
+            door,
+            &format!("u{i}@XN--EXMPLE-CUA.com"),
+            PW,
+            json!({}),
+        )
+        .await;
+        assert!(
+            !created(door, &res),
+            "{door:?}: punycode twin created: {res:?}"
+        );
+        // An NFD local part (o + combining diaeresis) is its NFC spelling.
+        let res = sign_up(
+            &app,
+            door,
+            &format!("j\u{F6}rg{i}@example.com"),
+            PW,
+            json!({}),
+        )
+        .await;
+        assert!(created(door, &res), "{door:?}: {res:?}");
+        let res = sign_up(
+            &app,
+            door,
+            &format!("jo\u{308}rg{i}@example.com"),
+            PW,
+            json!({}),
+        )
+        .await;
+        assert!(!created(door, &res), "{door:?}: NFD twin created: {res:?}");
+    }
+    // Either spelling logs in to the one account.
+    let res = app.log_in("u0@xn--exmple-cua.com", PW).await;
+    assert!(res["data"]["logIn"]["token"].is_string(), "{res}");
+    let res = app.log_in("jo\u{308}rg0@example.com", PW).await;
+    assert!(res["data"]["logIn"]["token"].is_string(), "{res}");
+}
