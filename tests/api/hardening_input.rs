@@ -206,3 +206,78 @@ async fn one_internationalized_address_spelled_two_ways_is_one_account_in_every_
     let res = app.log_in("jo\u{308}rg0@example.com", PW).await;
     assert!(res["data"]["logIn"]["token"].is_string(), "{res}");
 }
+
+#[tokio::test]
+async fn dialect_fields_of_the_wrong_type_are_refused_field_by_field_in_every_door() {
+    let app = TestApp::spawn().await;
+    for (i, door) in DOORS.into_iter().enumerate() {
+        let email = format!("t{i}@example.com");
+        for (field, value) in [
+            ("username", json!({"$gt": ""})),
+            ("username", json!("a/b")),
+            ("name", json!(["Ann"])),
+            ("avatar", json!(5)),
+        ] {
+            let res = sign_up(&app, door, &email, PW, json!({ field: value })).await;
+            assert!(!created(door, &res), "{door:?} {field}={value}: {res:?}");
+            match door {
+                Door::GraphQl => {
+                    assert_eq!(error_code(&res.1), Some("VALIDATION"), "{res:?}");
+                    assert_eq!(res.1["errors"][0]["extensions"]["field"], field, "{res:?}");
+                }
+                Door::Cocobase => {
+                    assert_eq!(res.0, 422, "{res:?}");
+                    assert_eq!(res.1["detail"][0]["loc"][1], field, "{res:?}");
+                }
+                Door::PocketBase => {
+                    assert_eq!(res.0, 400, "{res:?}");
+                    assert!(res.1["data"][field]["code"].is_string(), "{res:?}");
+                }
+                Door::UrBackend => {
+                    assert_eq!(res.0, 400, "{res:?}");
+                    let error = res.1["error"].as_str().unwrap();
+                    assert!(error.contains(field), "{res:?}");
+                }
+            }
+        }
+        let res = sign_up(
+            &app,
+            door,
+            &email,
+            PW,
+            json!({"username": format!("user.{i}"), "name": "Ann"}),
+        )
+        .await;
+        assert!(created(door, &res), "{door:?}: {res:?}");
+    }
+    // urBackend: a profile update with an object username is refused, and
+    // the stored username still finds its public profile.
+    let login = app
+        .rest(Method::POST, "/api/userAuth/login")
+        .header("x-api-key", &app.pk)
+        .json(&json!({"email": "t3@example.com", "password": PW}))
+        .reply()
+        .await;
+    let token = login.body["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{:?}", login.body));
+    let res = app
+        .rest(Method::PUT, "/api/userAuth/update-profile")
+        .header("x-api-key", &app.pk)
+        .bearer_auth(token)
+        .json(&json!({"username": {"first": "x"}}))
+        .reply()
+        .await;
+    assert_eq!(res.status, 400, "{:?}", res.body);
+    assert!(
+        res.body["error"].as_str().unwrap().contains("`username` must be a string"),
+        "{:?}",
+        res.body
+    );
+    let res = app
+        .rest(Method::GET, "/api/userAuth/public/user.3")
+        .header("x-api-key", &app.pk)
+        .reply()
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+}
