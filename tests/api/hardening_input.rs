@@ -3,24 +3,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::cross_door::{DOORS, Door};
 use crate::helpers::{ReplyExt, TestApp, error_code};
 
 const PW: &str = "correct horse battery";
-
-#[derive(Clone, Copy, Debug)]
-enum Door {
-    GraphQl,
-    Cocobase,
-    PocketBase,
-    UrBackend,
-}
-
-const DOORS: [Door; 4] = [
-    Door::GraphQl,
-    Door::Cocobase,
-    Door::PocketBase,
-    Door::UrBackend,
-];
 
 /// Signs up through a door with `extra` merged into the flat body; returns
 /// the status and body (GraphQL: 200 and the whole response).
@@ -166,39 +152,26 @@ async fn addresses_with_invisible_or_bidirectional_characters_are_invalid_in_eve
 async fn one_internationalized_address_spelled_two_ways_is_one_account_in_every_door() {
     let app = TestApp::spawn().await;
     for (i, door) in DOORS.into_iter().enumerate() {
-        let res = sign_up(&app, door, &format!("u{i}@ex\u{E4}mple.com"), PW, json!({})).await;
-        assert!(created(door, &res), "{door:?}: {res:?}");
-        let res = sign_up(
-            &app,
-            door,
-            &format!("u{i}@XN--EXMPLE-CUA.com"),
-            PW,
-            json!({}),
-        )
-        .await;
-        assert!(
-            !created(door, &res),
-            "{door:?}: punycode twin created: {res:?}"
-        );
-        // An NFD local part (o + combining diaeresis) is its NFC spelling.
-        let res = sign_up(
-            &app,
-            door,
-            &format!("j\u{F6}rg{i}@example.com"),
-            PW,
-            json!({}),
-        )
-        .await;
-        assert!(created(door, &res), "{door:?}: {res:?}");
-        let res = sign_up(
-            &app,
-            door,
-            &format!("jo\u{308}rg{i}@example.com"),
-            PW,
-            json!({}),
-        )
-        .await;
-        assert!(!created(door, &res), "{door:?}: NFD twin created: {res:?}");
+        // A Unicode domain and its punycode; an NFC local part and its NFD
+        // spelling (o + combining diaeresis).
+        for (first, twin) in [
+            (
+                format!("u{i}@ex\u{E4}mple.com"),
+                format!("u{i}@XN--EXMPLE-CUA.com"),
+            ),
+            (
+                format!("j\u{F6}rg{i}@example.com"),
+                format!("jo\u{308}rg{i}@example.com"),
+            ),
+        ] {
+            let res = sign_up(&app, door, &first, PW, json!({})).await;
+            assert!(created(door, &res), "{door:?} {first}: {res:?}");
+            let res = sign_up(&app, door, &twin, PW, json!({})).await;
+            assert!(
+                !created(door, &res),
+                "{door:?}: twin {twin:?} created: {res:?}"
+            );
+        }
     }
     // Either spelling logs in to the one account.
     let res = app.log_in("u0@xn--exmple-cua.com", PW).await;
@@ -270,7 +243,10 @@ async fn dialect_fields_of_the_wrong_type_are_refused_field_by_field_in_every_do
         .await;
     assert_eq!(res.status, 400, "{:?}", res.body);
     assert!(
-        res.body["error"].as_str().unwrap().contains("`username` must be a string"),
+        res.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("`username` must be a string"),
         "{:?}",
         res.body
     );
