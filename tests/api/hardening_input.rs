@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::cross_door::{DOORS, Door};
 use crate::helpers::{ReplyExt, TestApp, error_code};
+use crate::rest_urbackend::{session, ub};
 
 const PW: &str = "correct horse battery";
 
@@ -30,9 +31,7 @@ async fn sign_up(
             flat["passwordConfirm"] = json!(password);
             app.rest(Method::POST, "/api/collections/users/records")
         }
-        Door::UrBackend => app
-            .rest(Method::POST, "/api/userAuth/signup")
-            .header("x-api-key", &app.pk),
+        Door::UrBackend => ub(app, Method::POST, "signup"),
     };
     let res = res.json(&flat).reply().await;
     (res.status, res.body)
@@ -124,6 +123,52 @@ async fn common_passwords_are_refused_as_weak_in_every_door() {
     assert_refused(
         Door::GraphQl,
         &(200, res),
+        "WEAK_PASSWORD",
+        "password",
+        "too common",
+    );
+}
+
+#[tokio::test]
+async fn a_change_to_a_common_password_is_refused_in_pocketbase_and_urbackend() {
+    let app = TestApp::spawn().await;
+    for door in [Door::PocketBase, Door::UrBackend] {
+        let res = sign_up(&app, door, &format!("{door:?}@example.com"), PW, json!({})).await;
+        assert!(created(door, &res), "{door:?}: {res:?}");
+    }
+    let pb = app
+        .rest(Method::POST, "/api/collections/users/auth-with-password")
+        .json(&json!({"identity": "PocketBase@example.com", "password": PW}))
+        .reply()
+        .await;
+    let id = pb.body["record"]["id"].as_str().unwrap();
+    let res = app
+        .rest(
+            Method::PATCH,
+            &format!("/api/collections/users/records/{id}"),
+        )
+        .header("authorization", pb.body["token"].as_str().unwrap())
+        .json(&json!({"oldPassword": PW, "password": "football1", "passwordConfirm": "football1"}))
+        .reply()
+        .await;
+    let pair = (res.status, res.body);
+    assert_refused(
+        Door::PocketBase,
+        &pair,
+        "WEAK_PASSWORD",
+        "password",
+        "too common",
+    );
+    let ub_token = session(&app, "UrBackend@example.com", PW).await.0;
+    let res = ub(&app, Method::PUT, "change-password")
+        .bearer_auth(&ub_token)
+        .json(&json!({"currentPassword": PW, "newPassword": "Baseball1"}))
+        .reply()
+        .await;
+    let pair = (res.status, res.body);
+    assert_refused(
+        Door::UrBackend,
+        &pair,
         "WEAK_PASSWORD",
         "password",
         "too common",
@@ -225,19 +270,9 @@ async fn dialect_fields_of_the_wrong_type_are_refused_field_by_field_in_every_do
     }
     // urBackend: a profile update with an object username is refused, and
     // the stored username still finds its public profile.
-    let login = app
-        .rest(Method::POST, "/api/userAuth/login")
-        .header("x-api-key", &app.pk)
-        .json(&json!({"email": "t3@example.com", "password": PW}))
-        .reply()
-        .await;
-    let token = login.body["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{:?}", login.body));
-    let res = app
-        .rest(Method::PUT, "/api/userAuth/update-profile")
-        .header("x-api-key", &app.pk)
-        .bearer_auth(token)
+    let ub_token = session(&app, "t3@example.com", PW).await.0;
+    let res = ub(&app, Method::PUT, "update-profile")
+        .bearer_auth(&ub_token)
         .json(&json!({"username": {"first": "x"}}))
         .reply()
         .await;
@@ -250,10 +285,6 @@ async fn dialect_fields_of_the_wrong_type_are_refused_field_by_field_in_every_do
         "{:?}",
         res.body
     );
-    let res = app
-        .rest(Method::GET, "/api/userAuth/public/user.3")
-        .header("x-api-key", &app.pk)
-        .reply()
-        .await;
+    let res = ub(&app, Method::GET, "public/user.3").reply().await;
     assert_eq!(res.status, 200, "{:?}", res.body);
 }
