@@ -201,22 +201,6 @@ impl PasswordService {
     }
 }
 
-/// Checks length rules; the minimum comes from the collection settings.
-pub fn check_policy(password: &str, min_len: usize) -> AppResult<()> {
-    let chars = password.chars().count();
-    if chars < min_len {
-        return Err(AppError::WeakPassword(format!(
-            "password must be at least {min_len} characters long"
-        )));
-    }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(AppError::WeakPassword(format!(
-            "password must be at most {MAX_PASSWORD_BYTES} bytes long"
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,12 +249,5 @@ mod tests {
                 .await
                 .unwrap()
         );
-    }
-
-    #[test]
-    fn policy_counts_characters_not_bytes() {
-        assert!(check_policy("ééééééé", 8).is_err());
-        assert!(check_policy("éééééééé", 8).is_ok());
-        assert!(check_policy(&"a".repeat(MAX_PASSWORD_BYTES + 1), 8).is_err());
     }
 }

@@ -94,7 +94,9 @@ fn truncate(s: &str, max: usize) -> String {
 /// Checks values being written to the profile against the collection's declarations.
 pub fn check_values(collection: &Collection, values: &Map<String, Value>) -> AppResult<()> {
     for (key, value) in values {
-        let Some(decl) = declaration(collection, key)? else {
+        let decl = declaration(collection, key)?;
+        check_dialect_field(decl, key, value)?;
+        let Some(decl) = decl else {
             continue;
         };
         decl.check_value(value)?;
@@ -106,6 +108,51 @@ pub fn check_values(collection: &Collection, values: &Map<String, Value>) -> App
         }
     }
     Ok(())
+}
+
+/// Profile keys the REST dialects read as text (urBackend's `username` in
+/// `public/:username`, the `name` and `avatar` Cocobase, PocketBase and the
+/// OAuth flows fill), whether or not the collection declares them.
+const DIALECT_TEXT_FIELDS: &[&str] = &["username", "name", "avatar"];
+
+/// Longest `username`, in characters.
+const MAX_USERNAME_CHARS: usize = 64;
+
+/// The dialects' own rule for the keys they read: a string (or null) unless
+/// the collection declares the key with another non-JSON type, and a
+/// `username` is at most 64 letters, digits, `_`, `-` or `.`, so it is one path
+/// segment and can be looked up again.
+fn check_dialect_field(decl: Option<&FieldDecl>, key: &str, value: &Value) -> AppResult<()> {
+    use super::collections::FieldType;
+    if !DIALECT_TEXT_FIELDS.contains(&key) || value.is_null() {
+        return Ok(());
+    }
+    let typed_by_declaration = decl.is_some_and(|d| d.field_type != FieldType::Json);
+    match value {
+        Value::String(text) if key == "username" => {
+            let chars = text.chars().count();
+            let well_formed = chars <= MAX_USERNAME_CHARS
+                && text
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if well_formed {
+                Ok(())
+            } else {
+                Err(AppError::validation(
+                    key,
+                    format!(
+                        "`username` must be at most {MAX_USERNAME_CHARS} letters, digits, `_`, `-` or `.`"
+                    ),
+                ))
+            }
+        }
+        Value::String(_) => Ok(()),
+        _ if typed_by_declaration => Ok(()),
+        _ => Err(AppError::validation(
+            key,
+            format!("`{key}` must be a string"),
+        )),
+    }
 }
 
 /// A key's declaration after checking its name; `None` for an undeclared key

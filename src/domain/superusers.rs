@@ -9,8 +9,8 @@ use super::limits::{self, LoginGuard};
 use super::services::Services;
 use super::users::model::normalize_email;
 use crate::auth::keys;
-use crate::auth::password::check_policy;
 use crate::auth::tokens::{TokenKind, TokenSubject};
+use crate::domain::passwords::check_policy;
 use crate::error::{AppError, AppResult};
 
 /// Superuser passwords are held to a higher minimum than users'.

@@ -41,14 +41,14 @@ fn flat_profile(doc: &Value, account: &[&str]) -> Value {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Door {
+pub(crate) enum Door {
     GraphQl,
     Cocobase,
     PocketBase,
     UrBackend,
 }
 
-const DOORS: [Door; 4] = [
+pub(crate) const DOORS: [Door; 4] = [
     Door::GraphQl,
     Door::Cocobase,
     Door::PocketBase,

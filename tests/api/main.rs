@@ -15,6 +15,7 @@ mod files_cocobase;
 mod files_graphql;
 mod files_pocketbase;
 mod files_thumbs;
+mod hardening_input;
 mod limits;
 mod oauth;
 mod oauth_apple;

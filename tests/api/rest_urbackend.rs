@@ -14,7 +14,7 @@ const NEW_PW: &str = "a brand new password";
 const AUTH: &str = "/api/userAuth";
 
 /// A request carrying the publishable key, as every SDK call does.
-fn ub(app: &TestApp, method: Method, path: &str) -> RequestBuilder {
+pub(crate) fn ub(app: &TestApp, method: Method, path: &str) -> RequestBuilder {
     app.rest(method, &format!("{AUTH}/{path}"))
         .header("x-api-key", &app.pk)
 }
@@ -31,7 +31,7 @@ async fn login(app: &TestApp, email: &str, password: &str) -> Reply {
 }
 
 /// Logs in: (access token, refresh token from the cookie).
-async fn session(app: &TestApp, email: &str, password: &str) -> (String, String) {
+pub(crate) async fn session(app: &TestApp, email: &str, password: &str) -> (String, String) {
     let res = login(app, email, password).await;
     assert_eq!(res.status, 200, "{}", res.body);
     (

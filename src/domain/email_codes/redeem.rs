@@ -2,9 +2,9 @@
 use chrono::Utc;
 
 use super::purpose::*;
-use crate::auth::password::check_policy;
 use crate::domain::client::ClientInfo;
 use crate::domain::notices;
+use crate::domain::passwords::check_policy;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::LogInOutcome;
 use crate::domain::services::Services;

@@ -6,7 +6,6 @@ use entity::user;
 
 use super::issue::*;
 use super::model::*;
-use crate::auth::password::check_policy;
 use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::files::changes as file_changes;
@@ -14,6 +13,7 @@ use crate::domain::files::record::{self as file_rows, Owner};
 use crate::domain::files::staging::NewFile;
 use crate::domain::limits::{self};
 use crate::domain::notices;
+use crate::domain::passwords::check_policy;
 use crate::domain::profile;
 use crate::domain::services::Services;
 use crate::domain::sessions::{self};

@@ -8,12 +8,12 @@ use entity::user;
 use super::issue::*;
 use super::model::*;
 use crate::auth::keys;
-use crate::auth::password::check_policy;
 use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::files::changes as file_changes;
 use crate::domain::files::record::{self as file_rows, Owner};
 use crate::domain::limits::{self};
+use crate::domain::passwords::check_policy;
 use crate::domain::profile;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::{

@@ -164,30 +164,51 @@ pub struct UserQuery {
 }
 
 /// Trims and checks an email address; returns (as typed, normalized).
+///
+/// Addresses carrying control, bidirectional, zero-width or other format
+/// characters (general category Cf) are refused: they render like someone
+/// else's address. The normalized form, which uniqueness and log-in compare,
+/// is the NFC local part lowercased and the domain in its IDNA (punycode)
+/// lowercase form, so `ann@exämple.com` and `ann@xn--exmple-cua.com` are one
+/// account, and so are an NFD and an NFC spelling of the same local part.
 pub fn normalize_email(raw: &str) -> AppResult<(String, String)> {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
     let email = raw.trim();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && local.len() <= 64
-                && !domain.contains('@')
-                && local.chars().all(|c| c.is_ascii_graphic() || !c.is_ascii())
-                && !local.starts_with('.')
-                && !local.ends_with('.')
-                && !local.contains("..")
-                && domain.contains('.')
-                && domain.split('.').all(|label| {
-                    !label.is_empty()
-                        && label.len() <= 63
-                        && !label.starts_with('-')
-                        && !label.ends_with('-')
-                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-                })
+    let deceptive = |c: char| {
+        c.is_control() || c.is_whitespace() || c.general_category() == GeneralCategory::Format
+    };
+    if email.len() > 254 || email.chars().any(deceptive) {
+        return Err(AppError::InvalidEmail);
+    }
+    let (local, domain) = email.split_once('@').ok_or(AppError::InvalidEmail)?;
+    let local: String = local.nfc().collect();
+    let ascii_domain = idna::domain_to_ascii(domain).map_err(|_| AppError::InvalidEmail)?;
+    let valid = !local.is_empty()
+        && local.len() <= 64
+        && local.chars().all(|c| c.is_ascii_graphic() || !c.is_ascii())
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && !domain.contains('@')
+        && ascii_domain.len() <= 253
+        && ascii_domain.contains('.')
+        && ascii_domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
     if !valid {
         return Err(AppError::InvalidEmail);
     }
-    Ok((email.to_owned(), email.to_lowercase()))
+    let domain: String = domain.nfc().collect();
+    Ok((
+        format!("{local}@{domain}"),
+        format!("{}@{ascii_domain}", local.to_lowercase()),
+    ))
 }
 
 #[cfg(test)]
@@ -210,8 +231,31 @@ mod tests {
             "ann@@example.com",
             "ann@-x.com",
             "a..b@x.com",
+            "ann\u{202E}moc@example.com",
+            "ann@exam\u{2066}ple.com",
+            "an\u{200B}n@example.com",
+            "ann\u{FEFF}@example.com",
+            "ann@example\u{2060}.com",
+            "ann\u{200F}@example.com",
+            "an\u{7}n@example.com",
+            "an\u{A0}n@example.com",
         ] {
-            assert!(normalize_email(bad).is_err(), "{bad}");
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn internationalized_addresses_have_one_canonical_form() {
+        let unicode = normalize_email("user@ex\u{E4}mple.com").unwrap().1;
+        assert_eq!(unicode, "user@xn--exmple-cua.com");
+        assert_eq!(
+            normalize_email("user@XN--EXMPLE-CUA.com").unwrap().1,
+            unicode
+        );
+        assert_eq!(normalize_email("user@EX\u{C4}MPLE.com").unwrap().1, unicode);
+        let nfc = normalize_email("j\u{F6}rg@example.com").unwrap();
+        let nfd = normalize_email("jo\u{308}rg@example.com").unwrap();
+        assert_eq!(nfc.1, nfd.1);
+        assert_eq!(nfd.0, "j\u{F6}rg@example.com");
     }
 }
