@@ -2,9 +2,8 @@
 //! Google ID token to check, or a GitHub code to redeem without PKCE. The
 //! collection's provider of that kind is used; none configured: "not enabled".
 use super::config::{OAuth2Decl, ProviderKind};
-use super::flow::{Finished, allowed_redirect, complete};
+use super::flow::{Finished, allowed_redirect, complete, exchange_code};
 use crate::auth::oauth::any::AnyProvider;
-use crate::auth::oauth::types::ExchangeParams;
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
 use crate::domain::limits;
@@ -68,16 +67,6 @@ pub async fn with_github_code(
     let (collection, decl) =
         provider_of(svc, project, ProviderKind::Github, "GitHub sign-in").await?;
     allowed_redirect(&decl, redirect_url)?;
-    let profile = AnyProvider::new(decl.resolve()?)
-        .exchange(
-            &svc.oauth,
-            &ExchangeParams {
-                code,
-                code_verifier: None,
-                redirect_url,
-                nonce: None,
-            },
-        )
-        .await?;
+    let profile = exchange_code(svc, &decl, code, None, redirect_url, None).await?;
     complete(svc, project, &collection, &decl, profile, client, lifetime).await
 }
