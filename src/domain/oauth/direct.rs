@@ -12,12 +12,15 @@ use crate::domain::services::Services;
 use crate::domain::users::model::TokenLifetime;
 use crate::error::{AppError, AppResult};
 
+/// After the OAuth rate limit, the default collection and its provider of `kind`.
 async fn provider_of(
     svc: &Services,
     project: &Project,
     kind: ProviderKind,
     what: &str,
+    client: &ClientInfo,
 ) -> AppResult<(Collection, OAuth2Decl)> {
+    limits::oauth(svc, client).await?;
     let collection = svc
         .catalog
         .collection_by_name(&svc.db, &project.id, DEFAULT_COLLECTION)
@@ -44,9 +47,8 @@ pub async fn with_google_id_token(
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
-    limits::oauth(svc, client).await?;
-    let (collection, decl) =
-        provider_of(svc, project, ProviderKind::Google, "Google sign-in").await?;
+    let kind = ProviderKind::Google;
+    let (collection, decl) = provider_of(svc, project, kind, "Google sign-in", client).await?;
     let profile = AnyProvider::new(decl.resolve()?)
         .verify_id_token(&svc.oauth, id_token)
         .await?;
@@ -63,9 +65,8 @@ pub async fn with_github_code(
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
-    limits::oauth(svc, client).await?;
-    let (collection, decl) =
-        provider_of(svc, project, ProviderKind::Github, "GitHub sign-in").await?;
+    let kind = ProviderKind::Github;
+    let (collection, decl) = provider_of(svc, project, kind, "GitHub sign-in", client).await?;
     allowed_redirect(&decl, redirect_url)?;
     let profile = exchange_code(svc, &decl, code, None, redirect_url, None).await?;
     complete(svc, project, &collection, &decl, profile, client, lifetime).await
