@@ -39,35 +39,41 @@ async fn provider_of(
     Ok((collection, decl))
 }
 
-/// Signs in with an ID token from the collection's Google provider.
-pub async fn with_google_id_token(
-    svc: &Services,
-    project: &Project,
-    id_token: &str,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
-) -> AppResult<Finished> {
-    let kind = ProviderKind::Google;
-    let (collection, decl) = provider_of(svc, project, kind, "Google sign-in", client).await?;
-    let profile = AnyProvider::new(decl.resolve()?)
-        .verify_id_token(&svc.oauth, id_token)
-        .await?;
-    complete(svc, project, &collection, &decl, profile, client, lifetime).await
+/// What the client brings from its own provider step.
+pub enum Direct<'a> {
+    /// An ID token from the collection's Google provider.
+    GoogleIdToken(&'a str),
+    /// A GitHub code the client obtained for `redirect_url` (one of the
+    /// provider's `redirect_urls`).
+    GithubCode {
+        code: &'a str,
+        redirect_url: &'a str,
+    },
 }
 
-/// Signs in with a GitHub code the client obtained for `redirect_url` (one
-/// of the provider's `redirect_urls`).
-pub async fn with_github_code(
+/// Signs in with what the client brought from the collection's provider of
+/// that kind.
+pub async fn sign_in(
     svc: &Services,
     project: &Project,
-    code: &str,
-    redirect_url: &str,
+    step: Direct<'_>,
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
-    let kind = ProviderKind::Github;
-    let (collection, decl) = provider_of(svc, project, kind, "GitHub sign-in", client).await?;
-    allowed_redirect(&decl, redirect_url)?;
-    let profile = exchange_code(svc, &decl, code, None, redirect_url, None).await?;
+    let (kind, what) = match step {
+        Direct::GoogleIdToken(_) => (ProviderKind::Google, "Google sign-in"),
+        Direct::GithubCode { .. } => (ProviderKind::Github, "GitHub sign-in"),
+    };
+    let (collection, decl) = provider_of(svc, project, kind, what, client).await?;
+    let profile = match step {
+        Direct::GoogleIdToken(id_token) => {
+            let p = AnyProvider::new(decl.resolve()?);
+            p.verify_id_token(&svc.oauth, id_token).await?
+        }
+        Direct::GithubCode { code, redirect_url } => {
+            allowed_redirect(&decl, redirect_url)?;
+            exchange_code(svc, &decl, code, None, redirect_url, None).await?
+        }
+    };
     complete(svc, project, &collection, &decl, profile, client, lifetime).await
 }
