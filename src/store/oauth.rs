@@ -1,7 +1,7 @@
 //! OAuth2 sign-in: identities (`oauth_identities`) and pending flows (`oauth_flows`).
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, Value};
 
-use super::raw::{execute, query_all, query_one};
+use super::raw::{execute, forget_expired, query_all, query_one};
 use crate::error::AppResult;
 
 /// A pending flow, as its start stored it.
@@ -23,12 +23,7 @@ pub async fn put_flow(
     expires_at: i64,
     now: i64,
 ) -> AppResult<()> {
-    execute(
-        db,
-        "DELETE FROM oauth_flows WHERE expires_at <= $1",
-        vec![now.into()],
-    )
-    .await?;
+    forget_expired(db, "oauth_flows", now).await?;
     execute(
         db,
         "INSERT INTO oauth_flows (state_hash, project_id, collection_id, provider, redirect_url, \
@@ -135,6 +130,14 @@ pub async fn identities_of(
     .collect()
 }
 
+/// `$1`…`$6` of both the insert and the email update: the identity's key
+/// (collection, provider, subject), then its email, whether verified, and now.
+fn key_and_email(key: [&str; 3], email: Option<&str>, verified: bool, now: i64) -> Vec<Value> {
+    let mut values: Vec<Value> = key.into_iter().map(Value::from).collect();
+    values.extend([email.map(str::to_owned).into(), verified.into(), now.into()]);
+    values
+}
+
 /// Links a provider's account to a user.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_identity(
@@ -150,18 +153,14 @@ pub async fn insert_identity(
 ) -> AppResult<()> {
     execute(
         db,
-        "INSERT INTO oauth_identities (id, collection_id, provider, subject, user_id, email, \
-         email_verified, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        vec![
-            id.into(),
-            collection_id.into(),
-            provider.into(),
-            subject.into(),
-            user_id.into(),
-            email.map(str::to_owned).into(),
-            email_verified.into(),
-            now.into(),
-        ],
+        "INSERT INTO oauth_identities (collection_id, provider, subject, email, email_verified, \
+         created_at, updated_at, id, user_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
+        {
+            let key = [collection_id, provider, subject];
+            let mut values = key_and_email(key, email, email_verified, now);
+            values.extend([id.into(), user_id.into()]);
+            values
+        },
     )
     .await?;
     Ok(())
@@ -181,14 +180,12 @@ pub async fn update_identity_email(
         db,
         "UPDATE oauth_identities SET email = $4, email_verified = $5, updated_at = $6 \
          WHERE collection_id = $1 AND provider = $2 AND subject = $3",
-        vec![
-            collection_id.into(),
-            provider.into(),
-            subject.into(),
-            email.map(str::to_owned).into(),
-            email_verified.into(),
-            now.into(),
-        ],
+        key_and_email(
+            [collection_id, provider, subject],
+            email,
+            email_verified,
+            now,
+        ),
     )
     .await?;
     Ok(())
@@ -220,12 +217,7 @@ pub async fn put_flow_link(
     expires_at: i64,
     now: i64,
 ) -> AppResult<()> {
-    execute(
-        db,
-        "DELETE FROM oauth_flow_links WHERE expires_at <= $1",
-        vec![now.into()],
-    )
-    .await?;
+    forget_expired(db, "oauth_flow_links", now).await?;
     execute(
         db,
         "INSERT INTO oauth_flow_links (state_hash, user_id, expires_at) VALUES ($1, $2, $3)",

@@ -46,6 +46,16 @@ pub async fn count_wrong(
     Ok(())
 }
 
+/// Deletes the rows of `table` that expired by `now` (its `expires_at`).
+pub async fn forget_expired(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    now: i64,
+) -> AppResult<u64> {
+    let text = format!("DELETE FROM {table} WHERE expires_at <= $1");
+    execute(db, &text, vec![now.into()]).await
+}
+
 /// Deletes the rows of `table` whose `column` is `value`; how many went.
 pub async fn delete_where(
     db: &impl ConnectionTrait,

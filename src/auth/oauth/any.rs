@@ -14,6 +14,17 @@ pub enum AnyProvider {
     Apple(Apple),
 }
 
+/// The same call on the provider of whichever kind `$any` holds.
+macro_rules! each_kind {
+    ($any:expr, $p:ident => $call:expr) => {
+        match $any {
+            AnyProvider::Oidc($p) => $call,
+            AnyProvider::GitHub($p) => $call,
+            AnyProvider::Apple($p) => $call,
+        }
+    };
+}
+
 impl AnyProvider {
     pub fn new(config: ProviderConfig) -> Self {
         match config.kind {
@@ -35,11 +46,7 @@ impl AnyProvider {
         http: &OAuthHttp,
         params: &AuthorizeParams<'_>,
     ) -> AppResult<String> {
-        match self {
-            AnyProvider::Oidc(p) => p.authorize_url(http, params).await,
-            AnyProvider::GitHub(p) => p.authorize_url(http, params).await,
-            AnyProvider::Apple(p) => p.authorize_url(http, params).await,
-        }
+        each_kind!(self, p => p.authorize_url(http, params).await)
     }
 
     pub async fn exchange(
@@ -47,11 +54,7 @@ impl AnyProvider {
         http: &OAuthHttp,
         params: &ExchangeParams<'_>,
     ) -> AppResult<Profile> {
-        match self {
-            AnyProvider::Oidc(p) => p.exchange(http, params).await,
-            AnyProvider::GitHub(p) => p.exchange(http, params).await,
-            AnyProvider::Apple(p) => p.exchange(http, params).await,
-        }
+        each_kind!(self, p => p.exchange(http, params).await)
     }
 
     /// Checks an ID token the client obtained itself (OpenID providers only).

@@ -2,9 +2,8 @@
 //! Google ID token to check, or a GitHub code to redeem without PKCE. The
 //! collection's provider of that kind is used; none configured: "not enabled".
 use super::config::{OAuth2Decl, ProviderKind};
-use super::flow::{Finished, allowed_redirect, complete};
+use super::flow::{Finished, allowed_redirect, complete, exchange_code};
 use crate::auth::oauth::any::AnyProvider;
-use crate::auth::oauth::types::ExchangeParams;
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
 use crate::domain::limits;
@@ -13,12 +12,15 @@ use crate::domain::services::Services;
 use crate::domain::users::model::TokenLifetime;
 use crate::error::{AppError, AppResult};
 
+/// After the OAuth rate limit, the default collection and its provider of `kind`.
 async fn provider_of(
     svc: &Services,
     project: &Project,
     kind: ProviderKind,
     what: &str,
+    client: &ClientInfo,
 ) -> AppResult<(Collection, OAuth2Decl)> {
+    limits::oauth(svc, client).await?;
     let collection = svc
         .catalog
         .collection_by_name(&svc.db, &project.id, DEFAULT_COLLECTION)
@@ -37,47 +39,41 @@ async fn provider_of(
     Ok((collection, decl))
 }
 
-/// Signs in with an ID token from the collection's Google provider.
-pub async fn with_google_id_token(
-    svc: &Services,
-    project: &Project,
-    id_token: &str,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
-) -> AppResult<Finished> {
-    limits::oauth(svc, client).await?;
-    let (collection, decl) =
-        provider_of(svc, project, ProviderKind::Google, "Google sign-in").await?;
-    let profile = AnyProvider::new(decl.resolve()?)
-        .verify_id_token(&svc.oauth, id_token)
-        .await?;
-    complete(svc, project, &collection, &decl, profile, client, lifetime).await
+/// What the client brings from its own provider step.
+pub enum Direct<'a> {
+    /// An ID token from the collection's Google provider.
+    GoogleIdToken(&'a str),
+    /// A GitHub code the client obtained for `redirect_url` (one of the
+    /// provider's `redirect_urls`).
+    GithubCode {
+        code: &'a str,
+        redirect_url: &'a str,
+    },
 }
 
-/// Signs in with a GitHub code the client obtained for `redirect_url` (one
-/// of the provider's `redirect_urls`).
-pub async fn with_github_code(
+/// Signs in with what the client brought from the collection's provider of
+/// that kind.
+pub async fn sign_in(
     svc: &Services,
     project: &Project,
-    code: &str,
-    redirect_url: &str,
+    step: Direct<'_>,
     client: &ClientInfo,
     lifetime: TokenLifetime,
 ) -> AppResult<Finished> {
-    limits::oauth(svc, client).await?;
-    let (collection, decl) =
-        provider_of(svc, project, ProviderKind::Github, "GitHub sign-in").await?;
-    allowed_redirect(&decl, redirect_url)?;
-    let profile = AnyProvider::new(decl.resolve()?)
-        .exchange(
-            &svc.oauth,
-            &ExchangeParams {
-                code,
-                code_verifier: None,
-                redirect_url,
-                nonce: None,
-            },
-        )
-        .await?;
+    let (kind, what) = match step {
+        Direct::GoogleIdToken(_) => (ProviderKind::Google, "Google sign-in"),
+        Direct::GithubCode { .. } => (ProviderKind::Github, "GitHub sign-in"),
+    };
+    let (collection, decl) = provider_of(svc, project, kind, what, client).await?;
+    let profile = match step {
+        Direct::GoogleIdToken(id_token) => {
+            let p = AnyProvider::new(decl.resolve()?);
+            p.verify_id_token(&svc.oauth, id_token).await?
+        }
+        Direct::GithubCode { code, redirect_url } => {
+            allowed_redirect(&decl, redirect_url)?;
+            exchange_code(svc, &decl, code, None, redirect_url, None).await?
+        }
+    };
     complete(svc, project, &collection, &decl, profile, client, lifetime).await
 }

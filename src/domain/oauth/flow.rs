@@ -278,23 +278,34 @@ pub async fn redeem(
     }
     let collection = svc.catalog.collection(&svc.db, &flow.collection_id).await?;
     let decl = provider(&collection, &flow.provider)?;
-    let p = AnyProvider::new(decl.resolve()?);
-    let profile = p
-        .exchange(
-            &svc.oauth,
-            &ExchangeParams {
-                code,
-                code_verifier: Some(&code_verifier),
-                redirect_url: &flow.redirect_url,
-                nonce: p.uses_nonce().then_some(flow.nonce.as_str()),
-            },
-        )
-        .await?;
+    let verifier = Some(code_verifier.as_str());
+    let nonce = Some(flow.nonce.as_str());
+    let profile = exchange_code(svc, decl, code, verifier, &flow.redirect_url, nonce).await?;
     Ok(Redeemed {
         provider: decl.name.clone(),
         collection,
         profile,
     })
+}
+
+/// Redeems `code` at the provider of `decl`; `nonce` is checked only by a
+/// provider that uses one.
+pub(super) async fn exchange_code(
+    svc: &Services,
+    decl: &OAuth2Decl,
+    code: &str,
+    code_verifier: Option<&str>,
+    redirect_url: &str,
+    nonce: Option<&str>,
+) -> AppResult<Profile> {
+    let p = AnyProvider::new(decl.resolve()?);
+    let params = ExchangeParams {
+        code,
+        code_verifier,
+        redirect_url,
+        nonce: nonce.filter(|_| p.uses_nonce()),
+    };
+    p.exchange(&svc.oauth, &params).await
 }
 
 /// Drops the flow of `state` (its provider refused or the user cancelled).
@@ -375,18 +386,8 @@ pub async fn finish_with_verifier(
     limits::oauth(svc, client).await?;
     let decl = provider(collection, provider_name)?;
     allowed_redirect(decl, redirect_url)?;
-    let p = AnyProvider::new(decl.resolve()?);
-    let profile = p
-        .exchange(
-            &svc.oauth,
-            &ExchangeParams {
-                code,
-                code_verifier: Some(code_verifier),
-                redirect_url,
-                nonce: None,
-            },
-        )
-        .await?;
+    let verifier = Some(code_verifier);
+    let profile = exchange_code(svc, decl, code, verifier, redirect_url, None).await?;
     complete(svc, project, collection, decl, profile, client, lifetime).await
 }
 

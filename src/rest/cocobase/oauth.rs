@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::call::{Coco, CocoBody, Result};
 use super::two_factor::outcome_json;
-use crate::domain::oauth::direct;
+use crate::domain::oauth::direct::{self, Direct};
 use crate::domain::oauth::flow::{self, FinishRequest, StartRequest};
 use crate::domain::users::TokenLifetime;
 use crate::http::body::string_field;
@@ -89,16 +89,7 @@ pub async fn verify_google_login(call: Coco, body: CocoBody) -> Result<Json<Valu
     responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<401, 403, 422, 429>))]
 pub async fn google_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let id_token = string_field(&body, "id_token")?;
-    let caller = &call.caller;
-    let done = direct::with_google_id_token(
-        call.services(),
-        caller.project()?,
-        &id_token,
-        &caller.client,
-        TokenLifetime::LongLived,
-    )
-    .await?;
-    Ok(Json(outcome_json(done.outcome)))
+    direct_sign_in(&call, Direct::GoogleIdToken(&id_token)).await
 }
 
 /// `{code, redirect_uri}` from GitHub → `{access_token, user}` (the collection's `github` provider).
@@ -108,16 +99,18 @@ pub async fn google_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<400, 401, 403, 422, 429>))]
 pub async fn github_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let code = string_field(&body, "code")?;
-    let redirect = string_field(&body, "redirect_uri")?;
+    let redirect_url = string_field(&body, "redirect_uri")?;
+    let step = Direct::GithubCode {
+        code: &code,
+        redirect_url: &redirect_url,
+    };
+    direct_sign_in(&call, step).await
+}
+
+/// A sign-in whose provider step the app did, answered as a log-in.
+async fn direct_sign_in(call: &Coco, step: Direct<'_>) -> Result<Json<Value>> {
     let caller = &call.caller;
-    let done = direct::with_github_code(
-        call.services(),
-        caller.project()?,
-        &code,
-        &redirect,
-        &caller.client,
-        TokenLifetime::LongLived,
-    )
-    .await?;
+    let (project, lifetime) = (caller.project()?, TokenLifetime::LongLived);
+    let done = direct::sign_in(call.services(), project, step, &caller.client, lifetime).await?;
     Ok(Json(outcome_json(done.outcome)))
 }
