@@ -110,10 +110,7 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
         .merge(crate::rest::router(state))
         .layer(axum::middleware::from_fn_with_state(proxies, client_ip))
         .layer(axum::middleware::from_fn_with_state(
-            BodyLimits {
-                json: config.max_body_bytes,
-                upload: config.max_upload_bytes,
-            },
+            BodyLimits::of_config(&config),
             limit_bodies,
         ))
         .layer(

@@ -97,11 +97,7 @@ async fn read_request(
     req: Request,
 ) -> Result<async_graphql::Request, (StatusCode, async_graphql::Error)> {
     let config = &state.app.config;
-    let limits = BodyLimits {
-        json: config.max_body_bytes,
-        upload: config.max_upload_bytes,
-    };
-    let body_limit = limits.of(req.headers());
+    let body_limit = BodyLimits::of_config(config).of(req.headers());
     let mut options = MultipartOptions::default();
     if is_multipart(req.headers()) {
         let bounds = upload_bounds(&state.app.services, project_id)

@@ -230,6 +230,14 @@ pub struct BodyLimits {
 }
 
 impl BodyLimits {
+    /// The limits the configuration sets (`max_body_bytes`, `max_upload_bytes`).
+    pub fn of_config(config: &crate::config::Config) -> BodyLimits {
+        BodyLimits {
+            json: config.max_body_bytes,
+            upload: config.max_upload_bytes,
+        }
+    }
+
     /// The limit of a request with these headers.
     pub fn of(&self, headers: &axum::http::HeaderMap) -> usize {
         if is_multipart(headers) {
