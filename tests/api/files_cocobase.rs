@@ -25,6 +25,17 @@ pub async fn objects(app: &TestApp) -> Vec<String> {
     app.services.files.keys(Some(&project.id)).await.unwrap()
 }
 
+/// Neither an object nor a file row was left behind.
+pub async fn assert_nothing_stored(app: &TestApp) {
+    assert!(objects(app).await.is_empty());
+    use sea_orm::EntityTrait;
+    let rows = entity::file::Entity::find()
+        .all(&app.services.db)
+        .await
+        .unwrap();
+    assert!(rows.is_empty());
+}
+
 fn file(bytes: &[u8], name: &str) -> Part {
     Part::bytes(bytes.to_vec()).file_name(name.to_owned())
 }
@@ -279,13 +290,7 @@ async fn oversized_mistyped_and_failed_uploads_leave_nothing_behind() {
     .await;
     assert_eq!(res.status, 413, "{}", res.body);
     assert_eq!(keys(&res.body), ["detail"]);
-    assert!(objects(&app).await.is_empty());
-    use sea_orm::EntityTrait;
-    let rows = entity::file::Entity::find()
-        .all(&app.services.db)
-        .await
-        .unwrap();
-    assert!(rows.is_empty());
+    assert_nothing_stored(&app).await;
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
+use crate::files_cocobase::{assert_nothing_stored, objects};
 use crate::helpers::{Reply, ReplyExt, TestApp};
 
 const PW: &str = "correct horse battery";
@@ -54,12 +55,6 @@ async fn app() -> TestApp {
         .await
         .unwrap();
     app
-}
-
-/// Every stored object of the test's project.
-async fn objects(app: &TestApp) -> Vec<String> {
-    let project = app.default_project().await;
-    app.services.files.keys(Some(&project.id)).await.unwrap()
 }
 
 fn credentials(email: &str) -> Form {
@@ -281,13 +276,7 @@ async fn a_failure_after_storing_leaves_no_object_and_no_row() {
     )
     .await;
     assert_eq!(res.status, 400, "{}", res.body);
-    assert!(objects(&app).await.is_empty());
-    use sea_orm::EntityTrait;
-    let rows = entity::file::Entity::find()
-        .all(&app.services.db)
-        .await
-        .unwrap();
-    assert!(rows.is_empty());
+    assert_nothing_stored(&app).await;
 }
 
 #[tokio::test]
