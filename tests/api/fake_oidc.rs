@@ -276,36 +276,34 @@ fn gh_authorized(headers: &axum::http::HeaderMap) -> bool {
     headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer gh-at")
 }
 
-async fn gh_user(
-    State(s): State<Arc<Mutex<Inner>>>,
-    headers: axum::http::HeaderMap,
+/// GitHub's API answer for the issued access token, else 401.
+fn gh_answer(
+    headers: &axum::http::HeaderMap,
+    value: Value,
 ) -> (axum::http::StatusCode, Json<Value>) {
-    if !gh_authorized(&headers) {
+    if !gh_authorized(headers) {
         return (
             axum::http::StatusCode::UNAUTHORIZED,
             Json(json!({"message": "Bad credentials"})),
         );
     }
-    (
-        axum::http::StatusCode::OK,
-        Json(s.lock().unwrap().github_user.clone()),
-    )
+    (axum::http::StatusCode::OK, Json(value))
+}
+
+async fn gh_user(
+    State(s): State<Arc<Mutex<Inner>>>,
+    headers: axum::http::HeaderMap,
+) -> (axum::http::StatusCode, Json<Value>) {
+    let user = s.lock().unwrap().github_user.clone();
+    gh_answer(&headers, user)
 }
 
 async fn gh_emails(
     State(s): State<Arc<Mutex<Inner>>>,
     headers: axum::http::HeaderMap,
 ) -> (axum::http::StatusCode, Json<Value>) {
-    if !gh_authorized(&headers) {
-        return (
-            axum::http::StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "Bad credentials"})),
-        );
-    }
-    (
-        axum::http::StatusCode::OK,
-        Json(s.lock().unwrap().github_emails.clone()),
-    )
+    let emails = s.lock().unwrap().github_emails.clone();
+    gh_answer(&headers, emails)
 }
 
 pub const APPLE_TEAM: &str = "TEAM123456";
