@@ -38,6 +38,17 @@ impl<S: ErrorShape, const A: u16, const B: u16, const C: u16, const D: u16, cons
     }
 }
 
+/// A `200` answering `{message}`, then the errors `E` (`Message<Errors<400, 401>>`).
+pub struct Message<E>(PhantomData<E>);
+
+impl<E: IntoResponses> IntoResponses for Message<E> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut all = E::responses();
+        all.insert("200".to_owned(), json_response("`{message}`").into());
+        all
+    }
+}
+
 /// A response whose body is a JSON object.
 fn json_response(description: &str) -> Response {
     let object = ObjectBuilder::new().schema_type(Type::Object).build();
@@ -50,8 +61,8 @@ fn json_response(description: &str) -> Response {
         .build()
 }
 
-/// A dialect's `doc` module: its tag, its error body in words, and its
-/// `Errors<…>` alias for `responses(…)`.
+/// A dialect's `doc` module: its tag, its error body in words, its
+/// `Errors<…>` alias and `Message` for `responses(…)`.
 macro_rules! dialect_doc {
     ($tag:literal, $shape:literal) => {
         /// The document's tag for this dialect's operations.
@@ -64,14 +75,12 @@ macro_rules! dialect_doc {
             const DESCRIPTION: &'static str = $shape;
         }
 
-        /// Error statuses with this dialect's body, e.g. `Errors<401, 422>`.
-        pub type Errors<
-            const A: u16,
-            const B: u16 = 0,
-            const C: u16 = 0,
-            const D: u16 = 0,
-            const E: u16 = 0,
-        > = $crate::rest::apidoc::Errors<Shape, A, B, C, D, E>;
+/// Error statuses with this dialect's body, e.g. `Errors<401, 422>`.
+        #[rustfmt::skip]
+        pub type Errors<const A: u16, const B: u16 = 0, const C: u16 = 0, const D: u16 = 0,
+            const E: u16 = 0> = $crate::rest::apidoc::Errors<Shape, A, B, C, D, E>;
+
+        pub use $crate::rest::apidoc::Message;
     };
 }
 pub(crate) use dialect_doc;

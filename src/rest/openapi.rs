@@ -4,10 +4,12 @@
 //! takes the method and path from the handler's `#[utoipa::path]` attribute:
 //! serving a route and documenting it are one entry, so none is served
 //! undocumented. This file adds what no handler says:
-//! the info block, the security schemes, the tags and the operation ids.
+//! the info block, the security schemes, the tags (one a dialect) and the
+//! operation ids.
 use std::sync::OnceLock;
 
 use axum::Json;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
@@ -19,9 +21,18 @@ pub fn document() -> &'static OpenApi {
     static DOCUMENT: OnceLock<OpenApi> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
         let mut doc = frame();
-        doc.merge(cocobase::routes().into_openapi());
-        doc.merge(pocketbase::routes().into_openapi());
-        doc.merge(urbackend::routes().into_openapi());
+        doc.merge(tagged(
+            cocobase::routes().into_openapi(),
+            cocobase::doc::TAG,
+        ));
+        doc.merge(tagged(
+            pocketbase::routes().into_openapi(),
+            pocketbase::doc::TAG,
+        ));
+        doc.merge(tagged(
+            urbackend::routes().into_openapi(),
+            urbackend::doc::TAG,
+        ));
         name_operations(&mut doc);
         doc
     })
@@ -65,22 +76,39 @@ fn frame() -> OpenApi {
         .build()
 }
 
+/// The operations of a path, by method.
+fn operations(item: &mut PathItem) -> [(&'static str, &mut Option<Operation>); 8] {
+    [
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("options", &mut item.options),
+        ("head", &mut item.head),
+        ("patch", &mut item.patch),
+        ("trace", &mut item.trace),
+    ]
+}
+
+/// A dialect's document with each operation under the dialect's tag (the
+/// tag is the dialect's, so no handler names it).
+fn tagged(mut doc: OpenApi, tag: &str) -> OpenApi {
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations(item) {
+            if let Some(op) = op {
+                op.tags = Some(vec![tag.to_owned()]);
+            }
+        }
+    }
+    doc
+}
+
 /// Operation ids `{tag}_{method}{path}` with `/`, `{`, `}` and `-` as `_`
 /// (`PocketBase_get_api_collections__collection__records__id_`): unique, as
 /// a method and path are, where handler names repeat across dialects.
 fn name_operations(doc: &mut OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
-        let operations = [
-            ("get", &mut item.get),
-            ("put", &mut item.put),
-            ("post", &mut item.post),
-            ("delete", &mut item.delete),
-            ("options", &mut item.options),
-            ("head", &mut item.head),
-            ("patch", &mut item.patch),
-            ("trace", &mut item.trace),
-        ];
-        for (method, operation) in operations {
+        for (method, operation) in operations(item) {
             if let Some(op) = operation {
                 let tag = op
                     .tags

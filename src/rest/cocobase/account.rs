@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::auth::profile_of;
 use super::call::linked_user_json;
 use super::call::{Coco, CocoBody, CocoForm, IdPath, Result, auth_json, form_body};
+use super::doc::Errors;
 use crate::domain::access::View;
 use crate::domain::files::{self, Staging, urls};
 use crate::domain::profile;
@@ -16,10 +17,9 @@ use crate::error::AppError;
 use crate::http::body::{opt_object, opt_string};
 use crate::rest::dates::iso_ts as ts;
 
-#[utoipa::path(get, path = "/auth-collections/user", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/auth-collections/user", security(("bearer" = [])),
     summary = "Current user",
-    security(("bearer" = [])),
-    responses((status = 200, description = "The user", body = Object), super::doc::Errors<401>))]
+    responses((status = 200, description = "The user", body = Object), Errors<401>))]
 pub async fn current_user(call: Coco) -> Result<Json<Value>> {
     let user = call.caller.user()?;
     Ok(Json(linked_user_json(call.services(), user).await?))
@@ -28,10 +28,9 @@ pub async fn current_user(call: Coco) -> Result<Json<Value>> {
 /// PUT and PATCH: merge `data` (and flat fields), `$append`/`$remove`, and a
 /// `password` key changes the password, as the SDK does; one change.
 /// Multipart: a `data` part with that JSON and one part per file field.
-#[utoipa::path(method(put, patch), path = "/auth-collections/user", tag = super::doc::TAG,
+#[utoipa::path(method(put, patch), path = "/auth-collections/user", security(("bearer" = [])), request_body = Object,
     summary = "Update the profile (merge; `$append`/`$remove`; `password` changes it; multipart with files)",
-    security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "The user (file fields as URLs)", body = Object), super::doc::Errors<401, 413, 422>))]
+    responses((status = 200, description = "The user (file fields as URLs)", body = Object), Errors<401, 413, 422>))]
 pub async fn update_user(call: Coco, form: CocoForm) -> Result<Json<Value>> {
     let me = call.caller.user()?;
     let svc = call.services();
@@ -98,10 +97,9 @@ async fn update_request(
     })
 }
 
-#[utoipa::path(post, path = "/auth-collections/change-password", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/change-password", security(("bearer" = [])), request_body = Object,
     summary = "Change the password (current password required)",
-    security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "`{message, access_token, token_type, user}`", body = Object), super::doc::Errors<401, 422>))]
+    responses((status = 200, description = "`{message, access_token, token_type, user}`", body = Object), Errors<401, 422>))]
 pub async fn change_password(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let me = call.caller.user()?;
     let pick = |names: &[&str]| -> Result<Option<String>> {
@@ -136,10 +134,9 @@ pub async fn change_password(call: Coco, body: CocoBody) -> Result<Json<Value>> 
 
 /// `GET /auth-collections/users/{id}`: the full record for its owner and the
 /// secret key; otherwise the public view.
-#[utoipa::path(get, path = "/auth-collections/users/{id}", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/auth-collections/users/{id}", params(("id" = String, Path)), security(("apiKey" = [])),
     summary = "One user (public fields for others)",
-    params(("id" = String, Path)), security(("apiKey" = [])),
-    responses((status = 200, description = "The user", body = Object), super::doc::Errors<401, 404>))]
+    responses((status = 200, description = "The user", body = Object), Errors<401, 404>))]
 pub async fn get_user(call: Coco, Path(IdPath { id }): Path<IdPath>) -> Result<Json<Value>> {
     let (svc, caller) = (call.services(), &call.caller);
     let user = users::get(&svc.db, &caller.project()?.id, &id).await?;

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::call::{Coco, CocoBody, CocoForm, Result, form_body, linked_user_json};
+use super::doc::Errors;
 use super::two_factor::outcome_json;
 use crate::domain::Services;
 use crate::domain::collections::DEFAULT_COLLECTION;
@@ -29,10 +30,9 @@ pub fn profile_of(body: &Map<String, Value>) -> Result<Map<String, Value>> {
     Ok(data)
 }
 
-#[utoipa::path(post, path = "/auth-collections/signup", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/signup", security(("apiKey" = [])), request_body = Object,
     summary = "Sign up (profile fields flat or under `data`); multipart: a `data` part with the JSON body and one part per file field",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}` (file fields as URLs), or `{requires_2fa, message}`", body = Object), super::doc::Errors<400, 401, 413, 422>))]
+    responses((status = 200, description = "`{access_token, token_type, user}` (file fields as URLs), or `{requires_2fa, message}`", body = Object), Errors<400, 401, 413, 422>))]
 pub async fn signup(call: Coco, form: CocoForm) -> Result<Json<Value>> {
     let caller = &call.caller;
     let svc = call.services();
@@ -90,10 +90,9 @@ async fn sign_up_request(
     )?)
 }
 
-#[utoipa::path(post, path = "/auth-collections/login", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/login", security(("apiKey" = [])), request_body = Object,
     summary = "Log in",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<401, 422>))]
+    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), Errors<401, 422>))]
 pub async fn login(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let req = password_log_in(&body, &call.caller.client, TokenLifetime::LongLived)?;
     let outcome = users::log_in(call.services(), call.caller.project()?, req).await?;
@@ -119,10 +118,9 @@ fn render_register(e: &AppError) -> (u16, Value) {
 }
 
 /// `POST /auth/register`: `{success, data: {user, token}}`.
-#[utoipa::path(post, path = "/auth/register", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth/register", security(("apiKey" = [])), request_body = Object,
     summary = "Register (`Authorization: Bearer <API key>`)",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 201, description = "`{success, data: {user, token}}`", body = Object), super::doc::Errors<400, 409>))]
+    responses((status = 201, description = "`{success, data: {user, token}}`", body = Object), Errors<400, 409>))]
 pub async fn register(
     call: Call<Register>,
     body: Body<Register>,

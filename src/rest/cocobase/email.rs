@@ -4,6 +4,7 @@ use axum::extract::Path;
 use serde_json::{Value, json};
 
 use super::call::{Coco, CocoBody, Result};
+use super::doc::{Errors, Message};
 use crate::domain::email_codes::{self, Proof, Purpose};
 use crate::error::AppError;
 use crate::http::body::{mail_code, string_field};
@@ -11,10 +12,9 @@ use crate::http::body::{mail_code, string_field};
 /// `{email}`: the same answer whether or not the email has an account. The
 /// mail's token and code are confirmed through GraphQL `resetPassword` (or the
 /// PocketBase and urBackend URLs): Cocobase documents no confirmation URL.
-#[utoipa::path(post, path = "/auth-collections/forgot-password", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/forgot-password", security(("apiKey" = [])), request_body = Object,
     summary = "Password reset by email: `{email}`; the same answer for unknown emails; 403 without an SMTP server",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<403, 422, 429>))]
+    responses(Message<Errors<403, 422, 429>>))]
 pub async fn forgot_password(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     mail_code(call.services(), &call.caller, &body, Purpose::PasswordReset).await?;
     Ok(Json(
@@ -30,10 +30,9 @@ pub struct ActionPath {
 
 /// `send` and `resend` mail the signed-in user a verification link and code;
 /// `verify` takes `{token}`.
-#[utoipa::path(post, path = "/auth-collections/verify-email/{action}", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/verify-email/{action}", params(("action" = String, Path)), security(("apiKey" = [])), request_body = Object,
     summary = "Email verification: `send`/`resend` mail the signed-in user; `verify` takes `{token}`",
-    params(("action" = String, Path)), security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<401, 403, 404, 422, 429>))]
+    responses(Message<Errors<401, 403, 404, 422, 429>>))]
 pub async fn verify_email(
     call: Coco,
     Path(ActionPath { action }): Path<ActionPath>,

@@ -5,6 +5,7 @@ use axum::extract::RawQuery;
 use serde_json::{Value, json};
 
 use super::call::{Coco, Result, user_json};
+use super::doc::Errors;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
 use crate::domain::files::urls;
 use crate::domain::filter::{Field, Filter, Op, Sort, guess_value};
@@ -144,10 +145,9 @@ pub fn list_query(raw: Option<&str>) -> Result<UserQuery> {
 }
 
 /// `GET /auth-collections/users`: the secret key lists the project's users.
-#[utoipa::path(get, path = "/auth-collections/users", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/auth-collections/users", security(("bearer" = [])),
     summary = "List users: `<field>_<op>` filters, `[or]` groups, sort/order, limit/offset, count",
-    security(("bearer" = [])),
-    responses((status = 200, description = "`{data, users, total, limit, offset, has_more}`", body = Object), super::doc::Errors<401, 403, 422>))]
+    responses((status = 200, description = "`{data, users, total, limit, offset, has_more}`", body = Object), Errors<401, 403, 422>))]
 pub async fn list_users(call: Coco, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
     let svc = call.services();
     let project = call.caller.require_admin()?;

@@ -11,6 +11,7 @@ use axum::extract::{Path, RawQuery};
 use serde_json::{Value, json};
 
 use super::call::{Coco, CocoBody, Result};
+use super::doc::Errors;
 use super::two_factor::outcome_json;
 use crate::domain::oauth::direct::{self, Direct};
 use crate::domain::oauth::flow::{self, FinishRequest, StartRequest};
@@ -43,10 +44,9 @@ async fn start(call: &Coco, provider: &str, query: Option<String>) -> Result<Jso
     Ok(Json(json!({"url": started.url, "state": started.state})))
 }
 
-#[utoipa::path(get, path = "/auth-collections/oauth/{provider}", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/auth-collections/oauth/{provider}", params(("provider" = String, Path)), security(("apiKey" = [])),
     summary = "The provider's authorization URL (`?redirect_uri=`, one of the provider's `redirect_urls`): `{url, state}`",
-    params(("provider" = String, Path)), security(("apiKey" = [])),
-    responses((status = 200, description = "`{url, state}`", body = Object), super::doc::Errors<401, 404, 422, 429>))]
+    responses((status = 200, description = "`{url, state}`", body = Object), Errors<401, 404, 422, 429>))]
 pub async fn oauth_url(
     call: Coco,
     Path(p): Path<ProviderPath>,
@@ -55,18 +55,16 @@ pub async fn oauth_url(
     start(&call, &p.provider, q).await
 }
 
-#[utoipa::path(get, path = "/auth-collections/login-google", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/auth-collections/login-google", security(("apiKey" = [])),
     summary = "Google's authorization URL (`?redirect_uri=` optional when the provider lists one): `{url, state}`",
-    security(("apiKey" = [])),
-    responses((status = 200, description = "`{url, state}`", body = Object), super::doc::Errors<401, 404, 422, 429>))]
+    responses((status = 200, description = "`{url, state}`", body = Object), Errors<401, 404, 422, 429>))]
 pub async fn login_google(call: Coco, RawQuery(q): RawQuery) -> Result<Json<Value>> {
     start(&call, "google", q).await
 }
 
-#[utoipa::path(post, path = "/auth-collections/verify-google-login", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/verify-google-login", security(("apiKey" = [])), request_body = Object,
     summary = "Finishes a flow from `oauth/{provider}` or `login-google` (`{code, state}`), or checks a Google `{id_token}`",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<401, 403, 422, 429>))]
+    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), Errors<401, 403, 422, 429>))]
 pub async fn verify_google_login(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     if body.contains_key("id_token") {
         return google_verify(call, body).await;
@@ -83,20 +81,18 @@ pub async fn verify_google_login(call: Coco, body: CocoBody) -> Result<Json<Valu
 }
 
 /// `{id_token}` from Google → `{access_token, user}` (the collection's `google` provider).
-#[utoipa::path(post, path = "/auth-collections/google-verify", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/google-verify", security(("apiKey" = [])), request_body = Object,
     summary = "Google sign-in with an ID token (`id_token`)",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<401, 403, 422, 429>))]
+    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), Errors<401, 403, 422, 429>))]
 pub async fn google_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let id_token = string_field(&body, "id_token")?;
     direct_sign_in(&call, Direct::GoogleIdToken(&id_token)).await
 }
 
 /// `{code, redirect_uri}` from GitHub → `{access_token, user}` (the collection's `github` provider).
-#[utoipa::path(post, path = "/auth-collections/github-verify", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/github-verify", security(("apiKey" = [])), request_body = Object,
     summary = "GitHub sign-in with an authorization code (`code`, `redirect_uri`)",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), super::doc::Errors<400, 401, 403, 422, 429>))]
+    responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), Errors<400, 401, 403, 422, 429>))]
 pub async fn github_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let code = string_field(&body, "code")?;
     let redirect_url = string_field(&body, "redirect_uri")?;

@@ -7,6 +7,7 @@ use axum::Json;
 use serde_json::{Value, json};
 
 use super::call::{Coco, CocoBody, Result, auth_json};
+use super::doc::{Errors, Message};
 use crate::domain::collections::DEFAULT_COLLECTION;
 use crate::domain::email_codes::{self, Purpose};
 use crate::domain::second_factor::{self, FactorScope, LogInOutcome, Reauth};
@@ -36,10 +37,9 @@ fn mail_on(call: &Coco) -> Result<()> {
     )?)
 }
 
-#[utoipa::path(post, path = "/auth-collections/2fa/enable", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/2fa/enable", security(("bearer" = [])),
     summary = "Turn on codes by mail at log-in (Bearer); 403 without an SMTP server",
-    security(("bearer" = [])),
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<401, 403>))]
+    responses(Message<Errors<401, 403>>))]
 pub async fn enable(call: Coco) -> Result<Json<Value>> {
     mail_on(&call)?;
     let caller = &call.caller;
@@ -48,10 +48,9 @@ pub async fn enable(call: Coco) -> Result<Json<Value>> {
     Ok(Json(json!({"message": "2FA enabled"})))
 }
 
-#[utoipa::path(post, path = "/auth-collections/2fa/disable", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/2fa/disable", security(("bearer" = [])), request_body = Object,
     summary = "Turn off codes by mail (Bearer, with `password` or `recovery_code`)",
-    security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 401>))]
+    responses(Message<Errors<400, 401>>))]
 pub async fn disable(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let caller = &call.caller;
     let me = caller.user()?;
@@ -69,10 +68,9 @@ pub async fn disable(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     Ok(Json(json!({"message": "2FA disabled"})))
 }
 
-#[utoipa::path(post, path = "/auth-collections/2fa/send-code", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/2fa/send-code", security(("apiKey" = [])), request_body = Object,
     summary = "Mail a new code for a pending log-in (`{email}`; the same answer for any email)",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<403, 422>))]
+    responses(Message<Errors<403, 422>>))]
 pub async fn send_code(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     mail_on(&call)?;
     let email = string_field(&body, "email")?;
@@ -88,10 +86,9 @@ pub async fn send_code(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     ))
 }
 
-#[utoipa::path(post, path = "/auth-collections/2fa/verify", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/auth-collections/2fa/verify", security(("apiKey" = [])), request_body = Object,
     summary = "Complete a log-in with `{email, code}` (the mailed or authenticator-app code)",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{access_token, token_type, user}`", body = Object), super::doc::Errors<401, 422, 429>))]
+    responses((status = 200, description = "`{access_token, token_type, user}`", body = Object), Errors<401, 422, 429>))]
 pub async fn verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
     let email = string_field(&body, "email")?;
     let code = string_field(&body, "code")?;

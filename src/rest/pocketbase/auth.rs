@@ -1,11 +1,12 @@
 //! Authentication: methods, password, refresh; superusers log in here too.
 use axum::Json;
-use axum::extract::{Path, RawQuery};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::call::{CollPath, PbError, RecordPath, SUPERUSERS};
-use super::call::{Pb, PbBody, Result, blank};
+use super::call::{CollPath, PbColl, PbError, RecordPath, Reply};
+use super::call::{PbBody, Result, blank};
+use super::doc::Errors;
 use super::mfa::{mfa_id, outcome_reply};
 use super::record::{record_json, superuser_json};
 use crate::domain::collections::FieldType;
@@ -15,7 +16,7 @@ use crate::error::AppError;
 use crate::http::body::not_enabled;
 
 /// `GET /api/health`.
-#[utoipa::path(get, path = "/api/health", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/health",
     summary = "Health",
     responses((status = 200, description = "`{code, message, data}`", body = Object)))]
 pub async fn health() -> Json<Value> {
@@ -24,16 +25,15 @@ pub async fn health() -> Json<Value> {
 
 /// `GET …/auth-methods`: password log-in by email and by declared unique text
 /// fields, and the collection's OAuth2 providers.
-#[utoipa::path(get, path = "/api/collections/{collection}/auth-methods", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/collections/{collection}/auth-methods", params(CollPath),
     summary = "Authentication methods",
-    params(("collection" = String, Path)),
-    responses((status = 200, description = "`{password, oauth2, mfa, otp}`", body = Object), super::doc::Errors<404>))]
-pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Value>> {
+    responses((status = 200, description = "`{password, oauth2, mfa, otp}`", body = Object), Errors<404>))]
+pub async fn auth_methods(call: PbColl) -> Result<Json<Value>> {
     let mut identity_fields = vec!["email".to_owned()];
     let mut mfa = (false, 0);
     let mut oauth2 = json!({"enabled": false, "providers": []});
-    if p.collection != SUPERUSERS {
-        let coll = call.collection(&p.collection).await?;
+    if !call.is_superusers() {
+        let coll = call.collection().await?;
         oauth2 = super::oauth::providers_json(&call, &coll).await;
         if coll.settings.mfa {
             mfa = (true, coll.settings.mfa_duration_secs);
@@ -54,21 +54,15 @@ pub async fn auth_methods(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Valu
 }
 
 /// `{identity, password[, identityField]}` → `{token, record}`.
-#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-password", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-password", params(CollPath), request_body = Object,
     summary = "Log in (`identity`, `password`, `identityField`)",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 200, description = "`{token, record}`", body = Object), (status = 401, description = "`{mfaId}`: MFA, send another method with it", body = Object), super::doc::Errors<400>))]
-pub async fn auth_with_password(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    RawQuery(query): RawQuery,
-    body: PbBody,
-) -> Result<(StatusCode, Json<Value>)> {
+    responses((status = 200, description = "`{token, record}`", body = Object), (status = 401, description = "`{mfaId}`: MFA, send another method with it", body = Object), Errors<400>))]
+pub async fn auth_with_password(call: PbColl, body: PbBody) -> Result<Reply> {
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     let identity = text("identity").ok_or_else(|| blank("identity"))?;
     let password = text("password").ok_or_else(|| blank("password"))?;
     let svc = call.services();
-    if p.collection == SUPERUSERS {
+    if call.is_superusers() {
         let client = &call.caller.client;
         let (token, su) = superusers::log_in(svc, &identity, &password, client).await?;
         return Ok((
@@ -76,7 +70,7 @@ pub async fn auth_with_password(
             Json(json!({"token": token, "record": superuser_json(&su)})),
         ));
     }
-    let coll = call.collection(&p.collection).await?;
+    let coll = call.collection().await?;
     let identity_field = text("identityField").filter(|f| !f.is_empty()).or_else(|| {
         // Without `identityField`, an identity that is not an email address is
         // looked up in a declared unique `username`, as PocketBase does.
@@ -90,20 +84,19 @@ pub async fn auth_with_password(
         collection: Some(coll.name.clone()),
         client: call.caller.client.clone(),
         lifetime: TokenLifetime::LongLived,
-        mfa_id: mfa_id(&body, query.as_deref()),
+        mfa_id: mfa_id(&body, call.query.as_deref()),
     };
     let outcome = users::log_in(svc, call.caller.project()?, req).await?;
     outcome_reply(svc, coll, outcome).await
 }
 
 /// A new token for the caller's session.
-#[utoipa::path(post, path = "/api/collections/{collection}/auth-refresh", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/auth-refresh", params(CollPath), security(("bearer" = [])),
     summary = "New token for the current one",
-    params(("collection" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "`{token, record}`", body = Object), super::doc::Errors<401>))]
-pub async fn auth_refresh(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Value>> {
+    responses((status = 200, description = "`{token, record}`", body = Object), Errors<401>))]
+pub async fn auth_refresh(call: PbColl) -> Result<Json<Value>> {
     let (svc, caller) = (call.services(), &call.caller);
-    if p.collection == SUPERUSERS {
+    if call.is_superusers() {
         let id = caller
             .superuser
             .as_deref()
@@ -112,7 +105,7 @@ pub async fn auth_refresh(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Valu
         let token = superusers::issue_token(svc, &su)?;
         return Ok(Json(json!({"token": token, "record": superuser_json(&su)})));
     }
-    let coll = call.collection(&p.collection).await?;
+    let coll = call.collection().await?;
     let me = caller.user()?;
     if me.collection_id != coll.id {
         return Err(AppError::Unauthenticated.into());
@@ -125,10 +118,9 @@ pub async fn auth_refresh(call: Pb, Path(p): Path<CollPath>) -> Result<Json<Valu
 }
 
 /// Impersonation is not offered.
-#[utoipa::path(post, path = "/api/collections/{collection}/impersonate/{id}", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/impersonate/{id}", params(RecordPath),
     summary = "Impersonation: not enabled on this server (403)",
-    params(("collection" = String, Path), ("id" = String, Path)),
-    responses(super::doc::Errors<403>))]
+    responses(Errors<403>))]
 pub async fn impersonate(Path(_): Path<RecordPath>) -> PbError {
     not_enabled("impersonation").into()
 }

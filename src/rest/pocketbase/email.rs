@@ -1,11 +1,11 @@
 //! Codes sent by email: OTP sign-in, password reset, verification, email change.
 use axum::Json;
-use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::call::CollPath;
-use super::call::{Pb, PbBody, Result, blank, confirm_password, required};
+use super::call::{PbBody, PbColl, Reply, Result, blank, confirm_password, required};
+use super::doc::Errors;
 use super::mfa::{mfa_id, outcome_reply};
 use crate::domain::collections::Collection;
 use crate::domain::email_codes::{self, Proof, Purpose};
@@ -14,18 +14,17 @@ use crate::error::AppError;
 
 /// The collection a code URL names, after checking that this server sends
 /// mail: one without it answers "not enabled" before anything else.
-async fn collection(call: &Pb, key: &str, purpose: Purpose) -> Result<Collection> {
+async fn collection(call: &PbColl, purpose: Purpose) -> Result<Collection> {
     email_codes::enabled(call.services(), purpose)?;
-    call.collection(key).await
+    call.collection().await
 }
 
 /// `{email}` → `{otpId}`, an id whether or not a code was sent.
-#[utoipa::path(post, path = "/api/collections/{collection}/request-otp", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/request-otp", params(CollPath), request_body = Object,
     summary = "Sign-in code by email: `{email}` → `{otpId}` (an id for unknown emails too); 403 without an SMTP server",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 200, description = "`{otpId}`", body = Object), super::doc::Errors<400, 403, 429>))]
-pub async fn request_otp(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Result<Json<Value>> {
-    let coll = collection(&call, &p.collection, Purpose::LogIn).await?;
+    responses((status = 200, description = "`{otpId}`", body = Object), Errors<400, 403, 429>))]
+pub async fn request_otp(call: PbColl, body: PbBody) -> Result<Json<Value>> {
+    let coll = collection(&call, Purpose::LogIn).await?;
     let email = required(&body, "email")?;
     let (svc, caller) = (call.services(), &call.caller);
     let name = Some(coll.name.as_str());
@@ -35,22 +34,16 @@ pub async fn request_otp(call: Pb, Path(p): Path<CollPath>, body: PbBody) -> Res
 }
 
 /// `{otpId, password}` (the mailed code) → `{token, record}`.
-#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-otp", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-otp", params(CollPath), request_body = Object,
     summary = "Signs in with `{otpId, password}` (the mailed code), once",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 200, description = "`{token, record}`", body = Object), (status = 401, description = "`{mfaId}`: MFA, send another method with it", body = Object), super::doc::Errors<400, 403, 429>))]
-pub async fn auth_with_otp(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    RawQuery(query): RawQuery,
-    body: PbBody,
-) -> Result<(StatusCode, Json<Value>)> {
-    let coll = collection(&call, &p.collection, Purpose::LogIn).await?;
+    responses((status = 200, description = "`{token, record}`", body = Object), (status = 401, description = "`{mfaId}`: MFA, send another method with it", body = Object), Errors<400, 403, 429>))]
+pub async fn auth_with_otp(call: PbColl, body: PbBody) -> Result<Reply> {
+    let coll = collection(&call, Purpose::LogIn).await?;
     let (otp_id, code) = (required(&body, "otpId")?, required(&body, "password")?);
     let (svc, caller) = (call.services(), &call.caller);
     let lifetime = TokenLifetime::LongLived;
     let project = caller.project()?;
-    let mfa = mfa_id(&body, query.as_deref());
+    let mfa = mfa_id(&body, call.query.as_deref());
     let client = &caller.client;
     let outcome =
         email_codes::log_in_with_code(svc, project, otp_id, code, mfa.as_deref(), client, lifetime)
@@ -61,8 +54,8 @@ pub async fn auth_with_otp(
 
 /// `{email}` → `204`, whether or not the email has an account (for
 /// verification: an unverified one).
-async fn request_code(call: Pb, key: &str, body: PbBody, purpose: Purpose) -> Result<StatusCode> {
-    let coll = collection(&call, key, purpose).await?;
+async fn request_code(call: PbColl, body: PbBody, purpose: Purpose) -> Result<StatusCode> {
+    let coll = collection(&call, purpose).await?;
     let email = required(&body, "email")?;
     let (svc, caller) = (call.services(), &call.caller);
     let (name, client) = (Some(coll.name.as_str()), &caller.client);
@@ -70,41 +63,26 @@ async fn request_code(call: Pb, key: &str, body: PbBody, purpose: Purpose) -> Re
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/collections/{collection}/request-password-reset", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/request-password-reset", params(CollPath), request_body = Object,
     summary = "Password reset by email: `{email}`; 204 for unknown emails too; 403 without an SMTP server",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 204, description = "Mail sent if the account exists", body = Object), super::doc::Errors<400, 403, 429>))]
-pub async fn request_password_reset(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    body: PbBody,
-) -> Result<StatusCode> {
-    request_code(call, &p.collection, body, Purpose::PasswordReset).await
+    responses((status = 204, description = "Mail sent if the account exists", body = Object), Errors<400, 403, 429>))]
+pub async fn request_password_reset(call: PbColl, body: PbBody) -> Result<StatusCode> {
+    request_code(call, body, Purpose::PasswordReset).await
 }
 
-#[utoipa::path(post, path = "/api/collections/{collection}/request-verification", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/request-verification", params(CollPath), request_body = Object,
     summary = "Email verification: `{email}`; 204 for unknown or verified emails too; 403 without an SMTP server",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 204, description = "Mail sent if the account needs it", body = Object), super::doc::Errors<400, 403, 429>))]
-pub async fn request_verification(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    body: PbBody,
-) -> Result<StatusCode> {
-    request_code(call, &p.collection, body, Purpose::Verification).await
+    responses((status = 204, description = "Mail sent if the account needs it", body = Object), Errors<400, 403, 429>))]
+pub async fn request_verification(call: PbColl, body: PbBody) -> Result<StatusCode> {
+    request_code(call, body, Purpose::Verification).await
 }
 
 /// `{token}` → `204`.
-#[utoipa::path(post, path = "/api/collections/{collection}/confirm-verification", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/confirm-verification", params(CollPath), request_body = Object,
     summary = "Marks the email verified: `{token}`",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 204, description = "Verified", body = Object), super::doc::Errors<400, 403, 429>))]
-pub async fn confirm_verification(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    body: PbBody,
-) -> Result<StatusCode> {
-    let coll = collection(&call, &p.collection, Purpose::Verification).await?;
+    responses((status = 204, description = "Verified", body = Object), Errors<400, 403, 429>))]
+pub async fn confirm_verification(call: PbColl, body: PbBody) -> Result<StatusCode> {
+    let coll = collection(&call, Purpose::Verification).await?;
     let proof = Proof::Token(required(&body, "token")?);
     let (svc, caller) = (call.services(), &call.caller);
     let name = Some(coll.name.as_str());
@@ -113,16 +91,11 @@ pub async fn confirm_verification(
 }
 
 /// The signed-in user's `{newEmail}` → `204`; the new address gets the token.
-#[utoipa::path(post, path = "/api/collections/{collection}/request-email-change", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/request-email-change", params(CollPath), security(("bearer" = [])), request_body = Object,
     summary = "Email change: the signed-in user's `{newEmail}` gets a token; 403 without an SMTP server",
-    params(("collection" = String, Path)), security(("bearer" = [])), request_body = Object,
-    responses((status = 204, description = "Mail sent to the new address", body = Object), super::doc::Errors<400, 401, 403, 429>))]
-pub async fn request_email_change(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    body: PbBody,
-) -> Result<StatusCode> {
-    let coll = collection(&call, &p.collection, Purpose::EmailChange).await?;
+    responses((status = 204, description = "Mail sent to the new address", body = Object), Errors<400, 401, 403, 429>))]
+pub async fn request_email_change(call: PbColl, body: PbBody) -> Result<StatusCode> {
+    let coll = collection(&call, Purpose::EmailChange).await?;
     let me = call.caller.user()?;
     if me.collection_id != coll.id {
         return Err(AppError::Forbidden("the token is not of this collection".into()).into());
@@ -133,16 +106,11 @@ pub async fn request_email_change(
 }
 
 /// `{token, password}` → `204`: the account moves to the new address.
-#[utoipa::path(post, path = "/api/collections/{collection}/confirm-email-change", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/confirm-email-change", params(CollPath), request_body = Object,
     summary = "Moves the account to the new address: `{token, password}`; ends every session",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 204, description = "Email changed", body = Object), super::doc::Errors<400, 403, 429>))]
-pub async fn confirm_email_change(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    body: PbBody,
-) -> Result<StatusCode> {
-    collection(&call, &p.collection, Purpose::EmailChange).await?;
+    responses((status = 204, description = "Email changed", body = Object), Errors<400, 403, 429>))]
+pub async fn confirm_email_change(call: PbColl, body: PbBody) -> Result<StatusCode> {
+    collection(&call, Purpose::EmailChange).await?;
     let (token, password) = (required(&body, "token")?, required(&body, "password")?);
     let (svc, caller) = (call.services(), &call.caller);
     let project = caller.project()?;
@@ -151,16 +119,11 @@ pub async fn confirm_email_change(
 }
 
 /// `{token, password, passwordConfirm}` → `204`.
-#[utoipa::path(post, path = "/api/collections/{collection}/confirm-password-reset", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/confirm-password-reset", params(CollPath), request_body = Object,
     summary = "Sets a new password: `{token, password, passwordConfirm}`; ends every session",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 204, description = "Password set", body = Object), super::doc::Errors<400, 403, 429>))]
-pub async fn confirm_password_reset(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    body: PbBody,
-) -> Result<StatusCode> {
-    let coll = collection(&call, &p.collection, Purpose::PasswordReset).await?;
+    responses((status = 204, description = "Password set", body = Object), Errors<400, 403, 429>))]
+pub async fn confirm_password_reset(call: PbColl, body: PbBody) -> Result<StatusCode> {
+    let coll = collection(&call, Purpose::PasswordReset).await?;
     let token = required(&body, "token")?;
     let password = confirm_password(&body)?.ok_or_else(|| blank("password"))?;
     let (svc, caller) = (call.services(), &call.caller);

@@ -7,24 +7,24 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::call::{Pb, Result};
+use super::doc::Errors;
 use crate::domain::files;
 use crate::domain::files::thumbnail;
 use crate::http::download::{self, Served};
 use crate::http::query::QueryParams;
 
 /// Path parameters by name: under `/p/{project}` there is one more.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct FilePath {
     pub collection: String,
     pub record: String,
     pub filename: String,
 }
 
-#[utoipa::path(get, path = "/api/files/{collection}/{record}/{filename}", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/files/{collection}/{record}/{filename}", params(FilePath),
     summary = "A record's file (`download=1` to save it, `token` for protected fields, `thumb=WxH` for images)",
-    params(("collection" = String, Path), ("record" = String, Path), ("filename" = String, Path)),
-    responses((status = 200, description = "The file's bytes", body = Object),
-        (status = 206, description = "A byte range", body = Object), super::doc::Errors<403, 404>))]
+    responses((status = 200, description = "The file's bytes", body = Object), (status = 206, description = "A byte range", body = Object), Errors<403, 404>))]
 pub async fn download_file(
     call: Pb,
     Path(p): Path<FilePath>,
@@ -78,10 +78,9 @@ pub async fn download_file(
 
 /// A short-lived token for protected files (`?token=`), for the signed-in
 /// record or superuser.
-#[utoipa::path(post, path = "/api/files/token", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/files/token", security(("bearer" = [])),
     summary = "A file token (3 minutes) for protected files",
-    security(("bearer" = [])),
-    responses((status = 200, description = "`{token}`", body = Object), super::doc::Errors<401>))]
+    responses((status = 200, description = "`{token}`", body = Object), Errors<401>))]
 pub async fn file_token(call: Pb) -> Result<Json<Value>> {
     let token = files::file_token(call.services(), &call.caller).await?;
     Ok(Json(json!({ "token": token })))

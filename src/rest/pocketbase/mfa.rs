@@ -3,11 +3,11 @@
 //! query, as PocketBase reads it) completes the log-in. `auth-with-totp` is
 //! this server's extension for authenticator apps and recovery codes.
 use axum::Json;
-use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::call::{CollPath, Pb, PbBody, Result, blank, required};
+use super::call::{CollPath, PbBody, PbColl, Reply, Result, blank, required};
+use super::doc::Errors;
 use super::record::record_json;
 use crate::domain::collections::Collection;
 use crate::domain::second_factor::{self, LogInOutcome, SecondProof};
@@ -28,11 +28,7 @@ pub fn mfa_id(body: &Map<String, Value>, query: Option<&str>) -> Option<String> 
 }
 
 /// `{token, record}`, the record as its own collection describes it.
-pub async fn tokens_reply(
-    svc: &Services,
-    coll: Collection,
-    auth: &AuthResult,
-) -> Result<(StatusCode, Json<Value>)> {
+pub async fn tokens_reply(svc: &Services, coll: Collection, auth: &AuthResult) -> Result<Reply> {
     let coll = if auth.user.collection_id == coll.id {
         coll
     } else {
@@ -51,7 +47,7 @@ pub async fn outcome_reply(
     svc: &Services,
     coll: Collection,
     outcome: LogInOutcome,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<Reply> {
     match outcome {
         LogInOutcome::Complete(auth) => tokens_reply(svc, coll, &auth).await,
         LogInOutcome::SecondFactorRequired(c) => {
@@ -71,18 +67,12 @@ pub async fn outcome_reply(
 }
 
 /// `{mfaId, code}` (from an authenticator app) or `{mfaId, recoveryCode}` → `{token, record}`.
-#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-totp", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-totp", params(CollPath), request_body = Object,
     summary = "Completes an MFA log-in with an authenticator-app code or a recovery code (extension)",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 200, description = "`{token, record}`", body = Object), super::doc::Errors<400, 401, 429>))]
-pub async fn auth_with_totp(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    RawQuery(query): RawQuery,
-    body: PbBody,
-) -> Result<(StatusCode, Json<Value>)> {
-    let coll = call.collection(&p.collection).await?;
-    let id = mfa_id(&body, query.as_deref()).ok_or_else(|| blank("mfaId"))?;
+    responses((status = 200, description = "`{token, record}`", body = Object), Errors<400, 401, 429>))]
+pub async fn auth_with_totp(call: PbColl, body: PbBody) -> Result<Reply> {
+    let coll = call.collection().await?;
+    let id = mfa_id(&body, call.query.as_deref()).ok_or_else(|| blank("mfaId"))?;
     let proof = match body.get("recoveryCode").and_then(Value::as_str) {
         Some(r) => SecondProof::RecoveryCode(r),
         None => SecondProof::Code(required(&body, "code")?),

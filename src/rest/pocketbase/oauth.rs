@@ -2,11 +2,11 @@
 //! a state, a PKCE verifier and an `authURL` the client completes with its
 //! redirect URL; `auth-with-oauth2` redeems the code with that verifier.
 use axum::Json;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::call::{CollPath, Pb, PbBody, Result, SUPERUSERS, blank};
+use super::call::{CollPath, Pb, PbBody, PbColl, Reply, Result, blank};
+use super::doc::Errors;
 use super::mfa::outcome_reply;
 use crate::domain::collections::Collection;
 use crate::domain::oauth::flow::{self, ClientFlow};
@@ -35,16 +35,11 @@ fn provider_json(f: &ClientFlow) -> Value {
 }
 
 /// `{provider, code, codeVerifier, redirectURL[, createData]}` → `{token, record, meta}`.
-#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-oauth2", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/auth-with-oauth2", params(CollPath), request_body = Object,
     summary = "OAuth2 sign-in (`provider`, `code`, `codeVerifier`, `redirectURL`)",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 200, description = "`{token, record, meta}`", body = Object), (status = 401, description = "`{mfaId}`: a second factor is required", body = Object), super::doc::Errors<400, 403, 404>))]
-pub async fn auth_with_oauth2(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    body: PbBody,
-) -> Result<(StatusCode, Json<Value>)> {
-    if p.collection == SUPERUSERS {
+    responses((status = 200, description = "`{token, record, meta}`", body = Object), (status = 401, description = "`{mfaId}`: a second factor is required", body = Object), Errors<400, 403, 404>))]
+pub async fn auth_with_oauth2(call: PbColl, body: PbBody) -> Result<Reply> {
+    if call.is_superusers() {
         return Err(AppError::NotFound("OAuth2 provider").into());
     }
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -55,7 +50,7 @@ pub async fn auth_with_oauth2(
         .or_else(|| text("redirectUrl"))
         .ok_or_else(|| blank("redirectURL"))?;
     let svc = call.services();
-    let coll = call.collection(&p.collection).await?;
+    let coll = call.collection().await?;
     let finished = flow::finish_with_verifier(
         svc,
         call.caller.project()?,

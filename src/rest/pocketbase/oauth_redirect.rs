@@ -62,7 +62,7 @@ fn forward(state: &PbState, encoded: &[u8]) -> Response {
 }
 
 /// The provider's redirect (`?state=&code=` or `?state=&error=`).
-#[utoipa::path(get, path = "/api/oauth2-redirect", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/oauth2-redirect",
     summary = "OAuth2 redirect URL of `authWithOAuth2` (`?state=&code=` or `?state=&error=`): forwards `{state, code, error}` to the realtime client subscribed to `@oauth2` whose id is the state",
     responses((status = 200, description = "An HTML page: the window may be closed", content_type = "text/html", body = String), (status = 400, description = "No state, or neither code nor error (HTML)", content_type = "text/html", body = String), (status = 404, description = "No realtime client waits for this state (HTML)", content_type = "text/html", body = String)))]
 pub async fn oauth2_redirect(State(state): State<PbState>, RawQuery(query): RawQuery) -> Response {
@@ -70,9 +70,8 @@ pub async fn oauth2_redirect(State(state): State<PbState>, RawQuery(query): RawQ
 }
 
 /// The same, posted as a form (Apple's `response_mode=form_post`).
-#[utoipa::path(post, path = "/api/oauth2-redirect", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/oauth2-redirect", request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`state`, `code` or `error`"),
     summary = "OAuth2 redirect URL, `form_post` (Apple): the same as GET with the values in the body",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`state`, `code` or `error`"),
     responses((status = 200, description = "An HTML page: the window may be closed", content_type = "text/html", body = String), (status = 400, description = "No state, or neither code nor error (HTML)", content_type = "text/html", body = String), (status = 404, description = "No realtime client waits for this state (HTML)", content_type = "text/html", body = String)))]
 pub async fn oauth2_redirect_post(State(state): State<PbState>, body: Bytes) -> Response {
     forward(&state, &body)

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use axum::extract::FromRef;
 
 use super::call::{Pb, PbBody, PbError};
+use super::doc::Errors;
 use super::record::record_json;
 use crate::domain::access::Caller;
 use crate::domain::events::UserEventKind;
@@ -93,7 +94,7 @@ impl Drop for Registration {
 }
 
 /// `GET /api/realtime`.
-#[utoipa::path(get, path = "/api/realtime", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/realtime",
     summary = "Realtime: an SSE stream; the first event `PB_CONNECT` carries the client id",
     responses((status = 200, description = "`text/event-stream`", body = Object)))]
 pub async fn connect(State(state): State<PbState>) -> impl IntoResponse {
@@ -169,10 +170,9 @@ fn events(
 }
 
 /// `POST /api/realtime` `{clientId, subscriptions}`: 204.
-#[utoipa::path(post, path = "/api/realtime", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/realtime", request_body = Object,
     summary = "Realtime: set the client's subscriptions (`users/*`, `users/RECORD_ID`)",
-    request_body = Object,
-    responses((status = 204, description = "Subscriptions set", body = Object), super::doc::Errors<400, 404>))]
+    responses((status = 204, description = "Subscriptions set", body = Object), Errors<400, 404>))]
 pub async fn subscribe(
     State(state): State<PbState>,
     call: Pb,

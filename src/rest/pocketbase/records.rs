@@ -2,12 +2,12 @@
 //! records a caller may act on is the domain's rule (`Caller::may_manage`,
 //! `Caller::list_scope`); others are reported missing, as PocketBase does.
 use axum::Json;
-use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::call::{CollPath, RecordPath, SUPERUSERS};
+use super::call::{CollPath, PbColl, PbRecord, RecordPath};
 use super::call::{Pb, PbForm, Result, blank, confirm_password};
+use super::doc::Errors;
 use super::expand::{expand, select_fields};
 use super::filter as pb_filter;
 use super::record::{profile_fields, record_json};
@@ -23,18 +23,17 @@ use crate::domain::users::{
 use crate::error::AppError;
 use crate::http::query::QueryParams;
 
-#[utoipa::path(post, path = "/api/collections/{collection}/records", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/collections/{collection}/records", params(CollPath), request_body = Object,
     summary = "Create a record (sign up)",
-    params(("collection" = String, Path)), request_body = Object,
-    responses((status = 200, description = "The record", body = Object), super::doc::Errors<400>))]
-pub async fn create_record(call: Pb, Path(p): Path<CollPath>, form: PbForm) -> Result<Json<Value>> {
-    if p.collection == SUPERUSERS {
+    responses((status = 200, description = "The record", body = Object), Errors<400>))]
+pub async fn create_record(call: PbColl, form: PbForm) -> Result<Json<Value>> {
+    if call.is_superusers() {
         return Err(AppError::Forbidden(
             "superusers are created with `authgraph superuser upsert`".into(),
         )
         .into());
     }
-    let coll = call.collection(&p.collection).await?;
+    let coll = call.collection().await?;
     let caller = &call.caller;
     let svc = call.services();
     let mut staging = Staging::for_new_user(&svc.files, &coll);
@@ -131,19 +130,14 @@ async fn target(call: &Pb, coll: &Collection, id: &str) -> Result<User> {
     Err(AppError::NotFound("record").into())
 }
 
-#[utoipa::path(get, path = "/api/collections/{collection}/records/{id}", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/collections/{collection}/records/{id}", params(RecordPath), security(("bearer" = [])),
     summary = "View a record (own, or any for superusers)",
-    params(("collection" = String, Path), ("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "The record", body = Object), super::doc::Errors<404>))]
-pub async fn view_record(
-    call: Pb,
-    Path(p): Path<RecordPath>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Value>> {
-    let coll = call.collection(&p.collection).await?;
-    let user = target(&call, &coll, &p.id).await?;
+    responses((status = 200, description = "The record", body = Object), Errors<404>))]
+pub async fn view_record(call: PbRecord) -> Result<Json<Value>> {
+    let coll = call.collection().await?;
+    let user = target(&call, &coll, &call.path.id).await?;
     let mut records = vec![record_json(&user, &coll, true)];
-    let params = QueryParams::parse(raw.as_deref());
+    let params = QueryParams::parse(call.query.as_deref());
     let param = params.last("expand").unwrap_or("");
     expand(&call, &coll, &mut records, param).await?;
     select_fields(&mut records, params.last("fields"));
@@ -152,20 +146,15 @@ pub async fn view_record(
 
 /// Profile fields, and `password` with `passwordConfirm` (and `oldPassword`
 /// unless a superuser changes it), in one change.
-#[utoipa::path(patch, path = "/api/collections/{collection}/records/{id}", tag = super::doc::TAG,
+#[utoipa::path(patch, path = "/api/collections/{collection}/records/{id}", params(RecordPath), security(("bearer" = [])), request_body = Object,
     summary = "Update a record; `oldPassword`/`password`/`passwordConfirm` change the password",
-    params(("collection" = String, Path), ("id" = String, Path)), security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "The record", body = Object), super::doc::Errors<400, 404>))]
-pub async fn update_record(
-    call: Pb,
-    Path(p): Path<RecordPath>,
-    form: PbForm,
-) -> Result<Json<Value>> {
-    let coll = call.collection(&p.collection).await?;
-    let user = target(&call, &coll, &p.id).await?;
+    responses((status = 200, description = "The record", body = Object), Errors<400, 404>))]
+pub async fn update_record(call: PbRecord, form: PbForm) -> Result<Json<Value>> {
+    let coll = call.collection().await?;
+    let user = target(&call, &coll, &call.path.id).await?;
     let svc = call.services();
     let mut staging = Staging::new(&svc.files, &coll, &user.id);
-    let update = match update_request(&call, form, &coll, &user, &mut staging).await {
+    let update = match update_request(&call, &user, form, &coll, &mut staging).await {
         Ok(u) => u,
         Err(e) => {
             staging.discard().await;
@@ -182,9 +171,9 @@ pub async fn update_record(
 
 async fn update_request(
     call: &Pb,
+    user: &User,
     form: PbForm,
     coll: &Collection,
-    user: &User,
     staging: &mut Staging,
 ) -> Result<AccountUpdate> {
     let body = form_values(form, coll, staging).await?;
@@ -224,29 +213,23 @@ async fn update_request(
     })
 }
 
-#[utoipa::path(delete, path = "/api/collections/{collection}/records/{id}", tag = super::doc::TAG,
+#[utoipa::path(delete, path = "/api/collections/{collection}/records/{id}", params(RecordPath), security(("bearer" = [])),
     summary = "Delete a record",
-    params(("collection" = String, Path), ("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 204, description = "Deleted", body = Object), super::doc::Errors<404>))]
-pub async fn delete_record(call: Pb, Path(p): Path<RecordPath>) -> Result<StatusCode> {
-    let coll = call.collection(&p.collection).await?;
-    let user = target(&call, &coll, &p.id).await?;
+    responses((status = 204, description = "Deleted", body = Object), Errors<404>))]
+pub async fn delete_record(call: PbRecord) -> Result<StatusCode> {
+    let coll = call.collection().await?;
+    let user = target(&call, &coll, &call.path.id).await?;
     users::delete(call.services(), &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/collections/{collection}/records", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/collections/{collection}/records", params(CollPath),
     summary = "List records (`filter`, `sort`, `page`, `perPage`, `skipTotal`)",
-    params(("collection" = String, Path)),
-    responses((status = 200, description = "`{page, perPage, totalItems, totalPages, items}`", body = Object), super::doc::Errors<400>))]
-pub async fn list_records(
-    call: Pb,
-    Path(p): Path<CollPath>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Value>> {
-    let coll = call.collection(&p.collection).await?;
+    responses((status = 200, description = "`{page, perPage, totalItems, totalPages, items}`", body = Object), Errors<400>))]
+pub async fn list_records(call: PbColl) -> Result<Json<Value>> {
+    let coll = call.collection().await?;
     let caller = &call.caller;
-    let params = QueryParams::parse(raw.as_deref());
+    let params = QueryParams::parse(call.query.as_deref());
     let get = |k: &str| params.last(k);
     let number = |k: &str, default: u64| -> Result<u64> {
         match get(k) {

@@ -4,6 +4,7 @@ use axum::extract::Path;
 use serde_json::{Map, Value, json};
 
 use super::call::{Result, Ub, UbBody, user_json};
+use super::doc::{Errors, Message};
 use crate::domain::collections::DEFAULT_COLLECTION;
 use crate::domain::profile::{self, RESERVED_KEYS};
 use crate::domain::users::{self, ChangePasswordRequest, TokenLifetime, UpdateProfileRequest};
@@ -17,19 +18,17 @@ pub struct UsernamePath {
     username: String,
 }
 
-#[utoipa::path(get, path = "/api/userAuth/me", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/userAuth/me", security(("bearer" = [])),
     summary = "Current user",
-    security(("bearer" = [])),
-    responses((status = 200, description = "The user document", body = Object), super::doc::Errors<401>))]
+    responses((status = 200, description = "The user document", body = Object), Errors<401>))]
 pub async fn me(call: Ub) -> Result<Json<Value>> {
     Ok(Json(user_json(call.caller.user()?)))
 }
 
 /// `PUT update-profile`: email, password, `_id` and other account keys are ignored.
-#[utoipa::path(put, path = "/api/userAuth/update-profile", tag = super::doc::TAG,
+#[utoipa::path(put, path = "/api/userAuth/update-profile", security(("bearer" = [])), request_body = Object,
     summary = "Update the profile (email and password ignored)",
-    security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 401>))]
+    responses(Message<Errors<400, 401>>))]
 pub async fn update_profile(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let me = call.caller.user()?;
     let data: Map<String, Value> = body
@@ -45,10 +44,9 @@ pub async fn update_profile(call: Ub, body: UbBody) -> Result<Json<Value>> {
     Ok(Json(json!({"message": "Profile updated successfully"})))
 }
 
-#[utoipa::path(put, path = "/api/userAuth/change-password", tag = super::doc::TAG,
+#[utoipa::path(put, path = "/api/userAuth/change-password", security(("bearer" = [])), request_body = Object,
     summary = "Change the password",
-    security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 401>))]
+    responses(Message<Errors<400, 401>>))]
 pub async fn change_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let me = call.caller.user()?;
     let req = ChangePasswordRequest {
@@ -64,10 +62,9 @@ pub async fn change_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
 
 /// `GET public/:username`: the public view (`profile::public_view`), with the id
 /// and dates; no token needed, only the key.
-#[utoipa::path(get, path = "/api/userAuth/public/{username}", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/userAuth/public/{username}", params(("username" = String, Path)), security(("apiKey" = [])),
     summary = "Public profile (no email or secrets)",
-    params(("username" = String, Path)), security(("apiKey" = [])),
-    responses((status = 200, description = "The public profile", body = Object), super::doc::Errors<401, 404>))]
+    responses((status = 200, description = "The public profile", body = Object), Errors<401, 404>))]
 pub async fn public_profile(
     call: Ub,
     Path(UsernamePath { username }): Path<UsernamePath>,

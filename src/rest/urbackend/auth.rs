@@ -7,6 +7,7 @@ use serde_json::{Map, json};
 
 use super::call::{Result, Ub, UbBody};
 use super::cookies::{cookie_path, presented_refresh, secure, set_cookie, token_response};
+use super::doc::Errors;
 use super::error::second_factor_required;
 use crate::domain::second_factor::{Challenge, LogInOutcome};
 use crate::domain::sessions;
@@ -14,10 +15,9 @@ use crate::domain::users::{self, TokenLifetime};
 use crate::error::AppError;
 use crate::http::body::{password_log_in, password_sign_up};
 
-#[utoipa::path(post, path = "/api/userAuth/signup", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/signup", security(("apiKey" = [])), request_body = Object,
     summary = "Sign up (extra fields kept); sets the `refreshToken` cookie",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 201, description = "`{message, token, accessToken, expiresIn, userId}`", body = Object), super::doc::Errors<400, 401>))]
+    responses((status = 201, description = "`{message, token, accessToken, expiresIn, userId}`", body = Object), Errors<400, 401>))]
 pub async fn signup(
     call: Ub,
     headers: HeaderMap,
@@ -42,10 +42,9 @@ pub async fn signup(
     token_response(&call.app, &headers, &uri, StatusCode::CREATED, &auth, out).await
 }
 
-#[utoipa::path(post, path = "/api/userAuth/login", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/login", security(("apiKey" = [])), request_body = Object,
     summary = "Log in; sets the `refreshToken` cookie",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{token, accessToken, expiresIn}` (+`refreshToken` in header mode)", body = Object), (status = 401, description = "`{errorCode: \"SECOND_FACTOR_REQUIRED\", challengeId, methods, expiresAt}`: answer it with GraphQL `verifySecondFactor`", body = Object), super::doc::Errors<400, 401>))]
+    responses((status = 200, description = "`{token, accessToken, expiresIn}` (+`refreshToken` in header mode)", body = Object), (status = 401, description = "`{errorCode: \"SECOND_FACTOR_REQUIRED\", challengeId, methods, expiresAt}`: answer it with GraphQL `verifySecondFactor`", body = Object), Errors<400, 401>))]
 pub async fn login(
     call: Ub,
     headers: HeaderMap,
@@ -67,10 +66,9 @@ fn challenge_response(c: &Challenge) -> Response {
     (status, Json(body)).into_response()
 }
 
-#[utoipa::path(post, path = "/api/userAuth/refresh-token", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/refresh-token", security(("apiKey" = [])),
     summary = "Rotate the refresh token (cookie, or `x-refresh-token` in header mode)",
-    security(("apiKey" = [])),
-    responses((status = 200, description = "`{token, accessToken, expiresIn}`", body = Object), super::doc::Errors<401, 403>))]
+    responses((status = 200, description = "`{token, accessToken, expiresIn}`", body = Object), Errors<401, 403>))]
 pub async fn refresh_token(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Result<Response> {
     let project = call.caller.project()?;
     let token = presented_refresh(&headers).ok_or(AppError::Unauthenticated)?;
@@ -80,10 +78,9 @@ pub async fn refresh_token(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Re
 }
 
 /// Ends the session of the bearer token (or of the refresh cookie) and clears the cookie.
-#[utoipa::path(post, path = "/api/userAuth/logout", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/logout", security(("bearer" = [])),
     summary = "End the session and clear the cookie",
-    security(("bearer" = [])),
-    responses((status = 200, description = "`{success, message}`", body = Object), super::doc::Errors<401>))]
+    responses((status = 200, description = "`{success, message}`", body = Object), Errors<401>))]
 pub async fn logout(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Result<Response> {
     let (svc, caller) = (call.services(), &call.caller);
     match (&caller.user, &caller.session_id) {

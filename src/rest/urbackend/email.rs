@@ -3,6 +3,7 @@ use axum::Json;
 use serde_json::{Map, Value, json};
 
 use super::call::{Result, Ub, UbBody};
+use super::doc::{Errors, Message};
 use crate::domain::email_codes::{self, Proof, Purpose};
 use crate::http::body::{mail_code, string_field};
 
@@ -38,29 +39,26 @@ async fn mail(call: Ub, body: UbBody, purpose: Purpose, message: &str) -> Result
     Ok(Json(json!({ "message": message })))
 }
 
-#[utoipa::path(post, path = "/api/userAuth/resend-verification-otp", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/resend-verification-otp", security(("apiKey" = [])), request_body = Object,
     summary = "Email verification: mails a six-digit code, `{email}`; the same answer for any email",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
+    responses(Message<Errors<400, 403, 429>>))]
 pub async fn resend_verification_otp(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let message = "If that email needs verifying, a verification code has been sent.";
     mail(call, body, Purpose::Verification, message).await
 }
 
-#[utoipa::path(post, path = "/api/userAuth/request-password-reset", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/request-password-reset", security(("apiKey" = [])), request_body = Object,
     summary = "Password reset by email: `{email}`; the same answer for unknown emails; 403 without an SMTP server",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
+    responses(Message<Errors<400, 403, 429>>))]
 pub async fn request_password_reset(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let message = "If that email exists, a password reset code has been sent.";
     mail(call, body, Purpose::PasswordReset, message).await
 }
 
 /// `{email, otp}` (the SDK) or `{token}` (the docs).
-#[utoipa::path(post, path = "/api/userAuth/verify-email", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/verify-email", security(("apiKey" = [])), request_body = Object,
     summary = "Marks the email verified: `{email, otp}` or `{token}`",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
+    responses(Message<Errors<400, 403, 429>>))]
 pub async fn verify_email(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let (svc, caller) = (call.services(), &call.caller);
     email_codes::enabled(svc, Purpose::Verification)?;
@@ -71,10 +69,9 @@ pub async fn verify_email(call: Ub, body: UbBody) -> Result<Json<Value>> {
 }
 
 /// `{email, otp, newPassword}` (the SDK) or `{token, newPassword}` (the docs).
-#[utoipa::path(post, path = "/api/userAuth/reset-password", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/reset-password", security(("apiKey" = [])), request_body = Object,
     summary = "Sets a new password: `{email, otp, newPassword}` or `{token, newPassword}`; ends every session",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{message}`", body = Object), super::doc::Errors<400, 403, 429>))]
+    responses(Message<Errors<400, 403, 429>>))]
 pub async fn reset_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let (svc, caller) = (call.services(), &call.caller);
     email_codes::enabled(svc, Purpose::PasswordReset)?;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::call::{Result, Ub, UbBody};
 use super::cookies::{cookie_path, secure, set_cookie};
+use super::doc::Errors;
 use crate::domain::oauth::callback::Callback;
 use crate::domain::oauth::social;
 use crate::http::body::string_field;
@@ -40,10 +41,9 @@ fn callback_path(provider: &str) -> String {
     format!("/api/userAuth/social/{provider}/callback")
 }
 
-#[utoipa::path(get, path = "/api/userAuth/social/{provider}/start", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/userAuth/social/{provider}/start", params(("provider" = String, Path)),
     summary = "Social sign-in: redirects the browser to the provider (`?key=pk_live_…`; secret keys refused)",
-    params(("provider" = String, Path)),
-    responses((status = 303, description = "To the provider's authorization URL"), super::doc::Errors<401, 403, 404, 429>))]
+    responses((status = 303, description = "To the provider's authorization URL"), Errors<401, 403, 404, 429>))]
 pub async fn social_start(
     call: BrowserCall,
     Path(p): Path<ProviderPath>,
@@ -70,10 +70,9 @@ async fn finish(call: BrowserCall, provider: &str, encoded: &[u8]) -> BrowserRes
 
 /// The provider's callback (register it at the provider and list it in the
 /// provider's `redirect_urls`).
-#[utoipa::path(get, path = "/api/userAuth/social/{provider}/callback", tag = super::doc::TAG,
+#[utoipa::path(get, path = "/api/userAuth/social/{provider}/callback", params(("provider" = String, Path)),
     summary = "Social sign-in callback (`?state=&code=`): redirects to `<oauth2_site_url>/auth/callback?rtCode=…#token=…`",
-    params(("provider" = String, Path)),
-    responses((status = 303, description = "To the app's `/auth/callback`"), super::doc::Errors<400, 401, 403>))]
+    responses((status = 303, description = "To the app's `/auth/callback`"), Errors<400, 401, 403>))]
 pub async fn social_callback(
     call: BrowserCall,
     Path(p): Path<ProviderPath>,
@@ -82,11 +81,9 @@ pub async fn social_callback(
     finish(call, &p.provider, q.unwrap_or_default().as_bytes()).await
 }
 
-#[utoipa::path(post, path = "/api/userAuth/social/{provider}/callback", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/social/{provider}/callback", params(("provider" = String, Path)), request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`state`, `code` or `error`"),
     summary = "Social sign-in callback, `form_post` (Apple): the same as GET with the values in the body",
-    params(("provider" = String, Path)),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`state`, `code` or `error`"),
-    responses((status = 303, description = "To the app's `/auth/callback`"), super::doc::Errors<400, 401, 403>))]
+    responses((status = 303, description = "To the app's `/auth/callback`"), Errors<400, 401, 403>))]
 pub async fn social_callback_post(
     call: BrowserCall,
     Path(p): Path<ProviderPath>,
@@ -96,10 +93,9 @@ pub async fn social_callback_post(
 }
 
 /// `{rtCode, token}` → `{success, data: {refreshToken}, message}` and the cookie.
-#[utoipa::path(post, path = "/api/userAuth/social/exchange", tag = super::doc::TAG,
+#[utoipa::path(post, path = "/api/userAuth/social/exchange", security(("apiKey" = [])), request_body = Object,
     summary = "Social sign-in: trades the callback's one-time `rtCode` and its `token` for the refresh token (also set as the cookie)",
-    security(("apiKey" = [])), request_body = Object,
-    responses((status = 200, description = "`{success, data: {refreshToken}, message}`", body = Object), super::doc::Errors<400, 401, 429>))]
+    responses((status = 200, description = "`{success, data: {refreshToken}, message}`", body = Object), Errors<400, 401, 429>))]
 pub async fn social_exchange(
     call: Ub,
     headers: HeaderMap,
