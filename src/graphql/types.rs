@@ -353,6 +353,7 @@ impl UserConnection {
 #[derive(InputObject)]
 pub struct SignUpInput {
     pub email: String,
+    #[graphql(secret)]
     pub password: String,
     /// Initial profile data (an object).
     pub data: Option<Json<Value>>,
@@ -366,6 +367,7 @@ pub struct SignUpInput {
 #[derive(InputObject)]
 pub struct LogInInput {
     pub email: String,
+    #[graphql(secret)]
     pub password: String,
     /// Auth collection; defaults to `users`.
     pub collection: Option<String>,
@@ -388,17 +390,30 @@ pub struct UpdateMeInput {
 /// Input of `changePassword`.
 #[derive(InputObject)]
 pub struct ChangePasswordInput {
+    #[graphql(secret)]
     pub current_password: String,
+    #[graphql(secret)]
     pub new_password: String,
+}
+
+/// What proves a mailbox in `resetPassword` and `verifyEmail` (flattened into
+/// both): the token from the email, or the email address and the six-digit code.
+#[derive(InputObject)]
+pub struct MailProofInput {
+    #[graphql(secret)]
+    pub token: Option<String>,
+    pub email: Option<String>,
+    #[graphql(secret)]
+    pub code: Option<String>,
 }
 
 /// Input of `resetPassword`: the token from the email, or the email address
 /// and the six-digit code.
 #[derive(InputObject)]
 pub struct ResetPasswordInput {
-    pub token: Option<String>,
-    pub email: Option<String>,
-    pub code: Option<String>,
+    #[graphql(flatten)]
+    pub proof: MailProofInput,
+    #[graphql(secret)]
     pub new_password: String,
     /// The auth collection (default `users`); used with `email` and `code`.
     pub collection: Option<String>,
@@ -408,9 +423,8 @@ pub struct ResetPasswordInput {
 /// the six-digit code.
 #[derive(InputObject)]
 pub struct VerifyEmailInput {
-    pub token: Option<String>,
-    pub email: Option<String>,
-    pub code: Option<String>,
+    #[graphql(flatten)]
+    pub proof: MailProofInput,
     /// The auth collection (default `users`); used with `email` and `code`.
     pub collection: Option<String>,
 }

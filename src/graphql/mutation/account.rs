@@ -30,8 +30,8 @@ impl AccountMutation {
     async fn confirm_email_change(
         &self,
         ctx: &Context<'_>,
-        token: String,
-        password: String,
+        #[graphql(secret)] token: String,
+        #[graphql(secret)] password: String,
     ) -> Result<bool> {
         let (svc, project, client) = in_project(ctx)?;
         done(email_codes::confirm_email_change(

@@ -45,7 +45,11 @@ impl AuthMutation {
 
     /// Exchanges a refresh token for a new access token and a new refresh token.
     /// A refresh token reused after its rotation window revokes its session.
-    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] refresh_token: String,
+    ) -> Result<AuthPayload> {
         let (svc, caller) = parts(ctx)?;
         let project = caller.project.as_ref().map(|p| p.id.as_str());
         tokens(users::refresh(

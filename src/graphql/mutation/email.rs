@@ -8,15 +8,11 @@ use crate::domain::users::TokenLifetime;
 use crate::error::{AppError, AppResult};
 use crate::graphql::errors::GqlResult;
 use crate::graphql::factor_types::LogInPayload;
-use crate::graphql::types::{ResetPasswordInput, VerifyEmailInput};
+use crate::graphql::types::{MailProofInput, ResetPasswordInput, VerifyEmailInput};
 
 /// A token, or an email address and a six-digit code.
-fn proof<'a>(
-    token: &'a Option<String>,
-    email: &'a Option<String>,
-    code: &'a Option<String>,
-) -> AppResult<Proof<'a>> {
-    match (token, email, code) {
+fn proof(input: &MailProofInput) -> AppResult<Proof<'_>> {
+    match (&input.token, &input.email, &input.code) {
         (Some(token), None, None) => Ok(Proof::Token(token)),
         (None, Some(email), Some(code)) => Ok(Proof::Code { email, code }),
         _ => Err(AppError::validation(
@@ -76,7 +72,7 @@ impl EmailMutation {
         &self,
         ctx: &Context<'_>,
         code_id: String,
-        code: String,
+        #[graphql(secret)] code: String,
     ) -> Result<LogInPayload> {
         let (svc, project, client) = in_project(ctx)?;
         let lifetime = TokenLifetime::Short;
@@ -101,7 +97,7 @@ impl EmailMutation {
     /// with the email address and the six-digit code.
     async fn verify_email(&self, ctx: &Context<'_>, input: VerifyEmailInput) -> Result<bool> {
         let (svc, project, client) = in_project(ctx)?;
-        let proof = proof(&input.token, &input.email, &input.code).gql()?;
+        let proof = proof(&input.proof).gql()?;
         let collection = input.collection.as_deref();
         done(email_codes::verify_email(
             svc, project, collection, proof, client,
@@ -113,7 +109,7 @@ impl EmailMutation {
     /// email address and the six-digit code. Ends every session of the user.
     async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<bool> {
         let (svc, project, client) = in_project(ctx)?;
-        let proof = proof(&input.token, &input.email, &input.code).gql()?;
+        let proof = proof(&input.proof).gql()?;
         let (collection, password) = (input.collection.as_deref(), &input.new_password);
         done(email_codes::reset_password(
             svc, project, collection, proof, password, client,

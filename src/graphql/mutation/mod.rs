@@ -1,5 +1,9 @@
 //! Mutations, one part per area, merged into the schema's `Mutation`. The parts
 //! are declared here, their resolvers in their files.
+//!
+//! Arguments and input fields that carry a password, a mailed code or a token
+//! are `#[graphql(secret)]`: whatever prints a request (an extension's
+//! `stringify_execute_doc`, async-graphql's `Logger`) shows them masked.
 mod account;
 mod admin;
 mod auth;

@@ -51,7 +51,7 @@ impl OAuthMutation {
         &self,
         ctx: &Context<'_>,
         state: String,
-        code: String,
+        #[graphql(secret)] code: String,
     ) -> Result<Vec<IdentityObject>> {
         let (svc, caller, me) = as_user(ctx)?;
         let list = linking::link_identity(svc, me, &state, &code, &caller.client)
@@ -81,7 +81,7 @@ impl OAuthMutation {
         &self,
         ctx: &Context<'_>,
         state: String,
-        code: String,
+        #[graphql(secret)] code: String,
     ) -> Result<LogInPayload> {
         let (svc, project, client) = in_project(ctx)?;
         let req = FinishRequest {

@@ -20,8 +20,8 @@ impl SecondFactorMutation {
         &self,
         ctx: &Context<'_>,
         challenge_id: String,
-        code: Option<String>,
-        recovery_code: Option<String>,
+        #[graphql(secret)] code: Option<String>,
+        #[graphql(secret)] recovery_code: Option<String>,
     ) -> Result<AuthPayload> {
         let (svc, project, client) = in_project(ctx)?;
         let proof = match (&code, &recovery_code) {
@@ -76,7 +76,7 @@ impl SecondFactorMutation {
     async fn confirm_totp(
         &self,
         ctx: &Context<'_>,
-        code: String,
+        #[graphql(secret)] code: String,
         challenge_id: Option<String>,
     ) -> Result<TotpConfirmation> {
         if let Some(id) = challenge_id {
@@ -105,8 +105,8 @@ impl SecondFactorMutation {
     async fn disable_second_factor(
         &self,
         ctx: &Context<'_>,
-        password: Option<String>,
-        recovery_code: Option<String>,
+        #[graphql(secret)] password: Option<String>,
+        #[graphql(secret)] recovery_code: Option<String>,
     ) -> Result<bool> {
         let (svc, caller, me) = as_user(ctx)?;
         let proof = Reauth::of(password.as_deref(), recovery_code.as_deref())
@@ -121,7 +121,7 @@ impl SecondFactorMutation {
     async fn regenerate_recovery_codes(
         &self,
         ctx: &Context<'_>,
-        password: String,
+        #[graphql(secret)] password: String,
     ) -> Result<Vec<String>> {
         let (svc, _, me) = as_user(ctx)?;
         second_factor::regenerate_recovery_codes(svc, me, &password)
