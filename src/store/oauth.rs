@@ -15,32 +15,41 @@ pub struct FlowRow {
     pub nonce: String,
 }
 
+/// Forgets the expired rows of `table`, then runs the insert `text`.
+async fn insert_fresh(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    now: i64,
+    text: &str,
+    values: Vec<Value>,
+) -> AppResult<()> {
+    forget_expired(db, table, now).await?;
+    execute(db, text, values).await?;
+    Ok(())
+}
+
 /// Stores a flow under the hash of its state, and forgets expired ones.
 pub async fn put_flow(
     db: &impl ConnectionTrait,
     state_hash: &str,
-    f: &FlowRow,
+    f: FlowRow,
     expires_at: i64,
     now: i64,
 ) -> AppResult<()> {
-    forget_expired(db, "oauth_flows", now).await?;
-    execute(
-        db,
-        "INSERT INTO oauth_flows (state_hash, project_id, collection_id, provider, redirect_url, \
-         code_verifier, nonce, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        vec![
-            state_hash.into(),
-            f.project_id.clone().into(),
-            f.collection_id.clone().into(),
-            f.provider.clone().into(),
-            f.redirect_url.clone().into(),
-            f.code_verifier.clone().into(),
-            f.nonce.clone().into(),
-            expires_at.into(),
-        ],
-    )
-    .await?;
-    Ok(())
+    let text = "INSERT INTO oauth_flows (state_hash, project_id, collection_id, provider, \
+         redirect_url, code_verifier, nonce, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let texts = [
+        state_hash.to_owned(),
+        f.project_id,
+        f.collection_id,
+        f.provider,
+        f.redirect_url,
+        f.code_verifier,
+        f.nonce,
+    ];
+    let mut values: Vec<Value> = texts.into_iter().map(Value::from).collect();
+    values.push(expires_at.into());
+    insert_fresh(db, "oauth_flows", now, text, values).await
 }
 
 /// Takes a live flow: of two callers with one state, only one gets it.
@@ -98,15 +107,13 @@ fn identity(r: sea_orm::QueryResult) -> AppResult<IdentityRow> {
 /// The identity of a provider's account in a collection.
 pub async fn find_identity(
     db: &impl ConnectionTrait,
-    collection_id: &str,
-    provider: &str,
-    subject: &str,
+    key: IdentityKey<'_>,
 ) -> AppResult<Option<IdentityRow>> {
     query_one(
         db,
         "SELECT provider, user_id, email, email_verified FROM oauth_identities \
          WHERE collection_id = $1 AND provider = $2 AND subject = $3",
-        vec![collection_id.into(), provider.into(), subject.into()],
+        key.values(),
     )
     .await?
     .map(identity)
@@ -130,37 +137,55 @@ pub async fn identities_of(
     .collect()
 }
 
-/// `$1`…`$6` of both the insert and the email update: the identity's key
-/// (collection, provider, subject), then its email, whether verified, and now.
-fn key_and_email(key: [&str; 3], email: Option<&str>, verified: bool, now: i64) -> Vec<Value> {
-    let mut values: Vec<Value> = key.into_iter().map(Value::from).collect();
+/// An identity's key: a provider's account (its `subject`) in a collection.
+#[derive(Clone, Copy)]
+pub struct IdentityKey<'a> {
+    pub collection_id: &'a str,
+    pub provider: &'a str,
+    pub subject: &'a str,
+}
+
+impl IdentityKey<'_> {
+    /// `$1`…`$3`: collection, provider, subject.
+    fn values(self) -> Vec<Value> {
+        vec![
+            self.collection_id.into(),
+            self.provider.into(),
+            self.subject.into(),
+        ]
+    }
+}
+
+/// `$1`…`$6` of both the insert and the email update: the identity's key,
+/// then its email, whether verified, and now.
+fn key_and_email(
+    key: IdentityKey<'_>,
+    email: Option<&str>,
+    verified: bool,
+    now: i64,
+) -> Vec<Value> {
+    let mut values = key.values();
     values.extend([email.map(str::to_owned).into(), verified.into(), now.into()]);
     values
 }
 
 /// Links a provider's account to a user.
-#[allow(clippy::too_many_arguments)]
 pub async fn insert_identity(
     db: &impl ConnectionTrait,
     id: &str,
-    collection_id: &str,
-    provider: &str,
-    subject: &str,
+    key: IdentityKey<'_>,
     user_id: &str,
     email: Option<&str>,
     email_verified: bool,
     now: i64,
 ) -> AppResult<()> {
+    let mut values = key_and_email(key, email, email_verified, now);
+    values.extend([id.into(), user_id.into()]);
     execute(
         db,
         "INSERT INTO oauth_identities (collection_id, provider, subject, email, email_verified, \
          created_at, updated_at, id, user_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
-        {
-            let key = [collection_id, provider, subject];
-            let mut values = key_and_email(key, email, email_verified, now);
-            values.extend([id.into(), user_id.into()]);
-            values
-        },
+        values,
     )
     .await?;
     Ok(())
@@ -169,9 +194,7 @@ pub async fn insert_identity(
 /// Records what the provider now says of the account's email.
 pub async fn update_identity_email(
     db: &impl ConnectionTrait,
-    collection_id: &str,
-    provider: &str,
-    subject: &str,
+    key: IdentityKey<'_>,
     email: Option<&str>,
     email_verified: bool,
     now: i64,
@@ -180,12 +203,7 @@ pub async fn update_identity_email(
         db,
         "UPDATE oauth_identities SET email = $4, email_verified = $5, updated_at = $6 \
          WHERE collection_id = $1 AND provider = $2 AND subject = $3",
-        key_and_email(
-            [collection_id, provider, subject],
-            email,
-            email_verified,
-            now,
-        ),
+        key_and_email(key, email, email_verified, now),
     )
     .await?;
     Ok(())
@@ -217,14 +235,9 @@ pub async fn put_flow_link(
     expires_at: i64,
     now: i64,
 ) -> AppResult<()> {
-    forget_expired(db, "oauth_flow_links", now).await?;
-    execute(
-        db,
-        "INSERT INTO oauth_flow_links (state_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-        vec![state_hash.into(), user_id.into(), expires_at.into()],
-    )
-    .await?;
-    Ok(())
+    let text = "INSERT INTO oauth_flow_links (state_hash, user_id, expires_at) VALUES ($1, $2, $3)";
+    let values = vec![state_hash.into(), user_id.into(), expires_at.into()];
+    insert_fresh(db, "oauth_flow_links", now, text, values).await
 }
 
 /// Takes a flow's binding: the user it links an identity to, if any.

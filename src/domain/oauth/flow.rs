@@ -144,7 +144,7 @@ pub async fn start(svc: &Services, project: &Project, req: StartRequest) -> AppR
         code_verifier: svc.seal.seal(&seal_owner(&state_hash), verifier.as_bytes()),
         nonce,
     };
-    store::put_flow(&svc.db, &state_hash, &row, expires_at, now).await?;
+    store::put_flow(&svc.db, &state_hash, row, expires_at, now).await?;
     if let Some(user) = &req.link_user {
         store::put_flow_link(&svc.db, &state_hash, user, expires_at, now).await?;
     }

@@ -19,7 +19,7 @@ use crate::domain::services::Services;
 use crate::domain::users::model::{User, normalize_email};
 use crate::domain::users::query::get;
 use crate::error::{AppError, AppResult};
-use crate::store::oauth as store;
+use crate::store::oauth::{self as store, IdentityKey};
 
 /// The user a sign-in is for, and whether it was just created.
 pub struct SignIn {
@@ -53,8 +53,7 @@ pub async fn list(svc: &Services, user_id: &str) -> AppResult<Vec<Identity>> {
 /// Records what the provider now says of the account's email, when it changed.
 async fn refresh_email(
     svc: &Services,
-    collection_id: &str,
-    provider: &str,
+    key: IdentityKey<'_>,
     row: &store::IdentityRow,
     p: &Profile,
     now: i64,
@@ -63,16 +62,16 @@ async fn refresh_email(
     if row.email.as_deref() == email && row.email_verified == p.email_verified {
         return Ok(());
     }
-    store::update_identity_email(
-        &svc.db,
+    store::update_identity_email(&svc.db, key, email, p.email_verified, now).await
+}
+
+/// The key of a provider's account in a collection.
+fn key_of<'a>(collection_id: &'a str, provider: &'a str, p: &'a Profile) -> IdentityKey<'a> {
+    IdentityKey {
         collection_id,
         provider,
-        &p.subject,
-        email,
-        p.email_verified,
-        now,
-    )
-    .await
+        subject: &p.subject,
+    }
 }
 
 /// Finds or creates the user a provider's account signs in as.
@@ -90,8 +89,9 @@ pub async fn sign_in(
         ));
     }
     let email = p.email.as_deref();
-    if let Some(row) = store::find_identity(&svc.db, &collection.id, provider, &p.subject).await? {
-        refresh_email(svc, &collection.id, provider, &row, p, now).await?;
+    let key = key_of(&collection.id, provider, p);
+    if let Some(row) = store::find_identity(&svc.db, key).await? {
+        refresh_email(svc, key, &row, p, now).await?;
         let user = get(&svc.db, &project.id, &row.user_id).await?;
         return Ok(SignIn {
             user,
@@ -122,9 +122,7 @@ pub async fn sign_in(
         store::insert_identity(
             &svc.db,
             &keys::new_id(),
-            &collection.id,
-            provider,
-            &p.subject,
+            key,
             &m.id,
             Some(&email),
             true,
@@ -169,9 +167,7 @@ pub async fn sign_in(
     store::insert_identity(
         &txn,
         &keys::new_id(),
-        &collection.id,
-        provider,
-        &p.subject,
+        key_of(&collection.id, provider, p),
         &model.id,
         Some(&email),
         p.email_verified,
@@ -229,9 +225,10 @@ pub async fn link(
     }
     let collection = &user.collection_id;
     let now = Utc::now().timestamp();
-    match store::find_identity(&svc.db, collection, provider, &p.subject).await? {
+    let key = key_of(collection, provider, p);
+    match store::find_identity(&svc.db, key).await? {
         Some(row) if row.user_id == user.id => {
-            refresh_email(svc, collection, provider, &row, p, now).await?;
+            refresh_email(svc, key, &row, p, now).await?;
         }
         Some(_) => {
             return Err(AppError::Forbidden(
@@ -248,9 +245,7 @@ pub async fn link(
             store::insert_identity(
                 &svc.db,
                 &keys::new_id(),
-                collection,
-                provider,
-                &p.subject,
+                key,
                 &user.id,
                 p.email.as_deref(),
                 p.email_verified,
