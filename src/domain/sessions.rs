@@ -21,24 +21,27 @@ pub use super::client::ClientInfo;
 pub struct Session {
     pub id: String,
     pub user_id: String,
+    /// Where it was opened from.
+    pub client: ClientInfo,
     pub created_at: DateTime<Utc>,
     pub last_used_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
     pub revoked: bool,
 }
 
 impl From<session::Model> for Session {
     fn from(m: session::Model) -> Self {
+        let client = ClientInfo {
+            ip: m.ip,
+            user_agent: m.user_agent,
+        };
         Self {
             id: m.id,
             user_id: m.user_id,
+            client,
             created_at: m.created_at,
             last_used_at: m.last_used_at,
             expires_at: m.expires_at,
-            ip: m.ip,
-            user_agent: m.user_agent,
             revoked: m.revoked_at.is_some(),
         }
     }

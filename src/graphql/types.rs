@@ -248,11 +248,11 @@ impl SessionObject {
     }
     /// Peer address at log-in.
     async fn ip(&self) -> Option<&str> {
-        self.0.ip.as_deref()
+        self.0.client.ip.as_deref()
     }
     /// User agent at log-in.
     async fn user_agent(&self) -> Option<&str> {
-        self.0.user_agent.as_deref()
+        self.0.client.user_agent.as_deref()
     }
     /// Whether this is the session of the token making the request.
     async fn current(&self, ctx: &Context<'_>) -> bool {
