@@ -2,7 +2,7 @@
 use async_graphql::{Context, Object, Result};
 
 use super::AdminMutation;
-use super::call::{as_admin, full_user};
+use super::call::{as_admin, as_admin_over, full_user};
 use crate::domain::{sessions, users};
 use crate::graphql::errors::GqlResult;
 use crate::graphql::types::{UpdateMeInput, UserObject};
@@ -11,11 +11,9 @@ use crate::graphql::types::{UpdateMeInput, UserObject};
 impl AdminMutation {
     /// Ends every session of a user (secret key only). Returns the number ended.
     async fn revoke_user_sessions(&self, ctx: &Context<'_>, user_id: String) -> Result<u64> {
-        let (svc, project) = as_admin(ctx)?;
-        let user = users::get(&svc.db, &project.id, &user_id).await.gql()?;
-        sessions::revoke_all(svc, &user.id, None, "revoked by admin")
-            .await
-            .gql()
+        let (svc, user) = as_admin_over(ctx, &user_id).await?;
+        let ended = sessions::revoke_all(svc, &user.id, None, "revoked by admin").await;
+        ended.gql()
     }
 
     /// Changes a user's profile and files as `updateMe` does (secret key only).
@@ -25,8 +23,7 @@ impl AdminMutation {
         id: String,
         input: UpdateMeInput,
     ) -> Result<UserObject> {
-        let (svc, project) = as_admin(ctx)?;
-        let user = users::get(&svc.db, &project.id, &id).await.gql()?;
+        let (svc, user) = as_admin_over(ctx, &id).await?;
         super::files::update(ctx, svc, &user, input).await
     }
 

@@ -9,7 +9,7 @@ use crate::domain::access::Caller;
 use crate::domain::client::ClientInfo;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::LogInOutcome;
-use crate::domain::users::{AuthResult, User};
+use crate::domain::users::{self, AuthResult, User};
 use crate::error::AppResult;
 use crate::graphql::errors::GqlResult;
 use crate::graphql::factor_types::LogInPayload;
@@ -36,6 +36,13 @@ pub fn as_user<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Caller, &'
 pub fn as_admin<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Project)> {
     let (svc, caller) = parts(ctx)?;
     Ok((svc, caller.require_admin().gql()?))
+}
+
+/// The services and the user `id` of the project, for a secret key (or a
+/// superuser) only.
+pub async fn as_admin_over<'a>(ctx: &'a Context<'_>, id: &str) -> Result<(&'a Services, User)> {
+    let (svc, project) = as_admin(ctx)?;
+    Ok((svc, users::get(&svc.db, &project.id, id).await.gql()?))
 }
 
 /// The tokens of the session a call opened or renewed.

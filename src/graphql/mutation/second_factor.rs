@@ -3,9 +3,8 @@
 use async_graphql::{Context, Object, Result};
 
 use super::SecondFactorMutation;
-use super::call::{as_admin, as_user, done, in_project, tokens};
+use super::call::{as_admin_over, as_user, done, in_project, tokens};
 use crate::domain::second_factor::{self, FactorScope, Reauth, SecondProof};
-use crate::domain::users;
 use crate::error::AppError;
 use crate::graphql::errors::GqlResult;
 use crate::graphql::factor_types::{TotpConfirmation, TotpEnrolmentObject};
@@ -132,8 +131,7 @@ impl SecondFactorMutation {
     /// Removes every second factor of a user and ends its sessions (secret
     /// key only); the user is told by mail.
     async fn reset_second_factors(&self, ctx: &Context<'_>, user_id: String) -> Result<bool> {
-        let (svc, project) = as_admin(ctx)?;
-        let user = users::get(&svc.db, &project.id, &user_id).await.gql()?;
+        let (svc, user) = as_admin_over(ctx, &user_id).await?;
         done(second_factor::reset(svc, &user)).await
     }
 }
