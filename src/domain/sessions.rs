@@ -117,12 +117,8 @@ pub struct Rotated {
 /// Rotates a refresh token. A token that was already rotated is accepted only
 /// within the grace window (and yields the same successor); later, its reuse
 /// revokes the whole session and is reported as `TokenReused`.
-pub async fn rotate(
-    svc: &Services,
-    token: &str,
-    grace_secs: i64,
-    project_id: Option<&str>,
-) -> AppResult<Rotated> {
+pub async fn rotate(svc: &Services, token: &str, project_id: Option<&str>) -> AppResult<Rotated> {
+    let grace_secs = svc.refresh_grace_secs;
     let parts = refresh::parse(token).ok_or(AppError::InvalidToken)?;
     let s = session::Entity::find_by_id(parts.session_id)
         .one(&svc.db)

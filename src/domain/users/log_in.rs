@@ -125,7 +125,7 @@ pub async fn refresh(
     project_id: Option<&str>,
     lifetime: TokenLifetime,
 ) -> AppResult<AuthResult> {
-    let rotated = sessions::rotate(svc, refresh_token, svc.refresh_grace_secs, project_id).await?;
+    let rotated = sessions::rotate(svc, refresh_token, project_id).await?;
     let session = rotated.session;
     if project_id.is_some_and(|p| p != session.project_id) {
         return Err(AppError::InvalidToken);
