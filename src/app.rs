@@ -27,6 +27,7 @@ use crate::domain::projects::{self, CreatedProject};
 use crate::http::extract::client_ip;
 use crate::http::form::{BodyLimits, limit_bodies};
 use crate::http::proxies::TrustedProxies;
+use crate::http::rejection::{Families, Family, shape_rejections};
 use crate::http::state::AppState;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -113,6 +114,13 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
             BodyLimits::of_config(&config),
             limit_bodies,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            Families {
+                of_path: family,
+                limits: BodyLimits::of_config(&config),
+            },
+            shape_rejections,
+        ))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -133,6 +141,15 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
         }))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+}
+
+/// The family whose shape a path's errors take.
+fn family(path: &str) -> Option<Family> {
+    if path == "/graphql" || path.starts_with("/graphql/") {
+        Some(Family::Graphql)
+    } else {
+        crate::rest::family(path)
+    }
 }
 
 async fn healthz() -> &'static str {

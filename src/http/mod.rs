@@ -9,5 +9,6 @@ pub mod extract;
 pub mod form;
 pub mod proxies;
 pub mod query;
+pub mod rejection;
 pub mod state;
 pub mod tenant;

@@ -31,6 +31,7 @@ mod planner;
 mod playground;
 mod profile;
 mod querying;
+mod rejections;
 mod rest_cocobase;
 mod rest_pocketbase;
 mod rest_urbackend;
