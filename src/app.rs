@@ -11,7 +11,6 @@ use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -24,8 +23,10 @@ use crate::db;
 use crate::domain::Services;
 use crate::domain::events::EventBus;
 use crate::domain::projects::{self, CreatedProject};
+use crate::http::cors::cors;
 use crate::http::extract::client_ip;
 use crate::http::form::{BodyLimits, limit_bodies};
+use crate::http::headers::{Hardening, security_headers};
 use crate::http::proxies::TrustedProxies;
 use crate::http::rejection::{Families, Family, shape_rejections};
 use crate::http::state::AppState;
@@ -100,6 +101,11 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
     let sensitive = Arc::new([header::AUTHORIZATION, header::COOKIE, X_API_KEY.clone()]);
     // Validated when the configuration was loaded.
     let proxies = Arc::new(TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default());
+    let hardening = Hardening {
+        https_public: config.public_url.starts_with("https://"),
+        proxies: proxies.clone(),
+    };
+    let state_for_cors = state.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -121,19 +127,8 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
             },
             shape_rejections,
         ))
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods(Any)
-                .allow_headers([
-                    header::AUTHORIZATION,
-                    header::CONTENT_TYPE,
-                    header::ACCEPT_LANGUAGE,
-                    X_API_KEY.clone(),
-                    HeaderName::from_static("x-refresh-token"),
-                    HeaderName::from_static("x-refresh-token-mode"),
-                ]),
-        )
+        .layer(axum::middleware::from_fn_with_state(state_for_cors, cors))
+        .layer(axum::middleware::from_fn_with_state(hardening, security_headers))
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");

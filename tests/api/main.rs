@@ -38,6 +38,7 @@ mod rest_urbackend;
 mod schema;
 mod second_factor_policy;
 mod second_factors;
+mod security_headers;
 mod sessions;
 mod subscriptions;
 mod tokens;
