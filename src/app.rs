@@ -29,6 +29,7 @@ use crate::http::form::{BodyLimits, limit_bodies};
 use crate::http::headers::{Hardening, security_headers};
 use crate::http::proxies::TrustedProxies;
 use crate::http::rejection::{Families, Family, shape_rejections};
+use crate::http::shutdown::Shutdown;
 use crate::http::state::AppState;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -96,7 +97,16 @@ pub async fn first_start(services: &Services) -> anyhow::Result<Option<CreatedPr
 
 /// The router with every front door and middleware.
 pub fn router(services: Services, config: Arc<Config>) -> Router {
-    let state = AppState { services, config };
+    router_with(services, config, Shutdown::default())
+}
+
+/// The router, its long-lived connections watching `shutdown`.
+pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) -> Router {
+    let state = AppState {
+        services,
+        config,
+        shutdown,
+    };
     let config = state.config.clone();
     let sensitive = Arc::new([header::AUTHORIZATION, header::COOKIE, X_API_KEY.clone()]);
     // Validated when the configuration was loaded.
@@ -206,13 +216,35 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {addr} (set AUTHGRAPH_ADDR to a free address)"))?;
     tracing::info!(addr = %listener.local_addr()?, "authgraph listening");
     println!("authgraph listening on http://{}", listener.local_addr()?);
-    let app = router(services.clone(), config);
-    axum::serve(
+    let shutdown = Shutdown::default();
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let app = router_with(services.clone(), config, shutdown.clone());
+    let signalled = shutdown.clone();
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // The listener closes now; WebSockets and event streams end.
+        signalled.begin();
+    });
+    // In-flight requests finish, within the grace period.
+    let overdue = async {
+        shutdown.begun().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server.into_future() => served?,
+        _ = overdue => tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping"),
+    }
+    // WebSockets have been told to go away; give their close frames a moment.
+    if tokio::time::timeout(Duration::from_secs(2), shutdown.drained())
+        .await
+        .is_err()
+    {
+        tracing::warn!(open = shutdown.open(), "connections still open at exit");
+    }
     services.db.close_by_ref().await.ok();
     tracing::info!("authgraph stopped");
     Ok(())

@@ -55,6 +55,9 @@ pub struct Config {
     /// Seconds between WebSocket pings (`AUTHGRAPH_WS_PING_SECS`); a connection
     /// that answers nothing for two intervals is closed.
     pub ws_ping_secs: u64,
+    /// Seconds a SIGTERM waits for in-flight requests to finish
+    /// (`AUTHGRAPH_SHUTDOWN_GRACE_SECS`); WebSockets are closed with 1001 at once.
+    pub shutdown_grace_secs: u64,
     /// Log-in attempts per client address per rate-limit window
     /// (`AUTHGRAPH_LOGIN_LIMIT_PER_IP`); 0 = no limit.
     pub login_limit_per_ip: u64,
@@ -124,6 +127,7 @@ impl Default for Config {
             oauth_timeout_ms: 10_000,
             auth_cache_ms: 1000,
             ws_ping_secs: 30,
+            shutdown_grace_secs: 10,
             login_limit_per_ip: 20,
             signup_limit_per_ip: 10,
             rate_limit_window_secs: 3600,
@@ -216,6 +220,9 @@ impl Config {
         }
         if !(1..=600).contains(&self.ws_ping_secs) {
             bail!("AUTHGRAPH_WS_PING_SECS must be between 1 and 600");
+        }
+        if self.shutdown_grace_secs > 300 {
+            bail!("AUTHGRAPH_SHUTDOWN_GRACE_SECS must be at most 300");
         }
         if self.auth_cache_ms > 10_000 {
             bail!("AUTHGRAPH_AUTH_CACHE_MS must be at most 10000 (ten seconds)");

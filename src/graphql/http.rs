@@ -199,6 +199,7 @@ async fn graphql_get(
     let executor = state.subscriptions.clone();
     let ping_every = Duration::from_secs(state.app.config.ws_ping_secs);
     let services = state.app.services.clone();
+    let shutdown = state.app.shutdown.clone();
     // Small per-connection buffers (tungstenite's defaults are 128 KiB each):
     // thousands of idle subscriptions must stay cheap; a client whose unsent
     // output exceeds the cap is disconnected rather than buffered without bound.
@@ -208,7 +209,7 @@ async fn graphql_get(
         .max_write_buffer_size(1024 * 1024)
         .on_upgrade(move |socket| async move {
             // Held until the connection closes.
-            let _permit = permit;
+            let (_permit, _tracked) = (permit, shutdown.track());
             super::ws::serve(
                 socket,
                 protocol,
@@ -224,6 +225,7 @@ async fn graphql_get(
                     request_data(&mut data, &services, caller);
                     Ok(data)
                 },
+                async move { shutdown.begun().await },
             )
             .await;
         })

@@ -12,5 +12,6 @@ pub mod headers;
 pub mod proxies;
 pub mod query;
 pub mod rejection;
+pub mod shutdown;
 pub mod state;
 pub mod tenant;

@@ -40,5 +40,6 @@ mod second_factor_policy;
 mod second_factors;
 mod security_headers;
 mod sessions;
+mod shutdown;
 mod subscriptions;
 mod tokens;
