@@ -41,5 +41,6 @@ mod second_factors;
 mod security_headers;
 mod sessions;
 mod shutdown;
+mod sliding_limits;
 mod subscriptions;
 mod tokens;
