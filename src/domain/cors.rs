@@ -6,7 +6,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use entity::project;
 
-use super::projects::Project;
 use crate::error::{AppError, AppResult};
 
 /// An origin as browsers send it: `scheme://host[:port]`, lower case, no path.
@@ -36,12 +35,10 @@ pub fn stored(column: Option<&str>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-impl Project {
-    /// Whether `origin` (the request's `Origin` header) may send credentials.
-    pub fn allows_credentials(&self, origin: &str) -> bool {
-        let origin = origin.to_ascii_lowercase();
-        self.cors_origins.iter().any(|o| *o == origin)
-    }
+/// Whether `origin` (a request's `Origin` header) is in a project's list.
+pub fn listed(origins: &[String], origin: &str) -> bool {
+    let origin = origin.to_ascii_lowercase();
+    origins.iter().any(|o| *o == origin)
 }
 
 /// Replaces a project's list; every entry must be an origin.

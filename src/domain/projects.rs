@@ -35,6 +35,13 @@ impl From<project::Model> for Project {
     }
 }
 
+impl Project {
+    /// Whether `origin` (the request's `Origin` header) may send credentials.
+    pub fn allows_credentials(&self, origin: &str) -> bool {
+        super::cors::listed(&self.cors_origins, origin)
+    }
+}
+
 /// A created project with its keys, which are shown only this once.
 #[derive(Clone, Debug, Serialize)]
 pub struct CreatedProject {

@@ -126,17 +126,23 @@ fn assert_shape(
     body
 }
 
+/// Sends a request; its status, content type and body.
+async fn answer(req: reqwest::RequestBuilder) -> (u16, String, Vec<u8>) {
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (status, ct, res.bytes().await.unwrap().to_vec())
+}
+
 /// Every documented route and method, path parameters filled in.
 async fn routes(app: &TestApp) -> Vec<(Method, String)> {
-    let doc: Value = app
-        .http
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, _, doc) = answer(app.http.get(format!("{}/openapi.json", app.base))).await;
+    let doc: Value = serde_json::from_slice(&doc).unwrap();
     let mut out = vec![(Method::POST, "/graphql".to_owned())];
     for (path, ops) in doc["paths"].as_object().unwrap() {
         let filled = path
@@ -183,24 +189,15 @@ async fn every_route_refuses_each_kind_of_bad_body_in_its_familys_shape() {
             let url = format!("{}{prefix}{path}", app.base);
             for (class, content_type, body) in bad_bodies(limit) {
                 let what = format!("{method} {prefix}{path} with {class}");
-                let res = app
-                    .http
-                    .request(method.clone(), &url)
-                    .header("content-type", content_type)
-                    .header("x-api-key", &app.pk)
-                    .header("authorization", format!("Bearer {token}"))
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                let status = res.status().as_u16();
-                let ct = res
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_owned();
-                let bytes = res.bytes().await.unwrap();
+                let (status, ct, bytes) = answer(
+                    app.http
+                        .request(method.clone(), &url)
+                        .header("content-type", content_type)
+                        .header("x-api-key", &app.pk)
+                        .header("authorization", format!("Bearer {token}"))
+                        .body(body),
+                )
+                .await;
                 walked += 1;
                 assert!(status < 500, "{what}: {status}");
                 if class == "oversize" {
@@ -218,34 +215,27 @@ async fn every_route_refuses_each_kind_of_bad_body_in_its_familys_shape() {
     assert!(refused * 10 > walked * 7, "{refused} of {walked} refused");
 }
 
+/// Path segments that are not UTF-8 and queries of the wrong types.
+const BAD_PATHS: [&str; 7] = [
+    "/auth-collections/users/%FF%FE",
+    "/auth-collections/users?limit=-1&offset=abc&sort=%FF",
+    "/api/collections/%FF/records?page=abc&perPage=-5&filter=((((&sort=%FF",
+    "/api/collections/users/records/%FF",
+    "/api/files/%FF/%FE/%FD",
+    "/api/userAuth/public/%FF%FE",
+    "/api/userAuth/social/%FF/start?redirect=%FF",
+];
+
 #[tokio::test]
 async fn bad_paths_and_queries_are_refused_in_the_familys_shape() {
     let app = TestApp::spawn().await;
-    let bad = [
-        "/auth-collections/users/%FF%FE",
-        "/auth-collections/users?limit=-1&offset=abc&sort=%FF",
-        "/api/collections/%FF/records?page=abc&perPage=-5&filter=((((&sort=%FF",
-        "/api/collections/users/records/%FF",
-        "/api/files/%FF/%FE/%FD",
-        "/api/userAuth/public/%FF%FE",
-        "/api/userAuth/social/%FF/start?redirect=%FF",
-    ];
-    for path in bad {
-        let res = app
-            .http
-            .get(format!("{}{path}", app.base))
-            .header("x-api-key", &app.pk)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        let ct = res
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let bytes = res.bytes().await.unwrap();
+    for path in BAD_PATHS {
+        let (status, ct, bytes) = answer(
+            app.http
+                .get(format!("{}{path}", app.base))
+                .header("x-api-key", &app.pk),
+        )
+        .await;
         assert!((400..500).contains(&status), "GET {path}: {status}");
         assert_shape(family(path), &format!("GET {path}"), status, &ct, &bytes);
     }
@@ -269,21 +259,12 @@ async fn unknown_routes_and_methods_are_refused_in_the_familys_shape() {
         (Method::DELETE, "/graphql", 405),
     ];
     for (method, path, expected) in cases {
-        let res = app
-            .http
-            .request(method.clone(), format!("{}{path}", app.base))
-            .header("x-api-key", &app.pk)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        let ct = res
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let bytes = res.bytes().await.unwrap();
+        let (status, ct, bytes) = answer(
+            app.http
+                .request(method.clone(), format!("{}{path}", app.base))
+                .header("x-api-key", &app.pk),
+        )
+        .await;
         assert_eq!(status, expected, "{method} {path}");
         let family = family(path.trim_start_matches("/p/default"));
         assert_shape(family, &format!("{method} {path}"), status, &ct, &bytes);
@@ -304,23 +285,14 @@ async fn a_streamed_body_over_the_limit_is_a_413_in_the_familys_shape() {
         let stream = futures_util::stream::iter(
             std::iter::once(Ok(b"{\"email\":\"".to_vec())).chain(chunks),
         );
-        let res = app
-            .http
-            .post(format!("{}{path}", app.base))
-            .header("content-type", "application/json")
-            .header("x-api-key", &app.pk)
-            .body(reqwest::Body::wrap_stream(stream))
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        let ct = res
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let bytes = res.bytes().await.unwrap();
+        let (status, ct, bytes) = answer(
+            app.http
+                .post(format!("{}{path}", app.base))
+                .header("content-type", "application/json")
+                .header("x-api-key", &app.pk)
+                .body(reqwest::Body::wrap_stream(stream)),
+        )
+        .await;
         assert_eq!(status, 413, "{path}: {}", String::from_utf8_lossy(&bytes));
         let body = assert_shape(family(path), path, status, &ct, &bytes);
         assert!(body.to_string().contains("262144"), "{path}: {body}");
@@ -340,7 +312,7 @@ async fn graphql_answers_with_the_content_type_the_client_accepts() {
         if let Some(accept) = accept {
             req = req.header("accept", accept);
         }
-        req.send()
+        answer(req)
     };
     let new = Some("application/graphql-response+json, application/json;q=0.9");
     let cases = [
@@ -375,12 +347,10 @@ async fn graphql_answers_with_the_content_type_the_client_accepts() {
         ),
     ];
     for (accept, body, status, content_type) in cases {
-        let res = post(accept, body).await.unwrap();
+        let (got, ct, bytes) = post(accept, body).await;
         let what = format!("{body} accepting {accept:?}");
-        assert_eq!(res.status().as_u16(), status, "{what}");
-        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(got, status, "{what}");
         assert_eq!(ct, content_type, "{what}");
-        let bytes = res.bytes().await.unwrap();
         let reply: Value = serde_json::from_slice(&bytes).unwrap();
         if reply["data"]["__typename"].is_string() {
             continue;

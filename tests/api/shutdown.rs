@@ -51,6 +51,19 @@ fn slow_sign_up(base: &str, key: &str, email: &str, pause: Duration) -> reqwest:
         .body(reqwest::Body::wrap_stream(parts))
 }
 
+/// Starts a slow sign-up, then sends SIGTERM while it is in flight.
+async fn sign_up_then_sigterm(
+    server: &Server,
+    key: &str,
+    email: &str,
+    pause: Duration,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    let request = tokio::spawn(slow_sign_up(&server.base, key, email, pause).send());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    sigterm(server);
+    request
+}
+
 #[tokio::test]
 async fn sigterm_finishes_requests_in_flight_closes_websockets_with_1001_and_keeps_what_it_acknowledged()
  {
@@ -73,17 +86,13 @@ async fn sigterm_finishes_requests_in_flight_closes_websockets_with_1001_and_kee
     let ack = ws.next().await.unwrap().unwrap();
     assert!(ack.to_string().contains("connection_ack"), "{ack}");
 
-    let in_flight = tokio::spawn(
-        slow_sign_up(
-            &server.base,
-            &pk,
-            "inflight@example.com",
-            Duration::from_millis(1500),
-        )
-        .send(),
-    );
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    sigterm(&server);
+    let in_flight = sign_up_then_sigterm(
+        &server,
+        &pk,
+        "inflight@example.com",
+        Duration::from_millis(1500),
+    )
+    .await;
 
     // The WebSocket is told at once, with "going away".
     let close = tokio::time::timeout(Duration::from_secs(5), async {
@@ -133,17 +142,8 @@ async fn a_request_that_outlasts_the_grace_period_does_not_hold_the_shutdown() {
     let grace = [("AUTHGRAPH_SHUTDOWN_GRACE_SECS", "1")];
     let mut server = start_with(dir.path(), &db, &grace).await;
     let pk = server.key("publishable key:").unwrap();
-    let stuck = tokio::spawn(
-        slow_sign_up(
-            &server.base,
-            &pk,
-            "stuck@example.com",
-            Duration::from_secs(30),
-        )
-        .send(),
-    );
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    sigterm(&server);
+    let stuck =
+        sign_up_then_sigterm(&server, &pk, "stuck@example.com", Duration::from_secs(30)).await;
     let (status, took) = exit(&mut server, Duration::from_secs(10)).await;
     assert!(status.success(), "{status:?}");
     assert!(

@@ -8,6 +8,12 @@ use crate::helpers::{TestApp, error_code};
 
 const PW: &str = "correct horse battery";
 
+/// Four hits a minute: a burst of four, then one every 15 s.
+const FOUR_A_MINUTE: Rule = Rule {
+    max: 4,
+    window_secs: 60,
+};
+
 /// Moves a bucket's last hit `secs` into the past (time passing, for the bucket).
 async fn age(app: &TestApp, bucket: &str, secs: i64) {
     let sql = "UPDATE rate_limits SET window_start = window_start - $1 WHERE bucket = $2";
@@ -30,10 +36,7 @@ async fn attempt(app: &TestApp, bucket: &str, rule: Rule) -> Result<(), u64> {
 #[tokio::test]
 async fn a_burst_is_followed_by_one_attempt_per_slot_not_a_second_burst() {
     let app = TestApp::spawn().await;
-    let rule = Rule {
-        max: 4,
-        window_secs: 60,
-    };
+    let rule = FOUR_A_MINUTE;
     let bucket = "test:burst";
     for _ in 0..4 {
         assert_eq!(attempt(&app, bucket, rule).await, Ok(()));
@@ -55,10 +58,7 @@ async fn a_burst_is_followed_by_one_attempt_per_slot_not_a_second_burst() {
 #[tokio::test]
 async fn over_any_span_no_more_pass_than_one_burst_and_the_rate() {
     let app = TestApp::spawn().await;
-    let rule = Rule {
-        max: 4,
-        window_secs: 60,
-    };
+    let rule = FOUR_A_MINUTE;
     let bucket = "test:sliding";
     // Three attempts every 5 s of virtual time for 4 minutes.
     let mut passed = vec![];
@@ -92,24 +92,23 @@ async fn over_any_span_no_more_pass_than_one_burst_and_the_rate() {
     assert!(passed.len() >= 4 + 235 / 15, "{passed:?}");
 }
 
+/// A log-in's refresh token.
+async fn refresh_token_of(app: &TestApp, email: &str) -> String {
+    app.user(email).await;
+    let q = "mutation($i: LogInInput!) { logIn(input: $i) { refreshToken } }";
+    let input = json!({"i": {"email": email, "password": PW}});
+    let login = app.gql(Some(&app.pk), None, q, input).await;
+    login["data"]["logIn"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn token_refreshes_are_limited_per_account() {
     let app = TestApp::spawn_custom(None, |c| c.refresh_limit_per_account = 2).await;
-    app.user("rita@example.com").await;
-    let q = "mutation($i: LogInInput!) { logIn(input: $i) { refreshToken } }";
-    let login = app
-        .gql(
-            Some(&app.pk),
-            None,
-            q,
-            json!({"i": {"email": "rita@example.com", "password": PW}}),
-        )
-        .await;
-    let mut rt = login["data"]["logIn"]["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let refresh = "mutation($t: String!) { refreshToken(refreshToken: $t) { refreshToken } }";
+    let mut rt = refresh_token_of(&app, "rita@example.com").await;
     for _ in 0..2 {
         let res = app.gql(None, None, refresh, json!({"t": rt})).await;
         rt = res["data"]["refreshToken"]["refreshToken"]
@@ -120,17 +119,8 @@ async fn token_refreshes_are_limited_per_account() {
     let res = app.gql(None, None, refresh, json!({"t": rt})).await;
     assert_eq!(error_code(&res), Some("RATE_LIMITED"), "{res}");
     // Another account is not affected.
-    app.user("sam@example.com").await;
-    let other = app
-        .gql(
-            Some(&app.pk),
-            None,
-            q,
-            json!({"i": {"email": "sam@example.com", "password": PW}}),
-        )
-        .await;
-    let other_rt = other["data"]["logIn"]["refreshToken"].as_str().unwrap();
-    let res = app.gql(None, None, refresh, json!({"t": other_rt})).await;
+    let other = refresh_token_of(&app, "sam@example.com").await;
+    let res = app.gql(None, None, refresh, json!({"t": other})).await;
     assert!(
         res["data"]["refreshToken"]["refreshToken"].is_string(),
         "{res}"
@@ -142,25 +132,15 @@ async fn password_changes_are_limited_per_account_wrong_guesses_included() {
     let app = TestApp::spawn_custom(None, |c| c.password_change_limit_per_account = 2).await;
     let (token, _) = app.user("tess@example.com").await;
     let q = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { token } }";
-    for guess in ["guess one", "guess two"] {
-        let res = app
-            .gql(
-                None,
-                Some(&token),
-                q,
-                json!({"i": {"currentPassword": guess, "newPassword": "a new passphrase"}}),
-            )
-            .await;
-        assert_eq!(error_code(&res), Some("INVALID_CREDENTIALS"), "{res}");
+    // The right password is refused too once the guesses used the slots.
+    let tries = [
+        ("guess one", "INVALID_CREDENTIALS"),
+        ("guess two", "INVALID_CREDENTIALS"),
+        (PW, "RATE_LIMITED"),
+    ];
+    for (current, code) in tries {
+        let input = json!({"i": {"currentPassword": current, "newPassword": "a new passphrase"}});
+        let res = app.gql(None, Some(&token), q, input).await;
+        assert_eq!(error_code(&res), Some(code), "{current}: {res}");
     }
-    // The right password is refused too until a slot drains.
-    let res = app
-        .gql(
-            None,
-            Some(&token),
-            q,
-            json!({"i": {"currentPassword": PW, "newPassword": "a new passphrase"}}),
-        )
-        .await;
-    assert_eq!(error_code(&res), Some("RATE_LIMITED"), "{res}");
 }

@@ -150,21 +150,26 @@ async fn take(
     if taken == 1 {
         return Ok(None);
     }
-    let row = query_one(
-        db,
-        "SELECT window_start, hits FROM rate_limits WHERE bucket = $1",
-        vec![bucket.into()],
-    )
-    .await?;
-    let Some(row) = row else {
-        // Purged meanwhile: the bucket is empty.
-        return Ok(Some(1));
+    wait(db, bucket, now, max, window).await.map(Some)
+}
+
+/// Seconds until a hit fits in a full `bucket`.
+async fn wait(
+    db: &impl ConnectionTrait,
+    bucket: &str,
+    now: i64,
+    max: i64,
+    window: i64,
+) -> AppResult<i64> {
+    let sql = "SELECT window_start, hits FROM rate_limits WHERE bucket = $1";
+    // Purged meanwhile: the bucket is empty.
+    let Some(row) = query_one(db, sql, vec![bucket.into()]).await? else {
+        return Ok(1);
     };
     let (last, level): (i64, i64) = (row.try_get("", "window_start")?, row.try_get("", "hits")?);
     // Seconds from the last hit until a hit fits, less those gone by.
     let (excess, per) = (level - (max - 1) * MILLI, max * MILLI);
-    let since_last = (excess * window + per - 1) / per;
-    Ok(Some(since_last - (now - last)))
+    Ok((excess * window + per - 1) / per - (now - last))
 }
 
 /// Counts a hit of `kind` against an account (every instance shares it).
