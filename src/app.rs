@@ -11,7 +11,6 @@ use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -24,9 +23,13 @@ use crate::db;
 use crate::domain::Services;
 use crate::domain::events::EventBus;
 use crate::domain::projects::{self, CreatedProject};
+use crate::http::cors::cors;
 use crate::http::extract::client_ip;
 use crate::http::form::{BodyLimits, limit_bodies};
+use crate::http::headers::{Hardening, security_headers};
 use crate::http::proxies::TrustedProxies;
+use crate::http::rejection::{Families, Family, shape_rejections};
+use crate::http::shutdown::Shutdown;
 use crate::http::state::AppState;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -94,11 +97,25 @@ pub async fn first_start(services: &Services) -> anyhow::Result<Option<CreatedPr
 
 /// The router with every front door and middleware.
 pub fn router(services: Services, config: Arc<Config>) -> Router {
-    let state = AppState { services, config };
+    router_with(services, config, Shutdown::default())
+}
+
+/// The router, its long-lived connections watching `shutdown`.
+pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) -> Router {
+    let state = AppState {
+        services,
+        config,
+        shutdown,
+    };
     let config = state.config.clone();
     let sensitive = Arc::new([header::AUTHORIZATION, header::COOKIE, X_API_KEY.clone()]);
     // Validated when the configuration was loaded.
     let proxies = Arc::new(TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default());
+    let hardening = Hardening {
+        https_public: config.public_url.starts_with("https://"),
+        proxies: proxies.clone(),
+    };
+    let state_for_cors = state.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -113,19 +130,15 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
             BodyLimits::of_config(&config),
             limit_bodies,
         ))
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods(Any)
-                .allow_headers([
-                    header::AUTHORIZATION,
-                    header::CONTENT_TYPE,
-                    header::ACCEPT_LANGUAGE,
-                    X_API_KEY.clone(),
-                    HeaderName::from_static("x-refresh-token"),
-                    HeaderName::from_static("x-refresh-token-mode"),
-                ]),
-        )
+        .layer(axum::middleware::from_fn_with_state(
+            Families {
+                of_path: family,
+                limits: BodyLimits::of_config(&config),
+            },
+            shape_rejections,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state_for_cors, cors))
+        .layer(axum::middleware::from_fn_with_state(hardening, security_headers))
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -133,6 +146,15 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
         }))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+}
+
+/// The family whose shape a path's errors take.
+fn family(path: &str) -> Option<Family> {
+    if path == "/graphql" || path.starts_with("/graphql/") {
+        Some(Family::Graphql)
+    } else {
+        crate::rest::family(path)
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -194,13 +216,35 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {addr} (set AUTHGRAPH_ADDR to a free address)"))?;
     tracing::info!(addr = %listener.local_addr()?, "authgraph listening");
     println!("authgraph listening on http://{}", listener.local_addr()?);
-    let app = router(services.clone(), config);
-    axum::serve(
+    let shutdown = Shutdown::default();
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let app = router_with(services.clone(), config, shutdown.clone());
+    let signalled = shutdown.clone();
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // The listener closes now; WebSockets and event streams end.
+        signalled.begin();
+    });
+    // In-flight requests finish, within the grace period.
+    let overdue = async {
+        shutdown.begun().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server.into_future() => served?,
+        _ = overdue => tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping"),
+    }
+    // WebSockets have been told to go away; give their close frames a moment.
+    if tokio::time::timeout(Duration::from_secs(2), shutdown.drained())
+        .await
+        .is_err()
+    {
+        tracing::warn!(open = shutdown.open(), "connections still open at exit");
+    }
     services.db.close_by_ref().await.ok();
     tracing::info!("authgraph stopped");
     Ok(())

@@ -55,14 +55,25 @@ pub struct Config {
     /// Seconds between WebSocket pings (`AUTHGRAPH_WS_PING_SECS`); a connection
     /// that answers nothing for two intervals is closed.
     pub ws_ping_secs: u64,
+    /// Seconds a SIGTERM waits for in-flight requests to finish
+    /// (`AUTHGRAPH_SHUTDOWN_GRACE_SECS`); WebSockets are closed with 1001 at once.
+    pub shutdown_grace_secs: u64,
     /// Log-in attempts per client address per rate-limit window
     /// (`AUTHGRAPH_LOGIN_LIMIT_PER_IP`); 0 = no limit.
     pub login_limit_per_ip: u64,
     /// Sign-ups per client address per rate-limit window
     /// (`AUTHGRAPH_SIGNUP_LIMIT_PER_IP`); 0 = no limit.
     pub signup_limit_per_ip: u64,
-    /// The window of the per-address limits, in seconds (`AUTHGRAPH_RATE_LIMIT_WINDOW_SECS`).
+    /// The window of the per-address and per-account limits, in seconds
+    /// (`AUTHGRAPH_RATE_LIMIT_WINDOW_SECS`). Each limit is a leaky bucket: at
+    /// most the limit at once, then one more every window / limit seconds.
     pub rate_limit_window_secs: u64,
+    /// Refresh-token exchanges per account per window
+    /// (`AUTHGRAPH_REFRESH_LIMIT_PER_ACCOUNT`); 0 = no limit.
+    pub refresh_limit_per_account: u64,
+    /// Password changes (attempts, wrong current passwords included) per
+    /// account per window (`AUTHGRAPH_PASSWORD_CHANGE_LIMIT_PER_ACCOUNT`); 0 = no limit.
+    pub password_change_limit_per_account: u64,
     /// Failed log-ins of one identifier after which it is locked
     /// (`AUTHGRAPH_LOCKOUT_FAILURES`); 0 = no lockout.
     pub lockout_failures: u64,
@@ -124,9 +135,12 @@ impl Default for Config {
             oauth_timeout_ms: 10_000,
             auth_cache_ms: 1000,
             ws_ping_secs: 30,
+            shutdown_grace_secs: 10,
             login_limit_per_ip: 20,
             signup_limit_per_ip: 10,
             rate_limit_window_secs: 3600,
+            refresh_limit_per_account: 120,
+            password_change_limit_per_account: 10,
             lockout_failures: 10,
             lockout_secs: 900,
             trusted_proxies: String::new(),
@@ -216,6 +230,9 @@ impl Config {
         }
         if !(1..=600).contains(&self.ws_ping_secs) {
             bail!("AUTHGRAPH_WS_PING_SECS must be between 1 and 600");
+        }
+        if self.shutdown_grace_secs > 300 {
+            bail!("AUTHGRAPH_SHUTDOWN_GRACE_SECS must be at most 300");
         }
         if self.auth_cache_ms > 10_000 {
             bail!("AUTHGRAPH_AUTH_CACHE_MS must be at most 10000 (ten seconds)");
@@ -309,6 +326,8 @@ impl Config {
                 max: self.lockout_failures,
                 window_secs: self.lockout_secs,
             },
+            refresh_per_account: per_ip(self.refresh_limit_per_account),
+            password_change_per_account: per_ip(self.password_change_limit_per_account),
         }
     }
 

@@ -35,6 +35,12 @@ pub enum AppError {
     Conflict(String),
     #[error("profile data exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the request body exceeds the limit of {0} bytes")]
+    BodyTooLarge(usize),
+    /// A request the framework refuses before any rule applies: an unknown
+    /// route or method, an unsupported content type (status 404, 405, 415…).
+    #[error("{message}")]
+    Rejected { status: u16, message: String },
     #[error("the second-factor challenge is invalid or has expired; log in again")]
     ChallengeInvalid,
     #[error("the second-factor code is not valid")]
@@ -69,7 +75,13 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Validation { .. } => "VALIDATION",
             AppError::Conflict(_) => "CONFLICT",
-            AppError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            AppError::PayloadTooLarge(_) | AppError::BodyTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            AppError::Rejected { status, .. } => match status {
+                404 => "NOT_FOUND",
+                405 => "METHOD_NOT_ALLOWED",
+                415 => "UNSUPPORTED_MEDIA_TYPE",
+                _ => "BAD_REQUEST",
+            },
             AppError::ChallengeInvalid => "CHALLENGE_INVALID",
             AppError::InvalidSecondFactor => "INVALID_SECOND_FACTOR",
             AppError::FileTooLarge { .. } => "FILE_TOO_LARGE",
@@ -93,7 +105,10 @@ impl AppError {
             | AppError::OAuthRejected(_) => 401,
             AppError::AccountDisabled | AppError::Forbidden(_) | AppError::TokenReused => 403,
             AppError::NotFound(_) => 404,
-            AppError::PayloadTooLarge(_) | AppError::FileTooLarge { .. } => 413,
+            AppError::PayloadTooLarge(_)
+            | AppError::BodyTooLarge(_)
+            | AppError::FileTooLarge { .. } => 413,
+            AppError::Rejected { status, .. } => *status,
             AppError::RateLimited { .. } => 429,
             AppError::ProviderUnavailable(_) => 502,
             AppError::Internal(_) => 500,

@@ -13,6 +13,8 @@ pub struct Model {
     pub publishable_key_hash: String,
     #[sea_orm(unique)]
     pub secret_key_hash: String,
+    /// Origins allowed to call with credentials: a JSON array of strings.
+    pub cors_origins: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -4,6 +4,7 @@
 //! [project]
 //! slug = "shop"
 //! name = "Shop"
+//! cors_origins = ["https://app.example.com"]  # browser origins sent credentials
 //!
 //! [[collections]]
 //! name = "users"
@@ -58,6 +59,8 @@ pub struct ProjectFile {
 pub struct ProjectSection {
     pub slug: String,
     pub name: Option<String>,
+    /// Browser origins allowed to call with credentials; absent: unchanged.
+    pub cors_origins: Option<Vec<String>>,
 }
 
 /// One `[[collections]]` entry.
@@ -132,6 +135,9 @@ pub fn parse(text: &str) -> AppResult<ProjectFile> {
 }
 
 fn validate(file: &ProjectFile) -> AppResult<()> {
+    for origin in file.project.cors_origins.iter().flatten() {
+        super::cors::parse_origin(origin)?;
+    }
     let mut names = std::collections::HashSet::new();
     for c in &file.collections {
         collections::check_name("collection", &c.name)?;
@@ -290,6 +296,9 @@ pub async fn apply(db: &DatabaseConnection, file: &ProjectFile) -> AppResult<App
         }
         Err(e) => return Err(e),
     };
+    if let Some(origins) = &file.project.cors_origins {
+        super::cors::set_origins(db, &project.id, origins).await?;
+    }
     for section in &file.collections {
         if let Some(target) = section
             .fields

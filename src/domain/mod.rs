@@ -8,6 +8,7 @@ pub mod auth_cache;
 pub mod catalog;
 pub mod client;
 pub mod collections;
+pub mod cors;
 pub mod email_codes;
 pub mod events;
 pub mod files;

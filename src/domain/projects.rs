@@ -18,6 +18,8 @@ pub struct Project {
     pub id: String,
     pub slug: String,
     pub name: String,
+    /// Browser origins allowed to call with credentials (see `domain::cors`).
+    pub cors_origins: Vec<String>,
     pub created_at: chrono::DateTime<Utc>,
 }
 
@@ -27,8 +29,16 @@ impl From<project::Model> for Project {
             id: m.id,
             slug: m.slug,
             name: m.name,
+            cors_origins: super::cors::stored(m.cors_origins.as_deref()),
             created_at: m.created_at,
         }
+    }
+}
+
+impl Project {
+    /// Whether `origin` (the request's `Origin` header) may send credentials.
+    pub fn allows_credentials(&self, origin: &str) -> bool {
+        super::cors::listed(&self.cors_origins, origin)
     }
 }
 
@@ -91,6 +101,7 @@ pub async fn create(
         name: Set(name.to_owned()),
         publishable_key_hash: Set(keys::hash(&publishable_key)),
         secret_key_hash: Set(keys::hash(&secret_key)),
+        cors_origins: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

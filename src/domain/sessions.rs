@@ -131,6 +131,8 @@ pub async fn rotate(svc: &Services, token: &str, project_id: Option<&str>) -> Ap
     if project_id.is_some_and(|p| p != s.project_id) {
         return Err(AppError::InvalidToken);
     }
+    let rule = svc.limits.refresh_per_account;
+    super::limits::per_account(svc, "refresh", &s.user_id, rule).await?;
     let now = Utc::now();
     if s.revoked_at.is_some() {
         // A revoked session's tokens are dead; a rotated one replayed is reuse.

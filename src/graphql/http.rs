@@ -5,12 +5,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions};
-use async_graphql::{Data, ErrorExtensions, ParseRequestError};
+use async_graphql::{Data, ParseRequestError};
 use async_graphql_axum::GraphQLResponse;
 use axum::Router;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::TryStreamExt;
@@ -22,7 +22,8 @@ use crate::domain::files::bounds::upload_bounds;
 use crate::error::AppError;
 use crate::http::body::is_multipart;
 use crate::http::extract::RequestCredentials;
-use crate::http::form::{BodyLimits, is_length_limit, too_large_message};
+use crate::http::form::{BodyLimits, is_length_limit};
+use crate::http::rejection::{graphql_content_type, graphql_error};
 use crate::http::state::AppState;
 
 /// What the GraphQL door needs beside the shared state.
@@ -58,33 +59,41 @@ async fn graphql_post(
     RequestCredentials(creds): RequestCredentials,
     req: Request,
 ) -> Response {
+    let accept = req.headers().get(header::ACCEPT).cloned();
     let services = &state.app.services;
     let caller = match Caller::resolve(services, &creds).await {
         Ok(caller) => caller,
-        Err(err) => return refused(StatusCode::OK, err.extend()),
+        Err(err) => return graphql_error(StatusCode::OK, accept.as_ref(), &err),
     };
     let project = caller.project.as_ref().map(|p| p.id.clone());
     let mut request = match read_request(&state, project.as_deref(), req).await {
         Ok(request) => request,
-        Err((status, error)) => return refused(status, error),
+        Err((status, err)) => return graphql_error(status, accept.as_ref(), &err),
     };
     request_data(&mut request.data, services, caller);
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let response = state.schema.execute(request).await;
+    let status = answer_status(&response, accept.as_ref());
+    let mut res = GraphQLResponse::from(response).into_response();
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, graphql_content_type(accept.as_ref()));
+    res
 }
 
-/// An answer with one error and no data.
-fn refused(status: StatusCode, error: async_graphql::Error) -> Response {
-    let error = error.into_server_error(async_graphql::Pos::default());
-    let mut response =
-        GraphQLResponse::from(async_graphql::Response::from_errors(vec![error])).into_response();
-    *response.status_mut() = status;
-    response
-}
-
-/// A body over its limit, with the code GraphQL clients read.
-fn body_too_large(limit: usize) -> async_graphql::Error {
-    async_graphql::Error::new(too_large_message(limit))
-        .extend_with(|_, e| e.set("code", "PAYLOAD_TOO_LARGE"))
+/// GraphQL over HTTP: a request that did not validate (errors, no data, no
+/// path: nothing ran) is a 400 for a client that accepts
+/// `application/graphql-response+json`; a legacy `application/json` client
+/// gets 200 for every well-formed answer.
+fn answer_status(r: &async_graphql::Response, accept: Option<&HeaderValue>) -> StatusCode {
+    let new_type = graphql_content_type(accept) == "application/graphql-response+json";
+    let request_error = r.data == async_graphql::Value::Null
+        && !r.errors.is_empty()
+        && r.errors.iter().all(|e| e.path.is_empty());
+    if new_type && request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// Reads a JSON request, or a multipart one (the GraphQL multipart request
@@ -95,14 +104,14 @@ async fn read_request(
     state: &GraphqlState,
     project_id: Option<&str>,
     req: Request,
-) -> Result<async_graphql::Request, (StatusCode, async_graphql::Error)> {
+) -> Result<async_graphql::Request, (StatusCode, AppError)> {
     let config = &state.app.config;
     let body_limit = BodyLimits::of_config(config).of(req.headers());
     let mut options = MultipartOptions::default();
     if is_multipart(req.headers()) {
         let bounds = upload_bounds(&state.app.services, project_id)
             .await
-            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.extend()))?;
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))?;
         // The `operations` and `map` parts are limited the same way: at
         // least as much as a JSON body may hold.
         let per_part = (bounds.max_file_size as usize).max(config.max_body_bytes);
@@ -131,7 +140,10 @@ async fn read_request(
     let parsed = async_graphql::http::receive_body(content_type, body, options).await;
     parsed.map_err(|e| {
         if cut.load(Ordering::Relaxed) {
-            (StatusCode::PAYLOAD_TOO_LARGE, body_too_large(body_limit))
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                AppError::BodyTooLarge(body_limit),
+            )
         } else {
             match e {
                 ParseRequestError::PayloadTooLarge => {
@@ -140,16 +152,32 @@ async fn read_request(
                         field: "file".into(),
                         limit,
                     };
-                    (StatusCode::PAYLOAD_TOO_LARGE, err.extend())
+                    (StatusCode::PAYLOAD_TOO_LARGE, err)
                 }
-                other => {
-                    let err =
-                        AppError::validation("body", format!("not a GraphQL request: {other}"));
-                    (StatusCode::BAD_REQUEST, err.extend())
-                }
+                other => (StatusCode::BAD_REQUEST, not_a_request(other)),
             }
         }
     })
+}
+
+/// Why a body is not a GraphQL request, in words (async-graphql's errors
+/// print as Rust debug text).
+fn not_a_request(e: ParseRequestError) -> AppError {
+    let why = match e {
+        ParseRequestError::InvalidRequest(e) => match e.downcast::<serde_json::Error>() {
+            Ok(json) if json.is_data() => {
+                format!("the body must be a JSON object with a string `query`: {json}")
+            }
+            Ok(json) => format!("the body is not valid JSON: {json}"),
+            Err(e) => format!("the body could not be read: {e}"),
+        },
+        other => format!("the body is not a GraphQL request: {other}"),
+    };
+    AppError::Validation {
+        field: Some("body".into()),
+        message: why,
+        required: false,
+    }
 }
 
 /// GET: a WebSocket upgrade for subscriptions, otherwise the GraphiQL page.
@@ -171,6 +199,7 @@ async fn graphql_get(
     let executor = state.subscriptions.clone();
     let ping_every = Duration::from_secs(state.app.config.ws_ping_secs);
     let services = state.app.services.clone();
+    let shutdown = state.app.shutdown.clone();
     // Small per-connection buffers (tungstenite's defaults are 128 KiB each):
     // thousands of idle subscriptions must stay cheap; a client whose unsent
     // output exceeds the cap is disconnected rather than buffered without bound.
@@ -180,7 +209,7 @@ async fn graphql_get(
         .max_write_buffer_size(1024 * 1024)
         .on_upgrade(move |socket| async move {
             // Held until the connection closes.
-            let _permit = permit;
+            let (_permit, _tracked) = (permit, shutdown.track());
             super::ws::serve(
                 socket,
                 protocol,
@@ -196,6 +225,7 @@ async fn graphql_get(
                     request_data(&mut data, &services, caller);
                     Ok(data)
                 },
+                async move { shutdown.begun().await },
             )
             .await;
         })

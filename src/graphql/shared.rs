@@ -119,12 +119,14 @@ pub fn serialize(r: &Response) -> Arc<str> {
 }
 
 fn fell_behind() -> Arc<str> {
-    let err = AppError::validation(
+    let mut err = AppError::validation(
         "subscription",
         "the subscriber fell behind; subscribe again",
     )
     .extend()
     .into_server_error(Pos::default());
+    // No location applies (GraphQL: then `locations` is left out).
+    err.locations.clear();
     serialize(&Response::from_errors(vec![err]))
 }
 

@@ -108,6 +108,7 @@ pub async fn serve<F, Fut>(
     executor: SharedExecutor,
     ping_every: Duration,
     init: F,
+    going_away: impl Future<Output = ()>,
 ) where
     F: FnOnce(Value) -> Fut,
     Fut: Future<Output = Result<Data, String>>,
@@ -117,12 +118,24 @@ pub async fn serve<F, Fut>(
         protocol,
         ping_every,
     };
-    let data = match handshake(&mut conn, init).await {
+    // When the server shuts down, the client is told so (1001) whatever
+    // the connection was doing, and may reconnect to another instance.
+    let going_away = std::pin::pin!(going_away);
+    let mut going_away = futures_util::FutureExt::fuse(going_away);
+    let shut = || Close(1001, "server shutting down".into());
+    let handshaken = tokio::select! {
+        r = handshake(&mut conn, init) => r,
+        _ = &mut going_away => Err(Some(shut())),
+    };
+    let data = match handshaken {
         Ok(data) => Arc::new(data),
         Err(Some(close)) => return conn.close(close).await,
         Err(None) => return,
     };
-    let outcome = run(&mut conn, &executor, data).await;
+    let outcome = tokio::select! {
+        o = run(&mut conn, &executor, data) => o,
+        _ = &mut going_away => Some(shut()),
+    };
     if let Some(close) = outcome {
         conn.close(close).await;
     }

@@ -79,19 +79,24 @@ impl<D> From<AppError> for Failure<D> {
 
 impl<D: Dialect> IntoResponse for Failure<D> {
     fn into_response(self) -> Response {
-        let err = self.0;
-        if let AppError::Internal(source) = &err {
-            tracing::error!(error = ?source, "internal error in a REST handler");
-        }
-        let (status, body) = (D::RENDER)(&err);
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut res = (status, Json(body)).into_response();
-        if let Some(secs) = err.retry_after() {
-            res.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
-        }
-        res
+        render_error(D::RENDER, self.0)
     }
+}
+
+/// An error as a JSON response by a dialect's `render` (internal errors are
+/// logged here, never sent; rate-limit refusals carry `Retry-After`).
+pub fn render_error(render: fn(&AppError) -> (u16, Value), err: AppError) -> Response {
+    if let AppError::Internal(source) = &err {
+        tracing::error!(error = ?source, "internal error in a REST handler");
+    }
+    let (status, body) = render(&err);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, Json(body)).into_response();
+    if let Some(secs) = err.retry_after() {
+        res.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    res
 }
 
 /// A request of dialect `D`: the state and the resolved caller, read once.

@@ -258,13 +258,7 @@ pub async fn limit_bodies(State(limits): State<BodyLimits>, req: Request, next: 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        if req.uri().path() == "/graphql" {
-            // GraphQL clients read errors from `errors[].extensions.code`.
-            let error = serde_json::json!({"message": too_large_message(limit),
-                "extensions": {"code": "PAYLOAD_TOO_LARGE"}});
-            let body = axum::Json(serde_json::json!({ "errors": [error] }));
-            return (StatusCode::PAYLOAD_TOO_LARGE, body).into_response();
-        }
+        // Rendered in the caller's shape by `rejection::shape_rejections`.
         return (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").into_response();
     }
     let req = req.map(|b| AxBody::new(http_body_util::Limited::new(b, limit)));

@@ -3,11 +3,15 @@
 //! rendering of errors in a door's own shape.
 pub mod assets;
 pub mod body;
+pub mod cors;
 pub mod dialect;
 pub mod download;
 pub mod extract;
 pub mod form;
+pub mod headers;
 pub mod proxies;
 pub mod query;
+pub mod rejection;
+pub mod shutdown;
 pub mod state;
 pub mod tenant;

@@ -36,7 +36,7 @@ impl TrustedProxies {
         self.0.is_empty()
     }
 
-    fn contains(&self, ip: IpAddr) -> bool {
+    pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.0
             .iter()

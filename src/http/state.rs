@@ -6,9 +6,10 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::Services;
 
-/// The domain services and the configuration; cheap to clone.
+/// The domain services, the configuration and the shutdown signal; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
     pub config: Arc<Config>,
+    pub shutdown: super::shutdown::Shutdown,
 }

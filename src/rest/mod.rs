@@ -20,6 +20,8 @@ pub use pocketbase::filter as pb_filter;
 use axum::Router;
 use axum::middleware;
 
+use crate::http::dialect::Dialect;
+use crate::http::rejection::Family;
 use crate::http::state::AppState;
 use crate::http::tenant::tenant_slug;
 
@@ -39,4 +41,28 @@ pub fn router(app: AppState) -> Router {
             routes.clone().layer(middleware::from_fn(tenant_slug)),
         )
         .merge(routes)
+}
+
+/// The REST family a path belongs to (after an optional `/p/{project}`), by
+/// the URL prefixes each product documents.
+pub fn family(path: &str) -> Option<Family> {
+    let path = match path.strip_prefix("/p/") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => path,
+    };
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if under("/api/userAuth") {
+        Some(Family::Rest(urbackend::UrBackend::RENDER))
+    } else if under("/api") {
+        Some(Family::Rest(pocketbase::PocketBase::RENDER))
+    } else if under("/auth-collections") {
+        Some(Family::Rest(cocobase::Cocobase::RENDER))
+    } else if under("/auth") {
+        Some(Family::Rest(cocobase::Register::RENDER))
+    } else {
+        None
+    }
 }

@@ -22,10 +22,10 @@ fn bin(dir: &std::path::Path, database_url: &str) -> Command {
     cmd
 }
 
-struct Server {
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) child: Child,
     lines: Vec<String>,
-    base: String,
+    pub(crate) base: String,
 }
 
 /// A failing test must not leave its servers running (they hold the test's
@@ -39,7 +39,17 @@ impl Drop for Server {
 
 /// Starts `authgraph serve` and reads its stdout until it listens.
 async fn start(dir: &std::path::Path, database_url: &str) -> Server {
+    start_with(dir, database_url, &[]).await
+}
+
+/// `start` with more environment variables.
+pub(crate) async fn start_with(
+    dir: &std::path::Path,
+    database_url: &str,
+    env: &[(&str, &str)],
+) -> Server {
     let mut child = bin(dir, database_url)
+        .envs(env.iter().copied())
         .arg("serve")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -63,7 +73,7 @@ async fn start(dir: &std::path::Path, database_url: &str) -> Server {
 }
 
 impl Server {
-    fn key(&self, label: &str) -> Option<String> {
+    pub(crate) fn key(&self, label: &str) -> Option<String> {
         self.lines
             .iter()
             .find_map(|l| l.trim().strip_prefix(label).map(|k| k.trim().to_owned()))
@@ -106,7 +116,7 @@ fn rotate_keys(dir: &std::path::Path, database_url: &str, slug: &str) -> String 
         .to_owned()
 }
 
-async fn gql(base: &str, key: Option<&str>, token: Option<&str>, query: &str) -> Value {
+pub(crate) async fn gql(base: &str, key: Option<&str>, token: Option<&str>, query: &str) -> Value {
     let mut req = reqwest::Client::new()
         .post(format!("{base}/graphql"))
         .json(&json!({"query": query}));

@@ -151,6 +151,7 @@ mod tests {
             id: "p1".into(),
             slug: "default".into(),
             name: "D".into(),
+            cors_origins: vec![],
             created_at: chrono::Utc::now(),
         };
         assert_eq!(

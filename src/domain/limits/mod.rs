@@ -1,14 +1,18 @@
 //! Rate limits and account lockout (security checklist §5.2, items 9–12).
 //!
-//! Fixed-window counters kept in the database (`rate_limits`), so every
-//! instance on one Postgres counts against the same buckets:
+//! Counters kept in the database (`rate_limits`), so every instance on one
+//! Postgres counts against the same buckets. Rate limits are leaky buckets
+//! (`hit`: no burst at a window's edge); the lockout counts failures in a
+//! fixed window, which it then locks:
 //! - log-ins and sign-ups per client address (IPv6 by its /64), counted for
 //!   every attempt, whatever its outcome;
 //! - failed log-ins per identifier (collection + email or identity value),
 //!   which lock the identifier for the rest of the window: a correct password
 //!   is refused too until it ends. The bucket is keyed by the identifier, not
 //!   by a user, so unknown and known emails lock alike (no enumeration), and
-//!   its key is a digest (no email addresses in the table).
+//!   its key is a digest (no email addresses in the table);
+//! - token refreshes and password changes (every attempt, a wrong current
+//!   password included) per account.
 //!
 //! Each GraphQL `logIn` field is one attempt, so aliases batched into one
 //! request are counted one by one. A locked account is not stuck: a
@@ -79,21 +83,99 @@ async fn count(db: &impl ConnectionTrait, bucket: &str, window_secs: u64) -> App
     Ok((row.try_get("", "window_start")?, row.try_get("", "hits")?))
 }
 
-/// Counts one hit in `bucket`; refuses it (with the seconds until the window
-/// ends) when the rule's maximum was already reached.
+/// Counts one hit in `bucket`, or refuses it (with the seconds until the
+/// next hit would pass) when the rule's maximum is reached.
+///
+/// A leaky bucket, not a fixed window: the bucket holds `max` and drains
+/// continuously at `max` per `window_secs`, so a burst passes at most `max`
+/// hits, then one per `window_secs / max`; a burst at the end of one window
+/// cannot be followed by another at the start of the next. The row keeps the level in thousandths of a hit (`hits`) as
+/// of its last counted hit (`window_start`). A refused hit is not counted: a
+/// client that keeps knocking gets in at the rule's rate, never faster.
 pub async fn hit(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResult<()> {
     if rule.max == 0 {
         return Ok(());
     }
-    let (start, hits) = count(db, bucket, rule.window_secs).await?;
-    if hits as u64 > rule.max {
-        let kind = bucket.split(':').next().unwrap_or("");
-        tracing::warn!(event = "rate_limited", kind);
-        return Err(limited(
-            start + rule.window_secs as i64 - Utc::now().timestamp(),
-        ));
+    let now = Utc::now().timestamp();
+    let (max, window) = (rule.max as i64, rule.window_secs.max(1) as i64);
+    let Some(wait) = take(db, bucket, now, max, window).await? else {
+        return Ok(());
+    };
+    let kind = bucket.split(':').next().unwrap_or("");
+    tracing::warn!(event = "rate_limited", kind);
+    Err(limited(wait))
+}
+
+/// Thousandths of a hit: the level of a leaky bucket.
+const MILLI: i64 = 1000;
+
+/// Adds a hit to `bucket` if it fits under `max` once drained for the time
+/// since the last one; else the seconds until it would. Each step is one
+/// statement (atomic on SQLite and on PostgreSQL, so instances share it).
+async fn take(
+    db: &impl ConnectionTrait,
+    bucket: &str,
+    now: i64,
+    max: i64,
+    window: i64,
+) -> AppResult<Option<i64>> {
+    let first = execute(
+        db,
+        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, $3) \
+         ON CONFLICT (bucket) DO NOTHING",
+        vec![bucket.into(), now.into(), MILLI.into()],
+    )
+    .await?;
+    if first == 1 {
+        return Ok(None);
     }
-    Ok(())
+    // The level left after draining, never below zero.
+    let drained = "(CASE WHEN hits - ($2 - window_start) * $4 / $5 < 0 THEN 0 \
+                   ELSE hits - ($2 - window_start) * $4 / $5 END)";
+    let taken = execute(
+        db,
+        &format!(
+            "UPDATE rate_limits SET hits = {drained} + $3, window_start = $2 \
+             WHERE bucket = $1 AND {drained} + $3 <= $4"
+        ),
+        vec![
+            bucket.into(),
+            now.into(),
+            MILLI.into(),
+            (max * MILLI).into(),
+            window.into(),
+        ],
+    )
+    .await?;
+    if taken == 1 {
+        return Ok(None);
+    }
+    wait(db, bucket, now, max, window).await.map(Some)
+}
+
+/// Seconds until a hit fits in a full `bucket`.
+async fn wait(
+    db: &impl ConnectionTrait,
+    bucket: &str,
+    now: i64,
+    max: i64,
+    window: i64,
+) -> AppResult<i64> {
+    let sql = "SELECT window_start, hits FROM rate_limits WHERE bucket = $1";
+    // Purged meanwhile: the bucket is empty.
+    let Some(row) = query_one(db, sql, vec![bucket.into()]).await? else {
+        return Ok(1);
+    };
+    let (last, level): (i64, i64) = (row.try_get("", "window_start")?, row.try_get("", "hits")?);
+    // Seconds from the last hit until a hit fits, less those gone by.
+    let (excess, per) = (level - (max - 1) * MILLI, max * MILLI);
+    Ok((excess * window + per - 1) / per - (now - last))
+}
+
+/// Counts a hit of `kind` against an account (every instance shares it).
+pub async fn per_account(svc: &Services, kind: &str, user_id: &str, rule: Rule) -> AppResult<()> {
+    let bucket = format!("{kind}:acct:{}", identity_bucket("account", user_id));
+    hit(&svc.db, &bucket, rule).await
 }
 
 /// Refuses when `bucket` already holds the rule's maximum in its window

@@ -21,6 +21,10 @@ pub struct Limits {
     pub signup_per_ip: Rule,
     /// Failed log-ins per identifier before it is locked for the window.
     pub lockout: Rule,
+    /// Refresh-token exchanges per account.
+    pub refresh_per_account: Rule,
+    /// Password changes (attempts) per account.
+    pub password_change_per_account: Rule,
 }
 
 impl Limits {
@@ -28,5 +32,7 @@ impl Limits {
         login_per_ip: Rule::OFF,
         signup_per_ip: Rule::OFF,
         lockout: Rule::OFF,
+        refresh_per_account: Rule::OFF,
+        password_change_per_account: Rule::OFF,
     };
 }

@@ -95,6 +95,9 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
     let hash = match &req.password {
         Some(np) => {
             if let Some(current) = &np.current {
+                // Every attempt counts: a stolen token must not guess the password.
+                let rule = svc.limits.password_change_per_account;
+                limits::per_account(svc, "password", &user.id, rule).await?;
                 if !verify_password(svc, user, current).await? {
                     return Err(AppError::InvalidCredentials);
                 }

@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use super::route_list::api_routes;
 
+pub use auth::Register;
 pub use call::{Coco, CocoBody, CocoError, Cocobase};
 pub use list::list_query;
 

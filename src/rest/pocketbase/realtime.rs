@@ -123,11 +123,15 @@ fn events(
     mut inbox: mpsc::Receiver<(String, String)>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let mut rx = state.app.services.events.subscribe();
+    let (shutdown, tracked) = (state.app.shutdown.clone(), state.app.shutdown.track());
     async_stream::stream! {
-        let _registration = registration;
+        let (_registration, _tracked) = (registration, tracked);
+        // The stream ends when the server shuts down; the SDK reconnects.
+        let mut going_away = Box::pin(async move { shutdown.begun().await });
         yield Ok(Event::default().id(id.clone()).event("PB_CONNECT").data(json!({"clientId": id}).to_string()));
         loop {
             let event = tokio::select! {
+                _ = &mut going_away => break,
                 own = inbox.recv() => match own {
                     Some((topic, data)) => {
                         yield Ok(Event::default().event(topic).data(data));
