@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use authgraph::config::Config;
-use authgraph::domain::{apply, projects, superusers};
+use authgraph::domain::{apply, projects, signing_keys, superusers};
 use authgraph::{app, db, graphql};
 
 #[derive(Parser)]
@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: SuperuserCommand,
     },
+    /// Manage the keys that sign access tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Apply a declarative project file (see README).
     Apply { file: PathBuf },
     /// Print the GraphQL schema (SDL).
@@ -63,6 +68,13 @@ enum ProjectCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Sign with a new key from now on; the old public key stays in the JWKS
+    /// until the last token it signed has expired.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -145,6 +157,18 @@ async fn run() -> anyhow::Result<()> {
                 "superuser {} {}",
                 su.email,
                 if created { "created" } else { "updated" }
+            );
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let services = app::services(&config).await?;
+            let kid = signing_keys::rotate(&services)
+                .await
+                .map_err(|e| anyhow::anyhow!("{} ({})", e.public_message(), e.code()))?;
+            println!(
+                "signing key {kid} now signs; the previous one verifies until its tokens expire"
             );
             Ok(())
         }

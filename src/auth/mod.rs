@@ -6,5 +6,6 @@ pub mod oauth;
 pub mod password;
 pub mod refresh;
 pub mod seal;
+pub mod signing;
 pub mod tokens;
 pub mod totp;

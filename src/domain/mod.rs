@@ -21,6 +21,7 @@ pub mod projects;
 pub mod second_factor;
 pub mod services;
 pub mod sessions;
+pub mod signing_keys;
 pub mod superusers;
 pub mod users;
 

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
 
-use super::{cocobase, pocketbase, urbackend};
+use super::{cocobase, pocketbase, urbackend, wellknown};
 
 /// The document, built once from the dialects' routers.
 pub fn document() -> &'static OpenApi {
@@ -22,6 +22,7 @@ pub fn document() -> &'static OpenApi {
         doc.merge(cocobase::routes().into_openapi());
         doc.merge(pocketbase::routes().into_openapi());
         doc.merge(urbackend::routes().into_openapi());
+        doc.merge(wellknown::routes().into_openapi());
         name_operations(&mut doc);
         doc
     })
@@ -48,6 +49,7 @@ fn frame() -> OpenApi {
         cocobase::doc::TAG,
         pocketbase::doc::TAG,
         urbackend::doc::TAG,
+        wellknown::TAG,
     ];
     OpenApiBuilder::new()
         .info(
@@ -107,7 +109,7 @@ mod tests {
     use serde_json::{Value, json};
     use utoipa_axum::router::OpenApiRouter;
 
-    use super::{cocobase, document, pocketbase, urbackend};
+    use super::{cocobase, document, pocketbase, urbackend, wellknown};
 
     type Routes = BTreeSet<(String, String)>;
 
@@ -183,6 +185,7 @@ mod tests {
         let mut all = served_and_documented(cocobase::routes());
         all.extend(served_and_documented(pocketbase::routes()));
         all.extend(served_and_documented(urbackend::routes()));
+        all.extend(served_and_documented(wellknown::routes()));
         let doc = serde_json::to_value(document()).unwrap();
         assert_eq!(documented(&doc), all);
         for known in [

@@ -16,6 +16,7 @@ mod files_graphql;
 mod files_pocketbase;
 mod files_thumbs;
 mod hardening_input;
+mod jwks;
 mod limits;
 mod oauth;
 mod oauth_apple;
