@@ -2,6 +2,7 @@
 pub mod codes;
 pub mod derived;
 pub mod keys;
+pub mod legacy;
 pub mod oauth;
 pub mod password;
 pub mod refresh;
