@@ -1,6 +1,8 @@
 //! The `authgraph` command line.
 #![forbid(unsafe_code)]
 
+mod transfer;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -46,6 +48,10 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Import users from PocketBase, Firebase, Supabase or CSV (see README).
+    Import(transfer::ImportArgs),
+    /// Export a project's users and identities as JSON lines.
+    Export(transfer::ExportArgs),
     /// Apply a declarative project file (see README).
     Apply { file: PathBuf },
     /// Print the GraphQL schema (SDL).
@@ -172,6 +178,8 @@ async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Import(args) => transfer::import(&app::services(&config).await?, args).await,
+        Command::Export(args) => transfer::export(&app::services(&config).await?, args).await,
         Command::Apply { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
