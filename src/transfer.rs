@@ -99,8 +99,14 @@ pub async fn import(services: &Services, args: ImportArgs) -> anyhow::Result<()>
     let bar = ProgressBar::new(rows.len() as u64);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows ({per_sec}, ETA {eta})",
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows ({rate} rows/s, ETA {eta})",
         )?
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}", state.per_sec());
+            },
+        )
         .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
