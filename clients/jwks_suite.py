@@ -16,7 +16,7 @@ import uuid
 
 import jwt
 
-from harness import CheckFailed, check, expect, expect_eq, finish
+from harness import CheckFailed, check, expect, expect_eq, finish, gql
 
 BASE_URL = os.environ["BASE_URL"].rstrip("/")
 PK = os.environ["PK"]
@@ -36,19 +36,6 @@ S = State()
 
 def get_json(url):
     with urllib.request.urlopen(url, timeout=30) as res:
-        return json.load(res)
-
-
-def gql(query, variables=None, token=None):
-    req = urllib.request.Request(
-        f"{BASE_URL}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"content-type": "application/json", "x-api-key": PK},
-        method="POST",
-    )
-    if token:
-        req.add_header("authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=30) as res:
         return json.load(res)
 
 

@@ -7,17 +7,6 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, error_code};
 
-async fn get_json(app: &TestApp, path: &str) -> Value {
-    let res = app
-        .http
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{path}");
-    res.json().await.unwrap()
-}
-
 /// Verifies `token` with nothing but the key set the server publishes.
 fn verify_with(jwks: &Value, token: &str) -> Result<Value, String> {
     let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(|e| e.to_string())?;
@@ -38,11 +27,11 @@ fn verify_with(jwks: &Value, token: &str) -> Result<Value, String> {
 async fn access_tokens_are_ed25519_and_verify_with_only_the_published_key_set() {
     let app = TestApp::spawn().await;
     let (token, user_id) = app.user("jwks@example.com").await;
-    let discovery = get_json(&app, "/.well-known/openid-configuration").await;
+    let discovery = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], "authgraph");
     let jwks_uri = discovery["jwks_uri"].as_str().unwrap();
     assert_eq!(jwks_uri, format!("{}/.well-known/jwks.json", app.base));
-    let jwks = get_json(&app, "/.well-known/jwks.json").await;
+    let jwks = app.get_json("/.well-known/jwks.json").await;
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1, "{jwks}");
     assert_eq!(
@@ -79,7 +68,7 @@ async fn a_rotated_key_keeps_verifying_the_tokens_it_signed_and_stays_published(
     for token in [&before, &after] {
         assert!(app.me(token).await["data"]["me"]["id"].is_string());
     }
-    let jwks = get_json(&app, "/.well-known/jwks.json").await;
+    let jwks = app.get_json("/.well-known/jwks.json").await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "{jwks}");
     verify_with(&jwks, &before).unwrap();
     verify_with(&jwks, &after).unwrap();

@@ -19,7 +19,7 @@ use super::users::normalize_email;
 use crate::auth::{keys, legacy};
 use crate::error::AppResult;
 use crate::store;
-use crate::store::import::NewUser;
+use entity::user;
 
 /// One user as a source gave it, before the checks.
 #[derive(Clone, Debug, Default)]
@@ -85,9 +85,10 @@ fn verifiable(hash: &str) -> bool {
 /// Checks one row against the source's earlier rows; the user to insert or why not.
 fn check(
     row: ImportRow,
+    collection: &Collection,
     seen: &mut HashSet<String>,
     now: DateTime<Utc>,
-) -> Result<NewUser, String> {
+) -> Result<user::Model, String> {
     let (email, email_normalized) =
         normalize_email(&row.email).map_err(|_| "invalid or missing email".to_owned())?;
     if !verifiable(&row.password_hash) {
@@ -106,14 +107,18 @@ fn check(
         return Err("duplicate in the source".into());
     }
     let created_at = row.created_at.unwrap_or(now);
-    Ok(NewUser {
+    Ok(user::Model {
         id,
+        project_id: collection.project_id.clone(),
+        collection_id: collection.id.clone(),
         email,
         email_normalized,
         password_hash: row.password_hash,
+        data: Value::Object(data),
+        roles: serde_json::json!(["user"]),
         verified: row.verified,
         disabled: row.disabled,
-        data: Value::Object(data),
+        token_version: 0,
         created_at,
         updated_at: row.updated_at.unwrap_or(created_at),
     })
@@ -147,7 +152,7 @@ pub async fn run(
         let handled = batch.len() as u64;
         let mut users = Vec::with_capacity(batch.len());
         for candidate in batch {
-            match candidate.and_then(|row| check(row, &mut seen, now)) {
+            match candidate.and_then(|row| check(row, &collection, &mut seen, now)) {
                 Ok(user) => users.push(user),
                 Err(reason) => summary.skip(reason),
             }
@@ -166,7 +171,7 @@ pub async fn run(
         });
         summary.imported += users.len() as u64;
         if !req.dry_run {
-            store::import::insert(&svc.db, &project.id, &collection.id, users).await?;
+            store::import::insert(&svc.db, users).await?;
         }
         if !progress(handled) {
             summary.interrupted = rows.peek().is_some();

@@ -4,11 +4,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm::Database;
 use serde_json::{Map, Value};
 
 use super::csv::{cell, records, take, text, truthy};
 use super::{Candidate, ImportRow, parse_time};
+use crate::store::raw;
 
 /// One row of `auth.users` (CSV text or the database's JSON).
 fn row(mut r: Map<String, Value>) -> Candidate {
@@ -49,13 +50,13 @@ pub async fn read(source: &str) -> anyhow::Result<Vec<Candidate>> {
         .await
         .context("connecting to the Supabase database")?;
     // One JSON object per row: whatever columns this Supabase version has.
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT to_jsonb(u)::text AS row FROM auth.users u ORDER BY created_at, id",
-        ))
-        .await
-        .context("reading auth.users")?;
+    let rows = raw::query_all(
+        &db,
+        "SELECT to_jsonb(u)::text AS row FROM auth.users u ORDER BY created_at, id",
+        vec![],
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("reading auth.users: {e:?}"))?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let text: String = r.try_get("", "row")?;
