@@ -272,7 +272,7 @@ mod tests {
                 assert!(!summary.is_empty(), "{at}: no summary");
                 let tags = op["tags"].as_array().map(Vec::as_slice).unwrap_or_default();
                 assert!(
-                    matches!(tags, [t] if ["Cocobase", "PocketBase", "urBackend"].contains(&t.as_str().unwrap())),
+                    matches!(tags, [t] if ["Cocobase", "PocketBase", "urBackend", wellknown::TAG].contains(&t.as_str().unwrap())),
                     "{at}: tags {tags:?}"
                 );
                 let id = op["operationId"].as_str().expect("operationId");
@@ -333,7 +333,7 @@ mod tests {
         );
         assert_eq!(
             doc["tags"],
-            json!([{"name": "Cocobase"}, {"name": "PocketBase"}, {"name": "urBackend"}])
+            json!([{"name": "Cocobase"}, {"name": "PocketBase"}, {"name": "urBackend"}, {"name": wellknown::TAG}])
         );
     }
 }
