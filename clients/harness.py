@@ -55,3 +55,20 @@ def expect_eq(actual, expected, what):
 def finish():
     print(f"{passed} passed, {failed} failed", flush=True)
     sys.exit(1 if failed else 0)
+
+
+def gql(query, variables=None, token=None):
+    """POST $BASE_URL/graphql with the publishable key $PK (and a bearer token); the reply."""
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"{os.environ['BASE_URL'].rstrip('/')}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"content-type": "application/json", "x-api-key": os.environ["PK"]},
+        method="POST",
+    )
+    if token:
+        req.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.load(res)

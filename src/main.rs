@@ -1,6 +1,8 @@
 //! The `authgraph` command line.
 #![forbid(unsafe_code)]
 
+mod transfer;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -8,7 +10,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use authgraph::config::Config;
-use authgraph::domain::{apply, projects, superusers};
+use authgraph::domain::{apply, projects, signing_keys, superusers};
 use authgraph::{app, db, graphql};
 
 #[derive(Parser)]
@@ -41,6 +43,15 @@ enum Command {
         #[command(subcommand)]
         command: SuperuserCommand,
     },
+    /// Manage the keys that sign access tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Import users from PocketBase, Firebase, Supabase or CSV (see README).
+    Import(transfer::ImportArgs),
+    /// Export a project's users and identities as JSON lines.
+    Export(transfer::ExportArgs),
     /// Apply a declarative project file (see README).
     Apply { file: PathBuf },
     /// Print the GraphQL schema (SDL).
@@ -63,6 +74,13 @@ enum ProjectCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Sign with a new key from now on; the old public key stays in the JWKS
+    /// until the last token it signed has expired.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -148,6 +166,20 @@ async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let services = app::services(&config).await?;
+            let kid = signing_keys::rotate(&services)
+                .await
+                .map_err(|e| anyhow::anyhow!("{} ({})", e.public_message(), e.code()))?;
+            println!(
+                "signing key {kid} now signs; the previous one verifies until its tokens expire"
+            );
+            Ok(())
+        }
+        Command::Import(args) => transfer::import(&app::services(&config).await?, args).await,
+        Command::Export(args) => transfer::export(&app::services(&config).await?, args).await,
         Command::Apply { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;

@@ -66,6 +66,10 @@ fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> anyhow::Result<String>
 /// Whether `password` matches the PHC string `stored` (argon2 of any variant
 /// and parameters it names), computed in `memory`. Unparsable hashes never match.
 fn verify_with(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
+    // Imported hashes (bcrypt, Firebase scrypt) are checked by their own algorithm.
+    if crate::auth::legacy::scheme(stored).is_some() {
+        return crate::auth::legacy::verify(password, stored);
+    }
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
@@ -92,6 +96,15 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
         .hash_password_into_with_memory(password, salt.as_ref(), &mut out, &mut memory[..])
         .is_ok()
         && crate::auth::keys::ct_eq_bytes(&out, expected.as_bytes())
+}
+
+/// Whether `stored` is an argon2id hash with today's parameters; any other
+/// (imported, or older parameters) is replaced at the next successful log-in.
+pub fn is_current(stored: &str) -> bool {
+    stored
+        .strip_prefix("$argon2id$v=19$")
+        .and_then(|rest| rest.split('$').next())
+        .is_some_and(|p| p == format!("m={M_COST_KIB},t={T_COST},p={P_COST}"))
 }
 
 /// Makes `memory` exactly `blocks` long, reusing its allocation.
@@ -243,6 +256,15 @@ mod tests {
         ] {
             assert!(!svc.verify("x", Some(bad)).await.unwrap(), "{bad}");
         }
+        assert!(is_current(&hash));
+        assert!(!is_current(
+            "$argon2id$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$aGFzaA"
+        ));
+        assert!(!is_current("$2a$10$abcdefghijklmnopqrstuv"));
+        // Imported bcrypt hashes verify on the workers too.
+        let bcrypt = bcrypt::hash("imported one", 4).unwrap();
+        assert!(svc.verify("imported one", Some(&bcrypt)).await.unwrap());
+        assert!(!svc.verify("imported two", Some(&bcrypt)).await.unwrap());
         // The dummy hash never lets anyone in, whatever the password.
         assert!(
             !svc.verify("authgraph-dummy-password-for-unknown-users", None)

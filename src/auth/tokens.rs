@@ -1,13 +1,19 @@
-//! Signed JWTs (HS256, algorithm pinned on decode).
+//! Signed JWTs: EdDSA (Ed25519, published as a JWKS) once keys are installed,
+//! HS256 before; both algorithms are pinned per key on decode.
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use chrono::Utc;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use serde::{Deserialize, Serialize};
 
+use super::signing::KeyRing;
 use crate::error::{AppError, AppResult};
 
-const ISSUER: &str = "authgraph";
+/// The `iss` of every token (and of the discovery document).
+pub const ISSUER: &str = "authgraph";
 
 /// What a token is for; a token of one kind is never accepted as another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,12 +53,16 @@ pub struct Claims {
     pub refreshable: bool,
 }
 
-/// Signs and verifies tokens with one HS256 key.
+/// Signs tokens with the newest Ed25519 key (HS256 until keys are installed)
+/// and verifies tokens of every key still served, and HS256 tokens issued
+/// before the switch until they expire.
 #[derive(Clone)]
 pub struct TokenService {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    ed_validation: Validation,
+    ring: Arc<RwLock<KeyRing>>,
 }
 
 /// What a new token says about its subject.
@@ -68,15 +78,33 @@ pub struct TokenSubject<'a> {
 
 impl TokenService {
     pub fn new(secret: &[u8]) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
-        validation.leeway = 5;
+        let validation_for = |alg| {
+            let mut validation = Validation::new(alg);
+            validation.set_issuer(&[ISSUER]);
+            validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+            validation.leeway = 5;
+            validation
+        };
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
-            validation,
+            validation: validation_for(Algorithm::HS256),
+            ed_validation: validation_for(Algorithm::EdDSA),
+            ring: Arc::default(),
         }
+    }
+
+    /// Replaces the asymmetric keys (at start, and when a rotation is seen).
+    pub fn install(&self, ring: KeyRing) {
+        if let Ok(mut current) = self.ring.write() {
+            *current = ring;
+        }
+    }
+
+    /// The public keys still served, as a JWK Set.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys = self.ring.read().map(|r| r.jwks.clone()).unwrap_or_default();
+        serde_json::json!({ "keys": keys })
     }
 
     /// Signs a token for the subject.
@@ -101,12 +129,41 @@ impl TokenService {
 
     /// Signs arbitrary claims (tests use this to forge expired tokens).
     pub fn sign(&self, claims: &Claims) -> AppResult<String> {
+        let ring = self
+            .ring
+            .read()
+            .map_err(|_| AppError::internal(anyhow::anyhow!("the key ring lock is poisoned")))?;
+        match &ring.signer {
+            Some((kid, key)) => {
+                let mut header = Header::new(Algorithm::EdDSA);
+                header.kid = Some(kid.clone());
+                encode(&header, claims, key)
+            }
+            None => encode(&Header::new(Algorithm::HS256), claims, &self.encoding),
+        }
+        .map_err(AppError::internal)
+    }
+
+    /// Signs with the HS256 secret, as before asymmetric keys (tests forge
+    /// tokens issued before the switch with it).
+    pub fn sign_legacy(&self, claims: &Claims) -> AppResult<String> {
         encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(AppError::internal)
     }
 
-    /// Verifies signature, algorithm, issuer and expiry.
+    /// Verifies signature, algorithm, issuer and expiry. The header picks the
+    /// key (`kid`); each key accepts only its own algorithm.
     pub fn verify(&self, token: &str) -> AppResult<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
+        let header = decode_header(token).map_err(|_| AppError::InvalidToken)?;
+        let decoded = match (header.alg, header.kid) {
+            (Algorithm::HS256, _) => decode::<Claims>(token, &self.decoding, &self.validation),
+            (Algorithm::EdDSA, Some(kid)) => {
+                let ring = self.ring.read().map_err(|_| AppError::InvalidToken)?;
+                let key = ring.verifiers.get(&kid).ok_or(AppError::InvalidToken)?;
+                decode::<Claims>(token, key, &self.ed_validation)
+            }
+            _ => return Err(AppError::InvalidToken),
+        };
+        decoded
             .map(|d| d.claims)
             .map_err(|_| AppError::InvalidToken)
     }
@@ -196,6 +253,25 @@ mod tests {
         assert!(svc().verify(&format!("{none_header}.{payload}.")).is_err());
         let other = TokenService::new(b"another-secret-another-secret-xx");
         assert!(svc().verify(&other.issue(&subject()).unwrap()).is_err());
+    }
+
+    #[test]
+    fn ed25519_tokens_verify_and_hs256_tokens_from_before_the_switch_still_do() {
+        use crate::auth::seal::SealKey;
+        use crate::auth::signing::{KeyRing, StoredKey};
+        let seal = SealKey::derive(b"0123456789abcdef0123456789abcdef");
+        let svc = svc();
+        let before = svc.issue(&subject()).unwrap();
+        let keys = vec![StoredKey::generate(&seal, 0).unwrap()];
+        svc.install(KeyRing::open(&keys, &seal, 0).unwrap());
+        let after = svc.issue(&subject()).unwrap();
+        let header = decode_header(&after).unwrap();
+        assert_eq!(header.alg, Algorithm::EdDSA);
+        assert_eq!(header.kid.as_deref(), Some(keys[0].kid.as_str()));
+        assert_eq!(svc.verify(&after).unwrap().sub, "u1");
+        assert_eq!(svc.verify(&before).unwrap().sub, "u1");
+        // A server without the key refuses the token.
+        assert!(self::svc().verify(&after).is_err());
     }
 
     #[test]

@@ -11,8 +11,10 @@ pub mod collections;
 pub mod cors;
 pub mod email_codes;
 pub mod events;
+pub mod export;
 pub mod files;
 pub mod filter;
+pub mod import;
 pub mod limits;
 pub mod notices;
 pub mod oauth;
@@ -22,6 +24,7 @@ pub mod projects;
 pub mod second_factor;
 pub mod services;
 pub mod sessions;
+pub mod signing_keys;
 pub mod superusers;
 pub mod users;
 

@@ -20,6 +20,21 @@ impl Query {
         caller.user().cloned().map(UserObject::full).gql()
     }
 
+    /// Everything kept about you that you may see, as one JSON document:
+    /// profile, live sessions and linked sign-in identities (GDPR access).
+    async fn export_me(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<async_graphql::Json<serde_json::Value>> {
+        let caller = ctx.data::<Caller>()?;
+        let svc = ctx.data::<Services>()?;
+        let me = caller.user().gql()?;
+        crate::domain::export::me(svc, me)
+            .await
+            .map(async_graphql::Json)
+            .gql()
+    }
+
     /// The sign-in providers of a collection (`users` by default), for
     /// `startOAuth`. Needs the project's key.
     async fn oauth_providers(

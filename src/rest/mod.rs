@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod pocketbase;
 mod route_list;
 pub mod urbackend;
+pub mod wellknown;
 
 pub use pocketbase::filter as pb_filter;
 
@@ -31,11 +32,14 @@ pub fn router(app: AppState) -> Router {
         app: app.clone(),
         realtime: Default::default(),
     };
+    // Not under /p/{project}: the keys are the server's, not a project's.
+    let wellknown = wellknown::routes().with_state(app.clone());
     let routes = Router::new()
         .merge(cocobase::routes().with_state(app.clone()))
         .merge(urbackend::routes().with_state(app))
         .merge(pocketbase::routes().with_state(pb));
     Router::new()
+        .merge(wellknown)
         .nest(
             "/p/{project}",
             routes.clone().layer(middleware::from_fn(tenant_slug)),

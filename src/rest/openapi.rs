@@ -14,7 +14,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
 
-use super::{cocobase, pocketbase, urbackend};
+use super::{cocobase, pocketbase, urbackend, wellknown};
 
 /// The document, built once from the dialects' routers.
 pub fn document() -> &'static OpenApi {
@@ -32,6 +32,10 @@ pub fn document() -> &'static OpenApi {
         doc.merge(tagged(
             urbackend::routes().into_openapi(),
             urbackend::doc::TAG,
+        ));
+        doc.merge(tagged(
+            wellknown::routes().into_openapi(),
+            wellknown::TAG,
         ));
         name_operations(&mut doc);
         doc
@@ -59,6 +63,7 @@ fn frame() -> OpenApi {
         cocobase::doc::TAG,
         pocketbase::doc::TAG,
         urbackend::doc::TAG,
+        wellknown::TAG,
     ];
     OpenApiBuilder::new()
         .info(
@@ -135,7 +140,7 @@ mod tests {
     use serde_json::{Value, json};
     use utoipa_axum::router::OpenApiRouter;
 
-    use super::{cocobase, document, pocketbase, urbackend};
+    use super::{cocobase, document, pocketbase, urbackend, wellknown};
 
     type Routes = BTreeSet<(String, String)>;
 
@@ -211,6 +216,7 @@ mod tests {
         let mut all = served_and_documented(cocobase::routes());
         all.extend(served_and_documented(pocketbase::routes()));
         all.extend(served_and_documented(urbackend::routes()));
+        all.extend(served_and_documented(wellknown::routes()));
         let doc = serde_json::to_value(document()).unwrap();
         assert_eq!(documented(&doc), all);
         for known in [
@@ -297,7 +303,7 @@ mod tests {
                 assert!(!summary.is_empty(), "{at}: no summary");
                 let tags = op["tags"].as_array().map(Vec::as_slice).unwrap_or_default();
                 assert!(
-                    matches!(tags, [t] if ["Cocobase", "PocketBase", "urBackend"].contains(&t.as_str().unwrap())),
+                    matches!(tags, [t] if ["Cocobase", "PocketBase", "urBackend", wellknown::TAG].contains(&t.as_str().unwrap())),
                     "{at}: tags {tags:?}"
                 );
                 let id = op["operationId"].as_str().expect("operationId");
@@ -358,7 +364,7 @@ mod tests {
         );
         assert_eq!(
             doc["tags"],
-            json!([{"name": "Cocobase"}, {"name": "PocketBase"}, {"name": "urBackend"}])
+            json!([{"name": "Cocobase"}, {"name": "PocketBase"}, {"name": "urBackend"}, {"name": wellknown::TAG}])
         );
     }
 }

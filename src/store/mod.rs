@@ -2,6 +2,7 @@
 pub mod codes;
 pub mod factors;
 pub mod filter;
+pub mod import;
 pub mod indexes;
 pub mod oauth;
 pub mod raw;

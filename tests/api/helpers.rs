@@ -368,6 +368,13 @@ impl ReplyExt for reqwest::RequestBuilder {
 }
 
 impl TestApp {
+    /// GETs `path` with no credentials, expects 200 and returns the JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.rest(reqwest::Method::GET, path).send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.unwrap()
+    }
+
     /// A request to `path` (which may carry a query string) with no credentials.
     pub fn rest(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http.request(method, format!("{}{}", self.base, path))

@@ -16,17 +16,6 @@ async fn world() -> (TestApp, FakeOidc) {
     (app, fake)
 }
 
-async fn get(app: &TestApp, path: &str) -> Value {
-    let res = app
-        .http
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
 async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let res = app
         .http
@@ -40,7 +29,7 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
 
 /// The SDK's `authWithOAuth2Code` after the user consented.
 async fn sign_in(app: &TestApp, fake: &FakeOidc, claims: Value) -> (u16, Value) {
-    let methods = get(app, &format!("{USERS}/auth-methods")).await;
+    let methods = app.get_json(&format!("{USERS}/auth-methods")).await;
     let p = &methods["oauth2"]["providers"][0];
     let auth_url = p["authURL"].as_str().unwrap();
     assert!(auth_url.ends_with("redirect_uri="), "{auth_url}");
@@ -58,7 +47,7 @@ async fn sign_in(app: &TestApp, fake: &FakeOidc, claims: Value) -> (u16, Value) 
 #[tokio::test]
 async fn auth_methods_list_the_providers_and_auth_with_oauth2_signs_in() {
     let (app, fake) = world().await;
-    let methods = get(&app, &format!("{USERS}/auth-methods")).await;
+    let methods = app.get_json(&format!("{USERS}/auth-methods")).await;
     assert_eq!(methods["oauth2"]["enabled"], true);
     let p = &methods["oauth2"]["providers"][0];
     assert_eq!(p["name"], "fake");
@@ -94,7 +83,7 @@ async fn auth_methods_list_the_providers_and_auth_with_oauth2_signs_in() {
 #[tokio::test]
 async fn auth_with_oauth2_refuses_a_redirect_off_the_list_and_a_wrong_verifier() {
     let (app, fake) = world().await;
-    let methods = get(&app, &format!("{USERS}/auth-methods")).await;
+    let methods = app.get_json(&format!("{USERS}/auth-methods")).await;
     let p = &methods["oauth2"]["providers"][0];
     let auth_url = p["authURL"].as_str().unwrap();
     let code = fake.authorize(auth_url, json!({"sub": "x", "email": "x@example.com"}));

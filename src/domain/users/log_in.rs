@@ -1,4 +1,5 @@
 //! Log-in, token refresh and log-out.
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use entity::user;
@@ -71,6 +72,7 @@ pub async fn log_in(
         return Err(AppError::InvalidCredentials);
     };
     guard.succeeded(svc).await?;
+    let model = rehash_if_outdated(svc, model, &req.password).await?;
     let user = User::from(model);
     if user.disabled {
         return Err(AppError::AccountDisabled);
@@ -88,6 +90,31 @@ pub async fn log_in(
         req.lifetime,
     )
     .await
+}
+
+/// Replaces an imported hash (bcrypt, Firebase scrypt) or one with older
+/// parameters by today's argon2id, now that the password is known to be right.
+/// The password did not change: the token version stays.
+async fn rehash_if_outdated(
+    svc: &Services,
+    model: user::Model,
+    password: &str,
+) -> AppResult<user::Model> {
+    if crate::auth::password::is_current(&model.password_hash) {
+        return Ok(model);
+    }
+    let hash = svc.passwords.hash(password).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash.clone()))
+        .filter(user::Column::Id.eq(&model.id))
+        .filter(user::Column::PasswordHash.eq(&model.password_hash))
+        .exec(&svc.db)
+        .await?;
+    tracing::info!(event = "password_rehashed", user_id = %model.id);
+    Ok(user::Model {
+        password_hash: hash,
+        ..model
+    })
 }
 
 /// Opens a session for a user who proved control of its email (a one-time

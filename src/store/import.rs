@@ -1,0 +1,64 @@
+//! Batched writes of imported users.
+use std::collections::HashSet;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
+};
+
+use entity::user;
+
+use crate::error::AppResult;
+
+/// Which of a batch's emails and ids the collection already has.
+#[derive(Default)]
+pub struct Existing {
+    pub emails: HashSet<String>,
+    pub ids: HashSet<String>,
+}
+
+/// Looks a batch up in two queries (emails in the collection, ids anywhere).
+pub async fn existing(
+    db: &impl ConnectionTrait,
+    collection_id: &str,
+    users: &[user::Model],
+) -> AppResult<Existing> {
+    if users.is_empty() {
+        return Ok(Existing::default());
+    }
+    let emails: Vec<String> = user::Entity::find()
+        .select_only()
+        .column(user::Column::EmailNormalized)
+        .filter(user::Column::CollectionId.eq(collection_id))
+        .filter(
+            user::Column::EmailNormalized.is_in(users.iter().map(|u| u.email_normalized.as_str())),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids: Vec<String> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Id.is_in(users.iter().map(|u| u.id.as_str())))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(Existing {
+        emails: emails.into_iter().collect(),
+        ids: ids.into_iter().collect(),
+    })
+}
+
+/// Inserts a batch in one transaction: all of it or none.
+pub async fn insert(db: &DatabaseConnection, users: Vec<user::Model>) -> AppResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let rows = users
+        .into_iter()
+        .map(|u| user::ActiveModel::from(u).reset_all());
+    let txn = db.begin().await?;
+    user::Entity::insert_many(rows).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
