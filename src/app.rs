@@ -82,6 +82,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
             config.oauth_timeout_ms,
         )),
         public_url: config.public_url.clone(),
+        passkeys: config.relying_parties()?,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod filter;
 pub mod limits;
 pub mod notices;
 pub mod oauth;
+pub mod passkeys;
 pub mod passwords;
 pub mod profile;
 pub mod projects;

@@ -76,6 +76,20 @@ impl UserObject {
             Err(e) => Err(e.extend()),
         }
     }
+    /// Passkeys; null in another user's public view.
+    async fn passkeys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<super::factor_types::PasskeyObject>>> {
+        if !self.full {
+            return Ok(None);
+        }
+        let svc = ctx.data::<crate::domain::Services>()?;
+        match crate::domain::passkeys::list(svc, &self.user).await {
+            Ok(list) => Ok(Some(list.into_iter().map(Into::into).collect())),
+            Err(e) => Err(e.extend()),
+        }
+    }
     /// Free-form profile data (only declared public fields in a public view).
     async fn data(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {
         if self.full {

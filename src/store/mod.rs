@@ -4,6 +4,7 @@ pub mod factors;
 pub mod filter;
 pub mod indexes;
 pub mod oauth;
+pub mod passkeys;
 pub mod raw;
 pub mod users;
 
