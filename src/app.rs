@@ -105,6 +105,7 @@ pub fn router(services: Services, config: Arc<Config>) -> Router {
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(crate::rest::openapi::openapi_json))
         .route("/docs", get(crate::http::assets::docs_page))
+        .route("/account", get(crate::http::account::account_page))
         .route("/assets/{name}", get(crate::http::assets::asset))
         .with_state(state.clone())
         .merge(crate::graphql::http::router(state.clone()))
