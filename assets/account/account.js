@@ -189,9 +189,11 @@
 
   async function show() {
     const token = store.getItem("ag.token");
-    $("account").classList.toggle("hidden", !token);
-    $("sign-in").classList.toggle("hidden", !!token);
-    if (!token) return;
+    if (!token) {
+      $("account").classList.add("hidden");
+      $("sign-in").classList.remove("hidden");
+      return;
+    }
     let me;
     try {
       me = (await gql(
@@ -204,6 +206,8 @@
       return show();
     }
     $("who").textContent = me.me.email;
+    $("sign-in").classList.add("hidden");
+    $("account").classList.remove("hidden");
     $("totp-state").textContent = me.me.secondFactors.totp ? "on" : "off";
     const keys = $("passkeys");
     keys.replaceChildren();
