@@ -4,6 +4,7 @@ use async_graphql::{Context, ErrorExtensions, InputObject, Json, Object, SimpleO
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::factor_types::PasskeyObject;
 use super::loaders::{CollectionLoader, ReverseKey, ReverseLoader, UserLoader};
 use crate::domain::access::{Caller, View};
 use crate::domain::profile;
@@ -80,15 +81,18 @@ impl UserObject {
     async fn passkeys(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<Vec<super::factor_types::PasskeyObject>>> {
-        if !self.full {
-            return Ok(None);
-        }
+    ) -> async_graphql::Result<Option<Vec<PasskeyObject>>> {
         let svc = ctx.data::<crate::domain::Services>()?;
-        match crate::domain::passkeys::list(svc, &self.user).await {
-            Ok(list) => Ok(Some(list.into_iter().map(Into::into).collect())),
-            Err(e) => Err(e.extend()),
-        }
+        let list = match self.full {
+            true => crate::domain::passkeys::list(svc, &self.user).await,
+            false => return Ok(None),
+        };
+        Ok(Some(
+            list.map_err(|e| e.extend())?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
     }
     /// Free-form profile data (only declared public fields in a public view).
     async fn data(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {

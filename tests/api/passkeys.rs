@@ -64,6 +64,15 @@ async fn finish_login(app: &TestApp, pk: &str, assertion: Value) -> Value {
         .await
 }
 
+/// A server, Ann's token and her authenticator with a passkey named `name`.
+async fn with_passkey(name: &str) -> (TestApp, String, SoftAuthenticator) {
+    let app = app().await;
+    let (token, _) = app.user("ann@example.com").await;
+    let mut auth = SoftAuthenticator::new(ORIGIN);
+    register(&app, &token, &mut auth, name).await;
+    (app, token, auth)
+}
+
 /// A discoverable sign-in (no email) answered by `auth`.
 async fn sign_in(app: &TestApp, auth: &mut SoftAuthenticator) -> Value {
     let options = login_options(app, &app.pk, None, None).await;
@@ -137,10 +146,7 @@ async fn an_answer_from_another_origin_or_for_another_rp_id_is_refused() {
 
 #[tokio::test]
 async fn a_challenge_answers_once() {
-    let app = app().await;
-    let (token, _) = app.user("ann@example.com").await;
-    let mut auth = SoftAuthenticator::new(ORIGIN);
-    register(&app, &token, &mut auth, "Laptop").await;
+    let (app, token, mut auth) = with_passkey("Laptop").await;
     let options = login_options(&app, &app.pk, None, None).await;
     let assertion = auth.assert(&options);
     let first = finish_login(&app, &app.pk, assertion.clone()).await;
@@ -169,10 +175,7 @@ async fn a_challenge_answers_once() {
 
 #[tokio::test]
 async fn a_counter_that_went_backwards_is_refused_and_the_owner_told_by_mail() {
-    let app = app().await;
-    let (token, _) = app.user("ann@example.com").await;
-    let mut auth = SoftAuthenticator::new(ORIGIN);
-    register(&app, &token, &mut auth, "Key").await;
+    let (app, _, mut auth) = with_passkey("Key").await;
     let mails = app.outbox.lock().unwrap().len();
     assert!(sign_in(&app, &mut auth).await["data"]["finishPasskeyLogin"]["token"].is_string());
     // A clone of the authenticator, one use behind.
@@ -216,10 +219,7 @@ async fn another_users_passkey_answers_neither_an_email_nor_a_registration() {
 
 #[tokio::test]
 async fn a_passkey_of_another_project_signs_nobody_in() {
-    let app = app().await;
-    let (token, _) = app.user("ann@example.com").await;
-    let mut auth = SoftAuthenticator::new(ORIGIN);
-    register(&app, &token, &mut auth, "Laptop").await;
+    let (app, _, mut auth) = with_passkey("Laptop").await;
     let other = projects::create(&app.services.db, "Other", Some("other"))
         .await
         .unwrap();
@@ -350,10 +350,7 @@ async fn a_passkey_answers_the_second_factor_challenge_of_a_password_log_in() {
 #[tokio::test]
 async fn a_verified_passkey_is_both_factors_under_the_required_policy_and_an_unverified_one_is_not()
 {
-    let app = app().await;
-    let (token, _) = app.user("ann@example.com").await;
-    let mut verified = SoftAuthenticator::new(ORIGIN);
-    register(&app, &token, &mut verified, "Laptop").await;
+    let (app, _, mut verified) = with_passkey("Laptop").await;
     let (bob, _) = app.user("bob@example.com").await;
     let mut presence_only = SoftAuthenticator::new(ORIGIN);
     presence_only.verifies_user = false;

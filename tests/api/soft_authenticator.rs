@@ -134,18 +134,11 @@ impl SoftAuthenticator {
         head(&mut attestation, 5, 0);
         cbor_text(&mut attestation, "authData");
         cbor_bytes(&mut attestation, &auth_data);
-        json!({
-            "id": b64(&self.credential_id),
-            "rawId": b64(&self.credential_id),
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64(&client_data),
-                "attestationObject": b64(&attestation),
-                "transports": ["internal"],
-            },
-        })
+        self.credential(json!({
+            "clientDataJSON": b64(&client_data),
+            "attestationObject": b64(&attestation),
+            "transports": ["internal"],
+        }))
     }
 
     /// Answers `passkeyLoginOptions`: the assertion's `toJSON()`.
@@ -156,18 +149,23 @@ impl SoftAuthenticator {
         let mut signed = auth_data.clone();
         signed.extend(Sha256::digest(&client_data));
         let signature = self.key.sign(&SystemRandom::new(), &signed).unwrap();
+        self.credential(json!({
+            "clientDataJSON": b64(&client_data),
+            "authenticatorData": b64(&auth_data),
+            "signature": b64(signature.as_ref()),
+            "userHandle": self.user_handle,
+        }))
+    }
+
+    /// A `PublicKeyCredential.toJSON()` of this credential with `response`.
+    fn credential(&self, response: Value) -> Value {
         json!({
             "id": b64(&self.credential_id),
             "rawId": b64(&self.credential_id),
             "type": "public-key",
             "authenticatorAttachment": "platform",
             "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64(&client_data),
-                "authenticatorData": b64(&auth_data),
-                "signature": b64(signature.as_ref()),
-                "userHandle": self.user_handle,
-            },
+            "response": response,
         })
     }
 }

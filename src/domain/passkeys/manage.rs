@@ -1,10 +1,11 @@
 //! A user's passkeys: listed, renamed and deleted (never the last way in).
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 use crate::domain::notices;
 use crate::domain::services::Services;
 use crate::domain::users::model::User;
+use crate::domain::users::query::lock_row;
 use crate::error::{AppError, AppResult};
 use crate::store::passkeys::{self as store, PasskeyRow};
 
@@ -65,23 +66,8 @@ pub async fn rename(svc: &Services, user: &User, id: &str, name: &str) -> AppRes
 /// Deletes one of the user's passkeys, unless it is the account's last way
 /// to sign in (no password, no OAuth2 identity, no other passkey).
 pub async fn delete(svc: &Services, user: &User, id: &str) -> AppResult<()> {
-    use entity::user as row;
     let txn = svc.db.begin().await?;
-    // Writing the user's row first serializes two deletions of one user's
-    // passkeys, so both cannot pass the count below and leave no way in.
-    let touched = row::Entity::update_many()
-        .col_expr(
-            row::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::col(row::Column::UpdatedAt).into(),
-        )
-        .filter(row::Column::Id.eq(&user.id))
-        .exec(&txn)
-        .await?;
-    let model = row::Entity::find_by_id(&user.id)
-        .one(&txn)
-        .await?
-        .filter(|_| touched.rows_affected == 1)
-        .ok_or(AppError::NotFound("user"))?;
+    let model = lock_row(&txn, &user.id).await?;
     let own = store::of_user(&txn, &user.id).await?;
     let Some(gone) = own.iter().find(|p| p.id == id) else {
         return Err(AppError::NotFound("passkey"));

@@ -273,6 +273,21 @@ async fn open(
     Ok((c, user, guard))
 }
 
+/// `open`, for a challenge that `method` answers.
+async fn open_for(
+    svc: &Services,
+    project: &Project,
+    id: &str,
+    client: &ClientInfo,
+    method: Method,
+) -> AppResult<(ChallengeRow, User, LoginGuard)> {
+    let opened = open(svc, project, id, client).await?;
+    if !methods_of(&opened.0).contains(&method) {
+        return Err(AppError::ChallengeInvalid);
+    }
+    Ok(opened)
+}
+
 /// A wrong answer: counted on the challenge (void after a few) and the account.
 async fn wrong(svc: &Services, c: &ChallengeRow, guard: LoginGuard) -> AppError {
     let last = c.attempts + 1 >= MAX_CHALLENGE_ATTEMPTS;
@@ -386,10 +401,7 @@ pub async fn enrol_in_challenge(
     id: &str,
     client: &ClientInfo,
 ) -> AppResult<TotpEnrolment> {
-    let (c, user, _) = open(svc, project, id, client).await?;
-    if !methods_of(&c).contains(&Method::Enrol) {
-        return Err(AppError::ChallengeInvalid);
-    }
+    let (_, user, _) = open_for(svc, project, id, client, Method::Enrol).await?;
     factors::enroll_totp(svc, &user, &project.name).await
 }
 
@@ -401,10 +413,7 @@ pub async fn confirm_enrolment(
     code: &str,
     client: &ClientInfo,
 ) -> AppResult<(Vec<String>, AuthResult)> {
-    let (c, user, guard) = open(svc, project, id, client).await?;
-    if !methods_of(&c).contains(&Method::Enrol) {
-        return Err(AppError::ChallengeInvalid);
-    }
+    let (c, user, guard) = open_for(svc, project, id, client, Method::Enrol).await?;
     let codes = match factors::confirm_totp(svc, &user, code, None).await {
         Ok(codes) => codes,
         Err(AppError::InvalidSecondFactor) => return Err(wrong(svc, &c, guard).await),
@@ -436,8 +445,8 @@ pub async fn verify_by_passkey(
     user_id: &str,
     client: &ClientInfo,
 ) -> AppResult<AuthResult> {
-    let (c, user, guard) = open(svc, project, id, client).await?;
-    if c.user_id != user_id || !methods_of(&c).contains(&Method::Passkey) {
+    let (c, user, guard) = open_for(svc, project, id, client, Method::Passkey).await?;
+    if c.user_id != user_id {
         return Err(AppError::ChallengeInvalid);
     }
     complete(svc, &c, user, guard, client).await

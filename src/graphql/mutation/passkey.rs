@@ -5,10 +5,9 @@ use async_graphql::{Context, Json, Object, Result};
 use serde_json::Value;
 
 use super::PasskeyMutation;
-use super::call::{as_user, done, in_project, log_in_outcome};
+use super::call::{answer, as_user, done, in_project, log_in_outcome};
 use crate::domain::passkeys::{self, LoginOptionsRequest, RegistrationRequest};
 use crate::domain::users::TokenLifetime;
-use crate::graphql::errors::GqlResult;
 use crate::graphql::factor_types::{LogInPayload, PasskeyObject};
 
 #[Object]
@@ -33,10 +32,7 @@ impl PasskeyMutation {
                 .map(|p| p.name.as_str())
                 .unwrap_or("authgraph"),
         };
-        passkeys::registration_options(svc, req)
-            .await
-            .map(Json)
-            .gql()
+        answer(passkeys::registration_options(svc, req)).await
     }
 
     /// Verifies the new credential (`credential.toJSON()`) and adds it to your
@@ -48,10 +44,8 @@ impl PasskeyMutation {
         name: Option<String>,
     ) -> Result<PasskeyObject> {
         let (svc, _, me) = as_user(ctx)?;
-        passkeys::finish_registration(svc, me, &credential.0, name.as_deref())
-            .await
-            .map(Into::into)
-            .gql()
+        let name = name.as_deref();
+        answer(passkeys::finish_registration(svc, me, &credential, name)).await
     }
 
     /// Options for `navigator.credentials.get()`: with no argument, for any
@@ -70,10 +64,7 @@ impl PasskeyMutation {
             challenge_id: challenge_id.as_deref(),
             origin: client.origin.as_deref(),
         };
-        passkeys::login_options(svc, project, req)
-            .await
-            .map(Json)
-            .gql()
+        answer(passkeys::login_options(svc, project, req)).await
     }
 
     /// Verifies a passkey's assertion (`credential.toJSON()`) and returns the
@@ -105,10 +96,7 @@ impl PasskeyMutation {
         name: String,
     ) -> Result<PasskeyObject> {
         let (svc, _, me) = as_user(ctx)?;
-        passkeys::rename(svc, me, &id, &name)
-            .await
-            .map(Into::into)
-            .gql()
+        answer(passkeys::rename(svc, me, &id, &name)).await
     }
 
     /// Deletes one of your passkeys; refused for the account's last way to
