@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::passkeys::relying_party::{RelyingParties, RpSettings};
 use crate::secret::Secret;
 
 /// Every setting of the server and the CLI. Secrets are [`Secret`]s, so the
@@ -273,8 +274,8 @@ impl Config {
     }
 
     /// The relying parties of passkeys, from the `AUTHGRAPH_PASSKEY_*` settings.
-    pub fn relying_parties(&self) -> anyhow::Result<crate::domain::passkeys::RelyingParties> {
-        crate::domain::passkeys::RelyingParties::new(&crate::domain::passkeys::RpSettings {
+    pub fn relying_parties(&self) -> anyhow::Result<RelyingParties> {
+        RelyingParties::new(&RpSettings {
             rp_id: &self.passkey_rp_id,
             origins: &self.passkey_origins,
             public_url: &self.public_url,

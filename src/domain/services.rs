@@ -35,5 +35,5 @@ pub struct Services {
     /// The base URL for links in emails (`AUTHGRAPH_PUBLIC_URL`), may be empty.
     pub public_url: String,
     /// The relying parties of passkeys (WebAuthn).
-    pub passkeys: super::passkeys::RelyingParties,
+    pub passkeys: super::passkeys::relying_party::RelyingParties,
 }

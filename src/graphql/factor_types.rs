@@ -3,7 +3,6 @@ use async_graphql::{Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::types::{AuthPayload, UserObject};
-use crate::domain::passkeys::Passkey;
 use crate::domain::second_factor::{Challenge, LogInOutcome, TotpEnrolment};
 
 /// The outcome of a log-in: tokens, or `secondFactorRequired` (and no token)
@@ -104,27 +103,4 @@ pub struct TotpConfirmation {
     pub recovery_codes: Vec<String>,
     /// Tokens of the log-in that asked for the enrolment, if one did.
     pub auth: Option<AuthPayload>,
-}
-
-/// One of your passkeys.
-#[derive(SimpleObject)]
-#[graphql(name = "Passkey")]
-pub struct PasskeyObject {
-    pub id: String,
-    /// Your name for it.
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    /// When it last signed in; null before its first use.
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl From<Passkey> for PasskeyObject {
-    fn from(p: Passkey) -> Self {
-        Self {
-            id: p.id,
-            name: p.name,
-            created_at: p.created_at,
-            last_used_at: p.last_used_at,
-        }
-    }
 }

@@ -4,8 +4,8 @@ use async_graphql::{Context, ErrorExtensions, InputObject, Json, Object, SimpleO
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::factor_types::PasskeyObject;
 use super::loaders::{CollectionLoader, ReverseKey, ReverseLoader, UserLoader};
+use super::passkey_types::PasskeyObject;
 use crate::domain::access::{Caller, View};
 use crate::domain::profile;
 use crate::domain::sessions::Session;

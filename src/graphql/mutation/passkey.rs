@@ -8,7 +8,8 @@ use super::PasskeyMutation;
 use super::call::{answer, as_user, done, in_project, log_in_outcome};
 use crate::domain::passkeys::{self, LoginOptionsRequest, RegistrationRequest};
 use crate::domain::users::TokenLifetime;
-use crate::graphql::factor_types::{LogInPayload, PasskeyObject};
+use crate::graphql::factor_types::LogInPayload;
+use crate::graphql::passkey_types::PasskeyObject;
 
 #[Object]
 impl PasskeyMutation {
