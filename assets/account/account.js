@@ -135,6 +135,7 @@
   act("log-out", async () => {
     await gql("mutation { logOut }", {}, true);
     store.removeItem("ag.token");
+    $("recovery").textContent = "";
     status("Signed out.");
     show();
   });
