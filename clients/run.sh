@@ -3,7 +3,8 @@
 # urBackend (Python) and PocketBase (JS) SDKs, an import from a real PocketBase
 # 0.40.6, PyJWT verifying tokens with the published JWKS, an OpenAPI validator, a
 # graphql-ws client, Apollo Client (query, mutation, subscription), TOTP codes
-# from pyotp and headless Chromium (GraphiQL and /docs, clients/browser)
+# from pyotp and headless Chromium (GraphiQL, /docs and passkeys on /account,
+# clients/browser)
 # against a fresh authgraph server.
 #
 #   cargo build && bash clients/run.sh
@@ -297,6 +298,8 @@ run_suite jwks "$CLIENTS/.venv/bin/python" "$CLIENTS/jwks_suite.py"
 # Headless Chromium (CHROMIUM_PATH, else /usr/bin/chromium); skipped outside CI
 # when there is none. Screenshots in clients/browser/screenshots/.
 run_suite browser node "$CLIENTS/browser/suite.mjs"
+# Passkeys on /account with Chromium's virtual authenticator (WebAuthn over CDP).
+run_suite passkeys node "$CLIENTS/browser/passkeys.mjs"
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
   echo "note: the server exited during the run; its stderr (last 40 lines):"

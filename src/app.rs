@@ -85,6 +85,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
             config.oauth_timeout_ms,
         )),
         public_url: config.public_url.clone(),
+        passkeys: config.relying_parties()?,
     };
     crate::domain::signing_keys::load(&services).await?;
     Ok(services)
@@ -123,6 +124,7 @@ pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) 
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(crate::rest::openapi::openapi_json))
         .route("/docs", get(crate::http::assets::docs_page))
+        .route("/account", get(crate::http::account::account_page))
         .route("/assets/{name}", get(crate::http::assets::asset))
         .with_state(state.clone())
         .merge(crate::graphql::http::router(state.clone()))

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::passkeys::relying_party::{RelyingParties, RpSettings};
 use crate::secret::Secret;
 
 /// Every setting of the server and the CLI. Secrets are [`Secret`]s, so the
@@ -114,6 +115,19 @@ pub struct Config {
     /// Most bytes of one multipart request with files (`AUTHGRAPH_MAX_UPLOAD_BYTES`);
     /// each file is limited by its field as well.
     pub max_upload_bytes: usize,
+    /// The relying-party id of passkeys (`AUTHGRAPH_PASSKEY_RP_ID`); empty =
+    /// the host of `public_url`, or `localhost` without one.
+    pub passkey_rp_id: String,
+    /// The origins passkeys are used from, comma-separated
+    /// (`AUTHGRAPH_PASSKEY_ORIGINS`), each on the relying-party id or a
+    /// subdomain of it; empty = the origin of `public_url`.
+    pub passkey_origins: String,
+    /// Also accept passkeys of the relying party `localhost` from
+    /// `http://localhost:<any port>`, for development (`AUTHGRAPH_PASSKEY_LOCALHOST`).
+    pub passkey_localhost: bool,
+    /// Serve the account page `/account` (`AUTHGRAPH_ACCOUNT_PAGE`); it is
+    /// off too when GraphiQL is.
+    pub account_page: bool,
 }
 
 impl Default for Config {
@@ -155,6 +169,10 @@ impl Default for Config {
             s3_secret_access_key: Secret::default(),
             s3_path_style: false,
             max_upload_bytes: 256 * 1024 * 1024,
+            passkey_rp_id: String::new(),
+            passkey_origins: String::new(),
+            passkey_localhost: true,
+            account_page: true,
         }
     }
 }
@@ -265,10 +283,22 @@ impl Config {
         if self.max_upload_bytes < self.max_body_bytes {
             bail!("AUTHGRAPH_MAX_UPLOAD_BYTES must be at least AUTHGRAPH_MAX_BODY_BYTES");
         }
+        self.relying_parties()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("AUTHGRAPH_LOG_FORMAT must be `text` or `json`");
         }
         Ok(())
+    }
+
+    /// The relying parties of passkeys, from the `AUTHGRAPH_PASSKEY_*` settings.
+    pub fn relying_parties(&self) -> anyhow::Result<RelyingParties> {
+        RelyingParties::new(&RpSettings {
+            rp_id: &self.passkey_rp_id,
+            origins: &self.passkey_origins,
+            public_url: &self.public_url,
+            localhost: self.passkey_localhost,
+        })
+        .map_err(anyhow::Error::msg)
     }
 
     /// The parsed listen address.

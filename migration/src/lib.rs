@@ -14,6 +14,7 @@ mod m20261201_000008_second_factors;
 mod m20261201_000009_files;
 mod m20261215_000010_oauth;
 mod m20261216_000011_oauth_flow_links;
+mod m20261220_000012_passkeys;
 mod m20261223_000015_project_cors;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_files::Migration),
             Box::new(m20261215_000010_oauth::Migration),
             Box::new(m20261216_000011_oauth_flow_links::Migration),
+            Box::new(m20261220_000012_passkeys::Migration),
             Box::new(m20261223_000015_project_cors::Migration),
         ]
     }

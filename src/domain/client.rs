@@ -5,4 +5,6 @@
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The `Origin` header (passkeys pick their relying party by it).
+    pub origin: Option<String>,
 }

@@ -34,4 +34,6 @@ pub struct Services {
     pub oauth: crate::auth::oauth::http::OAuthHttp,
     /// The base URL for links in emails (`AUTHGRAPH_PUBLIC_URL`), may be empty.
     pub public_url: String,
+    /// The relying parties of passkeys (WebAuthn).
+    pub passkeys: super::passkeys::relying_party::RelyingParties,
 }

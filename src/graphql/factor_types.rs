@@ -56,8 +56,9 @@ pub struct SecondFactorChallenge {
     /// and `confirmTotp`).
     pub challenge_id: String,
     /// What can answer it: `totp`, `recovery_code`, `email` (a code sent by
-    /// mail), `otp`, `password`, or `enrol_totp` (the collection requires a
-    /// second factor and the user has none yet).
+    /// mail), `otp`, `password`, `passkey` (see `passkeyLoginOptions`), or
+    /// `enrol_totp` (the collection requires a second factor and the user
+    /// has none yet).
     pub methods: Vec<String>,
     /// When it expires; log in again after.
     pub expires_at: DateTime<Utc>,

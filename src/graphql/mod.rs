@@ -7,6 +7,7 @@ pub mod http;
 pub mod loaders;
 mod mutation;
 mod oauth_types;
+mod passkey_types;
 mod query;
 pub mod schema;
 pub mod shared;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::loaders::{CollectionLoader, ReverseKey, ReverseLoader, UserLoader};
+use super::passkey_types::PasskeyObject;
 use crate::domain::access::{Caller, View};
 use crate::domain::profile;
 use crate::domain::sessions::Session;
@@ -75,6 +76,23 @@ impl UserObject {
             Ok(f) => Ok(Some(f.into())),
             Err(e) => Err(e.extend()),
         }
+    }
+    /// Passkeys; null in another user's public view.
+    async fn passkeys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<PasskeyObject>>> {
+        let svc = ctx.data::<crate::domain::Services>()?;
+        let list = match self.full {
+            true => crate::domain::passkeys::list(svc, &self.user).await,
+            false => return Ok(None),
+        };
+        Ok(Some(
+            list.map_err(|e| e.extend())?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
     }
     /// Free-form profile data (only declared public fields in a public view).
     async fn data(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<Value>> {

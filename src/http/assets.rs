@@ -49,6 +49,8 @@ const ASSETS: &[Asset] = &[
     asset!("graphiql-init.js", JS),
     asset!("vendor/scalar-api-reference.standalone.js", JS),
     asset!("docs-init.js", JS),
+    asset!("account/account.js", JS),
+    asset!("account/account.css", CSS),
 ];
 
 /// Each asset's URL path segment, `graphiql.min-<12 hex of sha256>.js`: a
@@ -68,7 +70,7 @@ fn hashed_names() -> &'static [String] {
 }
 
 /// `/assets/<hashed name>` of the asset called `name`.
-fn url(name: &str) -> String {
+pub(super) fn url(name: &str) -> String {
     let i = ASSETS
         .iter()
         .position(|a| a.name() == name)
@@ -118,7 +120,7 @@ pub fn graphiql_page(enabled: bool, headers: &HeaderMap) -> Response {
             init = url("graphiql-init.js"),
         )
     });
-    page_response(enabled, "GraphiQL", page, headers)
+    page_response(enabled, "GraphiQL (AUTHGRAPH_GRAPHIQL)", page, headers)
 }
 
 /// `GET /docs`: the OpenAPI document rendered by Scalar.
@@ -139,13 +141,20 @@ pub async fn docs_page(State(state): State<AppState>, headers: HeaderMap) -> Res
             init = url("docs-init.js"),
         )
     });
-    page_response(state.config.graphiql, "the REST reference", page, &headers)
+    let what = "the REST reference (AUTHGRAPH_GRAPHIQL)";
+    page_response(state.config.graphiql, what, page, &headers)
 }
 
-/// A page with the headers that keep it to this origin.
-fn page_response(enabled: bool, what: &str, page: &'static str, headers: &HeaderMap) -> Response {
+/// A page with the headers that keep it to this origin; `what` names the
+/// page and its setting for the answer when it is off.
+pub(super) fn page_response(
+    enabled: bool,
+    what: &str,
+    page: &'static str,
+    headers: &HeaderMap,
+) -> Response {
     if !enabled {
-        let body = format!("{what} is disabled (AUTHGRAPH_GRAPHIQL)");
+        let body = format!("{what} is disabled");
         return (StatusCode::NOT_FOUND, body).into_response();
     }
     let csp = HeaderValue::try_from(content_security_policy(headers))

@@ -43,6 +43,7 @@ pub fn credentials_from_parts(parts: &Parts) -> Credentials {
         client: ClientInfo {
             ip,
             user_agent: get(header::USER_AGENT.as_str()),
+            origin: get(header::ORIGIN.as_str()),
         },
     }
 }

@@ -1,6 +1,7 @@
 //! What every HTTP front door shares, below the doors: the state handlers
 //! receive, the extractors that read credentials, tenant and body, and the
 //! rendering of errors in a door's own shape.
+pub mod account;
 pub mod assets;
 pub mod body;
 pub mod cors;

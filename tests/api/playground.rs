@@ -1,4 +1,4 @@
-//! The browser pages (GraphiQL on `GET /graphql`, `/docs`) and the assets
+//! The browser pages (GraphiQL on `GET /graphql`, `/docs`, `/account`) and the assets
 //! shipped in the binary: same-origin only, cached for good, off with
 //! GraphiQL. `clients/browser` opens them in a real Chromium.
 use crate::helpers::TestApp;
@@ -36,7 +36,7 @@ fn references(html: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_pages_allow_only_this_origin_and_refuse_framing() {
     let app = TestApp::spawn().await;
-    for path in ["/graphql", "/docs"] {
+    for path in ["/graphql", "/docs", "/account"] {
         let res = page(&app, path).await;
         assert_eq!(res.status(), 200, "{path}");
         assert_eq!(header(&res, "content-type"), "text/html; charset=utf-8");
@@ -75,7 +75,7 @@ async fn the_pages_allow_only_this_origin_and_refuse_framing() {
 async fn every_script_and_stylesheet_of_the_pages_is_served_by_the_binary_for_good() {
     let app = TestApp::spawn().await;
     let mut init_scripts = String::new();
-    for path in ["/graphql", "/docs"] {
+    for path in ["/graphql", "/docs", "/account"] {
         let html = page(&app, path).await.text().await.unwrap();
         assert!(
             !html.contains("http://") && !html.contains("https://"),
@@ -136,11 +136,26 @@ async fn the_pages_and_their_assets_are_off_when_graphiql_is_off() {
     let html = page(&on, "/graphql").await.text().await.unwrap();
     let asset = references(&html).into_iter().next().unwrap();
     let off = TestApp::spawn_custom(None, |c| c.graphiql = false).await;
-    for path in ["/graphql", "/docs", asset.as_str()] {
+    for path in ["/graphql", "/docs", "/account", asset.as_str()] {
         let res = page(&off, path).await;
         assert_eq!(res.status(), 404, "{path}");
     }
     // The API itself still answers.
     let res = page(&off, "/openapi.json").await;
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn the_account_page_is_off_by_its_own_setting_while_graphiql_stays_on() {
+    let off = TestApp::spawn_custom(None, |c| c.account_page = false).await;
+    assert_eq!(page(&off, "/account").await.status(), 404);
+    assert_eq!(page(&off, "/graphql").await.status(), 200);
+    let on = TestApp::spawn().await;
+    let html = page(&on, "/account").await.text().await.unwrap();
+    for id in ["passkey-log-in", "add-passkey", "enrol-totp", "sessions"] {
+        assert!(
+            html.contains(&format!("id=\"{id}\"")),
+            "{id} missing: {html}"
+        );
+    }
 }

@@ -12,7 +12,7 @@ use crate::second_factors::{
     LOG_IN, PW, VERIFY, app, gql_log_in, mail, now_code, unbase32, with_totp,
 };
 
-async fn apply_users(app: &TestApp, settings: &str) {
+pub(crate) async fn apply_users(app: &TestApp, settings: &str) {
     let file =
         format!("[project]\nslug = 'default'\n[[collections]]\nname = 'users'\n{settings}\n");
     apply::apply_with(&app.services, &apply::parse(&file).unwrap())

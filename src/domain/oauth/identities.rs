@@ -263,27 +263,13 @@ pub async fn link(
 /// identity until it sets a password (through the password reset).
 pub async fn unlink(svc: &Services, user: &User, provider: &str) -> AppResult<Vec<Identity>> {
     let txn = svc.db.begin().await?;
-    // Writing the user's row first serializes two unlinks of one user (a row
-    // lock on PostgreSQL, the write lock on SQLite), so both cannot pass the
-    // count below and leave no way in.
-    let touched = user::Entity::update_many()
-        .col_expr(
-            user::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::col(user::Column::UpdatedAt).into(),
-        )
-        .filter(user::Column::Id.eq(&user.id))
-        .exec(&txn)
-        .await?;
-    let model = user::Entity::find_by_id(&user.id)
-        .one(&txn)
-        .await?
-        .filter(|_| touched.rows_affected == 1)
-        .ok_or(AppError::NotFound("user"))?;
+    let model = crate::domain::users::query::lock_row(&txn, &user.id).await?;
     let own = store::identities_of(&txn, &user.id).await?;
     if !own.iter().any(|i| i.provider == provider) {
         return Err(AppError::NotFound("identity"));
     }
-    if model.password_hash.is_empty() && own.len() == 1 {
+    let passkeys = crate::store::passkeys::of_user(&txn, &user.id).await?;
+    if model.password_hash.is_empty() && own.len() == 1 && passkeys.is_empty() {
         return Err(AppError::Forbidden(
             "the last way to sign in cannot be removed: set a password first (request a password reset)"
                 .into(),

@@ -38,6 +38,8 @@ pub enum Method {
     Enrol,
     /// A sign-in with an OAuth2 / OpenID Connect provider.
     OAuth2,
+    /// A passkey (WebAuthn).
+    Passkey,
 }
 
 impl Method {
@@ -50,6 +52,7 @@ impl Method {
             Method::EmailCode => "email",
             Method::Enrol => "enrol_totp",
             Method::OAuth2 => "oauth2",
+            Method::Passkey => "passkey",
         }
     }
 
@@ -62,6 +65,7 @@ impl Method {
             Method::EmailCode,
             Method::Enrol,
             Method::OAuth2,
+            Method::Passkey,
         ]
         .into_iter()
         .find(|m| m.key() == key)
@@ -134,6 +138,16 @@ pub async fn after_first_factor(
         methods.push(Method::RecoveryCode);
     }
     let settings = &collection.settings;
+    // A passkey answers a challenge the account has anyway, and stands for
+    // the second factor a collection requires (no enrolment then).
+    if first != Method::Passkey
+        && (!methods.is_empty() || settings.mfa || settings.second_factor_required(&user.roles))
+        && !crate::store::passkeys::of_user(&svc.db, &user.id)
+            .await?
+            .is_empty()
+    {
+        methods.push(Method::Passkey);
+    }
     if settings.mfa {
         for m in [Method::Password, Method::LoginCode] {
             if m != first && (m != Method::LoginCode || svc.mailer.enabled()) {
@@ -259,6 +273,21 @@ async fn open(
     Ok((c, user, guard))
 }
 
+/// `open`, for a challenge that `method` answers.
+async fn open_for(
+    svc: &Services,
+    project: &Project,
+    id: &str,
+    client: &ClientInfo,
+    method: Method,
+) -> AppResult<(ChallengeRow, User, LoginGuard)> {
+    let opened = open(svc, project, id, client).await?;
+    if !methods_of(&opened.0).contains(&method) {
+        return Err(AppError::ChallengeInvalid);
+    }
+    Ok(opened)
+}
+
 /// A wrong answer: counted on the challenge (void after a few) and the account.
 async fn wrong(svc: &Services, c: &ChallengeRow, guard: LoginGuard) -> AppError {
     let last = c.attempts + 1 >= MAX_CHALLENGE_ATTEMPTS;
@@ -372,10 +401,7 @@ pub async fn enrol_in_challenge(
     id: &str,
     client: &ClientInfo,
 ) -> AppResult<TotpEnrolment> {
-    let (c, user, _) = open(svc, project, id, client).await?;
-    if !methods_of(&c).contains(&Method::Enrol) {
-        return Err(AppError::ChallengeInvalid);
-    }
+    let (_, user, _) = open_for(svc, project, id, client, Method::Enrol).await?;
     factors::enroll_totp(svc, &user, &project.name).await
 }
 
@@ -387,10 +413,7 @@ pub async fn confirm_enrolment(
     code: &str,
     client: &ClientInfo,
 ) -> AppResult<(Vec<String>, AuthResult)> {
-    let (c, user, guard) = open(svc, project, id, client).await?;
-    if !methods_of(&c).contains(&Method::Enrol) {
-        return Err(AppError::ChallengeInvalid);
-    }
+    let (c, user, guard) = open_for(svc, project, id, client, Method::Enrol).await?;
     let codes = match factors::confirm_totp(svc, &user, code, None).await {
         Ok(codes) => codes,
         Err(AppError::InvalidSecondFactor) => return Err(wrong(svc, &c, guard).await),
@@ -398,4 +421,33 @@ pub async fn confirm_enrolment(
     };
     let auth = complete(svc, &c, user, guard, client).await?;
     Ok((codes, auth))
+}
+
+/// The user of a live challenge of the project that a passkey may answer.
+pub async fn passkey_challenge_user(
+    svc: &Services,
+    project: &Project,
+    id: &str,
+) -> AppResult<String> {
+    let now = Utc::now().timestamp();
+    store::live_challenge(&svc.db, ChallengeKey::Id(id), now)
+        .await?
+        .filter(|c| c.project_id == project.id && methods_of(c).contains(&Method::Passkey))
+        .map(|c| c.user_id)
+        .ok_or(AppError::ChallengeInvalid)
+}
+
+/// Completes a challenge with a passkey of its user, already verified.
+pub async fn verify_by_passkey(
+    svc: &Services,
+    project: &Project,
+    id: &str,
+    user_id: &str,
+    client: &ClientInfo,
+) -> AppResult<AuthResult> {
+    let (c, user, guard) = open_for(svc, project, id, client, Method::Passkey).await?;
+    if c.user_id != user_id {
+        return Err(AppError::ChallengeInvalid);
+    }
+    complete(svc, &c, user, guard, client).await
 }

@@ -12,6 +12,25 @@ use crate::domain::collections::Collection;
 use crate::error::AppResult;
 use crate::store;
 
+/// The user's row, read after writing it inside `txn`: two changes to one
+/// user's ways to sign in serialize there (a row lock on PostgreSQL, the
+/// write lock on SQLite), so both cannot pass a count and leave no way in.
+pub async fn lock_row(txn: &impl ConnectionTrait, user_id: &str) -> AppResult<user::Model> {
+    let touched = user::Entity::update_many()
+        .col_expr(
+            user::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::col(user::Column::UpdatedAt).into(),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    user::Entity::find_by_id(user_id)
+        .one(txn)
+        .await?
+        .filter(|_| touched.rows_affected == 1)
+        .ok_or(crate::error::AppError::NotFound("user"))
+}
+
 /// Loads a user of a project.
 pub async fn get(db: &impl ConnectionTrait, project_id: &str, id: &str) -> AppResult<User> {
     let select = user::Entity::find_by_id(id).filter(user::Column::ProjectId.eq(project_id));

@@ -63,6 +63,11 @@ pub async fn full_user(call: impl Future<Output = AppResult<User>>) -> Result<Us
     call.await.map(UserObject::full).gql()
 }
 
+/// What a call returned, as its GraphQL type.
+pub async fn answer<T, U: From<T>>(call: impl Future<Output = AppResult<T>>) -> Result<U> {
+    call.await.map(U::from).gql()
+}
+
 /// `true` once a call with nothing else to tell has succeeded.
 pub async fn done<T>(call: impl Future<Output = AppResult<T>>) -> Result<bool> {
     call.await.gql().map(|_| true)

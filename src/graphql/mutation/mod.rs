@@ -11,6 +11,7 @@ mod call;
 mod email;
 mod files;
 mod oauth;
+mod passkey;
 mod second_factor;
 
 use async_graphql::MergedObject;
@@ -23,6 +24,7 @@ pub struct Mutation(
     AuthMutation,
     OAuthMutation,
     SecondFactorMutation,
+    PasskeyMutation,
     AccountMutation,
     AdminMutation,
 );
@@ -43,6 +45,10 @@ pub struct OAuthMutation;
 /// authenticator app, recovery codes (`second_factor.rs`).
 #[derive(Default)]
 pub struct SecondFactorMutation;
+
+/// Passkeys (WebAuthn): registering, signing in, managing (`passkey.rs`).
+#[derive(Default)]
+pub struct PasskeyMutation;
 
 /// The caller's own account: profile, email address and password (`account.rs`).
 #[derive(Default)]
