@@ -97,8 +97,8 @@ pub async fn me(svc: &Services, user: &User) -> AppResult<Value> {
                 "created": s.created_at.to_rfc3339(),
                 "lastUsed": s.last_used_at.to_rfc3339(),
                 "expires": s.expires_at.to_rfc3339(),
-                "ip": s.ip,
-                "userAgent": s.user_agent,
+                "ip": s.client.ip,
+                "userAgent": s.client.user_agent,
             })
         })
         .collect();

@@ -34,6 +34,7 @@ impl From<session::Model> for Session {
         let client = ClientInfo {
             ip: m.ip,
             user_agent: m.user_agent,
+            origin: None,
         };
         Self {
             id: m.id,

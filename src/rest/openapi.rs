@@ -33,10 +33,7 @@ pub fn document() -> &'static OpenApi {
             urbackend::routes().into_openapi(),
             urbackend::doc::TAG,
         ));
-        doc.merge(tagged(
-            wellknown::routes().into_openapi(),
-            wellknown::TAG,
-        ));
+        doc.merge(tagged(wellknown::routes().into_openapi(), wellknown::TAG));
         name_operations(&mut doc);
         doc
     })
