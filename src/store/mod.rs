@@ -6,6 +6,7 @@ pub mod indexes;
 pub mod oauth;
 pub mod raw;
 pub mod users;
+pub mod writer;
 
 use std::borrow::Cow;
 
