@@ -7,8 +7,6 @@ use authgraph::domain::filter::{Field, Filter, Op};
 use authgraph::domain::users::{self, UserQuery};
 use serde_json::json;
 
-use sea_orm::ConnectionTrait;
-
 use crate::helpers::TestApp;
 
 const FILE: &str = r#"
