@@ -95,34 +95,30 @@ fn data(name: &str) -> Field {
 
 /// The plan of the first page (50, newest first) of `filter`.
 async fn plan_of(app: &TestApp, filter: Filter) -> String {
-    let q = UserQuery {
-        collection: Some("users".into()),
-        filter: Some(filter),
-        limit: 50,
-        ..Default::default()
-    };
-    let svc = &app.services;
-    let project = app_project(app).await;
-    users::plan(&svc.db, &svc.catalog, &project, &q)
-        .await
-        .unwrap()
-        .join("\n")
+    planned(app, filter, false).await
 }
 
 /// The plan of the total of `filter`.
 async fn count_plan_of(app: &TestApp, filter: Filter) -> String {
+    planned(app, filter, true).await
+}
+
+async fn planned(app: &TestApp, filter: Filter, total: bool) -> String {
     let q = UserQuery {
         collection: Some("users".into()),
         filter: Some(filter),
-        with_total: true,
+        limit: 50,
+        with_total: total,
         ..Default::default()
     };
     let svc = &app.services;
     let project = app_project(app).await;
-    users::count_plan(&svc.db, &svc.catalog, &project, &q)
-        .await
-        .unwrap()
-        .join("\n")
+    let plan = if total {
+        users::count_plan(&svc.db, &svc.catalog, &project, &q).await
+    } else {
+        users::plan(&svc.db, &svc.catalog, &project, &q).await
+    };
+    plan.unwrap().join("\n")
 }
 
 /// Whether a plan reads only `index` (SQLite: a covering index; Postgres,
@@ -271,13 +267,8 @@ async fn a_total_over_a_composite_index_with_a_range_reads_only_that_index() {
 #[tokio::test]
 async fn a_total_over_a_range_of_an_indexed_number_reads_only_its_index() {
     let app = app().await;
-    let plan = count_plan_of(
-        &app,
-        Filter::And(vec![
-            Filter::cond(data("age"), Op::Gte, json!(30)),
-            Filter::cond(data("age"), Op::Lt, json!(32)),
-        ]),
-    )
-    .await;
+    let (from, below) = (json!(30), json!(32));
+    let range = [(Op::Gte, from), (Op::Lt, below)].map(|(op, v)| Filter::cond(data("age"), op, v));
+    let plan = count_plan_of(&app, Filter::And(range.to_vec())).await;
     assert!(reads_only(&app, &plan, "_age"), "plan: {plan}");
 }
