@@ -17,6 +17,7 @@ import concurrent.futures
 import datetime as dt
 import http.client as httpc
 import json
+import urllib.parse
 import os
 import random
 import re
@@ -195,6 +196,11 @@ class Server:
 
 
 RUNNING: list[Server] = []
+# Set from the command line: run only these workloads (None: all), at this
+# many connections (None: each workload's own), and the matrix of list queries.
+ONLY: set | None = None
+CONNECTIONS: int | None = None
+MATRIX_ON = False
 LOADERS: list[subprocess.Popen] = []
 
 
@@ -220,18 +226,20 @@ class AuthgraphKind:
     name = "authgraph"
     ready_path = "/readyz"
 
-    def __init__(self, binary, extra_env=None):
+    def __init__(self, binary, extra_env=None, limits=False):
         self.binary = str(Path(binary).resolve())
         self.extra_env = dict(extra_env or {})
+        self.limits = limits
 
     def env(self, data, port):
         # All load comes from one address, and PocketBase's rate limiter is off
-        # by default: authgraph's per-address limits and lockout are off too.
+        # by default: authgraph's per-address limits and lockout are off too,
+        # unless `--limits on` asks for them at their defaults.
+        off = {} if self.limits else {"AUTHGRAPH_LOGIN_LIMIT_PER_IP": "0",
+                                      "AUTHGRAPH_SIGNUP_LIMIT_PER_IP": "0",
+                                      "AUTHGRAPH_LOCKOUT_FAILURES": "0"}
         return clean_env({"AUTHGRAPH_DATA_DIR": str(data),
-                          "AUTHGRAPH_ADDR": f"127.0.0.1:{port}",
-                          "AUTHGRAPH_LOGIN_LIMIT_PER_IP": "0",
-                          "AUTHGRAPH_SIGNUP_LIMIT_PER_IP": "0",
-                          "AUTHGRAPH_LOCKOUT_FAILURES": "0", **self.extra_env})
+                          "AUTHGRAPH_ADDR": f"127.0.0.1:{port}", **off, **self.extra_env})
 
     def server(self, data, port, logfile):
         return Server(self.name, [self.binary, "serve"], self.env(data, port), port,
@@ -446,6 +454,11 @@ def build_snapshot(kind, work, n):
     must(st == 200, "sign-up of u0 through the API", st, out)
     srv.stop()
     count, template_hash = kind.seed(data, n)
+    # The rows came in behind the servers' backs (a bulk import): give both
+    # planners statistics of them, as an import through either would.
+    con = sqlite3.connect(kind.db_path(data))
+    con.execute("ANALYZE")
+    con.close()
     must(count >= n, f"{kind.name}: seeding {n} users (have {count})")
     srv.start()
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
@@ -563,6 +576,9 @@ def run_round(kind, snapshot, work, rnd, cfg, users, sqlite_cost=None):
         res["idle_hwm_kib"] = status_kib(srv.pid, "VmHWM")
         base_env = {"BENCH_TOKENS": str(run_dir / "tokens.tsv"), "BENCH_USERS": str(users)}
         for key, _label, script, conns, auth in WORKLOADS:
+            if ONLY is not None and key not in ONLY:
+                continue
+            conns = CONNECTIONS or conns
             pre = preflight(port, key, tokens, admin)
             env = dict(base_env)
             if key == "health":
@@ -587,6 +603,11 @@ def run_round(kind, snapshot, work, rnd, cfg, users, sqlite_cost=None):
                 f"  errors {r['non2xx_or_socket_errors']}  cpu {r['cpu_s']:.1f} s"
                 f"  rss {r['rss_after_kib'] // 1024} MiB (peak {r['hwm_after_kib'] // 1024})"
                 + ("" if pre and pre.get("status") == 200 else f"  preflight {pre}"))
+        if MATRIX_ON:
+            res["matrix"] = run_matrix(kind.name, port, admin)
+        if ONLY is not None and "mixed" not in ONLY:
+            res["peak_rss_kib"] = status_kib(srv.pid, "VmHWM")
+            return res  # the server stops below; the work dir goes at the end
         # Reads while a log-in flood runs: two wrk processes at once.
         env = dict(base_env)
         c0 = cpu_seconds(srv.pid)
@@ -622,6 +643,108 @@ def run_round(kind, snapshot, work, rnd, cfg, users, sqlite_cost=None):
 
 # --------------------------------------------------------------------------
 # Hashes and the revocation check
+
+
+# The list queries of the matrix both servers can answer (PocketBase filter
+# syntax, the 100k rows of the side-by-side: city, age and name, with an index
+# on city and one on age): (label, filter). Each runs with and without the
+# total, on the first and on the 20th page, newest first and by age.
+MATRIX = [
+    ("`city` = (indexed)", "city='Oslo'"),
+    ("`age` range (indexed)", "age>=30 && age<32"),
+    ("`city` in two values (as `||`)", "city='Oslo' || city='Bergen'"),
+    ("`name` contains (no index)", "name~'User 12'"),
+    ("`city` = and `age` > (two indexes)", "city='Oslo' && age>30"),
+    ("`city` =, `age` range (three conditions)", "city='Oslo' && age>30 && age<50"),
+    ("`name` = and `age` > (no index on name)", "name='User 1234' && age>30"),
+]
+
+
+def run_matrix(server, port, admin, max_s=2.0, samples=15):
+    """Each matrix query in turn on one keep-alive connection: median and
+    p90 of up to `samples` answers (at most `max_s` s per query, at least 3)."""
+    out = []
+    conn = httpc.HTTPConnection("127.0.0.1", port, timeout=60)
+    for label, flt in MATRIX:
+        for sort in ("-created", "age"):
+            for total in (False, True):
+                for page in (1, 20):
+                    q = urllib.parse.urlencode({"filter": f"({flt})", "perPage": 50, "page": page,
+                                                "sort": sort, **({} if total else {"skipTotal": 1})})
+                    path = f"/api/collections/users/records?{q}"
+                    times, status, items, total_items = [], None, None, None
+                    t_start = time.perf_counter()
+                    while len(times) < samples and (len(times) < 3
+                                                    or time.perf_counter() - t_start < max_s):
+                        t0 = time.perf_counter()
+                        conn.request("GET", path, headers={"Authorization": admin})
+                        r = conn.getresponse()
+                        body = r.read()
+                        times.append(time.perf_counter() - t0)
+                        status = r.status
+                    try:
+                        parsed = json.loads(body)
+                        items, total_items = len(parsed.get("items") or []), parsed.get("totalItems")
+                    except ValueError:
+                        pass
+                    times.sort()
+                    row = {"label": label, "filter": flt, "sort": sort, "total": total, "page": page,
+                           "status": status, "items": items, "totalItems": total_items,
+                           "median_ms": 1000 * statistics.median(times),
+                           "p90_ms": 1000 * times[int(0.9 * (len(times) - 1))], "n": len(times)}
+                    out.append(row)
+    conn.close()
+    log(f"  {server}: matrix of {len(out)} queries done")
+    return out
+
+
+def times(a, b):
+    """a ÷ b as `2.50×`."""
+    return f"{a / b:.2f}×" if a and b else "–"
+
+
+def render_partial(rounds):
+    """The table of a run of some workloads and/or the matrix."""
+    lines = []
+    by = {}
+    for r in rounds:
+        for key, w in r["workloads"].items():
+            by.setdefault(key, {}).setdefault(r["server"], []).append(w)
+    if by:
+        lines += ["| workload | connections | authgraph req/s (p50 / p99 ms) | PocketBase req/s (p50 / p99 ms) | ratio |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        label = {k: l for k, l, *_ in WORKLOADS}
+        conns = {k: c for k, _l, _s, c, _a in WORKLOADS}
+        for key, servers in by.items():
+            cells = {}
+            for name in ("authgraph", "PocketBase"):
+                ws = servers.get(name, [])
+                rps = med([w["rps"] for w in ws])
+                p50 = med([w["latency_us"]["p50"] for w in ws])
+                p99 = med([w["latency_us"]["p99"] for w in ws])
+                err = sum(w["non2xx_or_socket_errors"] for w in ws)
+                cells[name] = (rps, f"{fmt_rate(rps)} ({fmt_ms(p50)} / {fmt_ms(p99)})"
+                               + (f", {err} non-2xx" if err else ""))
+            a, b = cells["authgraph"][0], cells["PocketBase"][0]
+            lines.append(f"| {label[key]} | {CONNECTIONS or conns[key]} | {cells['authgraph'][1]} | "
+                         f"{cells['PocketBase'][1]} | {times(a, b)} |")
+    mats = {}
+    for r in rounds:
+        for row in r.get("matrix", []):
+            k = (row["label"], row["sort"], row["total"], row["page"])
+            mats.setdefault(k, {}).setdefault(r["server"], []).append(row)
+    if mats:
+        lines += ["", "| query (100k users) | sort | total | page | authgraph median ms | PocketBase median ms | ratio |",
+                  "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+        for (label, sort, total, page), servers in mats.items():
+            a = med([x["median_ms"] for x in servers.get("authgraph", [])])
+            b = med([x["median_ms"] for x in servers.get("PocketBase", [])])
+            bad = [f"{n}: HTTP {x['status']}" for n, xs in servers.items() for x in xs
+                   if x["status"] != 200]
+            rt = times(b, a)
+            lines.append(f"| {label} | `{sort}` | {'yes' if total else 'no'} | {page} | "
+                         f"{a:.2f} | {b:.2f} | {rt}{' (' + ', '.join(bad) + ')' if bad else ''} |")
+    return "\n".join(lines)
 
 
 def hash_facts(ag_hash, pb_hash, samples):
@@ -996,6 +1119,13 @@ def main():
     ap.add_argument("--sqlite-cost", help="bench/sqlite_cost.c built against authgraph's SQLite")
     ap.add_argument("--revocation-ab", action="store_true",
                     help="compare current-user reads with the auth cache (default) and without it")
+    ap.add_argument("--only", help="run only these workloads (comma-separated keys, `mixed` "
+                    "for the flood); prints its own table, leaves BENCHMARKS.md alone")
+    ap.add_argument("--connections", type=int, help="connections of every workload run")
+    ap.add_argument("--limits", choices=["on", "off"], default="off",
+                    help="authgraph's per-address limits and lockout at their defaults (on)")
+    ap.add_argument("--matrix", action="store_true",
+                    help="also time the matrix of list queries on both servers, one connection")
     ap.add_argument("--render", help="re-render a results JSON (bench/results/*.json) and exit")
     if "--render" in sys.argv:
         ap.set_defaults(authgraph="", pocketbase="")
@@ -1010,6 +1140,10 @@ def main():
             write_benchmarks(ROOT / "BENCHMARKS.md", block)
         print(block)
         return
+    global ONLY, CONNECTIONS, MATRIX_ON
+    ONLY = set(args.only.split(",")) if args.only else None
+    CONNECTIONS = args.connections
+    MATRIX_ON = args.matrix
     cfg = dict(MODES[args.mode])
     for k in ("users", "seconds", "rounds"):
         if getattr(args, k):
@@ -1022,6 +1156,8 @@ def main():
     log(f"mode {args.mode}: {cfg}; work dir {work}; load {loadavg()}")
     load_start = loadavg()
     usage_start = machine_usage()
+    # The set-up (64 log-ins from one address) runs without limits; the
+    # rounds with them when asked.
     kinds = [AuthgraphKind(args.authgraph), PocketBaseKind(args.pocketbase)]
     try:
         snaps, facts = {}, {}
@@ -1032,6 +1168,7 @@ def main():
                             samples=15 if args.mode == "quick" else 40)
         log(f"  argon2id {hashes['argon2id']['verify_s'] * 1000:.1f} ms, bcrypt "
             f"{hashes['bcrypt']['verify_s'] * 1000:.1f} ms")
+        kinds[0].limits = args.limits == "on"
         revocation = {"python": session_lookup_cost(snaps["authgraph"])}
         rounds = []
         for rnd in range(cfg["rounds"]):
@@ -1056,6 +1193,17 @@ def main():
         stop_all()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    if ONLY is not None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        block = (f"{args.mode}, {cfg['users']} users, {cfg['seconds']} s, {cfg['rounds']} round(s), "
+                 f"limits {args.limits}; load {load_start} at the start, {loadavg()} at the end\n\n"
+                 + render_partial(rounds))
+        raw = {"config": cfg, "args": vars(args), "load": [load_start, loadavg()], "rounds": rounds}
+        (RESULTS / f"partial-{stamp}.json").write_text(json.dumps(raw, indent=1, default=str))
+        (RESULTS / f"partial-{stamp}.md").write_text(block + "\n")
+        print(block)
+        log(f"results: {RESULTS / f'partial-{stamp}.md'}")
+        return
     summary = summarize(rounds)
     load_end = loadavg()
     usage = machine_usage(usage_start)

@@ -8,6 +8,10 @@
 # Other options are passed to bench/bench.py: --users N, --seconds S, --rounds R,
 # --write yes|no (update BENCHMARKS.md; default: full mode only), --shared, --keep.
 # --no-build skips `cargo build --release` (uses target/release/authgraph as is).
+# --only KEYS (e.g. update,login; `none`) runs only those workloads and prints its own
+# table (bench/results/partial-*.md), --connections N sets every workload's connections,
+# --limits on keeps authgraph's per-address limits and lockout at their defaults,
+# --matrix also times the list-query matrix (bench.py MATRIX) on both servers.
 # --revocation-ab (default in --full; --no-revocation-ab turns it off) compares
 # current-user reads with the session-and-user cache (default) and without it
 # (AUTHGRAPH_AUTH_CACHE_MS=0: one query per request).

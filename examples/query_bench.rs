@@ -1,9 +1,15 @@
-//! Querying benchmark: seeds N users (city, age, name, referred_by, following)
-//! and reports median and p99 latency of the domain's list query for the
-//! workloads of the querying issue, on SQLite or Postgres.
+//! The query matrix: seeds N users (city, age, name, referred_by, following)
+//! in bulk (one SQL insert per 1,000 precomputed rows, one password hash for
+//! all), then for each index configuration (none, `city` and `age` indexed
+//! one by one, a composite index on both) times the domain's list query
+//! in process (SQL and row decoding, no HTTP) for filters of one and several
+//! conditions, with and without the total, first and deep page, newest first
+//! and by a profile field, and writes each query's plan beside its timing.
 //!
-//! `cargo run --release --example query_bench -- [USERS] [DATABASE_URL]`
-//! (default 1,000,000 users in a temporary SQLite file).
+//! `cargo run --release --example query_bench -- [USERS] [DATABASE_URL] [OUT.md]`
+//! (default 1,000,000 users in a temporary SQLite file; the table and plans
+//! go to OUT.md, the table alone to stdout).
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use authgraph::domain::filter::{Field, Filter, Op, Sort};
@@ -14,19 +20,31 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Transac
 use serde_json::json;
 
 const CITIES: usize = 50;
-const FILE: &str = r#"
+
+/// The project file of an index configuration.
+fn file(config: &str) -> String {
+    let indexed = if config == "single" {
+        "\nindexed = true"
+    } else {
+        ""
+    };
+    let composite = if config == "composite" {
+        "\n[[collections.indexes]]\nfields = [\"city\", \"age\"]\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"
 [project]
 slug = "bench"
 [[collections]]
 name = "users"
 [[collections.fields]]
 name = "city"
-type = "text"
-indexed = true
+type = "text"{indexed}
 [[collections.fields]]
 name = "age"
-type = "number"
-indexed = true
+type = "number"{indexed}
 [[collections.fields]]
 name = "name"
 type = "text"
@@ -39,7 +57,9 @@ name = "following"
 type = "relation"
 collection = "users"
 many = true
-"#;
+{composite}"#
+    )
+}
 
 fn id(i: usize) -> String {
     format!("u{i:014}")
@@ -146,28 +166,94 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-async fn measure<F, Fut>(name: &str, mut run: F) -> anyhow::Result<String>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<usize>>,
-{
-    // Warm up, then run until 300 samples or 5 s.
+/// Median and p99 (ms) of `query`: a warm-up, then up to 50 samples or 1 s
+/// (at least 3); and the number of rows of its page.
+async fn measure(
+    conn: &DatabaseConnection,
+    catalog: &authgraph::domain::catalog::Catalog,
+    pid: &str,
+    query: &UserQuery,
+) -> anyhow::Result<(usize, f64, f64)> {
+    let run = || async {
+        let page = users::query(conn, catalog, pid, query)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        anyhow::Ok(page.items.len())
+    };
     run().await?;
     let mut samples = Vec::new();
     let mut rows = 0;
     let started = Instant::now();
-    while samples.len() < 300 && (started.elapsed() < Duration::from_secs(5) || samples.len() < 5) {
+    while samples.len() < 50 && (started.elapsed() < Duration::from_secs(1) || samples.len() < 3) {
         let t = Instant::now();
         rows = run().await?;
         samples.push(t.elapsed());
     }
     samples.sort();
-    Ok(format!(
-        "| {name} | {rows} | {:.2} | {:.2} | {} |",
-        pct(&samples, 0.5),
-        pct(&samples, 0.99),
-        samples.len()
-    ))
+    Ok((rows, pct(&samples, 0.5), pct(&samples, 0.99)))
+}
+
+/// The filters of the matrix: (label, filter).
+fn filters() -> Vec<(&'static str, Filter)> {
+    let data = |f: &str| Field::Data(f.split('.').map(String::from).collect());
+    let city = || Filter::cond(data("city"), Op::Eq, json!("City7"));
+    let age_over = || Filter::cond(data("age"), Op::Gt, json!(30));
+    vec![
+        ("`city` =", city()),
+        (
+            "`age` range (30 ≤ age < 32)",
+            Filter::And(vec![
+                Filter::cond(data("age"), Op::Gte, json!(30)),
+                Filter::cond(data("age"), Op::Lt, json!(32)),
+            ]),
+        ),
+        (
+            "`city` in 3 values",
+            Filter::cond(data("city"), Op::In, json!(["City1", "City2", "City3"])),
+        ),
+        (
+            "`name` contains (substring)",
+            Filter::cond(data("name"), Op::Contains, json!("Family999")),
+        ),
+        (
+            "`city` = and `age` > 30",
+            Filter::And(vec![city(), age_over()]),
+        ),
+        (
+            "`city` =, `age` > 30, `name` contains",
+            Filter::And(vec![
+                city(),
+                age_over(),
+                Filter::cond(data("name"), Op::Contains, json!("Family9")),
+            ]),
+        ),
+        (
+            "through a relation: `referred_by.city` =",
+            Filter::cond(data("referred_by.city"), Op::Eq, json!("City7")),
+        ),
+    ]
+}
+
+/// The index and sort steps of a plan, in one line.
+fn gist(plan: &[String]) -> String {
+    let steps: Vec<&str> = plan
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| {
+            l.contains("INDEX")
+                || l.contains("SCAN")
+                || l.contains("TEMP B-TREE")
+                || l.contains("Scan")
+                || l.starts_with("Sort")
+                || l.contains("-> Sort")
+        })
+        .collect();
+    steps
+        .join("; ")
+        .replace('|', "\\|")
+        .chars()
+        .take(160)
+        .collect()
 }
 
 #[tokio::main]
@@ -180,14 +266,19 @@ async fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
-    let url = args.get(2).cloned().unwrap_or_else(|| {
-        format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        )
-    });
+    let url = args
+        .get(2)
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("bench.db").display()
+            )
+        });
+    let out = args.get(3).cloned();
     let conn = db::connect_url(&url, 4, None).await?;
-    let catalog = authgraph::domain::catalog::Catalog::new(std::time::Duration::from_secs(60));
+    let catalog = authgraph::domain::catalog::Catalog::new(std::time::Duration::from_millis(0));
     db::migrate(&conn).await?;
     let project = match projects::find_by_slug(&conn, "bench").await {
         Ok(p) => p,
@@ -198,12 +289,18 @@ async fn main() -> anyhow::Result<()> {
                 .project
         }
     };
-    apply::apply(
-        &conn,
-        &apply::parse(FILE).map_err(|e| anyhow::anyhow!("{e:?}"))?,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let apply_config = |config: &'static str| {
+        let conn = conn.clone();
+        async move {
+            let started = Instant::now();
+            let parsed = apply::parse(&file(config)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            apply::apply(&conn, &parsed)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            anyhow::Ok(started.elapsed().as_secs_f64())
+        }
+    };
+    apply_config("none").await?;
     let coll = authgraph::domain::collections::find(&conn, &project.id, "users")
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -226,150 +323,76 @@ async fn main() -> anyhow::Result<()> {
     } else {
         "SQLite"
     };
-    println!("\n**{backend}, {n} users** (in-process domain query: SQL + row decoding; ms)\n");
-    println!("| workload | rows | median | p99 | samples |");
-    println!("|---|---|---|---|---|");
-    let q = |filter: Option<Filter>, sort: Vec<Sort>, with_total: bool| UserQuery {
-        collection: Some("users".into()),
-        filter,
-        sort,
-        limit: 50,
-        offset: 0,
-        with_total,
-    };
-    let data = |f: &str| Field::Data(vec![f.into()]);
+    let mut table = format!(
+        "\n**{backend}, {n} users** (in-process domain query: SQL + row decoding; page of 50; ms)\n\n\
+         | indexes | filter | sort | total | offset | rows | median | p99 | plan (page; count) |\n\
+         | --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |\n"
+    );
+    let mut plans = String::new();
     let pid = project.id.clone();
-    let workloads: Vec<(&str, UserQuery)> = vec![
-        (
-            "eq on indexed `city`",
-            q(
-                Some(Filter::cond(data("city"), Op::Eq, json!("City7"))),
-                vec![],
-                false,
-            ),
-        ),
-        (
-            "eq on indexed `city`, with total",
-            q(
-                Some(Filter::cond(data("city"), Op::Eq, json!("City7"))),
-                vec![],
-                true,
-            ),
-        ),
-        (
-            "range on indexed `age` (30 ≤ age < 32)",
-            q(
-                Some(Filter::And(vec![
-                    Filter::cond(data("age"), Op::Gte, json!(30)),
-                    Filter::cond(data("age"), Op::Lt, json!(32)),
-                ])),
-                vec![],
-                false,
-            ),
-        ),
-        (
-            "range on indexed `age`, with total",
-            q(
-                Some(Filter::And(vec![
-                    Filter::cond(data("age"), Op::Gte, json!(30)),
-                    Filter::cond(data("age"), Op::Lt, json!(32)),
-                ])),
-                vec![],
-                true,
-            ),
-        ),
-        (
-            "icontains on `name`",
-            q(
-                Some(Filter::cond(
-                    data("name"),
-                    Op::IContains,
-                    json!("family999"),
-                )),
-                vec![],
-                false,
-            ),
-        ),
-        (
-            "icontains on `name`, with total",
-            q(
-                Some(Filter::cond(
-                    data("name"),
-                    Op::IContains,
-                    json!("family999"),
-                )),
-                vec![],
-                true,
-            ),
-        ),
-        (
-            "newest 50 by created",
-            q(
-                None,
-                vec![Sort {
-                    field: Field::CreatedAt,
-                    descending: true,
-                }],
-                false,
-            ),
-        ),
-        (
-            "newest 50 by created, with total",
-            q(
-                None,
-                vec![Sort {
-                    field: Field::CreatedAt,
-                    descending: true,
-                }],
-                true,
-            ),
-        ),
-    ];
-    for (name, query) in workloads {
-        let line = measure(name, || {
-            let conn = conn.clone();
-            let catalog = catalog.clone();
-            let pid = pid.clone();
-            let query = query.clone();
-            async move {
-                let page = users::query(&conn, &catalog, &pid, &query)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                Ok(page.items.len())
+    for config in ["none", "single", "composite"] {
+        let secs = apply_config(config).await?;
+        eprintln!("{backend} {n}: indexes `{config}` applied in {secs:.1} s");
+        for (label, filter) in filters() {
+            for by_age in [false, true] {
+                for with_total in [false, true] {
+                    for offset in [0u64, 5_000] {
+                        let sort = if by_age {
+                            vec![Sort {
+                                field: Field::Data(vec!["age".into()]),
+                                descending: false,
+                            }]
+                        } else {
+                            vec![]
+                        };
+                        let query = UserQuery {
+                            collection: Some("users".into()),
+                            filter: Some(filter.clone()),
+                            sort,
+                            limit: 50,
+                            offset,
+                            with_total,
+                        };
+                        let (rows, median, p99) = measure(&conn, &catalog, &pid, &query).await?;
+                        let page_plan = users::plan(&conn, &catalog, &pid, &query)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                        let count_plan = if with_total {
+                            users::count_plan(&conn, &catalog, &pid, &query)
+                                .await
+                                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                        } else {
+                            vec![]
+                        };
+                        let sort_name = if by_age { "`age`" } else { "newest" };
+                        let total_name = if with_total { "yes" } else { "no" };
+                        let mut g = gist(&page_plan);
+                        if with_total {
+                            g = format!("{g}; count: {}", gist(&count_plan));
+                        }
+                        writeln!(
+                            table,
+                            "| {config} | {label} | {sort_name} | {total_name} | {offset} | {rows} | {median:.2} | {p99:.2} | {g} |"
+                        )?;
+                        writeln!(
+                            plans,
+                            "\n#### {config} · {label} · {sort_name} · total {total_name} · offset {offset}: median {median:.2} ms, p99 {p99:.2} ms, {rows} rows\n\n```\n{}\n{}```",
+                            page_plan.join("\n"),
+                            if with_total {
+                                format!("-- count:\n{}\n", count_plan.join("\n"))
+                            } else {
+                                String::new()
+                            }
+                        )?;
+                    }
+                }
             }
-        })
-        .await?;
-        println!("{line}");
-    }
-    // A 50-row page with `referred_by` and `following` populated: the page
-    // query plus one batched load of every related user (what the dataloaders do).
-    let line = measure("50 rows + referred_by + following populated", || {
-        let conn = conn.clone();
-        let catalog = catalog.clone();
-        let pid = pid.clone();
-        let query = q(
-            Some(Filter::cond(data("city"), Op::Eq, json!("City9"))),
-            vec![],
-            false,
-        );
-        async move {
-            let page = users::query(&conn, &catalog, &pid, &query)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let mut ids: Vec<String> = Vec::new();
-            for u in &page.items {
-                ids.extend(users::relation_ids(&u.data, "referred_by"));
-                ids.extend(users::relation_ids(&u.data, "following"));
-            }
-            ids.sort();
-            ids.dedup();
-            let related = users::get_many(&conn, &pid, &ids)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            Ok(page.items.len() + related.len())
         }
-    })
-    .await?;
-    println!("{line}");
+    }
+    print!("{table}");
+    if let Some(out) = out {
+        std::fs::write(&out, format!("{table}\n### Plans\n{plans}"))?;
+        eprintln!("table and plans written to {out}");
+    }
     Ok(())
 }

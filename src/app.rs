@@ -66,6 +66,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         config.auth_cache_ms,
     ));
     let services = Services {
+        writes: crate::store::writer::WriteGate::for_db(&db),
         db,
         passwords: PasswordService::new(config.hash_workers())?,
         tokens: TokenService::new(&secret),

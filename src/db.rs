@@ -61,7 +61,11 @@ pub async fn connect_url(
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
-        .context("running database migrations")
+        .context("running database migrations")?;
+    crate::domain::apply::sync_all_indexes(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .context("bringing the declared indexes up to date")
 }
 
 /// The signing key shared by every instance on one Postgres database: created

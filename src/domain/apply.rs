@@ -356,6 +356,17 @@ pub async fn apply(db: &DatabaseConnection, file: &ProjectFile) -> AppResult<App
     Ok(report)
 }
 
+/// Brings every collection's indexes in step with its declarations: after
+/// migrations, so that an index whose expression changed between versions
+/// (its name says how it is built) is rebuilt before the first query needs it.
+/// Nothing is written when all are current.
+pub async fn sync_all_indexes(db: &DatabaseConnection) -> AppResult<()> {
+    for model in collection::Entity::find().all(db).await? {
+        store::indexes::sync(db, &Collection::from_model(model)?).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse;

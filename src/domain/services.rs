@@ -10,6 +10,8 @@ use crate::auth::tokens::TokenService;
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
+    /// SQLite's writers' queue (none on Postgres): see `store::writer`.
+    pub writes: crate::store::writer::WriteGate,
     pub passwords: PasswordService,
     pub tokens: TokenService,
     pub refresh: RefreshKey,

@@ -23,8 +23,10 @@ impl Wanted {
         let exprs: String = fields
             .iter()
             .map(|f| {
+                // `v`: a number field's typed value (`n` was its bare text
+                // on SQLite, which needed the row to check the type).
                 if f.field_type == FieldType::Number {
-                    'n'
+                    'v'
                 } else {
                     't'
                 }
@@ -70,13 +72,21 @@ fn wanted(collection: &Collection) -> Vec<Wanted> {
 /// matches the two).
 fn expr(backend: DbBackend, field: &FieldDecl) -> String {
     let key = &field.name;
-    match (backend, field.field_type) {
-        (DbBackend::Postgres, FieldType::Number) => format!(
-            "(CASE WHEN jsonb_typeof((data -> '{key}')) = 'number' THEN ((data ->> '{key}'))::double precision END)"
-        ),
-        (DbBackend::Postgres, _) => format!("((data ->> '{key}'))"),
-        _ => format!("json_extract(data, '$.\"{key}\"')"),
+    let pg = backend == DbBackend::Postgres;
+    let text = if pg {
+        format!("((data ->> '{key}'))")
+    } else {
+        format!("json_extract(data, '$.\"{key}\"')")
+    };
+    if field.field_type != FieldType::Number {
+        return text;
     }
+    let type_of = if pg {
+        format!("jsonb_typeof((data -> '{key}'))")
+    } else {
+        format!("json_type(data, '$.\"{key}\"')")
+    };
+    super::filter::typed_number(pg, &type_of, &text)
 }
 
 /// Whether a database error is a unique violation of `field`'s index.

@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod passkeys;
 pub mod raw;
 pub mod users;
+pub mod writer;
 
 use std::borrow::Cow;
 

@@ -108,25 +108,27 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         None => None,
     };
     let now = Utc::now();
-    let txn = svc.db.begin().await?;
-    if store::users::touch(&txn, &user.id, now).await? == 0 {
+    // SQLite's writers queue here rather than in its busy handler.
+    let write = svc.writes.begin(&svc.db).await?;
+    let txn = &write.txn;
+    if store::users::touch(txn, &user.id, now).await? == 0 {
         return Err(AppError::NotFound("user"));
     }
     if !p.data.is_empty() {
-        store::users::merge(&txn, &user.id, &p.data)
+        store::users::merge(txn, &user.id, &p.data)
             .await
             .map_err(|e| remap(e, &collection))?;
     }
     for (key, value) in &p.append {
-        store::users::append(&txn, &user.id, key, &profile::values_of(value))
+        store::users::append(txn, &user.id, key, &profile::values_of(value))
             .await
             .map_err(|e| remap(e, &collection))?;
     }
     for (key, value) in &p.remove {
-        store::users::remove(&txn, &user.id, key, &profile::values_of(value)).await?;
+        store::users::remove(txn, &user.id, key, &profile::values_of(value)).await?;
     }
     let mut updated = user::Entity::find_by_id(&user.id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     // Checked after the change, inside the transaction: a too-large result rolls back.
@@ -138,7 +140,7 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
             project_id: &user.project_id,
             collection_id: &user.collection_id,
         };
-        file_rows::record_in(&txn, &owner, &req.files, &updated.data).await?
+        file_rows::record_in(txn, &owner, &req.files, &updated.data).await?
     } else {
         vec![]
     };
@@ -147,11 +149,11 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         let mut active: user::ActiveModel = updated.into();
         active.password_hash = Set(hash);
         active.token_version = Set(version);
-        updated = active.update(&txn).await?;
+        updated = active.update(txn).await?;
         let keep = np.keep_session.as_deref();
-        sessions::revoke_all_in(&txn, &user.id, keep, "password changed").await?;
+        sessions::revoke_all_in(txn, &user.id, keep, "password changed").await?;
     }
-    txn.commit().await?;
+    write.commit().await?;
     // Replaced and dropped files go once the change that drops them is in.
     svc.files.delete(&obsolete).await;
     let updated = User::from(updated);

@@ -20,7 +20,9 @@ pub use model::{
     AuthResult, ChangePasswordRequest, LogInRequest, MAX_PAGE_SIZE, SignUpRequest, TokenLifetime,
     UpdateProfileRequest, User, UserPage, UserQuery, normalize_email,
 };
-pub use query::{count_query, find_by_email, find_by_field, get, get_many, plan, query};
+pub use query::{
+    count_plan, count_query, find_by_email, find_by_field, get, get_many, plan, query,
+};
 pub use relations::{
     fields_of as relation_fields, is_many as relation_is_many, load as load_related, relation_ids,
 };

@@ -1,7 +1,6 @@
 //! Reading users: by id, by field, by email, and filtered lists.
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use entity::user;
@@ -63,7 +62,36 @@ pub async fn count_query(
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<u64> {
-    Ok(select(db, catalog, project_id, q).await?.count(db).await?)
+    let select = select(db, catalog, project_id, q).await?;
+    total(db, select).await
+}
+
+/// The total of a selection: `COUNT(*)` over a subquery that reads no
+/// column, so an index that answers the conditions answers the count alone.
+fn count_statement(
+    select: sea_orm::Select<user::Entity>,
+    backend: sea_orm::DbBackend,
+) -> sea_orm::Statement {
+    use sea_orm::{QuerySelect, QueryTrait, sea_query::Expr};
+    let mut stmt = select
+        .select_only()
+        .column_as(Expr::cust("1"), "one")
+        .build(backend);
+    stmt.sql = format!(
+        "SELECT COUNT(*) AS num_items FROM ({}) AS sub_query",
+        stmt.sql
+    );
+    stmt
+}
+
+async fn total(db: &DatabaseConnection, select: sea_orm::Select<user::Entity>) -> AppResult<u64> {
+    let stmt = count_statement(select, db.get_database_backend());
+    let row = db.query_one_raw(stmt).await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "num_items")?,
+        None => 0,
+    };
+    Ok(n.max(0) as u64)
 }
 
 /// The filtered selection of a query, without order or page.
@@ -102,7 +130,7 @@ pub async fn query(
     let backend = db.get_database_backend();
     let select = select(db, catalog, project_id, q).await?;
     let total = if q.with_total {
-        Some(select.clone().count(db).await?)
+        Some(total(db, select.clone()).await?)
     } else {
         None
     };
@@ -180,6 +208,28 @@ pub async fn plan(
     let backend = db.get_database_backend();
     let select = ordered(select(db, catalog, project_id, q).await?, backend, q);
     let mut stmt = select.build(backend);
+    stmt.sql = format!(
+        "{} LIMIT {} OFFSET {}",
+        stmt.sql,
+        q.limit.min(MAX_PAGE_SIZE),
+        q.offset
+    );
+    explain(db, stmt).await
+}
+
+/// The database's plan for a query's total, as `plan` shows a page's.
+pub async fn count_plan(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    project_id: &str,
+    q: &UserQuery,
+) -> AppResult<Vec<String>> {
+    let select = select(db, catalog, project_id, q).await?;
+    explain(db, count_statement(select, db.get_database_backend())).await
+}
+
+async fn explain(db: &DatabaseConnection, mut stmt: sea_orm::Statement) -> AppResult<Vec<String>> {
+    let backend = db.get_database_backend();
     let (prefix, column) = match backend {
         sea_orm::DbBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
         _ => ("EXPLAIN QUERY PLAN ", "detail"),
@@ -187,12 +237,7 @@ pub async fn plan(
     // A text of its own each time: a cached EXPLAIN would show the plan of
     // when it was first prepared.
     let nonce = crate::auth::keys::random_token(12);
-    stmt.sql = format!(
-        "{prefix}{} LIMIT {} OFFSET {} /* {nonce} */",
-        stmt.sql,
-        q.limit.min(MAX_PAGE_SIZE),
-        q.offset
-    );
+    stmt.sql = format!("{prefix}{} /* {nonce} */", stmt.sql);
     // An EXPLAIN runs none of its statement, so it never notices that the
     // schema (or its statistics) changed since this connection read it; a read
     // first, in the same transaction, makes the connection catch up.
