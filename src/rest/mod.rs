@@ -66,6 +66,8 @@ pub fn family(path: &str) -> Option<Family> {
         Some(Family::Rest(cocobase::Cocobase::RENDER))
     } else if under("/auth") {
         Some(Family::Rest(cocobase::Register::RENDER))
+    } else if under("/.well-known") {
+        Some(Family::Rest(wellknown::render))
     } else {
         None
     }

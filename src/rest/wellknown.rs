@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use super::route_list::api_routes;
 use crate::auth::tokens::ISSUER;
+use crate::error::AppError;
 use crate::http::state::AppState;
 
 /// The tag of these routes in `/openapi.json`.
@@ -17,6 +18,15 @@ pub const TAG: &str = "Token verification";
 /// Both routes, each documented by its `#[utoipa::path]`.
 pub fn routes() -> OpenApiRouter<AppState> {
     api_routes![jwks; openid_configuration]
+}
+
+/// How a refusal on these routes reads: the house's plain shape, the
+/// stable code and a message (no dialect owns these URLs).
+pub fn render(e: &AppError) -> (u16, Value) {
+    (
+        e.status(),
+        json!({"code": e.code(), "message": e.public_message()}),
+    )
 }
 
 /// Caches may keep the key set briefly: a new key signs only after a

@@ -15,6 +15,8 @@ enum Family {
     PocketBase,
     UrBackend,
     Graphql,
+    /// Routes no dialect owns (`/.well-known/…`): `{code, message}`.
+    Plain,
 }
 
 fn family(path: &str) -> Family {
@@ -26,6 +28,8 @@ fn family(path: &str) -> Family {
         Family::PocketBase
     } else if path.starts_with("/auth/") {
         Family::CocobaseRegister
+    } else if path.starts_with("/.well-known/") {
+        Family::Plain
     } else {
         Family::Cocobase
     }
@@ -110,6 +114,7 @@ fn assert_shape(
                 && body["error"].is_string()
                 && body["code"] == json!(status)
         }
+        Family::Plain => body["code"].is_string() && body["message"].is_string(),
         Family::Graphql => body["errors"].as_array().is_some_and(|errors| {
             !errors.is_empty()
                 && errors.iter().all(|e| {
