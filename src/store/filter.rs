@@ -389,8 +389,10 @@ fn related(sql: &mut Sql, via: &[String], inner: &Filter) -> AppResult<String> {
     })
 }
 
-/// The SQL expression a sort key orders by.
-pub fn order_expr(backend: DbBackend, sort: &Sort) -> Expr {
+/// The SQL expression a sort key orders by. A declared number field orders
+/// on SQLite by its index's typed expression, so the index serves the order
+/// (its values are numbers or absent, which both expressions order alike).
+pub fn order_expr(backend: DbBackend, sort: &Sort, declared_number: bool) -> Expr {
     let pg = backend == DbBackend::Postgres;
     let text = match &sort.field {
         Field::Id => "users.id".to_owned(),
@@ -406,8 +408,15 @@ pub fn order_expr(backend: DbBackend, sort: &Sort) -> Expr {
                 table: "users".into(),
                 depth: 0,
             };
-            let (json, text, _) = sql.json_at(path);
-            if pg { json } else { text }
+            let (json, text, typeof_fn) = sql.json_at(path);
+            if pg {
+                json
+            } else if declared_number {
+                let type_of = format!("{typeof_fn}({}, {json})", sql.col("data"));
+                typed_number(false, &type_of, &text)
+            } else {
+                text
+            }
         }
     };
     Expr::cust(text)

@@ -7,7 +7,8 @@ use entity::user;
 
 use super::model::*;
 use crate::domain::catalog::Catalog;
-use crate::domain::collections::Collection;
+use crate::domain::collections::{Collection, FieldType};
+use crate::domain::filter::Field;
 use crate::error::AppResult;
 use crate::store;
 
@@ -62,7 +63,7 @@ pub async fn count_query(
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<u64> {
-    let select = select(db, catalog, project_id, q).await?;
+    let (select, _) = select(db, catalog, project_id, q).await?;
     total(db, select).await
 }
 
@@ -94,13 +95,14 @@ async fn total(db: &DatabaseConnection, select: sea_orm::Select<user::Entity>) -
     Ok(n.max(0) as u64)
 }
 
-/// The filtered selection of a query, without order or page.
+/// The filtered selection of a query, without order or page, and the
+/// collection it is limited to.
 async fn select(
     db: &DatabaseConnection,
     catalog: &Catalog,
     project_id: &str,
     q: &UserQuery,
-) -> AppResult<sea_orm::Select<user::Entity>> {
+) -> AppResult<(sea_orm::Select<user::Entity>, Option<Collection>)> {
     let backend = db.get_database_backend();
     let mut select = user::Entity::find();
     let mut collection = None;
@@ -117,7 +119,7 @@ async fn select(
         let filter = filter.clone().resolve_relations(collection.as_ref());
         select = select.filter(store::filter::condition(backend, &filter)?);
     }
-    Ok(select)
+    Ok((select, collection))
 }
 
 /// Lists users of a project.
@@ -128,13 +130,13 @@ pub async fn query(
     q: &UserQuery,
 ) -> AppResult<UserPage> {
     let backend = db.get_database_backend();
-    let select = select(db, catalog, project_id, q).await?;
+    let (select, collection) = select(db, catalog, project_id, q).await?;
     let total = if q.with_total {
         Some(total(db, select.clone()).await?)
     } else {
         None
     };
-    let select = ordered(select, backend, q);
+    let select = ordered(select, backend, q, collection.as_ref());
     let items = store::page(select, q.limit.min(MAX_PAGE_SIZE), q.offset, db)
         .await?
         .into_iter()
@@ -180,6 +182,7 @@ fn ordered(
     mut select: sea_orm::Select<user::Entity>,
     backend: sea_orm::DbBackend,
     q: &UserQuery,
+    collection: Option<&Collection>,
 ) -> sea_orm::Select<user::Entity> {
     if q.sort.is_empty() {
         select = select.order_by_desc(user::Column::CreatedAt);
@@ -190,7 +193,13 @@ fn ordered(
         } else {
             sea_orm::Order::Asc
         };
-        select = select.order_by(store::filter::order_expr(backend, s), order);
+        let number = match (&s.field, collection) {
+            (Field::Data(path), Some(c)) if path.len() == 1 => c
+                .field(&path[0])
+                .is_some_and(|f| f.field_type == FieldType::Number),
+            _ => false,
+        };
+        select = select.order_by(store::filter::order_expr(backend, s, number), order);
     }
     select.order_by_desc(user::Column::Id)
 }
@@ -206,7 +215,8 @@ pub async fn plan(
 ) -> AppResult<Vec<String>> {
     use sea_orm::QueryTrait;
     let backend = db.get_database_backend();
-    let select = ordered(select(db, catalog, project_id, q).await?, backend, q);
+    let (select, collection) = select(db, catalog, project_id, q).await?;
+    let select = ordered(select, backend, q, collection.as_ref());
     let mut stmt = select.build(backend);
     stmt.sql = format!(
         "{} LIMIT {} OFFSET {}",
@@ -224,7 +234,7 @@ pub async fn count_plan(
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<Vec<String>> {
-    let select = select(db, catalog, project_id, q).await?;
+    let (select, _) = select(db, catalog, project_id, q).await?;
     explain(db, count_statement(select, db.get_database_backend())).await
 }
 
