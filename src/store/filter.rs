@@ -31,31 +31,29 @@ impl Sql {
         }
     }
 
-    /// SQL of the JSON value at a profile path, and of its text.
+    /// SQL of the JSON value at a profile path, of its text, and of its JSON
+    /// type (SQLite's json_type takes (data, path); Postgres's jsonb_typeof
+    /// takes the value).
     fn json_at(&self, path: &[String]) -> (String, String, String) {
         let data = self.col("data");
         if self.pg {
             if path.len() == 1 {
                 let key = &path[0];
-                (
-                    format!("({data} -> '{key}')"),
-                    format!("({data} ->> '{key}')"),
-                    "jsonb_typeof".into(),
-                )
+                let json = format!("({data} -> '{key}')");
+                let type_of = format!("jsonb_typeof({json})");
+                (json, format!("({data} ->> '{key}')"), type_of)
             } else {
                 let p = path.join(",");
-                (
-                    format!("({data} #> '{{{p}}}')"),
-                    format!("({data} #>> '{{{p}}}')"),
-                    "jsonb_typeof".into(),
-                )
+                let json = format!("({data} #> '{{{p}}}')");
+                let type_of = format!("jsonb_typeof({json})");
+                (json, format!("({data} #>> '{{{p}}}')"), type_of)
             }
         } else {
             let p: String = path.iter().map(|s| format!(".\"{s}\"")).collect();
             (
                 format!("'${p}'"),
                 format!("json_extract({data}, '${p}')"),
-                "json_type".into(),
+                format!("json_type({data}, '${p}')"),
             )
         }
     }
@@ -278,15 +276,9 @@ fn roles(sql: &mut Sql, op: Op, value: &Json) -> AppResult<String> {
 }
 
 fn data(sql: &mut Sql, path: &[String], op: Op, value: &Json) -> AppResult<String> {
-    let (json, text, typeof_fn) = sql.json_at(path);
+    let (json, text, type_of) = sql.json_at(path);
     let pg = sql.pg;
-    // SQLite's json_type takes (data, path); Postgres's jsonb_typeof takes the value.
     let data_col = sql.col("data");
-    let type_of = if pg {
-        format!("{typeof_fn}({json})")
-    } else {
-        format!("{typeof_fn}({data_col}, {json})")
-    };
     let is_null = format!("({type_of} IS NULL OR {type_of} = 'null')");
     match op {
         Op::IsNull => {
@@ -408,11 +400,10 @@ pub fn order_expr(backend: DbBackend, sort: &Sort, declared_number: bool) -> Exp
                 table: "users".into(),
                 depth: 0,
             };
-            let (json, text, typeof_fn) = sql.json_at(path);
+            let (json, text, type_of) = sql.json_at(path);
             if pg {
                 json
             } else if declared_number {
-                let type_of = format!("{typeof_fn}({}, {json})", sql.col("data"));
                 typed_number(false, &type_of, &text)
             } else {
                 text
