@@ -107,7 +107,9 @@ pub enum FieldType {
     File,
 }
 
-/// A declared profile field.
+/// A declared profile field. Absent options are left out when it is written
+/// back.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDecl {
@@ -115,7 +117,6 @@ pub struct FieldDecl {
     #[serde(rename = "type")]
     pub field_type: FieldType,
     /// Target collection name of a relation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collection: Option<String>,
     /// A relation to many users (an array of ids) rather than one.
     #[serde(default)]
@@ -129,14 +130,12 @@ pub struct FieldDecl {
     #[serde(default)]
     pub public: bool,
     /// File fields: the largest file in bytes (default 5 MiB, at most 50 MiB).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_size: Option<u64>,
     /// File fields: accepted media types, `image/*` patterns allowed
     /// (default: images, PDF, Word). Checked against the file's bytes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mime_types: Vec<String>,
     /// File fields with `many = true`: the most files (default 99).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_select: Option<u32>,
     /// File fields: readable only with a file token of someone who may view the record.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -29,49 +29,40 @@ pub enum ProviderKind {
     Oidc,
 }
 
-/// One provider of a collection.
+/// One provider of a collection. Absent options are left out when it is
+/// written back.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Decl {
     pub name: String,
     pub provider: ProviderKind,
     /// Shown to users (PocketBase's `displayName`); defaults from the provider.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     pub client_id: String,
     /// The secret itself; kept in the database, never printed nor returned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<StoredSecret>,
     /// The environment variable holding the secret, read at each use.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_env: Option<String>,
     /// The OpenID issuer (required for `oidc`; Google's and Apple's by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     /// The redirect URLs a flow may name, matched exactly.
     #[serde(default)]
     pub redirect_urls: Vec<String>,
     /// GitHub's endpoints (for GitHub Enterprise, or a test double).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorize_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
     /// Scopes asked for (defaults: `openid email profile`; GitHub
     /// `read:user user:email`; Apple `name email`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// Apple: the team (the client secret's `iss`) and the key's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
     /// Apple: the file, or the environment variable, holding the private key
     /// (PEM); read at each use, never stored.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_key_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_key_env: Option<String>,
 }
 
