@@ -2,7 +2,7 @@
 //! log-in challenges (`login_challenges`).
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::raw::{self, delete_where, execute, query_all, query_one};
+use super::raw::{self, delete_where, execute, execute_one, query_all, query_one};
 use crate::error::AppResult;
 
 /// A second factor as stored.
@@ -66,14 +66,13 @@ pub async fn use_step(
     kind: &str,
     step: i64,
 ) -> AppResult<bool> {
-    let n = execute(
+    execute_one(
         db,
         "UPDATE second_factors SET last_step = $3, confirmed = $4 \
          WHERE user_id = $1 AND kind = $2 AND last_step < $3",
         vec![user_id.into(), kind.into(), step.into(), true.into()],
     )
-    .await?;
-    Ok(n == 1)
+    .await
 }
 
 /// Deletes the user's factors (of `kind`, or all), their recovery codes when
@@ -139,13 +138,12 @@ pub async fn unused_recovery(
 
 /// Spends a recovery code; true when this call did (one of two racing ones does).
 pub async fn spend_recovery(db: &impl ConnectionTrait, id: &str, now: i64) -> AppResult<bool> {
-    let n = execute(
+    execute_one(
         db,
         "UPDATE recovery_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
         vec![id.into(), now.into()],
     )
-    .await?;
-    Ok(n == 1)
+    .await
 }
 
 /// A log-in challenge as stored.
@@ -167,22 +165,25 @@ pub async fn insert_challenge(
     c: &ChallengeRow,
     now: i64,
 ) -> AppResult<()> {
+    // The text columns, then the flag and the times.
+    let texts = [
+        &c.id,
+        &c.user_id,
+        &c.project_id,
+        &c.collection_id,
+        &c.first_method,
+        &c.methods,
+    ];
     execute(
         db,
         "INSERT INTO login_challenges (id, user_id, project_id, collection_id, first_method, \
          methods, attempts, long_lived, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
-        vec![
-            c.id.as_str().into(),
-            c.user_id.as_str().into(),
-            c.project_id.as_str().into(),
-            c.collection_id.as_str().into(),
-            c.first_method.as_str().into(),
-            c.methods.as_str().into(),
-            c.long_lived.into(),
-            c.expires_at.into(),
-            now.into(),
-        ],
+        texts
+            .iter()
+            .map(|t| t.as_str().into())
+            .chain([c.long_lived.into(), c.expires_at.into(), now.into()])
+            .collect(),
     )
     .await?;
     Ok(())

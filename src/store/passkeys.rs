@@ -2,7 +2,7 @@
 //! (`passkey_challenges`).
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::raw::{self, execute, forget_expired, query_all, query_one};
+use super::raw::{self, execute, execute_one, forget_expired, query_all, query_one};
 use crate::error::AppResult;
 
 /// A passkey as stored.
@@ -30,22 +30,20 @@ fn rows_of(rows: Vec<sea_orm::QueryResult>) -> AppResult<Vec<PasskeyRow>> {
 }
 
 pub async fn insert(db: &impl ConnectionTrait, p: &PasskeyRow) -> AppResult<()> {
-    execute(
-        db,
-        "INSERT INTO passkeys (id, user_id, project_id, rp_id, credential_id, credential, name, \
-         created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
-        vec![
-            p.id.as_str().into(),
-            p.user_id.as_str().into(),
-            p.project_id.as_str().into(),
-            p.rp_id.as_str().into(),
-            p.credential_id.as_str().into(),
-            p.credential.as_str().into(),
-            p.name.as_str().into(),
-            p.created_at.into(),
-        ],
-    )
-    .await?;
+    let text =
+        format!("INSERT INTO passkeys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)");
+    // The text columns, then the time (a new passkey is not used yet).
+    let texts = [
+        &p.id,
+        &p.user_id,
+        &p.project_id,
+        &p.rp_id,
+        &p.credential_id,
+        &p.credential,
+        &p.name,
+    ];
+    let values = texts.iter().map(|t| t.as_str().into());
+    execute(db, &text, values.chain([p.created_at.into()]).collect()).await?;
     Ok(())
 }
 
@@ -76,13 +74,12 @@ pub async fn record_use(
     credential: &str,
     now: i64,
 ) -> AppResult<bool> {
-    let n = execute(
+    execute_one(
         db,
         "UPDATE passkeys SET credential = $3, last_used_at = $4 WHERE id = $1 AND credential = $2",
         vec![id.into(), expected.into(), credential.into(), now.into()],
     )
-    .await?;
-    Ok(n == 1)
+    .await
 }
 
 /// Renames one of the user's passkeys; false when it has none of that id.
@@ -92,24 +89,22 @@ pub async fn rename(
     id: &str,
     name: &str,
 ) -> AppResult<bool> {
-    let n = execute(
+    execute_one(
         db,
         "UPDATE passkeys SET name = $3 WHERE user_id = $1 AND id = $2",
         vec![user_id.into(), id.into(), name.into()],
     )
-    .await?;
-    Ok(n == 1)
+    .await
 }
 
 /// Deletes one of the user's passkeys; false when it has none of that id.
 pub async fn delete(db: &impl ConnectionTrait, user_id: &str, id: &str) -> AppResult<bool> {
-    let n = execute(
+    execute_one(
         db,
         "DELETE FROM passkeys WHERE user_id = $1 AND id = $2",
         vec![user_id.into(), id.into()],
     )
-    .await?;
-    Ok(n == 1)
+    .await
 }
 
 /// How many OAuth2 identities the user has (another way to sign in).
@@ -137,6 +132,9 @@ pub struct CeremonyRow {
     pub expires_at: i64,
 }
 
+const CEREMONY_COLUMNS: &str =
+    "id, challenge_hash, project_id, user_id, login_challenge_id, kind, rp_id, state, expires_at";
+
 /// Stores a ceremony, forgetting expired ones.
 pub async fn insert_ceremony(
     db: &impl ConnectionTrait,
@@ -146,9 +144,10 @@ pub async fn insert_ceremony(
     forget_expired(db, "passkey_challenges", now).await?;
     execute(
         db,
-        "INSERT INTO passkey_challenges (id, challenge_hash, project_id, user_id, \
-         login_challenge_id, kind, rp_id, state, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &format!(
+            "INSERT INTO passkey_challenges ({CEREMONY_COLUMNS}, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ),
         vec![
             c.id.as_str().into(),
             c.challenge_hash.as_str().into(),
@@ -175,11 +174,13 @@ pub async fn take_ceremony(
     kind: &str,
     now: i64,
 ) -> AppResult<Option<CeremonyRow>> {
+    let text = format!(
+        "SELECT {CEREMONY_COLUMNS} FROM passkey_challenges \
+         WHERE challenge_hash = $1 AND project_id = $2 AND kind = $3 AND expires_at > $4"
+    );
     let row = query_one(
         db,
-        "SELECT id, challenge_hash, project_id, user_id, login_challenge_id, kind, rp_id, state, \
-         expires_at FROM passkey_challenges \
-         WHERE challenge_hash = $1 AND project_id = $2 AND kind = $3 AND expires_at > $4",
+        &text,
         vec![
             challenge_hash.into(),
             project_id.into(),

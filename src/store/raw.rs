@@ -10,6 +10,16 @@ pub async fn execute(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) 
     Ok(db.execute_raw(sql(db, text, values)).await?.rows_affected())
 }
 
+/// Runs a statement meant for one row; true when it changed exactly one
+/// (false when there was none, or a racing statement changed it first).
+pub async fn execute_one(
+    db: &impl ConnectionTrait,
+    text: &str,
+    values: Vec<Value>,
+) -> AppResult<bool> {
+    Ok(execute(db, text, values).await? == 1)
+}
+
 /// Runs a query; its first row, if any.
 pub async fn query_one(
     db: &impl ConnectionTrait,
