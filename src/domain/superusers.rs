@@ -29,21 +29,31 @@ pub struct Superuser {
 }
 
 impl From<superuser::Model> for Superuser {
+    /// Everything but the password hash (and the lookup form of the email).
     fn from(m: superuser::Model) -> Self {
+        let superuser::Model {
+            id,
+            email,
+            token_version,
+            created_at,
+            updated_at,
+            password_hash: _,
+            email_normalized: _,
+        } = m;
         Self {
-            id: m.id,
-            email: m.email,
-            token_version: m.token_version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            id,
+            email,
+            token_version,
+            created_at,
+            updated_at,
         }
     }
 }
 
-/// Creates the superuser, or sets its password (revoking its tokens).
 /// The lockout scope of superuser log-ins.
 const SCOPE: &str = "_superusers";
 
+/// Creates the superuser, or sets its password (revoking its tokens).
 pub async fn upsert(svc: &Services, email: &str, password: &str) -> AppResult<(Superuser, bool)> {
     let (email, normalized) = normalize_email(email)?;
     check_policy(password, MIN_PASSWORD_LENGTH)?;
