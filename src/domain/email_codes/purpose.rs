@@ -69,8 +69,13 @@ impl Purpose {
 pub enum Proof<'a> {
     /// The token from the mail's link.
     Token(&'a str),
-    /// The six-digit code, with the account's email.
-    Code { email: &'a str, code: &'a str },
+    /// The six-digit code, with the account's email and the collection it
+    /// is in (`None`: the default one). A token names its account itself.
+    Code {
+        collection: Option<&'a str>,
+        email: &'a str,
+        code: &'a str,
+    },
 }
 
 pub(super) fn invalid() -> AppError {

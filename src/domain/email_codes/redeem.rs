@@ -26,7 +26,6 @@ struct Found {
 async fn redeem(
     svc: &Services,
     project: &Project,
-    collection_name: Option<&str>,
     proof: Proof<'_>,
     purpose: Purpose,
     client: &ClientInfo,
@@ -42,8 +41,12 @@ async fn redeem(
                 .ok_or_else(invalid)?;
             (live.id, live.user_id, live.payload)
         }
-        Proof::Code { email, code } => {
-            let collection = collection(svc, project, collection_name).await?;
+        Proof::Code {
+            collection: name,
+            email,
+            code,
+        } => {
+            let collection = collection(svc, project, name).await?;
             let user = query::find_by_email(&svc.db, &collection, email)
                 .await?
                 .ok_or_else(invalid)?;
@@ -79,13 +82,12 @@ async fn spend(svc: &Services, code_id: &str) -> AppResult<()> {
 pub async fn reset_password(
     svc: &Services,
     project: &Project,
-    collection_name: Option<&str>,
     proof: Proof<'_>,
     new_password: &str,
     client: &ClientInfo,
 ) -> AppResult<User> {
     let purpose = Purpose::PasswordReset;
-    let found = redeem(svc, project, collection_name, proof, purpose, client).await?;
+    let found = redeem(svc, project, proof, purpose, client).await?;
     // Checked before the code is spent: a password the policy refuses can be retried.
     let collection = svc
         .catalog
@@ -100,12 +102,11 @@ pub async fn reset_password(
 pub async fn verify_email(
     svc: &Services,
     project: &Project,
-    collection_name: Option<&str>,
     proof: Proof<'_>,
     client: &ClientInfo,
 ) -> AppResult<User> {
     let purpose = Purpose::Verification;
-    let found = redeem(svc, project, collection_name, proof, purpose, client).await?;
+    let found = redeem(svc, project, proof, purpose, client).await?;
     spend(svc, &found.id).await?;
     account::mark_verified(svc, &found.user.id).await
 }
@@ -120,7 +121,7 @@ pub async fn confirm_email_change(
     client: &ClientInfo,
 ) -> AppResult<User> {
     let purpose = Purpose::EmailChange;
-    let found = redeem(svc, project, None, Proof::Token(token), purpose, client).await?;
+    let found = redeem(svc, project, Proof::Token(token), purpose, client).await?;
     let new_email = found.payload.clone().ok_or_else(invalid)?;
     if !account::verify_password(svc, &found.user, password).await? {
         return Err(AppError::validation(

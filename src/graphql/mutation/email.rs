@@ -10,11 +10,15 @@ use crate::graphql::errors::GqlResult;
 use crate::graphql::factor_types::LogInPayload;
 use crate::graphql::types::{MailProofInput, ResetPasswordInput, VerifyEmailInput};
 
-/// A token, or an email address and a six-digit code.
-fn proof(input: &MailProofInput) -> AppResult<Proof<'_>> {
+/// A token, or an email address (in `collection`) and a six-digit code.
+fn proof<'a>(input: &'a MailProofInput, collection: &'a Option<String>) -> AppResult<Proof<'a>> {
     match (&input.token, &input.email, &input.code) {
         (Some(token), None, None) => Ok(Proof::Token(token)),
-        (None, Some(email), Some(code)) => Ok(Proof::Code { email, code }),
+        (None, Some(email), Some(code)) => Ok(Proof::Code {
+            collection: collection.as_deref(),
+            email,
+            code,
+        }),
         _ => Err(AppError::validation(
             "token",
             "give either `token`, or `email` and `code`",
@@ -97,22 +101,18 @@ impl EmailMutation {
     /// with the email address and the six-digit code.
     async fn verify_email(&self, ctx: &Context<'_>, input: VerifyEmailInput) -> Result<bool> {
         let (svc, project, client) = in_project(ctx)?;
-        let proof = proof(&input.proof).gql()?;
-        let collection = input.collection.as_deref();
-        done(email_codes::verify_email(
-            svc, project, collection, proof, client,
-        ))
-        .await
+        let proof = proof(&input.proof, &input.collection).gql()?;
+        done(email_codes::verify_email(svc, project, proof, client)).await
     }
 
     /// Sets a new password with the token from a reset email, or with the
     /// email address and the six-digit code. Ends every session of the user.
     async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<bool> {
         let (svc, project, client) = in_project(ctx)?;
-        let proof = proof(&input.proof).gql()?;
-        let (collection, password) = (input.collection.as_deref(), &input.new_password);
+        let proof = proof(&input.proof, &input.collection).gql()?;
+        let password = &input.new_password;
         done(email_codes::reset_password(
-            svc, project, collection, proof, password, client,
+            svc, project, proof, password, client,
         ))
         .await
     }

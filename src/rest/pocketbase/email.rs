@@ -82,11 +82,10 @@ pub async fn request_verification(call: PbColl, body: PbBody) -> Result<StatusCo
     summary = "Marks the email verified: `{token}`",
     responses((status = 204, description = "Verified", body = Object), Errors<400, 403, 429>))]
 pub async fn confirm_verification(call: PbColl, body: PbBody) -> Result<StatusCode> {
-    let coll = collection(&call, Purpose::Verification).await?;
+    collection(&call, Purpose::Verification).await?;
     let proof = Proof::Token(required(&body, "token")?);
     let (svc, caller) = (call.services(), &call.caller);
-    let name = Some(coll.name.as_str());
-    email_codes::verify_email(svc, caller.project()?, name, proof, &caller.client).await?;
+    email_codes::verify_email(svc, caller.project()?, proof, &caller.client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -123,12 +122,11 @@ pub async fn confirm_email_change(call: PbColl, body: PbBody) -> Result<StatusCo
     summary = "Sets a new password: `{token, password, passwordConfirm}`; ends every session",
     responses((status = 204, description = "Password set", body = Object), Errors<400, 403, 429>))]
 pub async fn confirm_password_reset(call: PbColl, body: PbBody) -> Result<StatusCode> {
-    let coll = collection(&call, Purpose::PasswordReset).await?;
+    collection(&call, Purpose::PasswordReset).await?;
     let token = required(&body, "token")?;
     let password = confirm_password(&body)?.ok_or_else(|| blank("password"))?;
     let (svc, caller) = (call.services(), &call.caller);
-    let (name, proof) = (Some(coll.name.as_str()), Proof::Token(token));
-    let project = caller.project()?;
-    email_codes::reset_password(svc, project, name, proof, &password, &caller.client).await?;
+    let (project, client) = (caller.project()?, &caller.client);
+    email_codes::reset_password(svc, project, Proof::Token(token), &password, client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -28,7 +28,11 @@ impl ProofBody {
     fn proof(&self) -> Proof<'_> {
         match self {
             ProofBody::Token(token) => Proof::Token(token),
-            ProofBody::Code { email, otp } => Proof::Code { email, code: otp },
+            ProofBody::Code { email, otp } => Proof::Code {
+                collection: None,
+                email,
+                code: otp,
+            },
         }
     }
 }
@@ -64,7 +68,7 @@ pub async fn verify_email(call: Ub, body: UbBody) -> Result<Json<Value>> {
     email_codes::enabled(svc, Purpose::Verification)?;
     let proof = ProofBody::read(&body)?;
     let project = caller.project()?;
-    email_codes::verify_email(svc, project, None, proof.proof(), &caller.client).await?;
+    email_codes::verify_email(svc, project, proof.proof(), &caller.client).await?;
     Ok(Json(json!({"message": "Email verified successfully"})))
 }
 
@@ -78,6 +82,6 @@ pub async fn reset_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let new_password = string_field(&body, "newPassword")?;
     let proof = ProofBody::read(&body)?;
     let (project, client) = (caller.project()?, &caller.client);
-    email_codes::reset_password(svc, project, None, proof.proof(), &new_password, client).await?;
+    email_codes::reset_password(svc, project, proof.proof(), &new_password, client).await?;
     Ok(Json(json!({"message": "Password reset successfully"})))
 }
