@@ -19,6 +19,17 @@ async fn collection(call: &PbColl, purpose: Purpose) -> Result<Collection> {
     call.collection().await
 }
 
+/// The `{token}` of a confirmation for `purpose`, after the checks of
+/// [`collection`]; the token names its account (and so its collection).
+async fn confirmation_token<'a>(
+    call: &PbColl,
+    body: &'a PbBody,
+    purpose: Purpose,
+) -> Result<&'a str> {
+    collection(call, purpose).await?;
+    required(body, "token")
+}
+
 /// `{email}` → `{otpId}`, an id whether or not a code was sent.
 #[utoipa::path(post, path = "/api/collections/{collection}/request-otp", params(CollPath), request_body = Object,
     summary = "Sign-in code by email: `{email}` → `{otpId}` (an id for unknown emails too); 403 without an SMTP server",
@@ -82,8 +93,7 @@ pub async fn request_verification(call: PbColl, body: PbBody) -> Result<StatusCo
     summary = "Marks the email verified: `{token}`",
     responses((status = 204, description = "Verified", body = Object), Errors<400, 403, 429>))]
 pub async fn confirm_verification(call: PbColl, body: PbBody) -> Result<StatusCode> {
-    collection(&call, Purpose::Verification).await?;
-    let proof = Proof::Token(required(&body, "token")?);
+    let proof = Proof::Token(confirmation_token(&call, &body, Purpose::Verification).await?);
     let (svc, caller) = (call.services(), &call.caller);
     email_codes::verify_email(svc, caller.project()?, proof, &caller.client).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -122,8 +132,7 @@ pub async fn confirm_email_change(call: PbColl, body: PbBody) -> Result<StatusCo
     summary = "Sets a new password: `{token, password, passwordConfirm}`; ends every session",
     responses((status = 204, description = "Password set", body = Object), Errors<400, 403, 429>))]
 pub async fn confirm_password_reset(call: PbColl, body: PbBody) -> Result<StatusCode> {
-    collection(&call, Purpose::PasswordReset).await?;
-    let token = required(&body, "token")?;
+    let token = confirmation_token(&call, &body, Purpose::PasswordReset).await?;
     let password = confirm_password(&body)?.ok_or_else(|| blank("password"))?;
     let (svc, caller) = (call.services(), &call.caller);
     let (project, client) = (caller.project()?, &caller.client);
