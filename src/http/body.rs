@@ -120,38 +120,49 @@ pub fn not_enabled(what: &str) -> AppError {
     AppError::Forbidden(format!("{what} is not enabled on this server"))
 }
 
-/// The log-in of a `{email, password}` body (Cocobase's and urBackend's).
-pub fn password_log_in(
-    body: &Map<String, Value>,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
-) -> AppResult<LogInRequest> {
-    Ok(LogInRequest {
-        email: string_field(body, "email")?,
-        password: string_field(body, "password")?,
-        client: client.clone(),
-        lifetime,
-        ..Default::default()
-    })
+/// The `{email, password}` of a Cocobase or urBackend body, which logs in or
+/// signs up in the default collection.
+pub struct PasswordBody {
+    email: String,
+    password: String,
 }
 
-/// The sign-up of a `{email, password}` body with the profile `data` the door
-/// read from it (Cocobase's and urBackend's), into the default collection.
-pub fn password_sign_up(
-    body: &Map<String, Value>,
-    data: Map<String, Value>,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
-) -> AppResult<SignUpRequest> {
-    Ok(SignUpRequest {
-        email: string_field(body, "email")?,
-        password: string_field(body, "password")?,
-        data,
-        collection: None,
-        client: client.clone(),
-        lifetime,
-        ..Default::default()
-    })
+impl PasswordBody {
+    pub fn read(body: &Map<String, Value>) -> AppResult<Self> {
+        Ok(Self {
+            email: string_field(body, "email")?,
+            password: string_field(body, "password")?,
+        })
+    }
+
+    /// The log-in it asks for.
+    pub fn log_in(self, client: &ClientInfo, lifetime: TokenLifetime) -> LogInRequest {
+        LogInRequest {
+            email: self.email,
+            password: self.password,
+            client: client.clone(),
+            lifetime,
+            ..Default::default()
+        }
+    }
+
+    /// The sign-up it asks for, with the profile `data` the door read from
+    /// the body.
+    pub fn sign_up(
+        self,
+        data: Map<String, Value>,
+        client: &ClientInfo,
+        lifetime: TokenLifetime,
+    ) -> SignUpRequest {
+        SignUpRequest {
+            email: self.email,
+            password: self.password,
+            data,
+            client: client.clone(),
+            lifetime,
+            ..Default::default()
+        }
+    }
 }
 
 /// Mails a code for `purpose` to the `{email}` of a body, if it has an

@@ -12,7 +12,7 @@ use crate::domain::files::{self, Staging, urls};
 use crate::domain::second_factor::LogInOutcome;
 use crate::domain::users::{self, SignUpRequest, TokenLifetime};
 use crate::error::AppError;
-use crate::http::body::{Body, opt_object, opt_string, password_log_in, password_sign_up};
+use crate::http::body::{Body, PasswordBody, opt_object, opt_string};
 use crate::http::dialect::{Call, Dialect, Failure};
 use crate::rest::dates::iso_ts as ts;
 
@@ -82,19 +82,14 @@ async fn sign_up_request(
     urls::names_from_urls(call.services(), coll, None, &mut data).await?;
     // Self-assigned `roles` are ignored: roles are an administrator's decision.
     let client = &call.caller.client;
-    Ok(password_sign_up(
-        body,
-        data,
-        client,
-        TokenLifetime::LongLived,
-    )?)
+    Ok(PasswordBody::read(body)?.sign_up(data, client, TokenLifetime::LongLived))
 }
 
 #[utoipa::path(post, path = "/auth-collections/login", security(("apiKey" = [])), request_body = Object,
     summary = "Log in",
     responses((status = 200, description = "`{access_token, token_type, user}`, or `{requires_2fa, message}`", body = Object), Errors<401, 422>))]
 pub async fn login(call: Coco, body: CocoBody) -> Result<Json<Value>> {
-    let req = password_log_in(&body, &call.caller.client, TokenLifetime::LongLived)?;
+    let req = PasswordBody::read(&body)?.log_in(&call.caller.client, TokenLifetime::LongLived);
     let outcome = users::log_in(call.services(), call.caller.project()?, req).await?;
     Ok(Json(linked_outcome(call.services(), outcome).await?))
 }
@@ -131,7 +126,7 @@ pub async fn register(
     if let Some(n) = &name {
         data.insert("name".into(), json!(n));
     }
-    let req = password_sign_up(&body, data, &caller.client, TokenLifetime::LongLived)?;
+    let req = PasswordBody::read(&body)?.sign_up(data, &caller.client, TokenLifetime::LongLived);
     let auth = match users::sign_up(call.services(), caller.project()?, req).await? {
         LogInOutcome::Complete(auth) => auth,
         // Only a collection requiring a second factor asks at sign-up.

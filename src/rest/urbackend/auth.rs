@@ -13,7 +13,7 @@ use crate::domain::second_factor::{Challenge, LogInOutcome};
 use crate::domain::sessions;
 use crate::domain::users::{self, TokenLifetime};
 use crate::error::AppError;
-use crate::http::body::{password_log_in, password_sign_up};
+use crate::http::body::PasswordBody;
 
 #[utoipa::path(post, path = "/api/userAuth/signup", security(("apiKey" = [])), request_body = Object,
     summary = "Sign up (extra fields kept); sets the `refreshToken` cookie",
@@ -31,7 +31,7 @@ pub async fn signup(
         .filter(|(k, _)| *k != "email" && *k != "password")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let req = password_sign_up(&body, data, &caller.client, TokenLifetime::Short)?;
+    let req = PasswordBody::read(&body)?.sign_up(data, &caller.client, TokenLifetime::Short);
     let auth = match users::sign_up(call.services(), caller.project()?, req).await? {
         LogInOutcome::Complete(auth) => auth,
         LogInOutcome::SecondFactorRequired(c) => return Ok(challenge_response(&c)),
@@ -51,7 +51,7 @@ pub async fn login(
     uri: OriginalUri,
     body: UbBody,
 ) -> Result<Response> {
-    let req = password_log_in(&body, &call.caller.client, TokenLifetime::Short)?;
+    let req = PasswordBody::read(&body)?.log_in(&call.caller.client, TokenLifetime::Short);
     let auth = match users::log_in(call.services(), call.caller.project()?, req).await? {
         LogInOutcome::Complete(auth) => auth,
         LogInOutcome::SecondFactorRequired(c) => return Ok(challenge_response(&c)),
