@@ -1,6 +1,9 @@
 //! Outgoing email through lettre: an SMTP server in production
-//! (`AUTHGRAPH_SMTP_URL`), a recording outbox for in-process tests. Without an
-//! SMTP server, the flows that need email answer "not enabled".
+//! (`AUTHGRAPH_SMTP_URL`), a recording mailer for in-process tests. Without an
+//! SMTP server, the flows that need email answer "not enabled". The domain
+//! never sends directly: mail goes through the outbox (`domain::outbox`),
+//! whose worker calls [`Mailer::send`].
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
@@ -8,7 +11,7 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// One message.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
@@ -23,8 +26,9 @@ pub enum Mailer {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: Mailbox,
     },
-    /// Keeps every message in memory (tests).
-    Recording(Arc<Mutex<Vec<Mail>>>),
+    /// Keeps every message in memory (tests); refuses them while its switch
+    /// is down, as an unreachable SMTP server would.
+    Recording(Arc<Mutex<Vec<Mail>>>, Arc<AtomicBool>),
 }
 
 impl Mailer {
@@ -46,7 +50,15 @@ impl Mailer {
     /// A mailer that records, and its outbox.
     pub fn recording() -> (Self, Arc<Mutex<Vec<Mail>>>) {
         let outbox = Arc::new(Mutex::new(Vec::new()));
-        (Mailer::Recording(outbox.clone()), outbox)
+        let down = Arc::new(AtomicBool::new(false));
+        (Mailer::Recording(outbox.clone(), down), outbox)
+    }
+
+    /// Makes a recording mailer refuse (`true`) or accept mail again (tests).
+    pub fn set_down(&self, down: bool) {
+        if let Mailer::Recording(_, switch) = self {
+            switch.store(down, Ordering::SeqCst);
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -56,7 +68,10 @@ impl Mailer {
     pub async fn send(&self, mail: Mail) -> anyhow::Result<()> {
         match self {
             Mailer::Disabled => anyhow::bail!("email is not configured"),
-            Mailer::Recording(outbox) => {
+            Mailer::Recording(_, down) if down.load(Ordering::SeqCst) => {
+                anyhow::bail!("the recording mailer is down")
+            }
+            Mailer::Recording(outbox, _) => {
                 outbox.lock().unwrap_or_else(|e| e.into_inner()).push(mail);
                 Ok(())
             }
@@ -72,17 +87,5 @@ impl Mailer {
                 Ok(())
             }
         }
-    }
-
-    /// Sends in the background: the caller's answer (and its timing) does not
-    /// depend on the SMTP server; failures are logged.
-    pub fn send_later(&self, mail: Mail) {
-        let mailer = self.clone();
-        tokio::spawn(async move {
-            let subject = mail.subject.clone();
-            if let Err(e) = mailer.send(mail).await {
-                tracing::error!(error = ?e, %subject, "could not send an email");
-            }
-        });
     }
 }

@@ -7,6 +7,7 @@ use crate::auth::keys;
 use crate::domain::client::ClientInfo;
 use crate::domain::limits::{self};
 use crate::domain::notices;
+use crate::domain::outbox;
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
 use crate::domain::users::model::User;
@@ -94,7 +95,7 @@ pub(super) async fn issue(
         purpose.key(),
         limits::identity_bucket(&user.collection_id, &user.id)
     );
-    if limits::hit(&svc.db, &per_account, MAILS_PER_ACCOUNT)
+    if limits::hit(&svc.db, &per_account, svc.limits.mail_code_per_account)
         .await
         .is_err()
     {
@@ -113,9 +114,11 @@ pub(super) async fn issue(
         created_at: now,
         payload,
     };
+    let expires_at = row.expires_at;
     codes::upsert(&svc.db, row).await?;
-    svc.mailer
-        .send_later(notices::code(&svc.public_url, to, &token, &code, purpose));
+    // Not sent once the code expired (an outage outlived it).
+    let mail = notices::code(&svc.public_url, to, &token, &code, purpose);
+    outbox::enqueue(svc, mail, Some(expires_at)).await?;
     tracing::info!(event = "email_code_sent", purpose = purpose.key(), user_id = %user.id);
     Ok(())
 }

@@ -143,7 +143,7 @@ pub async fn confirm_email_change(
     spend(svc, &found.id).await?;
     let old = found.user.email.clone();
     let user = account::change_email(svc, &found.user.id, &new_email).await?;
-    notices::email_changed(svc, &old, &user);
+    notices::email_changed(svc, &old, &user).await;
     Ok(user)
 }
 

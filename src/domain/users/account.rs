@@ -170,7 +170,7 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         limits::unlock(svc, &collection.id, &updated.email).await?;
         changed.push("password".into());
         tracing::info!(event = "password_changed", user_id = %user.id);
-        notices::password_changed(svc, &updated);
+        notices::password_changed(svc, &updated).await;
     }
     svc.events.publish(UserEvent {
         kind: UserEventKind::Updated,
@@ -233,7 +233,7 @@ pub async fn reset_password(svc: &Services, user_id: &str, new_password: &str) -
         changed: vec!["password".into()],
     });
     tracing::info!(event = "password_reset", user_id = %updated.id);
-    notices::password_changed(svc, &updated);
+    notices::password_changed(svc, &updated).await;
     Ok(updated)
 }
 

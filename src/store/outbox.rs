@@ -1,0 +1,173 @@
+//! The mail outbox's SQL: rows enqueued, claimed under a lease, marked done.
+//! Times are Unix milliseconds except `expires_at` (seconds, like codes').
+use sea_orm::{ConnectionTrait, DbBackend};
+
+use super::raw::{execute, query_all, query_one};
+use crate::error::AppResult;
+
+/// A row waiting to be sent.
+pub struct NewMail<'a> {
+    pub id: &'a str,
+    pub sealed: &'a str,
+    pub now_ms: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// A row an instance claimed.
+pub struct Claimed {
+    pub id: String,
+    pub sealed: Option<String>,
+    pub attempts: i32,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// How a row ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Done {
+    Sent,
+    Failed,
+    Expired,
+}
+
+impl Done {
+    fn key(self) -> &'static str {
+        match self {
+            Done::Sent => "sent",
+            Done::Failed => "failed",
+            Done::Expired => "expired",
+        }
+    }
+}
+
+pub async fn insert(db: &impl ConnectionTrait, row: NewMail<'_>) -> AppResult<()> {
+    execute(
+        db,
+        "INSERT INTO mail_outbox (id, status, sealed, attempts, due_at, expires_at, created_at) \
+         VALUES ($1, 'pending', $2, 0, $3, $4, $3)",
+        vec![
+            row.id.into(),
+            row.sealed.into(),
+            row.now_ms.into(),
+            row.expires_at.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due rows for `by` until `lease_until`. On Postgres a
+/// row another instance is claiming at the same moment is skipped (`SKIP
+/// LOCKED`); SQLite has one writer, so the statement is atomic there.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    by: &str,
+    now_ms: i64,
+    lease_until: i64,
+    limit: u64,
+) -> AppResult<Vec<Claimed>> {
+    let lock = match db.get_database_backend() {
+        DbBackend::Postgres => "FOR UPDATE SKIP LOCKED",
+        _ => "",
+    };
+    let free =
+        "status = 'pending' AND due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)";
+    let text = format!(
+        "UPDATE mail_outbox SET claimed_until = $1, claimed_by = $2 \
+         WHERE {free} AND id IN (SELECT id FROM mail_outbox WHERE {free} \
+         ORDER BY due_at LIMIT $4 {lock}) \
+         RETURNING id, sealed, attempts, expires_at, created_at"
+    );
+    let values = vec![
+        lease_until.into(),
+        by.into(),
+        now_ms.into(),
+        (limit as i64).into(),
+    ];
+    let rows = query_all(db, &text, values).await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Claimed {
+                id: r.try_get("", "id")?,
+                sealed: r.try_get("", "sealed")?,
+                attempts: r.try_get("", "attempts")?,
+                expires_at: r.try_get("", "expires_at")?,
+                created_at: r.try_get("", "created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Ends a row: the message is erased, the metadata kept until `purge`.
+pub async fn finish(db: &impl ConnectionTrait, id: &str, done: Done, now_ms: i64) -> AppResult<()> {
+    execute(
+        db,
+        "UPDATE mail_outbox SET status = $2, sealed = NULL, done_at = $3, \
+         claimed_until = NULL, claimed_by = NULL WHERE id = $1 AND status = 'pending'",
+        vec![id.into(), done.key().into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Frees a row `by` claimed for another attempt at `due_at`.
+pub async fn retry(db: &impl ConnectionTrait, id: &str, by: &str, due_at: i64) -> AppResult<()> {
+    execute(
+        db,
+        "UPDATE mail_outbox SET attempts = attempts + 1, due_at = $3, \
+         claimed_until = NULL, claimed_by = NULL \
+         WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
+        vec![id.into(), by.into(), due_at.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Frees every row `by` still holds (at shutdown); returns how many.
+pub async fn release(db: &impl ConnectionTrait, by: &str) -> AppResult<u64> {
+    execute(
+        db,
+        "UPDATE mail_outbox SET claimed_until = NULL, claimed_by = NULL \
+         WHERE claimed_by = $1 AND status = 'pending'",
+        vec![by.into()],
+    )
+    .await
+}
+
+/// Pending rows and the creation time of the oldest.
+pub async fn pending(db: &impl ConnectionTrait) -> AppResult<(i64, Option<i64>)> {
+    let row = query_one(
+        db,
+        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM mail_outbox WHERE status = 'pending'",
+        vec![],
+    )
+    .await?;
+    match row {
+        Some(r) => Ok((r.try_get("", "n")?, r.try_get("", "oldest")?)),
+        None => Ok((0, None)),
+    }
+}
+
+/// When the next pending row is due, if any.
+pub async fn next_due(db: &impl ConnectionTrait) -> AppResult<Option<i64>> {
+    let row = query_one(
+        db,
+        "SELECT MIN(due_at) AS due FROM mail_outbox WHERE status = 'pending'",
+        vec![],
+    )
+    .await?;
+    Ok(match row {
+        Some(r) => r.try_get("", "due")?,
+        None => None,
+    })
+}
+
+/// Deletes rows that ended before `before_ms`.
+pub async fn purge(db: &impl ConnectionTrait, before_ms: i64) -> AppResult<u64> {
+    execute(
+        db,
+        "DELETE FROM mail_outbox WHERE status <> 'pending' AND done_at < $1",
+        vec![before_ms.into()],
+    )
+    .await
+}
