@@ -137,6 +137,19 @@ impl TestApp {
         );
     }
 
+    /// Waits until the mail outbox holds nothing pending (the worker
+    /// delivers in the background).
+    pub async fn mail_delivered(&self) {
+        for _ in 0..1000 {
+            let backlog = authgraph::domain::outbox::backlog(&self.services).await;
+            if backlog.is_ok_and(|b| b.pending == 0) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("mail still pending after 10 s");
+    }
+
     /// Two instances on one fresh Postgres database, with the signing key
     /// from that database (no configured secret), as a scaled-out deployment.
     pub async fn spawn_pair() -> (TestApp, TestApp) {
