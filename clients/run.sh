@@ -3,7 +3,7 @@
 # urBackend (Python) and PocketBase (JS) SDKs, an import from a real PocketBase
 # 0.40.6, PyJWT verifying tokens with the published JWKS, an OpenAPI validator, a
 # graphql-ws client, Apollo Client (query, mutation, subscription), TOTP codes
-# from pyotp and headless Chromium (GraphiQL, /docs and passkeys on /account,
+# from pyotp, mail through an SMTP outage (aiosmtpd, smtp_outage.py) and headless Chromium (GraphiQL, /docs and passkeys on /account,
 # clients/browser)
 # against a fresh authgraph server.
 #
@@ -300,6 +300,10 @@ run_suite jwks "$CLIENTS/.venv/bin/python" "$CLIENTS/jwks_suite.py"
 run_suite browser node "$CLIENTS/browser/suite.mjs"
 # Passkeys on /account with Chromium's virtual authenticator (WebAuthn over CDP).
 run_suite passkeys node "$CLIENTS/browser/passkeys.mjs"
+# The mail outbox through an SMTP outage: a server of its own (fresh SQLite)
+# whose SMTP server (aiosmtpd) starts 10 s after the mails were requested.
+run_suite smtp-outage env AUTHGRAPH_BIN="$BIN" AUTHGRAPH_MAIL_RETRY_MAX_SECS=2 \
+  "$CLIENTS/.venv/bin/python" "$CLIENTS/smtp_outage.py" --outage-secs 10 --mails 5
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
   echo "note: the server exited during the run; its stderr (last 40 lines):"

@@ -1,25 +1,21 @@
 //! The mail outbox's SQL: rows enqueued, claimed under a lease, marked done.
 //! Times are Unix milliseconds except `expires_at` (seconds, like codes').
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
 
 use super::raw::{execute, query_all, query_one};
 use crate::error::AppResult;
 
-/// A row waiting to be sent.
-pub struct NewMail<'a> {
-    pub id: &'a str,
-    pub sealed: &'a str,
-    pub now_ms: i64,
-    pub expires_at: Option<i64>,
-}
+/// A row waiting to be sent: `sealed` under `id`, due at once, worth
+/// sending until `expires_at` (when set).
+pub struct NewMail<'a>(pub &'a str, pub &'a str, pub i64, pub Option<i64>);
 
-/// A row an instance claimed.
+/// A row an instance claimed, with the attempts that failed so far
+/// (`sealed` is null only if another instance finished it meanwhile).
+#[derive(FromQueryResult)]
 pub struct Claimed {
     pub id: String,
     pub sealed: Option<String>,
     pub attempts: i32,
-    pub expires_at: Option<i64>,
-    pub created_at: i64,
 }
 
 /// How a row ended.
@@ -45,12 +41,7 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewMail<'_>) -> AppResult<()
         db,
         "INSERT INTO mail_outbox (id, status, sealed, attempts, due_at, expires_at, created_at) \
          VALUES ($1, 'pending', $2, 0, $3, $4, $3)",
-        vec![
-            row.id.into(),
-            row.sealed.into(),
-            row.now_ms.into(),
-            row.expires_at.into(),
-        ],
+        vec![row.0.into(), row.1.into(), row.2.into(), row.3.into()],
     )
     .await?;
     Ok(())
@@ -76,7 +67,7 @@ pub async fn claim(
         "UPDATE mail_outbox SET claimed_until = $1, claimed_by = $2 \
          WHERE {free} AND id IN (SELECT id FROM mail_outbox WHERE {free} \
          ORDER BY due_at LIMIT $4 {lock}) \
-         RETURNING id, sealed, attempts, expires_at, created_at"
+         RETURNING id, sealed, attempts"
     );
     let values = vec![
         lease_until.into(),
@@ -85,17 +76,8 @@ pub async fn claim(
         (limit as i64).into(),
     ];
     let rows = query_all(db, &text, values).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Claimed {
-                id: r.try_get("", "id")?,
-                sealed: r.try_get("", "sealed")?,
-                attempts: r.try_get("", "attempts")?,
-                expires_at: r.try_get("", "expires_at")?,
-                created_at: r.try_get("", "created_at")?,
-            })
-        })
-        .collect()
+    let claimed = rows.iter().map(|r| Claimed::from_query_result(r, ""));
+    Ok(claimed.collect::<Result<_, _>>()?)
 }
 
 /// Ends a row: the message is erased, the metadata kept until `purge`.
@@ -108,6 +90,31 @@ pub async fn finish(db: &impl ConnectionTrait, id: &str, done: Done, now_ms: i64
     )
     .await?;
     Ok(())
+}
+
+/// Ends the pending rows whose code expired before they could be sent, and
+/// those enqueued before `give_up_before` that failed at least once; returns
+/// how many of each.
+pub async fn sweep(
+    db: &impl ConnectionTrait,
+    now_ms: i64,
+    give_up_before: i64,
+) -> AppResult<(u64, u64)> {
+    let end = "UPDATE mail_outbox SET status = $2, sealed = NULL, done_at = $1, \
+               claimed_until = NULL, claimed_by = NULL WHERE status = 'pending' AND ";
+    let expired = execute(
+        db,
+        &format!("{end}expires_at IS NOT NULL AND expires_at * 1000 <= $1"),
+        vec![now_ms.into(), Done::Expired.key().into()],
+    )
+    .await?;
+    let failed = execute(
+        db,
+        &format!("{end}attempts > 0 AND created_at < $3 AND (claimed_until IS NULL OR claimed_until < $1)"),
+        vec![now_ms.into(), Done::Failed.key().into(), give_up_before.into()],
+    )
+    .await?;
+    Ok((expired, failed))
 }
 
 /// Frees a row `by` claimed for another attempt at `due_at`.

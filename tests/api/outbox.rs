@@ -251,3 +251,32 @@ async fn the_mail_is_not_stored_in_clear() {
         "{dump}"
     );
 }
+
+#[tokio::test]
+async fn a_mail_that_keeps_failing_is_given_up_after_its_age_and_erased() {
+    let app = app_on(None).await;
+    app.user("ann@example.com").await;
+    app.services.mailer.set_down(true);
+    request_reset(&app, "ann@example.com").await;
+    let r = until(&app, "a failed attempt", |r| {
+        r.len() == 1 && r[0].attempts >= 1
+    })
+    .await;
+    // Enqueued longer ago than AUTHGRAPH_MAIL_GIVE_UP_SECS (24 h).
+    let day_ago = chrono::Utc::now().timestamp_millis() - 86_401_000;
+    let sql = format!(
+        "UPDATE mail_outbox SET created_at = {day_ago} WHERE id = '{}'",
+        r[0].id
+    );
+    app.services.db.execute_unprepared(&sql).await.unwrap();
+    let done = until(&app, "given up", |r| r[0].status != "pending").await;
+    assert_eq!(done[0].status, "failed");
+    assert_eq!(done[0].sealed, None);
+    app.services.mailer.set_down(false);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(recorded(&app).is_empty());
+    let backlog = authgraph::domain::outbox::backlog(&app.services)
+        .await
+        .unwrap();
+    assert_eq!(backlog.pending, 0);
+}

@@ -85,12 +85,7 @@ pub async fn enqueue(svc: &Services, mail: Mail, expires_at: Option<i64>) -> App
     }
     let id = keys::new_id();
     let sealed = svc.outbox.seal(&id, &mail)?;
-    let row = NewMail {
-        id: &id,
-        sealed: &sealed,
-        now_ms: Utc::now().timestamp_millis(),
-        expires_at,
-    };
+    let row = NewMail(&id, &sealed, Utc::now().timestamp_millis(), expires_at);
     outbox::insert(&svc.db, row).await?;
     svc.outbox.wake.notify_one();
     Ok(())

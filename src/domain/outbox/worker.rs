@@ -95,9 +95,27 @@ async fn run(svc: Services, mut stopped: watch::Receiver<bool>) {
     tracing::info!("mail outbox worker stopped");
 }
 
-/// Claims the due rows and delivers them; returns how many were claimed.
+/// Ends the rows not worth sending any more, claims the due ones and
+/// delivers them; returns how many were claimed.
 async fn round(svc: &Services) -> AppResult<usize> {
     let now = Utc::now().timestamp_millis();
+    let give_up_before = now - svc.outbox.settings.give_up_secs as i64 * 1000;
+    let (expired, failed) = outbox::sweep(&svc.db, now, give_up_before).await?;
+    if expired > 0 {
+        tracing::info!(
+            event = "mail_expired",
+            count = expired,
+            "mail outbox: codes expired before their mail could be sent"
+        );
+    }
+    if failed > 0 {
+        tracing::error!(
+            event = "mail_failed",
+            count = failed,
+            give_up_secs = svc.outbox.settings.give_up_secs,
+            "mail outbox: gave up on mail that could not be sent"
+        );
+    }
     let by = &svc.outbox.instance;
     let rows = outbox::claim(&svc.db, by, now, now + LEASE_MS, BATCH).await?;
     let n = rows.len();
@@ -134,10 +152,6 @@ async fn attempt(svc: &Services, row: &Claimed) -> AppResult<()> {
         tracing::error!(id = %row.id, "mail outbox: a row does not open under this server's secret");
         return outbox::finish(&svc.db, &row.id, Done::Failed, now).await;
     };
-    if row.expires_at.is_some_and(|at| at * 1000 <= now) {
-        tracing::info!(event = "mail_expired", id = %row.id, "mail outbox: its code expired before it could be sent");
-        return outbox::finish(&svc.db, &row.id, Done::Expired, now).await;
-    }
     let sent = match tokio::time::timeout(SEND_TIMEOUT, svc.mailer.send(mail)).await {
         Ok(sent) => sent,
         Err(_) => Err(anyhow::anyhow!("no answer within {SEND_TIMEOUT:?}")),
@@ -151,11 +165,6 @@ async fn attempt(svc: &Services, row: &Claimed) -> AppResult<()> {
         Err(e) => e,
     };
     let settings = svc.outbox.settings;
-    if now - row.created_at >= settings.give_up_secs as i64 * 1000 {
-        tracing::error!(event = "mail_failed", id = %row.id, attempts = row.attempts + 1, error = %error,
-            "mail outbox: giving up on a mail");
-        return outbox::finish(&svc.db, &row.id, Done::Failed, now).await;
-    }
     let wait = backoff_ms(row.attempts, settings.retry_max_secs, &mut rand::rng());
     tracing::warn!(event = "mail_retry", id = %row.id, attempts = row.attempts + 1, retry_in_ms = wait, error = %error);
     outbox::retry(&svc.db, &row.id, &svc.outbox.instance, now + wait).await
