@@ -423,8 +423,8 @@ impl Config {
     }
 
     /// How the mail outbox retries and how long it keeps rows.
-    pub fn outbox(&self) -> crate::domain::outbox::OutboxSettings {
-        crate::domain::outbox::OutboxSettings {
+    pub fn outbox(&self) -> crate::domain::outbox::state::OutboxSettings {
+        crate::domain::outbox::state::OutboxSettings {
             retry_max_secs: self.mail_retry_max_secs,
             give_up_secs: self.mail_give_up_secs,
             keep_secs: self.mail_keep_secs,

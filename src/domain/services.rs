@@ -31,7 +31,7 @@ pub struct Services {
     /// Outgoing email (the outbox's worker sends through it).
     pub mailer: crate::mail::Mailer,
     /// The mail outbox: every mail is stored, then delivered by a worker.
-    pub outbox: super::outbox::Outbox,
+    pub outbox: super::outbox::state::Outbox,
     /// Where file contents are stored.
     pub files: crate::files::FileStore,
     /// Calls to OAuth2 / OpenID Connect providers (timeouts, cached keys).

@@ -20,7 +20,7 @@ pub struct TestApp {
     /// Mail the server sent, for a server spawned with `RECORD_MAIL`.
     pub outbox: Arc<std::sync::Mutex<Vec<authgraph::mail::Mail>>>,
     /// This instance's mail-outbox worker (as `serve` starts it).
-    pub mail_worker: authgraph::domain::outbox::Worker,
+    pub mail_worker: authgraph::domain::outbox::worker::Worker,
     _dir: tempfile::TempDir,
 }
 
@@ -215,7 +215,7 @@ impl TestApp {
         let database_url = config.database_url();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mail_worker = authgraph::domain::outbox::start(&services);
+        let mail_worker = authgraph::domain::outbox::worker::start(&services);
         let router = app::router(services.clone(), Arc::new(config));
         tokio::spawn(async move {
             axum::serve(
