@@ -76,16 +76,57 @@ impl Mailer {
                 Ok(())
             }
             Mailer::Smtp { transport, from } => {
+                let to = mail
+                    .to
+                    .parse()
+                    .map_err(|e| Permanent(format!("recipient: {e}")))?;
                 let message = Message::builder()
                     .from(from.clone())
-                    .to(mail.to.parse().context("recipient address")?)
+                    .to(to)
                     .subject(mail.subject)
                     .header(ContentType::TEXT_PLAIN)
                     .body(mail.body)
-                    .context("building the message")?;
+                    .map_err(|e| Permanent(format!("building the message: {e}")))?;
                 transport.send(message).await.context("sending by SMTP")?;
                 Ok(())
             }
         }
+    }
+}
+
+/// A failure that no retry can mend: a malformed message, or a recipient
+/// the SMTP server refused for good (5xx).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Permanent(String);
+
+/// Whether a `Mailer::send` error is permanent (retrying is pointless).
+pub fn is_permanent(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.is::<Permanent>()
+            || cause
+                .downcast_ref::<lettre::transport::smtp::Error>()
+                .is_some_and(|e| e.is_permanent())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_malformed_recipient_is_permanent_an_unreachable_server_is_not() {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // Nothing listens on port 9 of the loopback.
+        let mailer = Mailer::from_config("smtp://127.0.0.1:9", "a <a@example.com>").unwrap();
+        let mail = |to: &str| Mail {
+            to: to.into(),
+            subject: "s".into(),
+            body: "b".into(),
+        };
+        let malformed = mailer.send(mail("not an address")).await.unwrap_err();
+        assert!(is_permanent(&malformed), "{malformed:?}");
+        let unreachable = mailer.send(mail("ann@example.com")).await.unwrap_err();
+        assert!(!is_permanent(&unreachable), "{unreachable:?}");
     }
 }

@@ -164,6 +164,11 @@ async fn attempt(svc: &Services, row: &Claimed) -> AppResult<()> {
         }
         Err(e) => e,
     };
+    if crate::mail::is_permanent(&error) {
+        tracing::error!(event = "mail_failed", id = %row.id, attempts = row.attempts + 1, error = %error,
+            "mail outbox: the mail cannot be sent");
+        return outbox::finish(&svc.db, &row.id, Done::Failed, now).await;
+    }
     let settings = svc.outbox.settings;
     let wait = backoff_ms(row.attempts, settings.retry_max_secs, &mut rand::rng());
     tracing::warn!(event = "mail_retry", id = %row.id, attempts = row.attempts + 1, retry_in_ms = wait, error = %error);
