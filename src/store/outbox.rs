@@ -155,11 +155,13 @@ pub async fn pending(db: &impl ConnectionTrait) -> AppResult<(i64, Option<i64>)>
     }
 }
 
-/// When the next pending row is due, if any.
+/// When the next pending row can be claimed, if any: when it is due, or for
+/// a row another instance holds, when its lease ends.
 pub async fn next_due(db: &impl ConnectionTrait) -> AppResult<Option<i64>> {
     let row = query_one(
         db,
-        "SELECT MIN(due_at) AS due FROM mail_outbox WHERE status = 'pending'",
+        "SELECT MIN(CASE WHEN claimed_until > due_at THEN claimed_until ELSE due_at END) AS due \
+         FROM mail_outbox WHERE status = 'pending'",
         vec![],
     )
     .await?;

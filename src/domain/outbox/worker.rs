@@ -127,7 +127,9 @@ async fn round(svc: &Services) -> AppResult<usize> {
 async fn until_next(svc: &Services) -> Duration {
     match outbox::next_due(&svc.db).await {
         Ok(Some(due)) => {
-            let ms = (due - Utc::now().timestamp_millis()).clamp(0, POLL.as_millis() as i64);
+            // Never a busy loop: a row that stays due without being
+            // claimable (a clock skew between instances) waits a little.
+            let ms = (due - Utc::now().timestamp_millis()).clamp(20, POLL.as_millis() as i64);
             Duration::from_millis(ms as u64)
         }
         _ => POLL,
