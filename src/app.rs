@@ -81,6 +81,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         codes: crate::auth::codes::CodeKey::derive(&secret),
         seal: crate::auth::seal::SealKey::derive(&secret),
         mailer: crate::mail::Mailer::from_config(config.smtp_url.expose(), &config.mail_from)?,
+        outbox: crate::domain::outbox::state::Outbox::new(&secret, config.outbox()),
         files: config.file_store()?,
         oauth: crate::auth::oauth::http::OAuthHttp::new(std::time::Duration::from_millis(
             config.oauth_timeout_ms,
@@ -187,6 +188,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::warn!(error = ?e, "could not precompute the dummy password hash");
         }
     });
+    // Mail waiting in the outbox (from before a restart too) goes out.
+    let mail = crate::domain::outbox::worker::start(&services);
     // A key rotation by command reaches this server within seconds.
     crate::domain::signing_keys::spawn_reloader(services.clone(), Duration::from_secs(10));
     // Rate-limit buckets whose window ended are dropped now and then, and the
@@ -252,6 +255,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     {
         tracing::warn!(open = shutdown.open(), "connections still open at exit");
     }
+    // Requests are done: the worker finishes its sends and frees its claims;
+    // what is still pending stays in the outbox for the next start.
+    mail.stop().await;
     services.db.close_by_ref().await.ok();
     tracing::info!("authgraph stopped");
     Ok(())

@@ -75,6 +75,34 @@ pub struct Config {
     /// Password changes (attempts, wrong current passwords included) per
     /// account per window (`AUTHGRAPH_PASSWORD_CHANGE_LIMIT_PER_ACCOUNT`); 0 = no limit.
     pub password_change_limit_per_account: u64,
+    /// Refresh-token exchanges per client address per window
+    /// (`AUTHGRAPH_REFRESH_LIMIT_PER_IP`); 0 = no limit.
+    pub refresh_limit_per_ip: u64,
+    /// Password changes (attempts) per client address per window
+    /// (`AUTHGRAPH_PASSWORD_CHANGE_LIMIT_PER_IP`); 0 = no limit.
+    pub password_change_limit_per_ip: u64,
+    /// Requests and confirmations of mailed codes per client address per
+    /// window (`AUTHGRAPH_MAIL_CODE_LIMIT_PER_IP`); 0 = no limit.
+    pub mail_code_limit_per_ip: u64,
+    /// Mailed codes per account and purpose per window
+    /// (`AUTHGRAPH_MAIL_CODE_LIMIT_PER_ACCOUNT`); more are not sent; 0 = no limit.
+    pub mail_code_limit_per_account: u64,
+    /// Second-factor and one-time-code verifications per account per
+    /// `mfa_limit_window_secs` (`AUTHGRAPH_MFA_LIMIT_PER_ACCOUNT`); 0 = no limit.
+    pub mfa_limit_per_account: u64,
+    /// The same per client address (`AUTHGRAPH_MFA_LIMIT_PER_IP`); 0 = no limit.
+    pub mfa_limit_per_ip: u64,
+    /// The window of the verification limits, in seconds (`AUTHGRAPH_MFA_LIMIT_WINDOW_SECS`).
+    pub mfa_limit_window_secs: u64,
+    /// The longest wait between two attempts at a mail, in seconds
+    /// (`AUTHGRAPH_MAIL_RETRY_MAX_SECS`).
+    pub mail_retry_max_secs: u64,
+    /// How long a mail is attempted before it is given up, in seconds
+    /// (`AUTHGRAPH_MAIL_GIVE_UP_SECS`).
+    pub mail_give_up_secs: u64,
+    /// How long the outbox keeps the metadata of done mail, in seconds
+    /// (`AUTHGRAPH_MAIL_KEEP_SECS`).
+    pub mail_keep_secs: u64,
     /// Failed log-ins of one identifier after which it is locked
     /// (`AUTHGRAPH_LOCKOUT_FAILURES`); 0 = no lockout.
     pub lockout_failures: u64,
@@ -155,6 +183,16 @@ impl Default for Config {
             rate_limit_window_secs: 3600,
             refresh_limit_per_account: 120,
             password_change_limit_per_account: 10,
+            refresh_limit_per_ip: 600,
+            password_change_limit_per_ip: 30,
+            mail_code_limit_per_ip: 20,
+            mail_code_limit_per_account: 5,
+            mfa_limit_per_account: 5,
+            mfa_limit_per_ip: 30,
+            mfa_limit_window_secs: 300,
+            mail_retry_max_secs: 300,
+            mail_give_up_secs: 86_400,
+            mail_keep_secs: 7 * 86_400,
             lockout_failures: 10,
             lockout_secs: 900,
             trusted_proxies: String::new(),
@@ -264,6 +302,17 @@ impl Config {
         if self.rate_limit_window_secs == 0 || self.lockout_secs == 0 {
             bail!("AUTHGRAPH_RATE_LIMIT_WINDOW_SECS and AUTHGRAPH_LOCKOUT_SECS must be at least 1");
         }
+        if self.mfa_limit_window_secs == 0 {
+            bail!("AUTHGRAPH_MFA_LIMIT_WINDOW_SECS must be at least 1");
+        }
+        if !(1..=86_400).contains(&self.mail_retry_max_secs) {
+            bail!("AUTHGRAPH_MAIL_RETRY_MAX_SECS must be between 1 and 86400");
+        }
+        if self.mail_give_up_secs < 60 || self.mail_keep_secs == 0 {
+            bail!(
+                "AUTHGRAPH_MAIL_GIVE_UP_SECS must be at least 60 and AUTHGRAPH_MAIL_KEEP_SECS at least 1"
+            );
+        }
         crate::http::proxies::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("AUTHGRAPH_TRUSTED_PROXIES: {e}"))?;
         crate::mail::Mailer::from_config(self.smtp_url.expose(), &self.mail_from)?;
@@ -358,6 +407,27 @@ impl Config {
             },
             refresh_per_account: per_ip(self.refresh_limit_per_account),
             password_change_per_account: per_ip(self.password_change_limit_per_account),
+            refresh_per_ip: per_ip(self.refresh_limit_per_ip),
+            password_change_per_ip: per_ip(self.password_change_limit_per_ip),
+            mail_code_per_ip: per_ip(self.mail_code_limit_per_ip),
+            mail_code_per_account: per_ip(self.mail_code_limit_per_account),
+            mfa_per_account: Rule {
+                max: self.mfa_limit_per_account,
+                window_secs: self.mfa_limit_window_secs,
+            },
+            mfa_per_ip: Rule {
+                max: self.mfa_limit_per_ip,
+                window_secs: self.mfa_limit_window_secs,
+            },
+        }
+    }
+
+    /// How the mail outbox retries and how long it keeps rows.
+    pub fn outbox(&self) -> crate::domain::outbox::state::OutboxSettings {
+        crate::domain::outbox::state::OutboxSettings {
+            retry_max_secs: self.mail_retry_max_secs,
+            give_up_secs: self.mail_give_up_secs,
+            keep_secs: self.mail_keep_secs,
         }
     }
 

@@ -1,6 +1,9 @@
 //! Outgoing email through lettre: an SMTP server in production
-//! (`AUTHGRAPH_SMTP_URL`), a recording outbox for in-process tests. Without an
-//! SMTP server, the flows that need email answer "not enabled".
+//! (`AUTHGRAPH_SMTP_URL`), a recording mailer for in-process tests. Without an
+//! SMTP server, the flows that need email answer "not enabled". The domain
+//! never sends directly: mail goes through the outbox (`domain::outbox`),
+//! whose worker calls [`Mailer::send`].
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
@@ -8,7 +11,7 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// One message.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
@@ -23,8 +26,9 @@ pub enum Mailer {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: Mailbox,
     },
-    /// Keeps every message in memory (tests).
-    Recording(Arc<Mutex<Vec<Mail>>>),
+    /// Keeps every message in memory (tests); refuses them while its switch
+    /// is down, as an unreachable SMTP server would.
+    Recording(Arc<Mutex<Vec<Mail>>>, Arc<AtomicBool>),
 }
 
 impl Mailer {
@@ -46,7 +50,15 @@ impl Mailer {
     /// A mailer that records, and its outbox.
     pub fn recording() -> (Self, Arc<Mutex<Vec<Mail>>>) {
         let outbox = Arc::new(Mutex::new(Vec::new()));
-        (Mailer::Recording(outbox.clone()), outbox)
+        let down = Arc::new(AtomicBool::new(false));
+        (Mailer::Recording(outbox.clone(), down), outbox)
+    }
+
+    /// Makes a recording mailer refuse (`true`) or accept mail again (tests).
+    pub fn set_down(&self, down: bool) {
+        if let Mailer::Recording(_, switch) = self {
+            switch.store(down, Ordering::SeqCst);
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -56,33 +68,65 @@ impl Mailer {
     pub async fn send(&self, mail: Mail) -> anyhow::Result<()> {
         match self {
             Mailer::Disabled => anyhow::bail!("email is not configured"),
-            Mailer::Recording(outbox) => {
+            Mailer::Recording(_, down) if down.load(Ordering::SeqCst) => {
+                anyhow::bail!("the recording mailer is down")
+            }
+            Mailer::Recording(outbox, _) => {
                 outbox.lock().unwrap_or_else(|e| e.into_inner()).push(mail);
                 Ok(())
             }
             Mailer::Smtp { transport, from } => {
+                let to = mail
+                    .to
+                    .parse()
+                    .map_err(|e| Permanent(format!("recipient: {e}")))?;
                 let message = Message::builder()
                     .from(from.clone())
-                    .to(mail.to.parse().context("recipient address")?)
+                    .to(to)
                     .subject(mail.subject)
                     .header(ContentType::TEXT_PLAIN)
                     .body(mail.body)
-                    .context("building the message")?;
+                    .map_err(|e| Permanent(format!("building the message: {e}")))?;
                 transport.send(message).await.context("sending by SMTP")?;
                 Ok(())
             }
         }
     }
+}
 
-    /// Sends in the background: the caller's answer (and its timing) does not
-    /// depend on the SMTP server; failures are logged.
-    pub fn send_later(&self, mail: Mail) {
-        let mailer = self.clone();
-        tokio::spawn(async move {
-            let subject = mail.subject.clone();
-            if let Err(e) = mailer.send(mail).await {
-                tracing::error!(error = ?e, %subject, "could not send an email");
-            }
-        });
+/// A failure that no retry can mend: a malformed message, or a recipient
+/// the SMTP server refused for good (5xx).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Permanent(String);
+
+/// Whether a `Mailer::send` error is permanent (retrying is pointless).
+pub fn is_permanent(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.is::<Permanent>()
+            || cause
+                .downcast_ref::<lettre::transport::smtp::Error>()
+                .is_some_and(|e| e.is_permanent())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_malformed_recipient_is_permanent_an_unreachable_server_is_not() {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // Nothing listens on port 9 of the loopback.
+        let mailer = Mailer::from_config("smtp://127.0.0.1:9", "a <a@example.com>").unwrap();
+        let mail = |to: &str| Mail {
+            to: to.into(),
+            subject: "s".into(),
+            body: "b".into(),
+        };
+        let malformed = mailer.send(mail("not an address")).await.unwrap_err();
+        assert!(is_permanent(&malformed), "{malformed:?}");
+        let unreachable = mailer.send(mail("ann@example.com")).await.unwrap_err();
+        assert!(!is_permanent(&unreachable), "{unreachable:?}");
     }
 }

@@ -15,8 +15,13 @@ pub struct SealKey {
 impl SealKey {
     /// Derived from the server secret, separated from the other keys.
     pub fn derive(secret: &[u8]) -> Self {
-        let key =
-            DerivedKey::derive(secret, b"authgraph sealed-secret key v1").mac(&[b"aes-256-gcm"]);
+        Self::derive_for(secret, b"authgraph sealed-secret key v1")
+    }
+
+    /// A key of its own for another use (`label`), so one use's ciphertexts
+    /// never open under another's key.
+    pub fn derive_for(secret: &[u8], label: &[u8]) -> Self {
+        let key = DerivedKey::derive(secret, label).mac(&[b"aes-256-gcm"]);
         Self { key }
     }
 

@@ -18,6 +18,7 @@ pub mod import;
 pub mod limits;
 pub mod notices;
 pub mod oauth;
+pub mod outbox;
 pub mod passkeys;
 pub mod passwords;
 pub mod profile;

@@ -1,5 +1,6 @@
 //! Every mail text the server sends, in one place.
 use crate::domain::email_codes::purpose::Purpose;
+use crate::domain::outbox::enqueue_notice;
 use crate::domain::services::Services;
 use crate::domain::users::model::User;
 use crate::mail::Mail;
@@ -64,11 +65,8 @@ pub fn code(public_url: &str, to: &str, token: &str, code: &str, purpose: Purpos
 
 /// Tells a user that its password changed (when the server sends mail), so
 /// a change it did not make does not go unnoticed.
-pub fn password_changed(svc: &Services, user: &User) {
-    if !svc.mailer.enabled() {
-        return;
-    }
-    svc.mailer.send_later(Mail {
+pub async fn password_changed(svc: &Services, user: &User) {
+    let mail = Mail {
         to: user.email.clone(),
         subject: "Your password was changed".into(),
         body: "The password of your account was just changed, and the sessions\n\
@@ -76,12 +74,13 @@ pub fn password_changed(svc: &Services, user: &User) {
                If you did not do this, reset your password now and contact the\n\
                service's support.\n"
             .into(),
-    });
+    };
+    enqueue_notice(svc, mail).await;
 }
 
 /// Tells the old address that the account moved to another one.
-pub fn email_changed(svc: &Services, old_address: &str, user: &User) {
-    svc.mailer.send_later(Mail {
+pub async fn email_changed(svc: &Services, old_address: &str, user: &User) {
+    let mail = Mail {
         to: old_address.to_owned(),
         subject: "Your email address was changed".into(),
         body: format!(
@@ -89,16 +88,14 @@ pub fn email_changed(svc: &Services, old_address: &str, user: &User) {
              If you did not do this, contact the service's support at once.\n",
             user.email
         ),
-    });
+    };
+    enqueue_notice(svc, mail).await;
 }
 
 /// Tells a user that a change to its second factors happened (enabled,
 /// disabled, reset by an administrator, a recovery code used).
-pub fn second_factor_changed(svc: &Services, user: &User, what: &str) {
-    if !svc.mailer.enabled() {
-        return;
-    }
-    svc.mailer.send_later(Mail {
+pub async fn second_factor_changed(svc: &Services, user: &User, what: &str) {
+    let mail = Mail {
         to: user.email.clone(),
         subject: "Your sign-in security changed".into(),
         body: format!(
@@ -106,7 +103,8 @@ pub fn second_factor_changed(svc: &Services, user: &User, what: &str) {
              If you did not do this, reset your password now and contact the\n\
              service's support.\n"
         ),
-    });
+    };
+    enqueue_notice(svc, mail).await;
 }
 
 #[cfg(test)]

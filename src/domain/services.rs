@@ -28,8 +28,10 @@ pub struct Services {
     pub codes: crate::auth::codes::CodeKey,
     /// Seals secrets the server reads back (TOTP secrets).
     pub seal: crate::auth::seal::SealKey,
-    /// Outgoing email.
+    /// Outgoing email (the outbox's worker sends through it).
     pub mailer: crate::mail::Mailer,
+    /// The mail outbox: every mail is stored, then delivered by a worker.
+    pub outbox: super::outbox::state::Outbox,
     /// Where file contents are stored.
     pub files: crate::files::FileStore,
     /// Calls to OAuth2 / OpenID Connect providers (timeouts, cached keys).

@@ -5,6 +5,7 @@ pub mod filter;
 pub mod import;
 pub mod indexes;
 pub mod oauth;
+pub mod outbox;
 pub mod passkeys;
 pub mod raw;
 pub mod users;

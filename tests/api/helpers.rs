@@ -19,6 +19,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// Mail the server sent, for a server spawned with `RECORD_MAIL`.
     pub outbox: Arc<std::sync::Mutex<Vec<authgraph::mail::Mail>>>,
+    /// This instance's mail-outbox worker (as `serve` starts it).
+    pub mail_worker: authgraph::domain::outbox::worker::Worker,
     _dir: tempfile::TempDir,
 }
 
@@ -81,6 +83,10 @@ pub async fn test_config(dir: &std::path::Path) -> Config {
         // defaults allow; tests/api/limits.rs sets limits of its own.
         login_limit_per_ip: 0,
         signup_limit_per_ip: 0,
+        refresh_limit_per_ip: 0,
+        password_change_limit_per_ip: 0,
+        mail_code_limit_per_ip: 0,
+        mfa_limit_per_ip: 0,
         rate_limit_window_secs: 3600,
         lockout_failures: 0,
         lockout_secs: 900,
@@ -129,6 +135,19 @@ impl TestApp {
             "{} live subscriptions after 10 s, expected {n}",
             self.services.events.subscriber_count()
         );
+    }
+
+    /// Waits until the mail outbox holds nothing pending (the worker
+    /// delivers in the background).
+    pub async fn mail_delivered(&self) {
+        for _ in 0..1000 {
+            let backlog = authgraph::domain::outbox::backlog(&self.services).await;
+            if backlog.is_ok_and(|b| b.pending == 0) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("mail still pending after 10 s");
     }
 
     /// Two instances on one fresh Postgres database, with the signing key
@@ -196,6 +215,7 @@ impl TestApp {
         let database_url = config.database_url();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let mail_worker = authgraph::domain::outbox::worker::start(&services);
         let router = app::router(services.clone(), Arc::new(config));
         tokio::spawn(async move {
             axum::serve(
@@ -213,6 +233,7 @@ impl TestApp {
             database_url,
             services,
             outbox,
+            mail_worker,
             http: reqwest::Client::new(),
             _dir: dir,
         }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod address_limits;
 mod admin;
 mod auth_flow;
 mod bad_input;
@@ -30,6 +31,7 @@ mod oauth_pocketbase;
 mod oauth_popup;
 mod oauth_sealed;
 mod oauth_urbackend;
+mod outbox;
 mod passkeys;
 mod planner;
 mod playground;

@@ -70,6 +70,8 @@ async fn with_passkey(name: &str) -> (TestApp, String, SoftAuthenticator) {
     let (token, _) = app.user("ann@example.com").await;
     let mut auth = SoftAuthenticator::new(ORIGIN);
     register(&app, &token, &mut auth, name).await;
+    // Its "passkey added" notice is delivered before the test counts mail.
+    app.mail_delivered().await;
     (app, token, auth)
 }
 

@@ -7,6 +7,7 @@ use crate::auth::keys;
 use crate::domain::client::ClientInfo;
 use crate::domain::limits::{self};
 use crate::domain::notices;
+use crate::domain::outbox;
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
 use crate::domain::users::model::User;
@@ -45,10 +46,17 @@ pub async fn send_code(svc: &Services, user: &User, purpose: Purpose) -> AppResu
 }
 
 /// Mails a signed-in user's requested new address a code that moves the
-/// account there (with the account's password).
-pub async fn request_email_change(svc: &Services, user: &User, new_email: &str) -> AppResult<()> {
+/// account there (with the account's password). The caller is the account,
+/// so its limit answers openly.
+pub async fn request_email_change(
+    svc: &Services,
+    user: &User,
+    new_email: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
     let purpose = Purpose::EmailChange;
     enabled(svc, purpose)?;
+    count_address(svc, client).await?;
     let (email, normalized) = crate::domain::users::model::normalize_email(new_email)
         .map_err(|_| AppError::validation("newEmail", "Must be a valid email address."))?;
     if crate::domain::users::model::normalize_email(&user.email)
@@ -70,8 +78,12 @@ pub fn issue_later(svc: &Services, user: &User, purpose: Purpose) -> String {
     let (svc, user, code_id) = (svc.clone(), user.clone(), id.clone());
     tokio::spawn(async move {
         let to = user.email.clone();
-        if let Err(e) = issue(&svc, &user, purpose, &to, None, code_id).await {
-            tracing::error!(error = ?e, purpose = purpose.key(), "could not issue an email code");
+        match issue(&svc, &user, purpose, &to, None, code_id).await {
+            // The account's limit: nothing is sent, and the caller is not told.
+            Ok(()) | Err(AppError::RateLimited { .. }) => {}
+            Err(e) => {
+                tracing::error!(error = ?e, purpose = purpose.key(), "could not issue an email code")
+            }
         }
     });
     id
@@ -87,19 +99,13 @@ pub(super) async fn issue(
     payload: Option<&str>,
     id: String,
 ) -> AppResult<()> {
-    // A flood of requests for one account does not flood its mailbox; the
-    // caller is not told (that would reveal the account).
+    // A flood of requests for one account does not flood its mailbox.
     let per_account = format!(
         "mail:{}:{}",
         purpose.key(),
         limits::identity_bucket(&user.collection_id, &user.id)
     );
-    if limits::hit(&svc.db, &per_account, MAILS_PER_ACCOUNT)
-        .await
-        .is_err()
-    {
-        return Ok(());
-    }
+    limits::hit(&svc.db, &per_account, svc.limits.mail_code_per_account).await?;
     let token = keys::random_token(43);
     let code = new_otp();
     let now = Utc::now().timestamp();
@@ -113,9 +119,11 @@ pub(super) async fn issue(
         created_at: now,
         payload,
     };
+    let expires_at = row.expires_at;
     codes::upsert(&svc.db, row).await?;
-    svc.mailer
-        .send_later(notices::code(&svc.public_url, to, &token, &code, purpose));
+    // Not sent once the code expired (an outage outlived it).
+    let mail = notices::code(&svc.public_url, to, &token, &code, purpose);
+    outbox::enqueue(svc, mail, Some(expires_at)).await?;
     tracing::info!(event = "email_code_sent", purpose = purpose.key(), user_id = %user.id);
     Ok(())
 }

@@ -6,10 +6,10 @@
 //! 5 for a second factor, the life of its challenge), and are
 //! stored only as keyed hashes (`auth::codes`). A newer request replaces the
 //! older code of the same purpose; a code guessed wrong `MAX_CODE_ATTEMPTS`
-//! times is dropped; an account gets at most `MAILS_PER_ACCOUNT` mails an
-//! hour. The answer to a request is the same whether or not the email has an
-//! account, and the code is stored and mailed in the background, so the
-//! timing does not tell either.
+//! times is dropped; an account gets at most `mail_code_per_account` mails of a
+//! purpose per window (`AUTHGRAPH_MAIL_CODE_LIMIT_PER_ACCOUNT`). The answer to a request is the same whether or not the email has an
+//! account, and the code is stored and enqueued in the background (the
+//! outbox delivers it), so the timing does not tell either.
 //!
 //! Using a reset code sets the password, ends every session, lifts a lockout
 //! and marks the email verified; using a verification code marks it verified.

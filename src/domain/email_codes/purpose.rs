@@ -3,7 +3,7 @@
 use crate::auth::keys;
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
-use crate::domain::limits::{self, Rule};
+use crate::domain::limits::{self};
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
 use crate::error::{AppError, AppResult};
@@ -16,12 +16,6 @@ pub const CODE_TTL_SECS: i64 = 30 * 60;
 pub const SECOND_FACTOR_TTL_SECS: i64 = 5 * 60;
 
 pub const MAX_CODE_ATTEMPTS: i64 = 5;
-
-/// Mails per account and purpose per hour.
-pub(super) const MAILS_PER_ACCOUNT: Rule = Rule {
-    max: 5,
-    window_secs: 3600,
-};
 
 /// What a code is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +107,7 @@ pub(super) async fn count_address(svc: &Services, client: &ClientInfo) -> AppRes
         .as_deref()
         .and_then(|ip| limits::ip_bucket("mailcode", ip))
     {
-        Some(bucket) => limits::hit(&svc.db, &bucket, svc.limits.login_per_ip).await,
+        Some(bucket) => limits::hit(&svc.db, &bucket, svc.limits.mail_code_per_ip).await,
         None => Ok(()),
     }
 }

@@ -144,7 +144,7 @@ pub async fn confirm_email_change(
     spend(svc, &found.id).await?;
     let old = found.user.email.clone();
     let user = account::change_email(svc, &found.user.id, &new_email).await?;
-    notices::email_changed(svc, &old, &user);
+    notices::email_changed(svc, &old, &user).await;
     Ok(user)
 }
 
@@ -163,9 +163,15 @@ pub async fn log_in_with_code(
     count_address(svc, client).await?;
     let refused = || AppError::InvalidCredentials;
     let now = Utc::now().timestamp();
-    let live = codes::live(&svc.db, Key::Id(code_id), purpose.key(), now)
-        .await?
-        .ok_or_else(refused)?;
+    let live = codes::live(&svc.db, Key::Id(code_id), purpose.key(), now).await?;
+    // Counted against the account, or for an id that names none against the
+    // id: a made-up id is refused after as many tries as a real one.
+    let account = match &live {
+        Some(l) => l.user_id.clone(),
+        None => format!("code:{code_id}"),
+    };
+    crate::domain::limits::second_factor(svc, client, &account).await?;
+    let live = live.ok_or_else(refused)?;
     if !guess(svc, &live, code).await? {
         return Err(refused());
     }

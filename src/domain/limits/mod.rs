@@ -12,7 +12,13 @@
 //!   by a user, so unknown and known emails lock alike (no enumeration), and
 //!   its key is a digest (no email addresses in the table);
 //! - token refreshes and password changes (every attempt, a wrong current
-//!   password included) per account.
+//!   password included) per account and per client address;
+//! - requests and confirmations of mailed codes per client address, and
+//!   mailed codes per account and purpose (more are not sent, silently: the
+//!   caller may not know the account exists);
+//! - second-factor and one-time-code verifications (TOTP, recovery codes,
+//!   codes by mail) per account and per client address, with a short window
+//!   of their own: a six-digit code cannot be guessed.
 //!
 //! Each GraphQL `logIn` field is one attempt, so aliases batched into one
 //! request are counted one by one. A locked account is not stuck: a
@@ -280,8 +286,31 @@ pub async fn sign_up(svc: &Services, client: &ClientInfo) -> AppResult<()> {
     per_ip(svc, "signup", client, svc.limits.signup_per_ip).await
 }
 
+/// Counts a refresh-token exchange against the client's address (the
+/// account's count is in `sessions::rotate`, once the token names it).
+pub async fn refresh(svc: &Services, client: &ClientInfo) -> AppResult<()> {
+    per_ip(svc, "refresh", client, svc.limits.refresh_per_ip).await
+}
+
+/// Counts a password change that checks the current password against the
+/// client's address and the account.
+pub async fn password_change(svc: &Services, client: &ClientInfo, user_id: &str) -> AppResult<()> {
+    let limits = &svc.limits;
+    per_ip(svc, "password", client, limits.password_change_per_ip).await?;
+    per_account(svc, "password", user_id, limits.password_change_per_account).await
+}
+
+/// Counts a second-factor or one-time-code verification against the
+/// client's address and `account` (a user id, or for a code id that names
+/// no account that id, so the two answer alike).
+pub async fn second_factor(svc: &Services, client: &ClientInfo, account: &str) -> AppResult<()> {
+    let limits = &svc.limits;
+    per_ip(svc, "mfa", client, limits.mfa_per_ip).await?;
+    per_account(svc, "mfa", account, limits.mfa_per_account).await
+}
+
 /// Counts a hit of `kind` against the client's address.
-async fn per_ip(svc: &Services, kind: &str, client: &ClientInfo, rule: Rule) -> AppResult<()> {
+pub async fn per_ip(svc: &Services, kind: &str, client: &ClientInfo, rule: Rule) -> AppResult<()> {
     match client.ip.as_deref().and_then(|ip| ip_bucket(kind, ip)) {
         Some(bucket) => hit(&svc.db, &bucket, rule).await,
         None => Ok(()),

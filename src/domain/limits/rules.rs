@@ -25,6 +25,18 @@ pub struct Limits {
     pub refresh_per_account: Rule,
     /// Password changes (attempts) per account.
     pub password_change_per_account: Rule,
+    /// Refresh-token exchanges per client address.
+    pub refresh_per_ip: Rule,
+    /// Password changes (attempts) per client address.
+    pub password_change_per_ip: Rule,
+    /// Requests and confirmations of mailed codes per client address.
+    pub mail_code_per_ip: Rule,
+    /// Mailed codes per account and purpose (more are silently not sent).
+    pub mail_code_per_account: Rule,
+    /// Second-factor and one-time-code verifications per account.
+    pub mfa_per_account: Rule,
+    /// Second-factor and one-time-code verifications per client address.
+    pub mfa_per_ip: Rule,
 }
 
 impl Limits {
@@ -34,5 +46,11 @@ impl Limits {
         lockout: Rule::OFF,
         refresh_per_account: Rule::OFF,
         password_change_per_account: Rule::OFF,
+        refresh_per_ip: Rule::OFF,
+        password_change_per_ip: Rule::OFF,
+        mail_code_per_ip: Rule::OFF,
+        mail_code_per_account: Rule::OFF,
+        mfa_per_account: Rule::OFF,
+        mfa_per_ip: Rule::OFF,
     };
 }

@@ -91,7 +91,8 @@ pub async fn delete(svc: &Services, user: &User, id: &str) -> AppResult<()> {
             "The passkey named \"{}\" was removed from your account.",
             gone.name
         ),
-    );
+    )
+    .await;
     tracing::info!(event = "passkey_removed", user_id = %user.id);
     Ok(())
 }

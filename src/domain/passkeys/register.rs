@@ -168,7 +168,8 @@ pub async fn finish_registration(
             "A passkey named \"{}\" was added to your account.",
             row.name
         ),
-    );
+    )
+    .await;
     tracing::info!(event = "passkey_added", user_id = %user.id);
     Ok(passkey_of(&row))
 }

@@ -165,7 +165,8 @@ async fn check(
                          went backwards, so the passkey may have been copied.",
                         row.name
                     ),
-                );
+                )
+                .await;
             } else {
                 tracing::info!(event = "passkey_login_failed", reason = ?e, user_id = %user.id);
             }

@@ -9,7 +9,7 @@ use crate::domain::collections::Collection;
 use crate::domain::email_codes::factor::second_factor_code;
 use crate::domain::email_codes::issue::issue_later;
 use crate::domain::email_codes::purpose::{Purpose, SECOND_FACTOR_TTL_SECS};
-use crate::domain::limits::LoginGuard;
+use crate::domain::limits::{self, LoginGuard};
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
 use crate::domain::users::issue::start_session;
@@ -262,6 +262,8 @@ async fn open(
         // A challenge of another project is void here.
         .filter(|c| c.project_id == project.id)
         .ok_or(AppError::ChallengeInvalid)?;
+    // Every answer counts, right or wrong: six digits must not be guessable.
+    limits::second_factor(svc, client, &c.user_id).await?;
     let scope = format!("2fa:{}", c.collection_id);
     let guard = LoginGuard::enter(svc, &scope, &c.user_id, client).await?;
     let user = query::get(&svc.db, &project.id, &c.user_id)

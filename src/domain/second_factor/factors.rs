@@ -128,7 +128,8 @@ pub async fn confirm_totp(
     }
     let codes = new_recovery_codes(svc, user).await?;
     sessions::revoke_all(svc, &user.id, keep_session, "second factor enabled").await?;
-    notices::second_factor_changed(svc, user, "An authenticator app was added to your account.");
+    notices::second_factor_changed(svc, user, "An authenticator app was added to your account.")
+        .await;
     tracing::info!(event = "second_factor_enabled", kind = TOTP, user_id = %user.id);
     Ok(codes)
 }
@@ -147,7 +148,8 @@ pub async fn enable_email(
         svc,
         user,
         "Sign-in codes by email were turned on for your account.",
-    );
+    )
+    .await;
     tracing::info!(event = "second_factor_enabled", kind = EMAIL, user_id = %user.id);
     Ok(())
 }
@@ -235,7 +237,7 @@ async fn remove(
         store::delete_recovery(&svc.db, &user.id).await?;
     }
     sessions::revoke_all(svc, &user.id, keep_session, reason).await?;
-    notices::second_factor_changed(svc, user, notice);
+    notices::second_factor_changed(svc, user, notice).await;
     Ok(())
 }
 
@@ -310,7 +312,8 @@ pub async fn use_recovery_code(
         svc,
         user,
         &format!("A recovery code of your account was used; {left} are left."),
-    );
+    )
+    .await;
     tracing::info!(event = "recovery_code_used", user_id = %user.id, left);
     Ok(Some(left))
 }

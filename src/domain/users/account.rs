@@ -6,6 +6,7 @@ use entity::user;
 
 use super::issue::*;
 use super::model::*;
+use crate::domain::client::ClientInfo;
 use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::files::changes as file_changes;
@@ -43,6 +44,8 @@ pub struct NewPassword {
     /// Also void the kept session's earlier access tokens (the door hands the
     /// client a new one).
     pub revoke_current_tokens: bool,
+    /// Where the change comes from (attempts are limited per address).
+    pub client: ClientInfo,
 }
 
 /// Merges profile data and applies `$append`/`$remove` atomically in the database.
@@ -96,8 +99,7 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         Some(np) => {
             if let Some(current) = &np.current {
                 // Every attempt counts: a stolen token must not guess the password.
-                let rule = svc.limits.password_change_per_account;
-                limits::per_account(svc, "password", &user.id, rule).await?;
+                limits::password_change(svc, &np.client, &user.id).await?;
                 if !verify_password(svc, user, current).await? {
                     return Err(AppError::InvalidCredentials);
                 }
@@ -170,7 +172,7 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         limits::unlock(svc, &collection.id, &updated.email).await?;
         changed.push("password".into());
         tracing::info!(event = "password_changed", user_id = %user.id);
-        notices::password_changed(svc, &updated);
+        notices::password_changed(svc, &updated).await;
     }
     svc.events.publish(UserEvent {
         kind: UserEventKind::Updated,
@@ -197,6 +199,7 @@ pub async fn change_password(
             current: req.current_password,
             keep_session: Some(session_id.to_owned()),
             revoke_current_tokens: req.revoke_current_tokens,
+            client: req.client,
         }),
     };
     let updated = update_account(svc, user, update).await?;
@@ -233,7 +236,7 @@ pub async fn reset_password(svc: &Services, user_id: &str, new_password: &str) -
         changed: vec!["password".into()],
     });
     tracing::info!(event = "password_reset", user_id = %updated.id);
-    notices::password_changed(svc, &updated);
+    notices::password_changed(svc, &updated).await;
     Ok(updated)
 }
 

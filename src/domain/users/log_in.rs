@@ -151,7 +151,9 @@ pub async fn refresh(
     refresh_token: &str,
     project_id: Option<&str>,
     lifetime: TokenLifetime,
+    client: &ClientInfo,
 ) -> AppResult<AuthResult> {
+    crate::domain::limits::refresh(svc, client).await?;
     let rotated = sessions::rotate(svc, refresh_token, project_id).await?;
     let session = rotated.session;
     if project_id.is_some_and(|p| p != session.project_id) {

@@ -137,6 +137,8 @@ pub struct ChangePasswordRequest {
     /// Dialects that cannot hand the client a new token keep them valid; every
     /// other session ends either way.
     pub revoke_current_tokens: bool,
+    /// Where the change comes from (attempts are limited per address).
+    pub client: crate::domain::client::ClientInfo,
 }
 
 /// A page of users.

@@ -21,8 +21,12 @@ impl AccountMutation {
     /// Mails `newEmail` a token that moves your account there (with
     /// `confirmEmailChange`). Needs your user token.
     async fn request_email_change(&self, ctx: &Context<'_>, new_email: String) -> Result<bool> {
-        let (svc, _, me) = as_user(ctx)?;
-        done(email_codes::request_email_change(svc, me, &new_email)).await
+        let (svc, caller, me) = as_user(ctx)?;
+        let client = &caller.client;
+        done(email_codes::request_email_change(
+            svc, me, &new_email, client,
+        ))
+        .await
     }
 
     /// Moves the account to the address the token was mailed to; needs the
@@ -54,6 +58,7 @@ impl AccountMutation {
             new_password: input.new_password,
             lifetime: TokenLifetime::Short,
             revoke_current_tokens: true,
+            client: caller.client.clone(),
         };
         tokens(users::change_password(svc, me, session, req)).await
     }

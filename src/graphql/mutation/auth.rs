@@ -57,6 +57,7 @@ impl AuthMutation {
             &refresh_token,
             project,
             TokenLifetime::Short,
+            &caller.client,
         ))
         .await
     }

@@ -85,6 +85,7 @@ async fn update_request(
         current: None,
         keep_session: call.caller.session_id.clone(),
         revoke_current_tokens: false,
+        client: call.caller.client.clone(),
     });
     Ok(AccountUpdate {
         profile: UpdateProfileRequest {
@@ -124,6 +125,7 @@ pub async fn change_password(call: Coco, body: CocoBody) -> Result<Json<Value>> 
         new_password,
         lifetime: TokenLifetime::LongLived,
         revoke_current_tokens: true,
+        client: call.caller.client.clone(),
     };
     let session = call.caller.session_id()?;
     let auth = users::change_password(call.services(), me, session, req).await?;

@@ -110,7 +110,8 @@ pub async fn request_email_change(call: PbColl, body: PbBody) -> Result<StatusCo
         return Err(AppError::Forbidden("the token is not of this collection".into()).into());
     }
     let new_email = required(&body, "newEmail")?;
-    email_codes::request_email_change(call.services(), me, new_email).await?;
+    let client = &call.caller.client;
+    email_codes::request_email_change(call.services(), me, new_email, client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

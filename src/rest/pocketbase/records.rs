@@ -208,6 +208,7 @@ async fn update_request(
             current,
             keep_session: None,
             revoke_current_tokens: true,
+            client: call.caller.client.clone(),
         }),
         ..Default::default()
     })

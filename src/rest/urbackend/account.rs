@@ -54,6 +54,7 @@ pub async fn change_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
         new_password: string_field(&body, "newPassword")?,
         lifetime: TokenLifetime::Short,
         revoke_current_tokens: false,
+        client: call.caller.client.clone(),
     };
     let session = call.caller.session_id()?;
     users::change_password(call.services(), me, session, req).await?;

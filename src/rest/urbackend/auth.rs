@@ -73,7 +73,8 @@ pub async fn refresh_token(call: Ub, headers: HeaderMap, uri: OriginalUri) -> Re
     let project = call.caller.project()?;
     let token = presented_refresh(&headers).ok_or(AppError::Unauthenticated)?;
     let lifetime = TokenLifetime::Short;
-    let auth = users::refresh(call.services(), &token, Some(&project.id), lifetime).await?;
+    let client = &call.caller.client;
+    let auth = users::refresh(call.services(), &token, Some(&project.id), lifetime, client).await?;
     token_response(&call.app, &headers, &uri, StatusCode::OK, &auth, Map::new()).await
 }
 
