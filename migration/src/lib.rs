@@ -16,6 +16,7 @@ mod m20261215_000010_oauth;
 mod m20261216_000011_oauth_flow_links;
 mod m20261220_000012_passkeys;
 mod m20261223_000015_project_cors;
+mod m20261225_000017_audit_events;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_000011_oauth_flow_links::Migration),
             Box::new(m20261220_000012_passkeys::Migration),
             Box::new(m20261223_000015_project_cors::Migration),
+            Box::new(m20261225_000017_audit_events::Migration),
         ]
     }
 }

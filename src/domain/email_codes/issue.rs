@@ -68,12 +68,12 @@ pub async fn request_email_change(svc: &Services, user: &User, new_email: &str) 
 pub fn issue_later(svc: &Services, user: &User, purpose: Purpose) -> String {
     let id = keys::new_id();
     let (svc, user, code_id) = (svc.clone(), user.clone(), id.clone());
-    tokio::spawn(async move {
+    tokio::spawn(crate::domain::audit::inherit(async move {
         let to = user.email.clone();
         if let Err(e) = issue(&svc, &user, purpose, &to, None, code_id).await {
             tracing::error!(error = ?e, purpose = purpose.key(), "could not issue an email code");
         }
-    });
+    }));
     id
 }
 
@@ -116,7 +116,9 @@ pub(super) async fn issue(
     codes::upsert(&svc.db, row).await?;
     svc.mailer
         .send_later(notices::code(&svc.public_url, to, &token, &code, purpose));
-    tracing::info!(event = "email_code_sent", purpose = purpose.key(), user_id = %user.id);
+    if let Some(kind) = purpose.audit_kind() {
+        crate::domain::audit::of(user, kind).save(svc).await?;
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential, UserVeri
 
 use super::ceremony::{self, Kind, Owner};
 use super::register::credentials;
+use crate::domain::audit::{self, Kind as AuditKind};
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::DEFAULT_COLLECTION;
 use crate::domain::limits::LoginGuard;
@@ -170,7 +171,11 @@ async fn check(
                 tracing::info!(event = "passkey_login_failed", reason = ?e, user_id = %user.id);
             }
             guard.failed(svc).await?;
-            return Err(AppError::InvalidCredentials);
+            let failed = audit::of(&user, AuditKind::LogIn).client(client).failed();
+            let failed = failed
+                .with("method", "passkey")
+                .with("passkey", row.id.as_str());
+            return Err(failed.refuse(svc, AppError::InvalidCredentials).await);
         }
     };
     cred.counter = result.counter();
@@ -214,7 +219,10 @@ pub async fn finish_login(
         return Ok(LogInOutcome::Complete(auth));
     }
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
-    tracing::info!(event = "login", method = "passkey", user_id = %user.id);
+    let passed = audit::of(&user, AuditKind::LogIn)
+        .client(client)
+        .with("method", "passkey");
+    passed.with("passkey", row.id.as_str()).save(svc).await?;
     if proof.user_verified {
         let auth = start_session(svc, &collection, user, client, lifetime).await?;
         return Ok(LogInOutcome::Complete(auth));
