@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod admin;
+mod audit;
 mod auth_flow;
 mod bad_input;
 mod cli;

@@ -114,11 +114,11 @@ pub(super) async fn issue(
         payload,
     };
     codes::upsert(&svc.db, row).await?;
-    svc.mailer
-        .send_later(notices::code(&svc.public_url, to, &token, &code, purpose));
     if let Some(kind) = purpose.audit_kind() {
         crate::domain::audit::of(user, kind).save(svc).await?;
     }
+    svc.mailer
+        .send_later(notices::code(&svc.public_url, to, &token, &code, purpose));
     Ok(())
 }
 
