@@ -112,13 +112,13 @@ pub async fn me(svc: &Services, user: &User) -> AppResult<Value> {
         .into_iter()
         .map(|e| {
             json!({
+                "at": e.time().to_rfc3339(),
+                "detail": e.detail_json(),
                 "id": e.id,
                 "kind": e.kind,
                 "outcome": e.outcome,
-                "at": e.at.to_rfc3339(),
                 "ip": e.ip,
                 "userAgent": e.user_agent,
-                "detail": e.detail,
             })
         })
         .collect();

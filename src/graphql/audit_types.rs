@@ -1,11 +1,10 @@
 //! The audit trail in GraphQL: `auditEvents(where, first, after)`.
-use async_graphql::{InputObject, Object, SimpleObject};
+use async_graphql::{InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use super::types::PageInfo;
-use crate::domain::audit::query::{AuditEvent, AuditQuery, cursor};
-use crate::domain::audit::{Kind, Outcome};
-use crate::error::{AppError, AppResult};
+use crate::domain::audit::query::{AuditEvent, AuditFilter, cursor};
 
 /// Which audit events to list; every condition given must hold.
 #[derive(InputObject, Default)]
@@ -22,82 +21,58 @@ pub struct AuditEventWhere {
     pub to: Option<DateTime<Utc>>,
 }
 
-impl AuditEventWhere {
-    /// The domain's query for a page of `first` after `after`.
-    pub fn to_query(&self, first: u64, after: Option<String>) -> AppResult<AuditQuery> {
-        let kinds = self
-            .kind
-            .iter()
-            .flatten()
-            .map(|k| {
-                Kind::parse(k).ok_or_else(|| {
-                    AppError::validation("kind", format!("`{k}` is not an audit event kind"))
-                })
-            })
-            .collect::<AppResult<Vec<_>>>()?;
-        let outcome = self
-            .outcome
-            .as_deref()
-            .map(|o| {
-                Outcome::parse(o).ok_or_else(|| {
-                    AppError::validation("outcome", "outcome is success, failure or locked")
-                })
-            })
-            .transpose()?;
-        Ok(AuditQuery {
-            user_id: self.user_id.clone(),
-            kinds,
-            outcome,
-            from: self.from,
-            to: self.to,
-            after,
-            first,
-        })
+impl From<AuditEventWhere> for AuditFilter {
+    fn from(w: AuditEventWhere) -> Self {
+        let ms = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_millis());
+        AuditFilter {
+            kinds: w.kind.unwrap_or_default(),
+            between: (ms(w.from), ms(w.to)),
+            user_id: w.user_id,
+            outcome: w.outcome,
+        }
     }
 }
 
 /// One recorded event: what happened to which account, from where, how it went.
-pub struct AuditEventObject(pub AuditEvent);
-
-#[Object(name = "AuditEvent")]
-impl AuditEventObject {
+#[derive(SimpleObject)]
+#[graphql(name = "AuditEvent")]
+pub struct AuditEventObject {
+    /// When it happened.
+    at: DateTime<Utc>,
+    /// Details of the event (method, factor, session, provider; `by` for an
+    /// administrator's action); never a secret.
+    detail: Json<Value>,
     /// Time-ordered id.
-    async fn id(&self) -> &str {
-        &self.0.id
-    }
+    id: String,
     /// A stable snake_case name (`sign_up`, `log_in`, `password_changed`, …).
-    async fn kind(&self) -> &str {
-        &self.0.kind
-    }
+    kind: String,
     /// `success`, `failure` or `locked`.
-    async fn outcome(&self) -> &str {
-        &self.0.outcome
-    }
+    outcome: String,
     /// The user it is about; null when none is known (a failed log-in for an
     /// unknown email carries a keyed digest of it in `detail.identifier`).
-    async fn user_id(&self) -> Option<&str> {
-        self.0.user_id.as_deref()
-    }
+    user_id: Option<String>,
     /// The auth collection of the user.
-    async fn collection_id(&self) -> Option<&str> {
-        self.0.collection_id.as_deref()
-    }
+    collection_id: Option<String>,
     /// The client's address.
-    async fn ip(&self) -> Option<&str> {
-        self.0.ip.as_deref()
-    }
+    ip: Option<String>,
     /// The client's `User-Agent`.
-    async fn user_agent(&self) -> Option<&str> {
-        self.0.user_agent.as_deref()
-    }
-    /// When it happened.
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
-    }
-    /// Details of the event (method, factor, session, provider, `by` for an
-    /// administrator's action); never a secret.
-    async fn detail(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(self.0.detail.clone())
+    user_agent: Option<String>,
+}
+
+impl From<&AuditEvent> for AuditEventObject {
+    fn from(e: &AuditEvent) -> Self {
+        let e = e.clone();
+        AuditEventObject {
+            at: e.time(),
+            detail: Json(e.detail_json()),
+            id: e.id,
+            kind: e.kind,
+            outcome: e.outcome,
+            user_id: e.user_id,
+            collection_id: e.collection_id,
+            ip: e.ip,
+            user_agent: e.user_agent,
+        }
     }
 }
 
@@ -113,6 +88,7 @@ pub struct AuditEventEdge {
 pub struct AuditEventConnection {
     pub items: Vec<AuditEvent>,
     pub has_next: bool,
+    /// Whether this page follows a cursor.
     pub after: bool,
 }
 
@@ -120,17 +96,15 @@ pub struct AuditEventConnection {
 impl AuditEventConnection {
     /// The events of this page.
     async fn nodes(&self) -> Vec<AuditEventObject> {
-        self.items.iter().cloned().map(AuditEventObject).collect()
+        self.items.iter().map(AuditEventObject::from).collect()
     }
     /// The events of this page with their cursors.
     async fn edges(&self) -> Vec<AuditEventEdge> {
-        self.items
-            .iter()
-            .map(|e| AuditEventEdge {
-                cursor: cursor(e),
-                node: AuditEventObject(e.clone()),
-            })
-            .collect()
+        let edge = |e| AuditEventEdge {
+            cursor: cursor(e),
+            node: AuditEventObject::from(e),
+        };
+        self.items.iter().map(edge).collect()
     }
     async fn page_info(&self) -> PageInfo {
         PageInfo {

@@ -82,13 +82,13 @@ impl Query {
         let project = caller.require_admin().gql()?;
         let svc = ctx.data::<Services>()?;
         let first = u64::try_from(first.unwrap_or(50)).unwrap_or(0);
-        let paged = after.is_some();
-        let q = filter.unwrap_or_default().to_query(first, after).gql()?;
-        let (items, has_next) = audit::query::list(svc, &project.id, &q).await.gql()?;
+        let filter = filter.unwrap_or_default().into();
+        let page = audit::query::list(svc, &project.id, &filter, first, after.as_deref()).await;
+        let (items, has_next) = page.gql()?;
         Ok(AuditEventConnection {
             items,
             has_next,
-            after: paged,
+            after: after.is_some(),
         })
     }
 
