@@ -583,3 +583,100 @@ async fn export_me_contains_the_users_own_events_newest_first() {
     );
     assert_eq!(list[0]["ip"], "127.0.0.1");
 }
+
+#[tokio::test]
+async fn passkeys_are_recorded_when_added_renamed_used_and_removed() {
+    let (app, token, mut laptop) = crate::passkeys::with_passkey("Laptop").await;
+    let list = app
+        .gql(
+            None,
+            Some(&token),
+            "{ me { id passkeys { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = list["data"]["me"]["id"].as_str().unwrap().to_owned();
+    let key = list["data"]["me"]["passkeys"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rename = "mutation($i: String!) { renamePasskey(id: $i, name: \"Work\") { name } }";
+    app.gql(None, Some(&token), rename, json!({"i": key})).await;
+    let res = crate::passkeys::sign_in(&app, &mut laptop).await;
+    assert!(
+        res["data"]["finishPasskeyLogin"]["token"].is_string(),
+        "{res}"
+    );
+    let delete = "mutation($i: String!) { deletePasskey(id: $i) }";
+    let res = app.gql(None, Some(&token), delete, json!({"i": key})).await;
+    assert_eq!(res["data"]["deletePasskey"], true, "{res}");
+    let res = crate::passkeys::sign_in(&app, &mut laptop).await;
+    assert_eq!(error_code(&res), Some("INVALID_CREDENTIALS"), "{res}");
+
+    let list = events(&app, json!({"userId": id})).await;
+    assert_eq!(
+        kinds(&list),
+        [
+            "sign_up",
+            "passkey_added",
+            "passkey_renamed",
+            "log_in",
+            "passkey_removed"
+        ],
+        "{list:#?}"
+    );
+    for kind in [
+        "passkey_added",
+        "passkey_renamed",
+        "log_in",
+        "passkey_removed",
+    ] {
+        assert_eq!(
+            one(&list, kind)["detail"]["passkey"],
+            key.as_str(),
+            "{kind}"
+        );
+    }
+    assert_eq!(one(&list, "log_in")["detail"]["method"], "passkey");
+}
+
+#[tokio::test]
+async fn oauth_sign_up_then_log_in_are_recorded_with_their_provider() {
+    let (app, fake) = crate::oauth::world("").await;
+    let claims = json!({"sub": "ann-1", "email": "ann@example.com", "email_verified": true});
+    let first = crate::oauth::sign_in(&app, &fake, claims.clone()).await;
+    let id = first["data"]["finishOAuth"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let again = crate::oauth::sign_in(&app, &fake, claims).await;
+    assert_eq!(
+        again["data"]["finishOAuth"]["user"]["id"],
+        id.as_str(),
+        "{again}"
+    );
+    let list = events(&app, json!({"userId": id})).await;
+    assert_eq!(kinds(&list), ["sign_up", "log_in"], "{list:#?}");
+    for e in &list {
+        assert_eq!(e["detail"]["method"], "oauth2", "{e}");
+        assert_eq!(e["detail"]["provider"], "fake", "{e}");
+    }
+}
+
+#[tokio::test]
+async fn a_locked_account_is_recorded_as_locked_not_as_a_wrong_password() {
+    let app = TestApp::spawn_custom(None, |c| c.lockout_failures = 2).await;
+    app.user("ann@example.com").await;
+    for _ in 0..2 {
+        app.log_in("ann@example.com", "not the password").await;
+    }
+    let locked = app.log_in("ann@example.com", PW).await;
+    assert_eq!(error_code(&locked), Some("RATE_LIMITED"), "{locked}");
+    let list = events(&app, json!({"kind": ["log_in"]})).await;
+    let outcomes: Vec<&str> = list
+        .iter()
+        .rev()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["failure", "failure", "locked"], "{list:#?}");
+}
