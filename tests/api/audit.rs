@@ -613,6 +613,10 @@ async fn passkeys_are_recorded_when_added_renamed_used_and_removed() {
     let res = crate::passkeys::sign_in(&app, &mut laptop).await;
     assert_eq!(error_code(&res), Some("INVALID_CREDENTIALS"), "{res}");
 
+    let unknown = events(&app, json!({"outcome": "failure"})).await;
+    assert_eq!(unknown.len(), 1, "{unknown:#?}");
+    assert!(unknown[0]["userId"].is_null(), "{unknown:#?}");
+    assert_eq!(unknown[0]["detail"]["method"], "passkey");
     let list = events(&app, json!({"userId": id})).await;
     assert_eq!(
         kinds(&list),

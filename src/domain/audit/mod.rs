@@ -45,6 +45,12 @@ pub fn in_collection(project_id: &str, collection_id: &str, kind: Kind) -> Event
     Event::new(kind).project(project_id, Some(collection_id))
 }
 
+/// An event of a project with no known collection or user (a credential
+/// nobody has).
+pub fn in_project(project_id: &str, kind: Kind) -> Event {
+    Event::new(kind).project(project_id, None)
+}
+
 /// An event of no project (the signing keys are the server's).
 pub fn server(kind: Kind) -> Event {
     Event::new(kind)

@@ -211,7 +211,14 @@ pub async fn finish_login(
     let (ceremony, state): (_, AuthenticationState) =
         ceremony::take(svc, &project.id, Kind::Login, &challenge).await?;
     let for_user = ceremony.user_id.as_deref();
-    let row = named_passkey(svc, project, &pkc, &ceremony.rp_id, for_user).await?;
+    let row = match named_passkey(svc, project, &pkc, &ceremony.rp_id, for_user).await {
+        Ok(row) => row,
+        Err(e) => {
+            let unknown = audit::in_project(&project.id, AuditKind::LogIn).client(client);
+            let unknown = unknown.with("method", "passkey").failed();
+            return Err(unknown.refuse(svc, e).await);
+        }
+    };
     let proof = check(svc, &row, &pkc, state, client, project).await?;
     let user = proof.user;
     if let Some(id) = ceremony.login_challenge_id.as_deref() {
