@@ -49,18 +49,30 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Pages go newest first by time, then id: the id ends each index so
+        // that order comes from the index, without a sort.
         let indexes: [(&str, &[AuditEvents]); 4] = [
             (
                 "ix_audit_events_project_at",
-                &[AuditEvents::ProjectId, AuditEvents::At],
+                &[AuditEvents::ProjectId, AuditEvents::At, AuditEvents::Id],
             ),
             (
                 "ix_audit_events_project_user_at",
-                &[AuditEvents::ProjectId, AuditEvents::UserId, AuditEvents::At],
+                &[
+                    AuditEvents::ProjectId,
+                    AuditEvents::UserId,
+                    AuditEvents::At,
+                    AuditEvents::Id,
+                ],
             ),
             (
                 "ix_audit_events_project_kind_at",
-                &[AuditEvents::ProjectId, AuditEvents::Kind, AuditEvents::At],
+                &[
+                    AuditEvents::ProjectId,
+                    AuditEvents::Kind,
+                    AuditEvents::At,
+                    AuditEvents::Id,
+                ],
             ),
             // Retention deletes by age across projects.
             ("ix_audit_events_at", &[AuditEvents::At]),
