@@ -198,11 +198,7 @@ async fn successor_in_grace(
     }
     if counter < s.counter {
         revoke(svc, &s.id, "refresh token reused").await?;
-        let reused =
-            audit::in_collection(&s.project_id, &s.collection_id, Kind::RefreshTokenReused);
-        reused
-            .user(&s.user_id)
-            .with("session", s.id.as_str())
+        audit::of_session(&s, Kind::RefreshTokenReused)
             .save(svc)
             .await?;
         return Err(AppError::TokenReused);
@@ -281,11 +277,7 @@ pub async fn revoke_own(svc: &Services, user_id: &str, session_id: &str) -> AppR
     match s {
         Some(s) if s.user_id == user_id => {
             revoke(svc, session_id, "revoked by user").await?;
-            let revoked =
-                audit::in_collection(&s.project_id, &s.collection_id, Kind::SessionRevoked);
-            revoked
-                .user(user_id)
-                .with("session", session_id)
+            audit::of_session(&s, Kind::SessionRevoked)
                 .save(svc)
                 .await?;
             Ok(())
@@ -306,8 +298,7 @@ pub async fn revoke_by_refresh(svc: &Services, token: &str, project_id: &str) ->
         return Err(AppError::InvalidToken);
     }
     revoke(svc, &s.id, "logged out").await?;
-    let logged_out = audit::in_collection(&s.project_id, &s.collection_id, Kind::LogOut);
-    logged_out.user(&s.user_id).save(svc).await
+    audit::of_session(&s, Kind::LogOut).save(svc).await
 }
 
 /// An administrator's revocation of every session of `user`; how many ended.

@@ -45,6 +45,12 @@ pub fn in_collection(project_id: &str, collection_id: &str, kind: Kind) -> Event
     Event::new(kind).project(project_id, Some(collection_id))
 }
 
+/// An event about a session: its user, and its id in the detail.
+pub fn of_session(s: &entity::session::Model, kind: Kind) -> Event {
+    let event = in_collection(&s.project_id, &s.collection_id, kind).user(&s.user_id);
+    event.with("session", s.id.as_str())
+}
+
 /// An event of a project with no known collection or user (a credential
 /// nobody has).
 pub fn in_project(project_id: &str, kind: Kind) -> Event {
