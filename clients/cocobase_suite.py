@@ -10,7 +10,7 @@ import uuid
 
 from cocobase_client import CocoBaseClient, CocobaseError
 
-from harness import CheckFailed, check, expect, expect_eq, finish
+from harness import CheckFailed, check, expect, expect_eq, finish, gql
 
 BASE_URL = os.environ["BASE_URL"].rstrip("/")
 PK = os.environ["PK"]
@@ -165,6 +165,28 @@ def change_password():
     expect_eq(fresh.auth.user.id if fresh.auth.user else None, S["id"], "login with the new password")
     S["client"] = fresh
     S["token"] = fresh.auth.token
+
+
+AUDIT = "query($u: String) { auditEvents(where: {userId: $u}, first: 100) { nodes { kind outcome ip userAgent } } }"
+
+
+def audit_trail():
+    import json
+    import urllib.request
+
+    body = json.dumps({"query": AUDIT, "variables": {"u": S["id"]}}).encode()
+    headers = {"content-type": "application/json", "x-api-key": SK}
+    req = urllib.request.Request(f"{BASE_URL}/graphql", data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as res:
+        reply = json.load(res)
+    nodes = reply["data"]["auditEvents"]["nodes"]
+    seen = [(n["kind"], n["outcome"]) for n in reversed(nodes)]
+    expect(seen[:3] == [("sign_up", "success"), ("log_in", "success"), ("log_in", "failure")], f"{seen!r}")
+    expect(seen.count(("password_changed", "success")) == 1, f"one password change in {seen!r}")
+    expect(all(n["ip"] and n["userAgent"] for n in nodes), f"client of every event: {nodes!r}")
+    # The publishable key reads nothing.
+    refused = gql(AUDIT, {"u": S["id"]})
+    expect_eq(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "auditEvents with the publishable key")
 
 
 def forged_token():
@@ -381,6 +403,7 @@ check("get_current_user: same id, email and data", current_user)
 check("update_user(data): merged data returned and stored", update_data)
 check("update_user(data) from a token-only client: merged server-side", update_merges_server_side)
 check("update_user(password): old password fails, new works", change_password)
+check("audit: the SDK's sign-up, log-ins and password change are in auditEvents (secret key only)", audit_trail)
 check("forged token rejected (401)", forged_token)
 check("garbage token rejected (401)", garbage_token)
 check("admin (secret key): list_users has user in `data` and `users`, total", admin_list)

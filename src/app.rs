@@ -192,11 +192,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mail = crate::domain::outbox::worker::start(&services);
     // A key rotation by command reaches this server within seconds.
     crate::domain::signing_keys::spawn_reloader(services.clone(), Duration::from_secs(10));
-    // Rate-limit buckets whose window ended are dropped now and then, and the
-    // planner's statistics are refreshed hourly as the users table grows.
-    let (db, keep) = (
+    // Rate-limit buckets whose window ended and audit events past their
+    // retention are dropped now and then, and the planner's statistics are
+    // refreshed hourly as the users table grows.
+    let (db, keep, audit_days) = (
         services.db.clone(),
         config.rate_limit_window_secs.max(config.lockout_secs),
+        config.audit_retention_days,
     );
     tokio::spawn(async move {
         // Not at once: a write at start-up could race the first start's own
@@ -207,6 +209,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             every.tick().await;
             if let Err(e) = crate::domain::limits::purge(&db, keep).await {
                 tracing::warn!(error = ?e, "could not purge expired rate-limit buckets");
+            }
+            if let Err(e) = crate::domain::audit::query::purge(&db, audit_days).await {
+                tracing::warn!(error = ?e, "could not purge old audit events");
             }
             if tick % 6 == 0 {
                 if let Err(e) = crate::store::indexes::refresh_statistics(&db).await {

@@ -156,6 +156,9 @@ pub struct Config {
     /// Serve the account page `/account` (`AUTHGRAPH_ACCOUNT_PAGE`); it is
     /// off too when GraphiQL is.
     pub account_page: bool,
+    /// Days audit events are kept (`AUTHGRAPH_AUDIT_RETENTION_DAYS`); 0 keeps
+    /// them forever.
+    pub audit_retention_days: u64,
 }
 
 impl Default for Config {
@@ -211,6 +214,7 @@ impl Default for Config {
             passkey_origins: String::new(),
             passkey_localhost: true,
             account_page: true,
+            audit_retention_days: 90,
         }
     }
 }

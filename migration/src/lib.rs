@@ -17,6 +17,7 @@ mod m20261216_000011_oauth_flow_links;
 mod m20261220_000012_passkeys;
 mod m20261223_000015_project_cors;
 mod m20261224_000016_mail_outbox;
+mod m20261225_000017_audit_events;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000012_passkeys::Migration),
             Box::new(m20261223_000015_project_cors::Migration),
             Box::new(m20261224_000016_mail_outbox::Migration),
+            Box::new(m20261225_000017_audit_events::Migration),
         ]
     }
 }

@@ -89,6 +89,7 @@ impl Caller {
                 token = Some(bearer.to_owned());
             }
         }
+        let presented = key.clone();
         if let Some(key) = key {
             let (project, kind) = svc.catalog.authenticate_key(&svc.db, &key).await?;
             caller.project = Some(project);
@@ -156,6 +157,7 @@ impl Caller {
                 }
             }
         }
+        super::audit::note(caller.actor(presented.as_deref()));
         Ok(caller)
     }
 
@@ -181,6 +183,21 @@ impl Caller {
             caller.project = Some(svc.catalog.project_by_slug(&svc.db, "default").await?);
         }
         Ok(caller)
+    }
+
+    /// Who acts, for the audit trail (`key`: the API key presented).
+    fn actor(&self, key: Option<&str>) -> super::audit::Actor {
+        use super::audit::Actor;
+        match (&self.key, &self.superuser, &self.user) {
+            (_, Some(id), _) => Actor::Superuser(id.clone()),
+            (Some(KeyKind::Secret), _, _) => {
+                let key = key.unwrap_or("");
+                let tail = key.get(key.len().saturating_sub(4)..).unwrap_or("");
+                Actor::SecretKey(tail.to_owned())
+            }
+            (_, _, Some(u)) => Actor::User(u.id.clone()),
+            _ => Actor::Anonymous,
+        }
     }
 
     /// The project, or `Unauthenticated` when no key or token named one.

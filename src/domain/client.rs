@@ -8,3 +8,8 @@ pub struct ClientInfo {
     /// The `Origin` header (passkeys pick their relying party by it).
     pub origin: Option<String>,
 }
+
+/// At most `max` characters of `s` (what is kept of a client's headers).
+pub fn clip(s: Option<String>, max: usize) -> Option<String> {
+    s.map(|v| v.chars().take(max).collect())
+}

@@ -7,7 +7,7 @@ use entity::user;
 
 use super::services::Services;
 use super::users::User;
-use super::{oauth, sessions};
+use super::{audit, oauth, sessions};
 use crate::error::{AppError, AppResult};
 use crate::store::raw;
 
@@ -85,8 +85,8 @@ pub async fn project(
 }
 
 /// Everything authgraph keeps about `user` that the user may see: profile,
-/// live sessions, linked identities. Audit events join here once the audit
-/// trail records them (they are not part of this export yet).
+/// live sessions, linked identities and its newest audit events (at most
+/// `audit::query::EXPORT_LIMIT`, newest first).
 pub async fn me(svc: &Services, user: &User) -> AppResult<Value> {
     let sessions: Vec<Value> = sessions::list(&svc.db, &user.id)
         .await?
@@ -107,10 +107,26 @@ pub async fn me(svc: &Services, user: &User) -> AppResult<Value> {
         .into_iter()
         .map(|i| json!({"provider": i.provider, "email": i.email, "emailVerified": i.email_verified}))
         .collect();
+    let audit_events: Vec<Value> = audit::query::of_user(svc, &user.project_id, &user.id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "at": e.time().to_rfc3339(),
+                "detail": e.detail_json(),
+                "id": e.id,
+                "kind": e.kind,
+                "outcome": e.outcome,
+                "ip": e.ip,
+                "userAgent": e.user_agent,
+            })
+        })
+        .collect();
     Ok(json!({
         "exportedAt": chrono::Utc::now().to_rfc3339(),
         "profile": user_json(user),
         "sessions": sessions,
         "identities": identities,
+        "auditEvents": audit_events,
     }))
 }

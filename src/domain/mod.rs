@@ -4,6 +4,7 @@
 //! view of a profile (`profile`), what a change does (`users`).
 pub mod access;
 pub mod apply;
+pub mod audit;
 pub mod auth_cache;
 pub mod catalog;
 pub mod client;

@@ -9,12 +9,14 @@ use sea_orm::{
 
 use entity::session;
 
+use super::audit::{self, Kind};
 use super::services::Services;
 use crate::auth::keys;
 use crate::auth::refresh;
 use crate::error::{AppError, AppResult};
 
 pub use super::client::ClientInfo;
+use super::client::clip;
 
 /// A session as its owner sees it.
 #[derive(Clone, Debug)]
@@ -51,10 +53,6 @@ impl From<session::Model> for Session {
 /// Inside this window after a rotation, the previous refresh token still yields
 /// the current successor (two tabs refreshing at once both stay logged in).
 pub const DEFAULT_GRACE_SECS: i64 = 10;
-
-fn clip(s: Option<String>, max: usize) -> Option<String> {
-    s.map(|v| v.chars().take(max).collect())
-}
 
 /// Opens a session and returns it with its first refresh token.
 pub async fn open(
@@ -199,8 +197,10 @@ async fn successor_in_grace(
         });
     }
     if counter < s.counter {
-        tracing::warn!(event = "refresh_token_reuse", session_id = %s.id, user_id = %s.user_id);
         revoke(svc, &s.id, "refresh token reused").await?;
+        audit::of_session(&s, Kind::RefreshTokenReused)
+            .save(svc)
+            .await?;
         return Err(AppError::TokenReused);
     }
     Err(AppError::InvalidToken)
@@ -277,6 +277,9 @@ pub async fn revoke_own(svc: &Services, user_id: &str, session_id: &str) -> AppR
     match s {
         Some(s) if s.user_id == user_id => {
             revoke(svc, session_id, "revoked by user").await?;
+            audit::of_session(&s, Kind::SessionRevoked)
+                .save(svc)
+                .await?;
             Ok(())
         }
         _ => Err(AppError::NotFound("session")),
@@ -295,5 +298,13 @@ pub async fn revoke_by_refresh(svc: &Services, token: &str, project_id: &str) ->
         return Err(AppError::InvalidToken);
     }
     revoke(svc, &s.id, "logged out").await?;
-    Ok(())
+    audit::of_session(&s, Kind::LogOut).save(svc).await
+}
+
+/// An administrator's revocation of every session of `user`; how many ended.
+pub async fn revoke_all_of(svc: &Services, user: &super::users::model::User) -> AppResult<u64> {
+    let n = revoke_all(svc, &user.id, None, "revoked by admin").await?;
+    let revoked = audit::of(user, Kind::SessionRevoked).with("all", true);
+    revoked.with("sessions", n).save(svc).await?;
+    Ok(n)
 }

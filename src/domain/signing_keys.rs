@@ -9,6 +9,7 @@ use sea_orm::EntityTrait;
 use super::collections::Collection;
 use super::services::Services;
 use crate::auth::signing::{self, KeyRing, StoredKey};
+use crate::domain::audit::{self, Kind};
 use crate::error::{AppError, AppResult};
 use crate::store::raw;
 
@@ -98,6 +99,9 @@ pub async fn rotate(svc: &Services) -> AppResult<String> {
     )
     .await?;
     install(svc, &keys)?;
-    tracing::info!(event = "signing_key_rotated", kid = %kid);
+    audit::server(Kind::SigningKeyRotated)
+        .with("kid", kid.as_str())
+        .save(svc)
+        .await?;
     Ok(kid)
 }

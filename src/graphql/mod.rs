@@ -1,4 +1,5 @@
 //! The GraphQL front door: resolvers authenticate, convert and call `domain`.
+mod audit_types;
 mod errors;
 mod factor_types;
 mod file_types;

@@ -1,12 +1,13 @@
 //! Queries.
 use async_graphql::{Context, Object};
 
+use super::audit_types::{AuditEventConnection, AuditEventWhere};
 use super::errors::GqlResult;
 use super::filter::{SortDirection, UserOrder, UserWhere};
 use super::types::{SessionObject, UserConnection, UserObject, after_cursor};
 use crate::domain::access::{Caller, ListScope};
 use crate::domain::filter::{Field, Filter, Sort};
-use crate::domain::{Services, users};
+use crate::domain::{Services, audit, users};
 use crate::error::AppError;
 
 #[derive(Default)]
@@ -66,6 +67,29 @@ impl Query {
         let svc = ctx.data::<Services>()?;
         let list = crate::domain::sessions::list(&svc.db, &me.id).await.gql()?;
         Ok(list.into_iter().map(SessionObject).collect())
+    }
+
+    /// The project's audit trail, newest first (secret key only): filtered by
+    /// `where`, paged by `first` (at most 500, default 50) and `after`.
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<AuditEventWhere>,
+        first: Option<i64>,
+        #[graphql(desc = "Cursor of the last event already seen")] after: Option<String>,
+    ) -> async_graphql::Result<AuditEventConnection> {
+        let caller = ctx.data::<Caller>()?;
+        let project = caller.require_admin().gql()?;
+        let svc = ctx.data::<Services>()?;
+        let first = u64::try_from(first.unwrap_or(50)).unwrap_or(0);
+        let filter = filter.unwrap_or_default().into();
+        let page = audit::query::list(svc, &project.id, &filter, first, after.as_deref()).await;
+        let (items, has_next) = page.gql()?;
+        Ok(AuditEventConnection {
+            items,
+            has_next,
+            after: after.is_some(),
+        })
     }
 
     /// One user by id: your own record, or any record of the project with the secret key.

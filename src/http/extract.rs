@@ -68,5 +68,9 @@ pub async fn client_ip(
         let ip = proxies.client(peer, req.headers());
         req.extensions_mut().insert(ClientIp(ip));
     }
-    next.run(req).await
+    // The audit trail of whatever this request does knows where it came from.
+    let (parts, body) = req.into_parts();
+    let client = credentials_from_parts(&parts).client;
+    let req = axum::extract::Request::from_parts(parts, body);
+    crate::domain::audit::scope(client, next.run(req)).await
 }

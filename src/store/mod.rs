@@ -1,4 +1,5 @@
 //! SQL that SeaORM's query builder cannot express portably, per backend.
+pub mod audit;
 pub mod codes;
 pub mod factors;
 pub mod filter;

@@ -5,6 +5,7 @@ mod helpers;
 mod access;
 mod address_limits;
 mod admin;
+mod audit;
 mod auth_flow;
 mod bad_input;
 mod cli;

@@ -49,7 +49,7 @@ pub async fn finish(app: &TestApp, state: &str, code: &str) -> Value {
 }
 
 /// A whole sign-in with these claims.
-async fn sign_in(app: &TestApp, fake: &FakeOidc, claims: Value) -> Value {
+pub(crate) async fn sign_in(app: &TestApp, fake: &FakeOidc, claims: Value) -> Value {
     let (url, state) = start(app).await;
     let code = fake.authorize(&url, claims);
     finish(app, &state, &code).await

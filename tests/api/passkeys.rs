@@ -65,7 +65,7 @@ async fn finish_login(app: &TestApp, pk: &str, assertion: Value) -> Value {
 }
 
 /// A server, Ann's token and her authenticator with a passkey named `name`.
-async fn with_passkey(name: &str) -> (TestApp, String, SoftAuthenticator) {
+pub(crate) async fn with_passkey(name: &str) -> (TestApp, String, SoftAuthenticator) {
     let app = app().await;
     let (token, _) = app.user("ann@example.com").await;
     let mut auth = SoftAuthenticator::new(ORIGIN);
@@ -76,7 +76,7 @@ async fn with_passkey(name: &str) -> (TestApp, String, SoftAuthenticator) {
 }
 
 /// A discoverable sign-in (no email) answered by `auth`.
-async fn sign_in(app: &TestApp, auth: &mut SoftAuthenticator) -> Value {
+pub(crate) async fn sign_in(app: &TestApp, auth: &mut SoftAuthenticator) -> Value {
     let options = login_options(app, &app.pk, None, None).await;
     finish_login(app, &app.pk, auth.assert(&options)).await
 }

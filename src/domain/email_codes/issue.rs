@@ -76,7 +76,7 @@ pub async fn request_email_change(
 pub fn issue_later(svc: &Services, user: &User, purpose: Purpose) -> String {
     let id = keys::new_id();
     let (svc, user, code_id) = (svc.clone(), user.clone(), id.clone());
-    tokio::spawn(async move {
+    tokio::spawn(crate::domain::audit::inherit(async move {
         let to = user.email.clone();
         match issue(&svc, &user, purpose, &to, None, code_id).await {
             // The account's limit: nothing is sent, and the caller is not told.
@@ -85,7 +85,7 @@ pub fn issue_later(svc: &Services, user: &User, purpose: Purpose) -> String {
                 tracing::error!(error = ?e, purpose = purpose.key(), "could not issue an email code")
             }
         }
-    });
+    }));
     id
 }
 
@@ -121,10 +121,12 @@ pub(super) async fn issue(
     };
     let expires_at = row.expires_at;
     codes::upsert(&svc.db, row).await?;
+    if let Some(kind) = purpose.audit_kind() {
+        crate::domain::audit::of(user, kind).save(svc).await?;
+    }
     // Not sent once the code expired (an outage outlived it).
     let mail = notices::code(&svc.public_url, to, &token, &code, purpose);
     outbox::enqueue(svc, mail, Some(expires_at)).await?;
-    tracing::info!(event = "email_code_sent", purpose = purpose.key(), user_id = %user.id);
     Ok(())
 }
 

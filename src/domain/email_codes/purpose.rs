@@ -30,6 +30,17 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// The audit event of mailing a code for this purpose, if any.
+    pub fn audit_kind(self) -> Option<crate::domain::audit::Kind> {
+        use crate::domain::audit::Kind;
+        match self {
+            Purpose::PasswordReset => Some(Kind::PasswordResetRequested),
+            Purpose::Verification => Some(Kind::VerificationRequested),
+            Purpose::EmailChange => Some(Kind::EmailChangeRequested),
+            Purpose::LogIn | Purpose::SecondFactor => None,
+        }
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             Purpose::PasswordReset => "password_reset",

@@ -2,6 +2,7 @@
 use chrono::Utc;
 
 use super::purpose::*;
+use crate::domain::audit::{self, Kind};
 use crate::domain::client::ClientInfo;
 use crate::domain::notices;
 use crate::domain::passwords::check_policy;
@@ -173,7 +174,9 @@ pub async fn log_in_with_code(
     crate::domain::limits::second_factor(svc, client, &account).await?;
     let live = live.ok_or_else(refused)?;
     if !guess(svc, &live, code).await? {
-        return Err(refused());
+        let wrong = audit::in_project(&project.id, Kind::LogIn).user(&live.user_id);
+        let wrong = wrong.client(client).with("method", "otp").failed();
+        return Err(wrong.refuse(svc, refused()).await);
     }
     let user_id = live.user_id;
     let user = query::get(&svc.db, &project.id, &user_id)

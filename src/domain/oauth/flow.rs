@@ -10,6 +10,7 @@ use crate::auth::oauth::any::AnyProvider;
 use crate::auth::oauth::apple;
 use crate::auth::oauth::pkce;
 use crate::auth::oauth::types::{AuthorizeParams, ExchangeParams, Profile};
+use crate::domain::audit::{self, Kind};
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
 use crate::domain::limits;
@@ -410,7 +411,15 @@ pub async fn complete(
     if user.disabled {
         return Err(AppError::AccountDisabled);
     }
-    tracing::info!(event = "oauth2_login", provider = %decl.name, user_id = %user.id, is_new);
+    if !is_new {
+        let logged_in = audit::of(&user, Kind::LogIn)
+            .client(client)
+            .with("method", "oauth2");
+        logged_in
+            .with("provider", decl.name.as_str())
+            .save(svc)
+            .await?;
+    }
     let outcome = after_first_factor(
         svc,
         collection,

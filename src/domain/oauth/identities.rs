@@ -11,6 +11,7 @@ use entity::user;
 
 use crate::auth::keys;
 use crate::auth::oauth::types::Profile;
+use crate::domain::audit::{self, Kind};
 use crate::domain::collections::{Collection, FieldType};
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::profile;
@@ -129,7 +130,12 @@ pub async fn sign_in(
             now,
         )
         .await?;
-        tracing::info!(event = "oauth2_linked", provider, user_id = %m.id);
+        let linked = audit::in_collection(&m.project_id, &m.collection_id, Kind::OauthLinked);
+        linked
+            .user(&m.id)
+            .with("provider", provider)
+            .save(svc)
+            .await?;
         return Ok(SignIn {
             user: User::from(m),
             is_new: false,
@@ -181,7 +187,8 @@ pub async fn sign_in(
         user: user.clone(),
         changed: vec![],
     });
-    tracing::info!(event = "sign_up", provider, user_id = %user.id);
+    let signed_up = audit::of(&user, Kind::SignUp).with("method", "oauth2");
+    signed_up.with("provider", provider).save(svc).await?;
     Ok(SignIn {
         user,
         is_new: true,
@@ -252,7 +259,8 @@ pub async fn link(
                 now,
             )
             .await?;
-            tracing::info!(event = "oauth2_linked", provider, user_id = %user.id);
+            let linked = audit::of(user, Kind::OauthLinked).with("provider", provider);
+            linked.save(svc).await?;
         }
     }
     list(svc, &user.id).await
@@ -276,7 +284,8 @@ pub async fn unlink(svc: &Services, user: &User, provider: &str) -> AppResult<Ve
         ));
     }
     store::delete_identity(&txn, &user.id, provider).await?;
+    let unlinked = audit::of(user, Kind::OauthUnlinked).with("provider", provider);
+    unlinked.save_in(&txn).await?;
     txn.commit().await?;
-    tracing::info!(event = "oauth2_unlinked", provider, user_id = %user.id);
     list(svc, &user.id).await
 }

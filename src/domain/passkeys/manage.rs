@@ -2,6 +2,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
 
+use crate::domain::audit::{self, Kind};
 use crate::domain::notices;
 use crate::domain::services::Services;
 use crate::domain::users::model::User;
@@ -56,6 +57,10 @@ pub async fn rename(svc: &Services, user: &User, id: &str, name: &str) -> AppRes
     if !store::rename(&svc.db, &user.id, id, &name).await? {
         return Err(AppError::NotFound("passkey"));
     }
+    audit::of(user, Kind::PasskeyRenamed)
+        .with("passkey", id)
+        .save(svc)
+        .await?;
     list(svc, user)
         .await?
         .into_iter()
@@ -83,6 +88,10 @@ pub async fn delete(svc: &Services, user: &User, id: &str) -> AppResult<()> {
         ));
     }
     store::delete(&txn, &user.id, id).await?;
+    audit::of(user, Kind::PasskeyRemoved)
+        .with("passkey", id)
+        .save_in(&txn)
+        .await?;
     txn.commit().await?;
     notices::second_factor_changed(
         svc,
@@ -93,6 +102,5 @@ pub async fn delete(svc: &Services, user: &User, id: &str) -> AppResult<()> {
         ),
     )
     .await;
-    tracing::info!(event = "passkey_removed", user_id = %user.id);
     Ok(())
 }

@@ -11,6 +11,7 @@ use webauthn_rs_core::proto::{
 use super::ceremony::{self, Kind, Owner};
 use super::manage::{Passkey, passkey_of, valid_name};
 use crate::auth::keys;
+use crate::domain::audit::{self, Kind as AuditKind};
 use crate::domain::notices;
 use crate::domain::services::Services;
 use crate::domain::users::account::verify_password;
@@ -170,6 +171,7 @@ pub async fn finish_registration(
         ),
     )
     .await;
-    tracing::info!(event = "passkey_added", user_id = %user.id);
+    let added = audit::of(user, AuditKind::PasskeyAdded).with("passkey", row.id.as_str());
+    added.save(svc).await?;
     Ok(passkey_of(&row))
 }

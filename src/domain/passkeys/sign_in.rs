@@ -10,6 +10,7 @@ use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential, UserVeri
 
 use super::ceremony::{self, Kind, Owner};
 use super::register::credentials;
+use crate::domain::audit::{self, Kind as AuditKind};
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::DEFAULT_COLLECTION;
 use crate::domain::limits::LoginGuard;
@@ -171,7 +172,11 @@ async fn check(
                 tracing::info!(event = "passkey_login_failed", reason = ?e, user_id = %user.id);
             }
             guard.failed(svc).await?;
-            return Err(AppError::InvalidCredentials);
+            let failed = audit::of(&user, AuditKind::LogIn).client(client).failed();
+            let failed = failed
+                .with("method", "passkey")
+                .with("passkey", row.id.as_str());
+            return Err(failed.refuse(svc, AppError::InvalidCredentials).await);
         }
     };
     cred.counter = result.counter();
@@ -207,7 +212,14 @@ pub async fn finish_login(
     let (ceremony, state): (_, AuthenticationState) =
         ceremony::take(svc, &project.id, Kind::Login, &challenge).await?;
     let for_user = ceremony.user_id.as_deref();
-    let row = named_passkey(svc, project, &pkc, &ceremony.rp_id, for_user).await?;
+    let row = match named_passkey(svc, project, &pkc, &ceremony.rp_id, for_user).await {
+        Ok(row) => row,
+        Err(e) => {
+            let unknown = audit::in_project(&project.id, AuditKind::LogIn).client(client);
+            let unknown = unknown.with("method", "passkey").failed();
+            return Err(unknown.refuse(svc, e).await);
+        }
+    };
     let proof = check(svc, &row, &pkc, state, client, project).await?;
     let user = proof.user;
     if let Some(id) = ceremony.login_challenge_id.as_deref() {
@@ -215,7 +227,10 @@ pub async fn finish_login(
         return Ok(LogInOutcome::Complete(auth));
     }
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
-    tracing::info!(event = "login", method = "passkey", user_id = %user.id);
+    let passed = audit::of(&user, AuditKind::LogIn)
+        .client(client)
+        .with("method", "passkey");
+    passed.with("passkey", row.id.as_str()).save(svc).await?;
     if proof.user_verified {
         let auth = start_session(svc, &collection, user, client, lifetime).await?;
         return Ok(LogInOutcome::Complete(auth));

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::factors::{self, EMAIL, TOTP, TotpEnrolment};
 use crate::auth::keys;
+use crate::domain::audit::{self, Kind};
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::Collection;
 use crate::domain::email_codes::factor::second_factor_code;
@@ -114,7 +115,8 @@ pub async fn after_first_factor(
         if !store::take_challenge(&svc.db, &c.id).await? {
             return Err(AppError::ChallengeInvalid);
         }
-        tracing::info!(event = "second_factor_passed", method = first.key(), user_id = %user.id);
+        let passed = audit::of(&user, Kind::SecondFactor).client(client);
+        passed.with("method", first.key()).save(svc).await?;
         let auth = start_session(svc, collection, user, client, lifetime).await?;
         return Ok(LogInOutcome::Complete(auth));
     }
@@ -299,8 +301,12 @@ async fn wrong(svc: &Services, c: &ChallengeRow, guard: LoginGuard) -> AppError 
     if let Err(e) = guard.failed(svc).await {
         return e;
     }
-    tracing::info!(event = "second_factor_failed", user_id = %c.user_id);
-    AppError::InvalidSecondFactor
+    let failed = audit::in_collection(&c.project_id, &c.collection_id, Kind::SecondFactor);
+    failed
+        .user(&c.user_id)
+        .failed()
+        .refuse(svc, AppError::InvalidSecondFactor)
+        .await
 }
 
 /// Answers a challenge with a second factor; tokens when it is right.
@@ -345,7 +351,10 @@ async fn complete(
     }
     guard.succeeded(svc).await?;
     let collection = svc.catalog.collection(&svc.db, &c.collection_id).await?;
-    tracing::info!(event = "second_factor_passed", user_id = %user.id);
+    audit::of(&user, Kind::SecondFactor)
+        .client(client)
+        .save(svc)
+        .await?;
     start_session(svc, &collection, user, client, lifetime_of(c)).await
 }
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::auth::{keys, totp};
+use crate::domain::audit::{self, Kind};
 use crate::domain::email_codes::purpose::{Purpose, enabled};
 use crate::domain::notices;
 use crate::domain::services::Services;
@@ -130,7 +131,10 @@ pub async fn confirm_totp(
     sessions::revoke_all(svc, &user.id, keep_session, "second factor enabled").await?;
     notices::second_factor_changed(svc, user, "An authenticator app was added to your account.")
         .await;
-    tracing::info!(event = "second_factor_enabled", kind = TOTP, user_id = %user.id);
+    audit::of(user, Kind::FactorAdded)
+        .with("factor", TOTP)
+        .save(svc)
+        .await?;
     Ok(codes)
 }
 
@@ -150,7 +154,10 @@ pub async fn enable_email(
         "Sign-in codes by email were turned on for your account.",
     )
     .await;
-    tracing::info!(event = "second_factor_enabled", kind = EMAIL, user_id = %user.id);
+    audit::of(user, Kind::FactorAdded)
+        .with("factor", EMAIL)
+        .save(svc)
+        .await?;
     Ok(())
 }
 
@@ -210,7 +217,11 @@ pub async fn disable(
     };
     let reason = "second factor disabled";
     remove(svc, user, kind, keep_session, reason, text).await?;
-    tracing::info!(event = "second_factor_disabled", user_id = %user.id, kind = kind.unwrap_or("all"));
+    let factor = kind.unwrap_or("all");
+    audit::of(user, Kind::FactorRemoved)
+        .with("factor", factor)
+        .save(svc)
+        .await?;
     Ok(())
 }
 
@@ -218,7 +229,10 @@ pub async fn disable(
 pub async fn reset(svc: &Services, user: &User) -> AppResult<()> {
     let text = "The two-step sign-in of your account was reset by an administrator.";
     remove(svc, user, None, None, "second factors reset", text).await?;
-    tracing::info!(event = "second_factor_reset", user_id = %user.id);
+    audit::of(user, Kind::FactorRemoved)
+        .with("factor", "all")
+        .save(svc)
+        .await?;
     Ok(())
 }
 
@@ -254,7 +268,11 @@ pub async fn regenerate_recovery_codes(
             "No second factor is enabled.",
         ));
     }
-    new_recovery_codes(svc, user).await
+    let codes = new_recovery_codes(svc, user).await?;
+    audit::of(user, Kind::RecoveryCodesRegenerated)
+        .save(svc)
+        .await?;
+    Ok(codes)
 }
 
 fn recovery_scope(user_id: &str) -> String {

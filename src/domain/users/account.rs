@@ -7,6 +7,7 @@ use entity::user;
 use super::issue::*;
 use super::model::*;
 use crate::domain::client::ClientInfo;
+use crate::domain::audit::{self, Kind};
 use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::files::changes as file_changes;
@@ -155,6 +156,9 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         let keep = np.keep_session.as_deref();
         sessions::revoke_all_in(txn, &user.id, keep, "password changed").await?;
     }
+    for event in audit::account_update(user, touched, req.password.is_some()) {
+        event.save_in(txn).await?;
+    }
     write.commit().await?;
     // Replaced and dropped files go once the change that drops them is in.
     svc.files.delete(&obsolete).await;
@@ -171,7 +175,6 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         // A new password ends a lockout (an administrator's way out of one).
         limits::unlock(svc, &collection.id, &updated.email).await?;
         changed.push("password".into());
-        tracing::info!(event = "password_changed", user_id = %user.id);
         notices::password_changed(svc, &updated).await;
     }
     svc.events.publish(UserEvent {
@@ -235,7 +238,7 @@ pub async fn reset_password(svc: &Services, user_id: &str, new_password: &str) -
         user: updated.clone(),
         changed: vec!["password".into()],
     });
-    tracing::info!(event = "password_reset", user_id = %updated.id);
+    audit::of(&updated, Kind::PasswordReset).save(svc).await?;
     notices::password_changed(svc, &updated).await;
     Ok(updated)
 }
@@ -269,6 +272,12 @@ pub async fn set_disabled(
     if disabled {
         sessions::revoke_all(svc, &user.id, None, "user disabled").await?;
     }
+    let kind = if disabled {
+        Kind::UserDisabled
+    } else {
+        Kind::UserEnabled
+    };
+    audit::of(&user, kind).save(svc).await?;
     svc.events.publish(UserEvent {
         kind: UserEventKind::Updated,
         user: user.clone(),
@@ -300,7 +309,7 @@ pub async fn change_email(svc: &Services, user_id: &str, new_email: &str) -> App
         user: user.clone(),
         changed: vec!["email".into(), "verified".into()],
     });
-    tracing::info!(event = "email_changed", user_id = %user.id);
+    audit::of(&user, Kind::EmailChanged).save(svc).await?;
     Ok(user)
 }
 
@@ -319,7 +328,7 @@ pub async fn mark_verified(svc: &Services, user_id: &str) -> AppResult<User> {
         user: user.clone(),
         changed: vec!["verified".into()],
     });
-    tracing::info!(event = "email_verified", user_id = %user.id);
+    audit::of(&user, Kind::EmailVerified).save(svc).await?;
     Ok(user)
 }
 
@@ -331,6 +340,7 @@ pub async fn delete(svc: &Services, user: &User) -> AppResult<()> {
     if res.rows_affected == 0 {
         return Err(AppError::NotFound("user"));
     }
+    audit::of(user, Kind::UserDeleted).save_in(&txn).await?;
     txn.commit().await?;
     svc.files.delete(&keys).await;
     svc.events.publish(UserEvent {

@@ -8,6 +8,7 @@ use entity::user;
 use super::issue::*;
 use super::model::*;
 use crate::auth::keys;
+use crate::domain::audit::{self, Kind};
 use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::files::changes as file_changes;
@@ -63,6 +64,7 @@ pub async fn create(
         .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
         .await?;
     limits::sign_up(svc, &req.client).await?;
+    let client = req.client.clone();
     let (email, email_normalized) = normalize_email(&req.email)?;
     check_policy(&req.password, collection.settings.min_password_length)?;
     let mut data = req.data;
@@ -114,6 +116,12 @@ pub async fn create(
         user: user.clone(),
         changed: vec![],
     });
-    tracing::info!(event = "sign_up", user_id = %user.id);
+    // An administrator's create is an admin action; anyone else's, a sign-up.
+    let kind = if audit::by_admin() {
+        Kind::UserCreated
+    } else {
+        Kind::SignUp
+    };
+    audit::of(&user, kind).client(&client).save(svc).await?;
     Ok((collection, user))
 }

@@ -8,6 +8,7 @@ use super::account::mark_verified;
 use super::issue::*;
 use super::model::*;
 use super::query::get;
+use crate::domain::audit::{self, Kind, Outcome};
 use crate::domain::collections::FieldType;
 use crate::domain::limits::LoginGuard;
 use crate::domain::projects::Project;
@@ -44,7 +45,13 @@ pub async fn log_in(
             ));
         }
     }
-    let guard = LoginGuard::enter(svc, &collection.id, &req.email, &req.client).await?;
+    let attempt = audit::in_collection(&project.id, &collection.id, Kind::LogIn)
+        .client(&req.client)
+        .with("method", "password");
+    let guard = match LoginGuard::enter(svc, &collection.id, &req.email, &req.client).await {
+        Ok(guard) => guard,
+        Err(e) => return Err(attempt.outcome(Outcome::Locked).refuse(svc, e).await),
+    };
     let normalized = normalize_email(&req.email).map(|(_, n)| n).ok();
     let found = match (&normalized, by_field) {
         (_, Some(f)) => {
@@ -59,6 +66,7 @@ pub async fn log_in(
         }
         (None, None) => None,
     };
+    let known = found.as_ref().map(|m| m.id.clone());
     let ok = svc
         .passwords
         .verify(
@@ -67,17 +75,19 @@ pub async fn log_in(
         )
         .await?;
     let Some(model) = found.filter(|_| ok) else {
-        tracing::info!(event = "login_failed", collection = %collection.name);
         guard.failed(svc).await?;
-        return Err(AppError::InvalidCredentials);
+        let attempt = attempt.user_or(svc, known.as_deref(), &req.email).failed();
+        return Err(attempt.refuse(svc, AppError::InvalidCredentials).await);
     };
     guard.succeeded(svc).await?;
     let model = rehash_if_outdated(svc, model, &req.password).await?;
     let user = User::from(model);
+    let attempt = attempt.user(&user.id);
     if user.disabled {
-        return Err(AppError::AccountDisabled);
+        let refused = attempt.failed().with("reason", "disabled");
+        return Err(refused.refuse(svc, AppError::AccountDisabled).await);
     }
-    tracing::info!(event = "login", user_id = %user.id);
+    attempt.save(svc).await?;
     let mfa_id = req.mfa_id.as_deref();
     let first = Method::Password;
     after_first_factor(
@@ -127,11 +137,15 @@ pub async fn log_in_proven(
     lifetime: TokenLifetime,
 ) -> AppResult<LogInOutcome> {
     let user = mark_verified(svc, user_id).await?;
+    let attempt = audit::of(&user, Kind::LogIn)
+        .client(client)
+        .with("method", "otp");
     if user.disabled {
-        return Err(AppError::AccountDisabled);
+        let refused = attempt.failed().with("reason", "disabled");
+        return Err(refused.refuse(svc, AppError::AccountDisabled).await);
     }
+    attempt.save(svc).await?;
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
-    tracing::info!(event = "login", method = "otp", user_id = %user.id);
     after_first_factor(
         svc,
         &collection,
@@ -201,6 +215,9 @@ pub async fn log_out(svc: &Services, user: &User, session_id: &str, all: bool) -
     } else {
         u64::from(sessions::revoke(svc, session_id, "logged out").await?)
     };
-    tracing::info!(event = "logout", user_id = %user.id, all);
+    audit::of(user, Kind::LogOut)
+        .with("all", all)
+        .save(svc)
+        .await?;
     Ok(n)
 }

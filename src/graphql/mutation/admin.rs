@@ -12,7 +12,7 @@ impl AdminMutation {
     /// Ends every session of a user (secret key only). Returns the number ended.
     async fn revoke_user_sessions(&self, ctx: &Context<'_>, user_id: String) -> Result<u64> {
         let (svc, user) = as_admin_over(ctx, &user_id).await?;
-        let ended = sessions::revoke_all(svc, &user.id, None, "revoked by admin").await;
+        let ended = sessions::revoke_all_of(svc, &user).await;
         ended.gql()
     }
 
