@@ -94,7 +94,7 @@ pub(super) async fn issue(
         purpose.key(),
         limits::identity_bucket(&user.collection_id, &user.id)
     );
-    if limits::hit(&svc.db, &per_account, MAILS_PER_ACCOUNT)
+    if limits::hit(svc, &per_account, MAILS_PER_ACCOUNT)
         .await
         .is_err()
     {

@@ -108,7 +108,7 @@ pub(super) async fn count_address(svc: &Services, client: &ClientInfo) -> AppRes
         .as_deref()
         .and_then(|ip| limits::ip_bucket("mailcode", ip))
     {
-        Some(bucket) => limits::hit(&svc.db, &bucket, svc.limits.login_per_ip).await,
+        Some(bucket) => limits::hit(svc, &bucket, svc.limits.login_per_ip).await,
         None => Ok(()),
     }
 }

@@ -16,6 +16,7 @@ use crate::domain::users::issue::start_session;
 use crate::domain::users::model::{AuthResult, TokenLifetime, User};
 use crate::domain::users::query;
 use crate::error::{AppError, AppResult};
+use crate::metrics::AuthMethod;
 use crate::store::factors::{self as store, ChallengeKey, ChallengeRow};
 
 /// How long a challenge waits for its second factor (a code mailed for it
@@ -263,7 +264,8 @@ async fn open(
         .filter(|c| c.project_id == project.id)
         .ok_or(AppError::ChallengeInvalid)?;
     let scope = format!("2fa:{}", c.collection_id);
-    let guard = LoginGuard::enter(svc, &scope, &c.user_id, client).await?;
+    let guard =
+        LoginGuard::enter(svc, AuthMethod::SecondFactor, &scope, &c.user_id, client).await?;
     let user = query::get(&svc.db, &project.id, &c.user_id)
         .await
         .map_err(|_| AppError::ChallengeInvalid)?;

@@ -15,6 +15,7 @@ use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_
 use crate::domain::services::Services;
 use crate::domain::sessions::{self, ClientInfo};
 use crate::error::{AppError, AppResult};
+use crate::metrics::AuthMethod;
 use crate::store;
 
 /// Checks credentials. Unknown emails cost the same as wrong passwords and get
@@ -44,7 +45,14 @@ pub async fn log_in(
             ));
         }
     }
-    let guard = LoginGuard::enter(svc, &collection.id, &req.email, &req.client).await?;
+    let guard = LoginGuard::enter(
+        svc,
+        AuthMethod::Password,
+        &collection.id,
+        &req.email,
+        &req.client,
+    )
+    .await?;
     let normalized = normalize_email(&req.email).map(|(_, n)| n).ok();
     let found = match (&normalized, by_field) {
         (_, Some(f)) => {
@@ -152,7 +160,8 @@ pub async fn refresh(
     project_id: Option<&str>,
     lifetime: TokenLifetime,
 ) -> AppResult<AuthResult> {
-    let rotated = sessions::rotate(svc, refresh_token, project_id).await?;
+    let rotated = sessions::rotate(svc, refresh_token, project_id).await;
+    let rotated = svc.metrics.counted(AuthMethod::Refresh, rotated)?;
     let session = rotated.session;
     if project_id.is_some_and(|p| p != session.project_id) {
         return Err(AppError::InvalidToken);
