@@ -442,4 +442,40 @@ mod tests {
         assert!(shown.contains("jwt_secret: Secret([redacted])"), "{shown}");
         assert_eq!(config.jwt_secret.expose().len(), 37);
     }
+
+    #[test]
+    fn metrics_on_a_public_listener_need_a_token() {
+        let public = Config {
+            metrics: true,
+            addr: "0.0.0.0:8080".into(),
+            ..Config::default()
+        };
+        let err = public.validate().unwrap_err().to_string();
+        assert!(err.contains("AUTHGRAPH_METRICS_TOKEN"), "{err}");
+        let with_token = Config {
+            metrics_token: "a-metrics-token-of-24-by".into(),
+            ..public.clone()
+        };
+        assert!(with_token.validate().is_ok());
+        let own_listener = Config {
+            metrics_addr: "127.0.0.1:9464".into(),
+            ..public.clone()
+        };
+        assert!(own_listener.validate().is_ok());
+        let bad = Config {
+            metrics_addr: "nine-four-six-four".into(),
+            ..public
+        };
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("AUTHGRAPH_METRICS_ADDR"), "{err}");
+        // Loopback needs none.
+        assert!(
+            Config {
+                metrics: true,
+                ..Config::default()
+            }
+            .validate()
+            .is_ok()
+        );
+    }
 }
