@@ -14,78 +14,13 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::{Registry, Unit};
+use prometheus_client::registry::{Metric, Registry, Unit};
 
-use crate::error::{AppError, AppResult};
+mod outcome;
 
-/// How a caller proved who it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthMethod {
-    Password,
-    OAuth,
-    Passkey,
-    /// A one-time code by mail.
-    Otp,
-    /// A second factor answering a log-in challenge.
-    SecondFactor,
-    Refresh,
-    /// A superuser's password (PocketBase `_superusers`).
-    Superuser,
-}
+use crate::error::AppResult;
 
-impl AuthMethod {
-    fn label(self) -> &'static str {
-        match self {
-            AuthMethod::Password => "password",
-            AuthMethod::OAuth => "oauth",
-            AuthMethod::Passkey => "passkey",
-            AuthMethod::Otp => "otp",
-            AuthMethod::SecondFactor => "second_factor",
-            AuthMethod::Refresh => "refresh",
-            AuthMethod::Superuser => "superuser",
-        }
-    }
-}
-
-/// What became of an authentication attempt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthOutcome {
-    /// The credential was right (a second factor may still be asked for).
-    Success,
-    /// Wrong or unknown credential.
-    Failure,
-    /// Refused unchecked: the identifier is locked after too many failures.
-    Locked,
-    /// Refused unchecked: the client's address is over its rate limit.
-    Limited,
-    /// The credential was right but the account is disabled.
-    Disabled,
-    /// Not decided: a provider or the server failed.
-    Error,
-}
-
-impl AuthOutcome {
-    fn label(self) -> &'static str {
-        match self {
-            AuthOutcome::Success => "success",
-            AuthOutcome::Failure => "failure",
-            AuthOutcome::Locked => "locked",
-            AuthOutcome::Limited => "limited",
-            AuthOutcome::Disabled => "disabled",
-            AuthOutcome::Error => "error",
-        }
-    }
-
-    /// The outcome an error of an attempt stands for.
-    pub fn of_error(error: &AppError) -> AuthOutcome {
-        match error {
-            AppError::RateLimited { .. } => AuthOutcome::Limited,
-            AppError::AccountDisabled => AuthOutcome::Disabled,
-            AppError::Internal(_) | AppError::ProviderUnavailable(_) => AuthOutcome::Error,
-            _ => AuthOutcome::Failure,
-        }
-    }
-}
+pub use outcome::{AuthMethod, AuthOutcome};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
@@ -173,110 +108,111 @@ impl Metrics {
     /// A registry with every metric, all at zero.
     pub fn new() -> Self {
         let mut r = Registry::with_prefix("authgraph");
-        let http_requests = Family::<HttpLabels, Counter>::default();
-        r.register(
-            "http_requests",
-            "HTTP requests by door, route template, method and status",
-            http_requests.clone(),
-        );
-        let http_duration: Histograms<HttpLabels> = Family::new_with_constructor(request_histogram);
-        r.register_with_unit(
-            "http_request_duration",
-            "Time to the response's headers",
-            Unit::Seconds,
-            http_duration.clone(),
-        );
-        let auth_attempts = Family::<AuthLabels, Counter>::default();
-        r.register(
-            "auth_attempts",
-            "Authentication attempts by method and outcome",
-            auth_attempts.clone(),
-        );
-        let rate_limited = Family::<RuleLabels, Counter>::default();
-        r.register(
-            "rate_limited",
-            "Requests refused by a rate limit or lockout, by rule",
-            rate_limited.clone(),
-        );
-        let hash_queue_depth = Gauge::default();
-        r.register(
-            "password_hash_queue_depth",
-            "Password hashes waiting for a worker",
-            hash_queue_depth.clone(),
-        );
-        let hash_wait = wait_histogram();
-        r.register_with_unit(
-            "password_hash_queue_wait",
-            "Time a password hash waited for a worker",
-            Unit::Seconds,
-            hash_wait.clone(),
-        );
-        let hash_duration = wait_histogram();
-        r.register_with_unit(
-            "password_hash_duration",
-            "Time a worker spent hashing or verifying a password",
-            Unit::Seconds,
-            hash_duration.clone(),
-        );
-        let db_connections = Family::<StateLabels, Gauge>::default();
-        r.register(
-            "db_pool_connections",
-            "Pooled database connections by state (in_use, idle)",
-            db_connections.clone(),
-        );
-        let db_max_connections = Gauge::default();
-        r.register(
-            "db_pool_max_connections",
-            "Most pooled database connections",
-            db_max_connections.clone(),
-        );
-        let db_write_queue_depth = Gauge::default();
-        r.register(
-            "db_write_queue_depth",
-            "Writers waiting for SQLite's write turn (0 on PostgreSQL)",
-            db_write_queue_depth.clone(),
-        );
-        let realtime_connections = Family::<DoorLabels, Gauge>::default();
-        r.register(
-            "realtime_connections",
-            "Open GraphQL WebSockets and PocketBase realtime streams",
-            realtime_connections.clone(),
-        );
-        let subscriptions = Family::<DoorLabels, Gauge>::default();
-        r.register(
-            "realtime_subscriptions",
-            "Active GraphQL subscriptions and PocketBase realtime topics",
-            subscriptions.clone(),
-        );
-        let outbox_pending = Gauge::default();
-        r.register(
-            "mail_outbox_pending",
-            "Mails waiting in the outbox",
-            outbox_pending.clone(),
-        );
-        let outbox_oldest_age = Gauge::<f64, AtomicU64>::default();
-        r.register_with_unit(
-            "mail_outbox_oldest_age",
-            "Age of the oldest mail waiting in the outbox",
-            Unit::Seconds,
-            outbox_oldest_age.clone(),
-        );
+        let (none, secs) = (None, Some(Unit::Seconds));
+        let inner = Inner {
+            http_requests: add(
+                &mut r,
+                "http_requests",
+                "HTTP requests by door, route template, method and status",
+                none.clone(),
+                Family::default(),
+            ),
+            http_duration: add(
+                &mut r,
+                "http_request_duration",
+                "Time to the response's headers",
+                secs.clone(),
+                Family::new_with_constructor(request_histogram as fn() -> Histogram),
+            ),
+            auth_attempts: add(
+                &mut r,
+                "auth_attempts",
+                "Authentication attempts by method and outcome",
+                none.clone(),
+                Family::default(),
+            ),
+            rate_limited: add(
+                &mut r,
+                "rate_limited",
+                "Requests refused by a rate limit or lockout, by rule",
+                none.clone(),
+                Family::default(),
+            ),
+            hash_queue_depth: add(
+                &mut r,
+                "password_hash_queue_depth",
+                "Password hashes waiting for a worker",
+                none.clone(),
+                Gauge::default(),
+            ),
+            hash_wait: add(
+                &mut r,
+                "password_hash_queue_wait",
+                "Time a password hash waited for a worker",
+                secs.clone(),
+                wait_histogram(),
+            ),
+            hash_duration: add(
+                &mut r,
+                "password_hash_duration",
+                "Time a worker spent hashing or verifying a password",
+                secs.clone(),
+                wait_histogram(),
+            ),
+            db_connections: add(
+                &mut r,
+                "db_pool_connections",
+                "Pooled database connections by state (in_use, idle)",
+                none.clone(),
+                Family::default(),
+            ),
+            db_max_connections: add(
+                &mut r,
+                "db_pool_max_connections",
+                "Most pooled database connections",
+                none.clone(),
+                Gauge::default(),
+            ),
+            db_write_queue_depth: add(
+                &mut r,
+                "db_write_queue_depth",
+                "Writers waiting for SQLite's write turn (0 on PostgreSQL)",
+                none.clone(),
+                Gauge::default(),
+            ),
+            realtime_connections: add(
+                &mut r,
+                "realtime_connections",
+                "Open GraphQL WebSockets and PocketBase realtime streams",
+                none.clone(),
+                Family::default(),
+            ),
+            subscriptions: add(
+                &mut r,
+                "realtime_subscriptions",
+                "Active GraphQL subscriptions and PocketBase realtime topics",
+                none.clone(),
+                Family::default(),
+            ),
+            outbox_pending: add(
+                &mut r,
+                "mail_outbox_pending",
+                "Mails waiting in the outbox",
+                none,
+                Gauge::default(),
+            ),
+            outbox_oldest_age: add(
+                &mut r,
+                "mail_outbox_oldest_age",
+                "Age of the oldest mail waiting in the outbox",
+                secs,
+                Gauge::default(),
+            ),
+            registry: Registry::default(),
+        };
         Metrics(Arc::new(Inner {
             registry: r,
-            http_requests,
-            http_duration,
-            auth_attempts,
-            rate_limited,
-            hash_queue_depth,
-            hash_wait,
-            hash_duration,
-            db_connections,
-            db_max_connections,
-            db_write_queue_depth,
-            realtime_connections,
-            subscriptions,
-            outbox_pending,
-            outbox_oldest_age,
+            ..inner
         }))
     }
 
@@ -402,6 +338,21 @@ impl Metrics {
         };
         out
     }
+}
+
+/// Registers `metric` under `authgraph_<name>` and hands it back.
+fn add<M: Metric + Clone>(
+    r: &mut Registry,
+    name: &str,
+    help: &str,
+    unit: Option<Unit>,
+    metric: M,
+) -> M {
+    match unit {
+        Some(unit) => r.register_with_unit(name, help, unit, metric.clone()),
+        None => r.register(name, help, metric.clone()),
+    }
+    metric
 }
 
 fn gauge_value(n: u64) -> i64 {
