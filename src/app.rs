@@ -71,7 +71,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         writes: crate::store::writer::WriteGate::for_db(&db),
         db,
         passwords: PasswordService::new(config.hash_workers(), metrics.clone())?,
-        tokens: TokenService::new(&secret),
+        tokens: token_service(config, &secret)?,
         refresh: RefreshKey::derive(&secret),
         refresh_grace_secs: config.refresh_grace_secs,
         events: EventBus::new(1024, auth_cache.clone()),
@@ -93,6 +93,20 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
     };
     crate::domain::signing_keys::load(&services).await?;
     Ok(services)
+}
+
+/// The token service, with the keys of `AUTHGRAPH_SIGNING_KEY_FILE` when set.
+fn token_service(config: &Config, secret: &[u8]) -> anyhow::Result<TokenService> {
+    let mut tokens = TokenService::new(secret);
+    let path = &config.signing_key_file;
+    if !path.is_empty() {
+        let keys = std::fs::read_to_string(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| crate::auth::signing::KeyRing::from_pem(&text))
+            .with_context(|| format!("AUTHGRAPH_SIGNING_KEY_FILE `{path}`"))?;
+        tokens.configure(keys);
+    }
+    Ok(tokens)
 }
 
 /// Creates the `default` project on an empty database; returns its keys once.
