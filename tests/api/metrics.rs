@@ -194,17 +194,41 @@ async fn realtime_streams_and_their_subscriptions_are_gauged() {
     );
     drop(body);
     // The server notices the closed stream at its next write: wait for it.
-    for _ in 0..200 {
-        let now = app.scrape().await;
-        if (value(&now, connections), value(&now, topics)) == (0.0, 0.0) {
-            return;
+    app.until(&[(connections, 0.0), (topics, 0.0)]).await;
+}
+
+impl TestApp {
+    /// Scrapes until every series has its value (10 s at most).
+    async fn until(&self, expected: &[(&str, f64)]) {
+        let mut now = HashMap::new();
+        for _ in 0..200 {
+            now = self.scrape().await;
+            if expected.iter().all(|(series, v)| value(&now, series) == *v) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let seen: Vec<f64> = expected.iter().map(|(s, _)| value(&now, s)).collect();
+        panic!("expected {expected:?}, still {seen:?}");
     }
-    panic!(
-        "the closed stream is still counted: {:?}",
-        app.scrape().await.get(connections)
-    );
+}
+
+#[tokio::test]
+async fn graphql_websockets_and_their_subscriptions_are_gauged() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_with_metrics().await;
+    let connections = r#"authgraph_realtime_connections{door="graphql"}"#;
+    let subscriptions = r#"authgraph_realtime_subscriptions{door="graphql"}"#;
+    let auth = json!({"x-api-key": app.sk});
+    let query = "subscription { usersChanged { kind } }";
+    let mut ws = crate::subscriptions::subscribe(&app, auth, query, json!({})).await;
+    app.until(&[(connections, 1.0), (subscriptions, 1.0)]).await;
+    let complete = json!({"id": "1", "type": "complete"}).to_string();
+    ws.send(Message::Text(complete.into())).await.unwrap();
+    app.until(&[(connections, 1.0), (subscriptions, 0.0)]).await;
+    ws.close(None).await.unwrap();
+    app.until(&[(connections, 0.0), (subscriptions, 0.0)]).await;
 }
 
 #[tokio::test]
