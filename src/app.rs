@@ -142,7 +142,7 @@ pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) 
         door_of: door,
     };
     let metrics_here = config.metrics && config.metrics_addr.is_empty();
-    Router::new()
+    let doors = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(crate::rest::openapi::openapi_json))
@@ -152,7 +152,11 @@ pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) 
         .with_state(state.clone())
         .merge(crate::graphql::http::router(state.clone()))
         .merge(crate::rest::router(state.clone()))
-        .merge(metrics_here.then(|| crate::http::metrics::router(state)).unwrap_or_default())
+        .merge(
+            metrics_here
+                .then(|| crate::http::metrics::router(state))
+                .unwrap_or_default(),
+        )
         .layer(axum::middleware::from_fn_with_state(proxies, client_ip))
         .layer(axum::middleware::from_fn_with_state(
             BodyLimits::of_config(&config),
@@ -166,8 +170,19 @@ pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) 
             shape_rejections,
         ))
         .layer(axum::middleware::from_fn_with_state(state_for_cors, cors))
-        .layer(axum::middleware::from_fn_with_state(hardening, security_headers))
-        .layer(axum::middleware::from_fn_with_state(counting, count_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            hardening,
+            security_headers,
+        ));
+    // Requests are counted only when someone can read the counts.
+    let doors = match config.metrics {
+        true => doors.layer(axum::middleware::from_fn_with_state(
+            counting,
+            count_requests,
+        )),
+        false => doors,
+    };
+    doors
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -36,7 +36,9 @@ pub async fn count_requests(
     let response = next.run(req).await;
     let route = route.as_deref().unwrap_or("unmatched");
     let status = response.status().as_u16();
-    (counting.metrics).request(door, route, method.as_str(), status, started.elapsed());
+    counting
+        .metrics
+        .request(door, route, method.as_str(), status, started.elapsed());
     response
 }
 

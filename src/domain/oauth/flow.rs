@@ -409,7 +409,7 @@ pub async fn complete(
         user,
         is_new,
         linked_by_email,
-    } = (svc.metrics).counted(
+    } = svc.metrics.counted(
         OAuth,
         sign_in(svc, project, collection, &decl.name, &profile).await,
     )?;

@@ -91,7 +91,8 @@ impl Drop for Registration {
     fn drop(&mut self) {
         if let Ok(mut map) = self.clients.0.lock() {
             if let Some(gone) = map.remove(&self.id) {
-                (self.metrics).subscriptions_changed(DOOR, -(gone.subscriptions.len() as i64));
+                self.metrics
+                    .subscriptions_changed(DOOR, -(gone.subscriptions.len() as i64));
             }
         }
     }
