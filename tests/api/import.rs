@@ -294,11 +294,40 @@ async fn firebase_provider_accounts_become_identities_so_google_users_sign_in_as
             {"providerId": "twitter.com", "rawId": "tw-1"}, {"providerId": "google.com"}]}
     ]});
     let path = write(dir.path(), "users.json", &export.to_string());
+    // GitHub's account 4242 already signs in as another user here: it stays theirs.
+    let (_, other) = app.user("someone-else@example.com").await;
+    let project = app.default_project().await;
+    let users = app
+        .services
+        .catalog
+        .collection_by_name(&app.services.db, &project.id, "users");
+    let key = authgraph::store::oauth::IdentityKey {
+        collection_id: &users.await.unwrap().id,
+        provider: "github",
+        subject: "4242",
+    };
+    authgraph::store::oauth::insert_identity(
+        &app.services.db,
+        "ident1",
+        key,
+        &other,
+        None,
+        false,
+        0,
+    )
+    .await
+    .unwrap();
     let params = firebase::params("AA==", "AA==", 8, 14).unwrap();
     let summary = run(&app, firebase::read(&path, &params).unwrap(), false).await;
     assert_eq!(
         (summary.imported, summary.identities),
-        (2, 2),
+        (2, 1),
+        "{summary:?}"
+    );
+    let linked = "already linked to another user";
+    assert_eq!(
+        summary.identities_skipped.get(linked),
+        Some(&1),
         "{summary:?}"
     );
     let skipped = &summary.identities_skipped;
