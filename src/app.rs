@@ -27,6 +27,7 @@ use crate::http::cors::cors;
 use crate::http::extract::client_ip;
 use crate::http::form::{BodyLimits, limit_bodies};
 use crate::http::headers::{Hardening, security_headers};
+use crate::http::metrics::{Counting, count_requests};
 use crate::http::proxies::TrustedProxies;
 use crate::http::rejection::{Families, Family, shape_rejections};
 use crate::http::shutdown::Shutdown;
@@ -65,11 +66,12 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
     let auth_cache = crate::domain::auth_cache::AuthCache::new(std::time::Duration::from_millis(
         config.auth_cache_ms,
     ));
+    let metrics = crate::metrics::Metrics::new();
     let services = Services {
         writes: crate::store::writer::WriteGate::for_db(&db),
         db,
-        passwords: PasswordService::new(config.hash_workers())?,
-        tokens: TokenService::new(&secret),
+        passwords: PasswordService::new(config.hash_workers(), metrics.clone())?,
+        tokens: token_service(config, &secret)?,
         refresh: RefreshKey::derive(&secret),
         refresh_grace_secs: config.refresh_grace_secs,
         events: EventBus::new(1024, auth_cache.clone()),
@@ -88,9 +90,24 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
         )),
         public_url: config.public_url.clone(),
         passkeys: config.relying_parties()?,
+        metrics,
     };
     crate::domain::signing_keys::load(&services).await?;
     Ok(services)
+}
+
+/// The token service, with the keys of `AUTHGRAPH_SIGNING_KEY_FILE` when set.
+fn token_service(config: &Config, secret: &[u8]) -> anyhow::Result<TokenService> {
+    let mut tokens = TokenService::new(secret);
+    let path = &config.signing_key_file;
+    if !path.is_empty() {
+        let keys = std::fs::read_to_string(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| crate::auth::signing::KeyRing::from_pem(&text))
+            .with_context(|| format!("AUTHGRAPH_SIGNING_KEY_FILE `{path}`"))?;
+        tokens.configure(keys);
+    }
+    Ok(tokens)
 }
 
 /// Creates the `default` project on an empty database; returns its keys once.
@@ -121,7 +138,12 @@ pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) 
         proxies: proxies.clone(),
     };
     let state_for_cors = state.clone();
-    Router::new()
+    let counting = Counting {
+        metrics: state.services.metrics.clone(),
+        door_of: door,
+    };
+    let metrics_here = config.metrics && config.metrics_addr.is_empty();
+    let doors = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(crate::rest::openapi::openapi_json))
@@ -130,7 +152,12 @@ pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) 
         .route("/assets/{name}", get(crate::http::assets::asset))
         .with_state(state.clone())
         .merge(crate::graphql::http::router(state.clone()))
-        .merge(crate::rest::router(state))
+        .merge(crate::rest::router(state.clone()))
+        .merge(
+            metrics_here
+                .then(|| crate::http::metrics::router(state))
+                .unwrap_or_default(),
+        )
         .layer(axum::middleware::from_fn_with_state(proxies, client_ip))
         .layer(axum::middleware::from_fn_with_state(
             BodyLimits::of_config(&config),
@@ -144,7 +171,19 @@ pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) 
             shape_rejections,
         ))
         .layer(axum::middleware::from_fn_with_state(state_for_cors, cors))
-        .layer(axum::middleware::from_fn_with_state(hardening, security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            hardening,
+            security_headers,
+        ));
+    // Requests are counted only when someone can read the counts.
+    let doors = match config.metrics {
+        true => doors.layer(axum::middleware::from_fn_with_state(
+            counting,
+            count_requests,
+        )),
+        false => doors,
+    };
+    doors
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -152,6 +191,28 @@ pub fn router_with(services: Services, config: Arc<Config>, shutdown: Shutdown) 
         }))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+}
+
+/// The metrics' own router, for `AUTHGRAPH_METRICS_ADDR`.
+pub fn metrics_router(services: Services, config: Arc<Config>) -> Router {
+    crate::http::metrics::router(AppState {
+        services,
+        config,
+        shutdown: Shutdown::default(),
+    })
+}
+
+/// The door a path (or route template) belongs to, as the metrics name it.
+fn door(path: &str) -> &'static str {
+    if let Some(Family::Graphql) = family(path) {
+        return "graphql";
+    }
+    match crate::rest::door(path) {
+        Some(door) => door.name(),
+        None if matches!(path, "/healthz" | "/readyz") => "health",
+        None if path == "/metrics" => "metrics",
+        None => "pages",
+    }
 }
 
 /// The family whose shape a path's errors take.
@@ -233,6 +294,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("authgraph listening on http://{}", listener.local_addr()?);
     let shutdown = Shutdown::default();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
+    serve_metrics(&services, &config, &shutdown).await?;
     let app = router_with(services.clone(), config, shutdown.clone());
     let signalled = shutdown.clone();
     let server = axum::serve(
@@ -265,6 +327,32 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     mail.stop().await;
     services.db.close_by_ref().await.ok();
     tracing::info!("authgraph stopped");
+    Ok(())
+}
+
+/// Serves `/metrics` on `AUTHGRAPH_METRICS_ADDR`, when set, until shutdown.
+async fn serve_metrics(
+    services: &Services,
+    config: &Arc<Config>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let Some(addr) = config.metrics_socket_addr()?.filter(|_| config.metrics) else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("binding {addr} (set AUTHGRAPH_METRICS_ADDR to a free address)")
+    })?;
+    println!("metrics on http://{}/metrics", listener.local_addr()?);
+    let app = metrics_router(services.clone(), config.clone());
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.begun().await })
+            .await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 

@@ -159,6 +159,18 @@ pub struct Config {
     /// Days audit events are kept (`AUTHGRAPH_AUDIT_RETENTION_DAYS`); 0 keeps
     /// them forever.
     pub audit_retention_days: u64,
+    /// Serve Prometheus metrics (`AUTHGRAPH_METRICS`).
+    pub metrics: bool,
+    /// A listener of their own for the metrics (`AUTHGRAPH_METRICS_ADDR`, e.g.
+    /// `127.0.0.1:9464`); empty = `/metrics` on the main listener.
+    pub metrics_addr: String,
+    /// A bearer token `/metrics` requires (`AUTHGRAPH_METRICS_TOKEN`, at least
+    /// 16 bytes); needed when the metrics share a non-loopback main listener.
+    pub metrics_token: Secret,
+    /// A PEM file of Ed25519 private keys (PKCS#8) that sign access tokens
+    /// (`AUTHGRAPH_SIGNING_KEY_FILE`): the first signs, every one verifies;
+    /// empty = keys generated and kept in the database.
+    pub signing_key_file: String,
 }
 
 impl Default for Config {
@@ -215,6 +227,10 @@ impl Default for Config {
             passkey_localhost: true,
             account_page: true,
             audit_retention_days: 90,
+            metrics: false,
+            metrics_addr: String::new(),
+            metrics_token: Secret::default(),
+            signing_key_file: String::new(),
         }
     }
 }
@@ -340,7 +356,42 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("AUTHGRAPH_LOG_FORMAT must be `text` or `json`");
         }
+        self.validate_metrics()
+    }
+
+    fn validate_metrics(&self) -> anyhow::Result<()> {
+        if !self.metrics_token.is_empty() && self.metrics_token.len() < 16 {
+            bail!("AUTHGRAPH_METRICS_TOKEN must be at least 16 bytes long");
+        }
+        if !self.metrics {
+            return Ok(());
+        }
+        if self.metrics_addr.is_empty() {
+            // Metrics tell much about a deployment: on a listener others reach
+            // they are not served to anyone who asks.
+            if !self.socket_addr()?.ip().is_loopback() && self.metrics_token.is_empty() {
+                bail!(
+                    "AUTHGRAPH_METRICS_TOKEN is required when /metrics is served on a \
+                     non-loopback AUTHGRAPH_ADDR (or set AUTHGRAPH_METRICS_ADDR to a private listener)"
+                );
+            }
+        } else {
+            self.metrics_socket_addr()?;
+        }
         Ok(())
+    }
+
+    /// The metrics' own listen address, when they have one.
+    pub fn metrics_socket_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        if self.metrics_addr.is_empty() {
+            return Ok(None);
+        }
+        self.metrics_addr.parse().map(Some).with_context(|| {
+            format!(
+                "AUTHGRAPH_METRICS_ADDR `{}` is not a socket address like 127.0.0.1:9464",
+                self.metrics_addr
+            )
+        })
     }
 
     /// The relying parties of passkeys, from the `AUTHGRAPH_PASSKEY_*` settings.
@@ -464,5 +515,41 @@ mod tests {
         assert!(!shown.contains("mail.example.com"), "{shown}");
         assert!(shown.contains("jwt_secret: Secret([redacted])"), "{shown}");
         assert_eq!(config.jwt_secret.expose().len(), 37);
+    }
+
+    #[test]
+    fn metrics_on_a_public_listener_need_a_token() {
+        let public = Config {
+            metrics: true,
+            addr: "0.0.0.0:8080".into(),
+            ..Config::default()
+        };
+        let err = public.validate().unwrap_err().to_string();
+        assert!(err.contains("AUTHGRAPH_METRICS_TOKEN"), "{err}");
+        let with_token = Config {
+            metrics_token: "a-metrics-token-of-24-by".into(),
+            ..public.clone()
+        };
+        assert!(with_token.validate().is_ok());
+        let own_listener = Config {
+            metrics_addr: "127.0.0.1:9464".into(),
+            ..public.clone()
+        };
+        assert!(own_listener.validate().is_ok());
+        let bad = Config {
+            metrics_addr: "nine-four-six-four".into(),
+            ..public
+        };
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("AUTHGRAPH_METRICS_ADDR"), "{err}");
+        // Loopback needs none.
+        assert!(
+            Config {
+                metrics: true,
+                ..Config::default()
+            }
+            .validate()
+            .is_ok()
+        );
     }
 }

@@ -90,3 +90,18 @@ pub async fn shared_secret(db: &DatabaseConnection) -> anyhow::Result<Vec<u8>> {
     let value: String = row.try_get("", "value")?;
     Ok(value.into_bytes())
 }
+
+/// The pool's open connections and how many of them are idle, now.
+pub fn pool_stats(db: &DatabaseConnection) -> (u64, u64) {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (u64::from(pool.size()), pool.num_idle() as u64)
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (u64::from(pool.size()), pool.num_idle() as u64)
+        }
+        _ => (0, 0),
+    }
+}

@@ -11,6 +11,7 @@ pub mod files;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod rest;
 pub mod secret;
 pub mod store;

@@ -173,9 +173,16 @@ async fn run() -> anyhow::Result<()> {
             let kid = signing_keys::rotate(&services)
                 .await
                 .map_err(|e| anyhow::anyhow!("{} ({})", e.public_message(), e.code()))?;
-            println!(
-                "signing key {kid} now signs; the previous one verifies until its tokens expire"
-            );
+            if config.signing_key_file.is_empty() {
+                println!(
+                    "signing key {kid} now signs; the previous one verifies until its tokens expire"
+                );
+            } else {
+                println!(
+                    "the configured key {kid} signs (AUTHGRAPH_SIGNING_KEY_FILE); the generated keys \
+                     verify until their tokens expire. Rotate the configured key in its file."
+                );
+            }
             Ok(())
         }
         Command::Import(args) => transfer::import(&app::services(&config).await?, args).await,

@@ -146,6 +146,12 @@ pub async fn import(services: &Services, args: ImportArgs) -> anyhow::Result<()>
     for (reason, n) in &summary.skipped {
         println!("skipped {n}: {reason}");
     }
+    if summary.identities > 0 || !summary.identities_skipped.is_empty() {
+        println!("{verb} {} provider identities", summary.identities);
+    }
+    for (reason, n) in &summary.identities_skipped {
+        println!("identities skipped {n}: {reason}");
+    }
     if summary.interrupted {
         println!("interrupted: run the same command again to import the rest");
     }

@@ -9,6 +9,7 @@
 //!   hashes instead of allocating one per hash (which fragments the heap and
 //!   left the process at hundreds of MiB after a flood).
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -16,6 +17,7 @@ use rand::RngCore;
 use tokio::sync::{OnceCell, oneshot};
 
 use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
 
 /// OWASP minimum for argon2id: m=19 MiB, t=2, p=1.
 const M_COST_KIB: u32 = 19_456;
@@ -36,6 +38,7 @@ type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 pub struct PasswordService {
     jobs: mpsc::Sender<Job>,
     dummy_hash: Arc<OnceCell<String>>,
+    metrics: Metrics,
 }
 
 fn params() -> Params {
@@ -123,8 +126,8 @@ fn lower_priority() {
 }
 
 impl PasswordService {
-    /// Starts `workers` hashing threads.
-    pub fn new(workers: usize) -> anyhow::Result<Self> {
+    /// Starts `workers` hashing threads, reporting the queue to `metrics`.
+    pub fn new(workers: usize, metrics: Metrics) -> anyhow::Result<Self> {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..workers.max(1) {
@@ -150,6 +153,7 @@ impl PasswordService {
         Ok(Self {
             jobs: tx,
             dummy_hash: Arc::new(OnceCell::new()),
+            metrics,
         })
     }
 
@@ -158,9 +162,15 @@ impl PasswordService {
         job: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> AppResult<T> {
         let (tx, rx) = oneshot::channel();
+        let (metrics, queued) = (self.metrics.clone(), Instant::now());
+        self.metrics.hash_queued();
         self.jobs
             .send(Box::new(move |memory| {
-                let _ = tx.send(job(memory));
+                let started = Instant::now();
+                metrics.hash_started(started - queued);
+                let done = job(memory);
+                metrics.hash_done(started.elapsed());
+                let _ = tx.send(done);
             }))
             .map_err(|_| AppError::internal(anyhow::anyhow!("the hashing workers stopped")))?;
         rx.await
@@ -220,7 +230,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
-        let svc = PasswordService::new(2).unwrap();
+        let svc = PasswordService::new(2, Metrics::new()).unwrap();
         let hash = svc.hash("correct horse battery").await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),

@@ -63,6 +63,8 @@ pub struct TokenService {
     validation: Validation,
     ed_validation: Validation,
     ring: Arc<RwLock<KeyRing>>,
+    /// The keys of `AUTHGRAPH_SIGNING_KEY_FILE`, which sign instead of the stored ones.
+    configured: Option<Arc<KeyRing>>,
 }
 
 /// What a new token says about its subject.
@@ -91,11 +93,28 @@ impl TokenService {
             validation: validation_for(Algorithm::HS256),
             ed_validation: validation_for(Algorithm::EdDSA),
             ring: Arc::default(),
+            configured: None,
         }
+    }
+
+    /// Signs with the configured keys from now on; stored keys installed
+    /// later still verify and are published after them.
+    pub fn configure(&mut self, keys: KeyRing) {
+        self.configured = Some(Arc::new(keys));
+    }
+
+    /// The `kid` of the configured signing key, when there is one.
+    pub fn configured_kid(&self) -> Option<&str> {
+        let (kid, _) = self.configured.as_ref()?.signer.as_ref()?;
+        Some(kid)
     }
 
     /// Replaces the asymmetric keys (at start, and when a rotation is seen).
     pub fn install(&self, ring: KeyRing) {
+        let ring = match &self.configured {
+            Some(configured) => configured.before(ring),
+            None => ring,
+        };
         if let Ok(mut current) = self.ring.write() {
             *current = ring;
         }

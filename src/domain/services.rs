@@ -40,4 +40,6 @@ pub struct Services {
     pub public_url: String,
     /// The relying parties of passkeys (WebAuthn).
     pub passkeys: super::passkeys::relying_party::RelyingParties,
+    /// This instance's Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
 }

@@ -41,6 +41,12 @@ fn install(svc: &Services, keys: &[StoredKey]) -> AppResult<()> {
 /// Reads the keys (creating the first one when there is none; the first
 /// instance to store it wins) and makes the newest one sign.
 pub async fn load(svc: &Services) -> anyhow::Result<()> {
+    if svc.tokens.configured_kid().is_some() {
+        // The configured key signs; keys stored earlier still verify.
+        return reload(svc)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the signing keys: {e:?}"));
+    }
     let first = vec![StoredKey::generate(&svc.seal, Utc::now().timestamp())?];
     raw::execute(
         &svc.db,
@@ -86,11 +92,22 @@ async fn longest_token_ttl(svc: &Services) -> AppResult<i64> {
 
 /// A new signing key; the previous one keeps verifying (and stays in the
 /// JWKS) until the last token it signed has expired. Returns the new `kid`.
+///
+/// With a configured key (`AUTHGRAPH_SIGNING_KEY_FILE`) nothing new is
+/// generated: the stored keys are retired (published until their last token
+/// expires) and the configured key's `kid` is returned. The configured keys
+/// themselves are rotated in their file.
 pub async fn rotate(svc: &Services) -> AppResult<String> {
     let mut keys = stored(svc).await?;
     let max_ttl = longest_token_ttl(svc).await? + EXPIRY_MARGIN_SECS;
-    let kid = signing::rotate(&mut keys, &svc.seal, Utc::now().timestamp(), max_ttl)
-        .map_err(AppError::internal)?;
+    let now = Utc::now().timestamp();
+    let kid = match svc.tokens.configured_kid() {
+        Some(kid) => {
+            signing::retire(&mut keys, now, max_ttl);
+            kid.to_owned()
+        }
+        None => signing::rotate(&mut keys, &svc.seal, now, max_ttl).map_err(AppError::internal)?,
+    };
     let text = serde_json::to_string(&keys).map_err(AppError::internal)?;
     raw::execute(
         &svc.db,

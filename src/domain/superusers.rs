@@ -12,6 +12,7 @@ use crate::auth::keys;
 use crate::auth::tokens::{TokenKind, TokenSubject};
 use crate::domain::passwords::check_policy;
 use crate::error::{AppError, AppResult};
+use crate::metrics::AuthMethod;
 
 /// Superuser passwords are held to a higher minimum than users'.
 pub const MIN_PASSWORD_LENGTH: usize = 10;
@@ -105,7 +106,7 @@ pub async fn log_in(
     password: &str,
     client: &ClientInfo,
 ) -> AppResult<(String, Superuser)> {
-    let guard = LoginGuard::enter(svc, SCOPE, email, client).await?;
+    let guard = LoginGuard::enter(svc, AuthMethod::Superuser, SCOPE, email, client).await?;
     let normalized = normalize_email(email).map(|(_, n)| n).ok();
     let found = match normalized {
         Some(n) => {

@@ -200,6 +200,7 @@ async fn graphql_get(
     let ping_every = Duration::from_secs(state.app.config.ws_ping_secs);
     let services = state.app.services.clone();
     let shutdown = state.app.shutdown.clone();
+    let metrics = services.metrics.clone();
     // Small per-connection buffers (tungstenite's defaults are 128 KiB each):
     // thousands of idle subscriptions must stay cheap; a client whose unsent
     // output exceeds the cap is disconnected rather than buffered without bound.
@@ -210,10 +211,11 @@ async fn graphql_get(
         .on_upgrade(move |socket| async move {
             // Held until the connection closes.
             let (_permit, _tracked) = (permit, shutdown.track());
+            let _open = metrics.connection("graphql");
             super::ws::serve(
                 socket,
                 protocol,
-                executor,
+                (executor, metrics),
                 ping_every,
                 move |payload| async move {
                     let mut creds = ws_credentials(&payload);

@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 use tokio::time::{Instant, timeout};
 
 use super::shared::SharedExecutor;
+use crate::metrics::{Metrics, Tracked};
 
 /// The longest a connection may stay without `connection_init` (shorter when
 /// the ping interval is).
@@ -105,7 +106,7 @@ pub fn protocol(headers: &axum::http::HeaderMap) -> Option<WebSocketProtocols> {
 pub async fn serve<F, Fut>(
     socket: WebSocket,
     protocol: WebSocketProtocols,
-    executor: SharedExecutor,
+    (executor, metrics): (SharedExecutor, Metrics),
     ping_every: Duration,
     init: F,
     going_away: impl Future<Output = ()>,
@@ -133,7 +134,7 @@ pub async fn serve<F, Fut>(
         Err(None) => return,
     };
     let outcome = tokio::select! {
-        o = run(&mut conn, &executor, data) => o,
+        o = run(&mut conn, &executor, &metrics, data) => o,
         _ = &mut going_away => Some(shut()),
     };
     if let Some(close) = outcome {
@@ -218,9 +219,15 @@ fn invalid_message(e: &serde_json::Error) -> String {
 }
 
 /// The acknowledged connection: subscriptions, pings, messages.
-async fn run(conn: &mut Connection, executor: &SharedExecutor, data: Arc<Data>) -> Option<Close> {
+async fn run(
+    conn: &mut Connection,
+    executor: &SharedExecutor,
+    metrics: &Metrics,
+    data: Arc<Data>,
+) -> Option<Close> {
     let mut streams: SelectAll<BoxStream<'static, Item>> = SelectAll::new();
-    let mut live: HashMap<Arc<str>, AbortHandle> = HashMap::new();
+    // Each live subscription holds its place in the metrics' gauge.
+    let mut live: HashMap<Arc<str>, (AbortHandle, Tracked)> = HashMap::new();
     let mut heard = Instant::now();
     let ping_every = conn.ping_every;
     let mut tick = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
@@ -262,10 +269,10 @@ async fn run(conn: &mut Connection, executor: &SharedExecutor, data: Arc<Data>) 
                                 async move { (tag, None) }
                             }));
                         streams.push(Abortable::new(tagged, registration).boxed());
-                        live.insert(id, handle);
+                        live.insert(id, (handle, metrics.subscription("graphql")));
                     }
                     ClientMessage::Stop { id } => {
-                        if let Some(handle) = live.remove(id.as_str()) {
+                        if let Some((handle, _)) = live.remove(id.as_str()) {
                             handle.abort();
                             if conn.protocol == WebSocketProtocols::SubscriptionsTransportWS
                                 && conn.send_json(json!({"type": "complete", "id": id})).await.is_err()

@@ -10,6 +10,7 @@ pub mod download;
 pub mod extract;
 pub mod form;
 pub mod headers;
+pub mod metrics;
 pub mod proxies;
 pub mod query;
 pub mod rejection;

@@ -47,9 +47,43 @@ pub fn router(app: AppState) -> Router {
         .merge(routes)
 }
 
-/// The REST family a path belongs to (after an optional `/p/{project}`), by
+/// The REST door a path belongs to (after an optional `/p/{project}`), by
 /// the URL prefixes each product documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Door {
+    UrBackend,
+    PocketBase,
+    Cocobase,
+    /// Cocobase's `/auth/…` registration routes, with their own error shape.
+    CocobaseRegister,
+    WellKnown,
+}
+
+impl Door {
+    /// The door's name in the metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Door::UrBackend => "urbackend",
+            Door::PocketBase => "pocketbase",
+            Door::Cocobase | Door::CocobaseRegister => "cocobase",
+            Door::WellKnown => "well_known",
+        }
+    }
+}
+
+/// The REST family a path belongs to: its door's error shape.
 pub fn family(path: &str) -> Option<Family> {
+    Some(Family::Rest(match door(path)? {
+        Door::UrBackend => urbackend::UrBackend::RENDER,
+        Door::PocketBase => pocketbase::PocketBase::RENDER,
+        Door::Cocobase => cocobase::Cocobase::RENDER,
+        Door::CocobaseRegister => cocobase::Register::RENDER,
+        Door::WellKnown => wellknown::render,
+    }))
+}
+
+/// The REST door of a path (a route template or a request's path).
+pub fn door(path: &str) -> Option<Door> {
     let path = match path.strip_prefix("/p/") {
         Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
         None => path,
@@ -59,15 +93,15 @@ pub fn family(path: &str) -> Option<Family> {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
     if under("/api/userAuth") {
-        Some(Family::Rest(urbackend::UrBackend::RENDER))
+        Some(Door::UrBackend)
     } else if under("/api") {
-        Some(Family::Rest(pocketbase::PocketBase::RENDER))
+        Some(Door::PocketBase)
     } else if under("/auth-collections") {
-        Some(Family::Rest(cocobase::Cocobase::RENDER))
+        Some(Door::Cocobase)
     } else if under("/auth") {
-        Some(Family::Rest(cocobase::Register::RENDER))
+        Some(Door::CocobaseRegister)
     } else if under("/.well-known") {
-        Some(Family::Rest(wellknown::render))
+        Some(Door::WellKnown)
     } else {
         None
     }

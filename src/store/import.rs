@@ -8,6 +8,7 @@ use sea_orm::{
 
 use entity::user;
 
+use super::oauth::{NewIdentity, insert_identity_if_new};
 use crate::error::AppResult;
 
 /// Which of a batch's emails and ids the collection already has.
@@ -49,16 +50,26 @@ pub async fn existing(
     })
 }
 
-/// Inserts a batch in one transaction: all of it or none.
-pub async fn insert(db: &DatabaseConnection, users: Vec<user::Model>) -> AppResult<()> {
+/// Inserts a batch and the users' provider identities in one transaction:
+/// all of it or none. An identity already linked (to anyone) is left as it
+/// is; returns how many identities were linked.
+pub async fn insert(
+    db: &DatabaseConnection,
+    users: Vec<user::Model>,
+    identities: Vec<NewIdentity<'_>>,
+) -> AppResult<u64> {
     if users.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let rows = users
         .into_iter()
         .map(|u| user::ActiveModel::from(u).reset_all());
     let txn = db.begin().await?;
     user::Entity::insert_many(rows).exec(&txn).await?;
+    let mut linked = 0;
+    for identity in identities {
+        linked += u64::from(insert_identity_if_new(&txn, identity).await?);
+    }
     txn.commit().await?;
-    Ok(())
+    Ok(linked)
 }

@@ -179,16 +179,46 @@ pub async fn insert_identity(
     email_verified: bool,
     now: i64,
 ) -> AppResult<()> {
-    let mut values = key_and_email(key, email, email_verified, now);
-    values.extend([id.into(), user_id.into()]);
-    execute(
-        db,
-        "INSERT INTO oauth_identities (collection_id, provider, subject, email, email_verified, \
-         created_at, updated_at, id, user_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
-        values,
-    )
-    .await?;
+    let new = NewIdentity {
+        id,
+        key,
+        user_id,
+        email,
+        email_verified,
+        now,
+    };
+    insert_row(db, new, "").await?;
     Ok(())
+}
+
+/// An identity to insert.
+pub struct NewIdentity<'a> {
+    pub id: &'a str,
+    pub key: IdentityKey<'a>,
+    pub user_id: &'a str,
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
+    pub now: i64,
+}
+
+/// Links a provider's account to a user unless that account is linked
+/// already (to anyone); tells whether it was linked now.
+pub async fn insert_identity_if_new(
+    db: &impl ConnectionTrait,
+    new: NewIdentity<'_>,
+) -> AppResult<bool> {
+    let tail = " ON CONFLICT (collection_id, provider, subject) DO NOTHING";
+    Ok(insert_row(db, new, tail).await? == 1)
+}
+
+async fn insert_row(db: &impl ConnectionTrait, new: NewIdentity<'_>, tail: &str) -> AppResult<u64> {
+    let mut values = key_and_email(new.key, new.email, new.email_verified, new.now);
+    values.extend([new.id.into(), new.user_id.into()]);
+    let sql = format!(
+        "INSERT INTO oauth_identities (collection_id, provider, subject, email, email_verified, \
+         created_at, updated_at, id, user_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8){tail}"
+    );
+    execute(db, &sql, values).await
 }
 
 /// Records what the provider now says of the account's email.

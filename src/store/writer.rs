@@ -9,6 +9,7 @@
 //! takes no pooled connection while waiting, so reads go on. Postgres locks
 //! rows, not the database: it needs no gate.
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -17,7 +18,30 @@ use crate::error::AppResult;
 
 /// The writers' queue of one database; cheap to clone.
 #[derive(Clone, Default)]
-pub struct WriteGate(Option<Arc<Mutex<()>>>);
+pub struct WriteGate(Option<Arc<Gate>>);
+
+#[derive(Default)]
+struct Gate {
+    turn: Arc<Mutex<()>>,
+    /// Writers waiting for the turn (the `authgraph_db_write_queue_depth` gauge).
+    waiting: AtomicU64,
+}
+
+/// One writer counted in `Gate::waiting` while this lives.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// A write transaction holding the turn; the turn passes on when this is
 /// committed or dropped.
@@ -30,7 +54,7 @@ impl WriteGate {
     /// A queue for SQLite, none for Postgres.
     pub fn for_db(db: &DatabaseConnection) -> WriteGate {
         match db.get_database_backend() {
-            DbBackend::Sqlite => WriteGate(Some(Arc::new(Mutex::new(())))),
+            DbBackend::Sqlite => WriteGate(Some(Arc::default())),
             _ => WriteGate(None),
         }
     }
@@ -38,13 +62,24 @@ impl WriteGate {
     /// Waits for the turn, then begins a transaction.
     pub async fn begin(&self, db: &DatabaseConnection) -> AppResult<Write> {
         let turn = match &self.0 {
-            Some(gate) => Some(gate.clone().lock_owned().await),
+            Some(gate) => {
+                // Counted out on drop too: a cancelled request stops waiting.
+                let _waiting = Waiting::enter(&gate.waiting);
+                Some(gate.turn.clone().lock_owned().await)
+            }
             None => None,
         };
         Ok(Write {
             txn: db.begin().await?,
             _turn: turn,
         })
+    }
+
+    /// How many writers wait for the turn now.
+    pub fn waiting(&self) -> u64 {
+        self.0
+            .as_ref()
+            .map_or(0, |gate| gate.waiting.load(Ordering::Relaxed))
     }
 }
 

@@ -272,3 +272,93 @@ async fn a_dry_run_reports_what_it_would_import_and_writes_nothing() {
         .len();
     assert_eq!(count, 0);
 }
+
+#[tokio::test]
+async fn firebase_provider_accounts_become_identities_so_google_users_sign_in_as_before() {
+    use crate::fake_oidc::FakeOidc;
+    let fake = FakeOidc::start().await;
+    let app = TestApp::spawn().await;
+    let file = authgraph::domain::apply::parse(&fake.collection_toml_as("google")).unwrap();
+    authgraph::domain::apply::apply_with(&app.services, &file)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let export = json!({"users": [
+        {"localId": "fbGoogleUser", "email": "gina@example.com", "emailVerified": true,
+         "providerUserInfo": [
+            {"providerId": "google.com", "rawId": "google-sub-123", "email": "gina@gmail.com"},
+            {"providerId": "facebook.com", "rawId": "fb-9"},
+            {"providerId": "password", "rawId": "gina@example.com"}]},
+        {"localId": "fbGithubUser", "email": "gil@example.com",
+         "providerUserInfo": [{"providerId": "github.com", "rawId": "4242"},
+            {"providerId": "twitter.com", "rawId": "tw-1"}, {"providerId": "google.com"}]}
+    ]});
+    let path = write(dir.path(), "users.json", &export.to_string());
+    // GitHub's account 4242 already signs in as another user here: it stays theirs.
+    let (_, other) = app.user("someone-else@example.com").await;
+    let project = app.default_project().await;
+    let users = app
+        .services
+        .catalog
+        .collection_by_name(&app.services.db, &project.id, "users");
+    let key = authgraph::store::oauth::IdentityKey {
+        collection_id: &users.await.unwrap().id,
+        provider: "github",
+        subject: "4242",
+    };
+    authgraph::store::oauth::insert_identity(
+        &app.services.db,
+        "ident1",
+        key,
+        &other,
+        None,
+        false,
+        0,
+    )
+    .await
+    .unwrap();
+    let params = firebase::params("AA==", "AA==", 8, 14).unwrap();
+    let summary = run(&app, firebase::read(&path, &params).unwrap(), false).await;
+    assert_eq!(
+        (summary.imported, summary.identities),
+        (2, 1),
+        "{summary:?}"
+    );
+    let linked = "already linked to another user";
+    assert_eq!(
+        summary.identities_skipped.get(linked),
+        Some(&1),
+        "{summary:?}"
+    );
+    let skipped = &summary.identities_skipped;
+    let unsupported = "not a provider authgraph signs in with";
+    assert_eq!(
+        skipped.get(&format!("facebook.com: {unsupported}")),
+        Some(&1),
+        "{summary:?}"
+    );
+    assert_eq!(
+        skipped.get(&format!("twitter.com: {unsupported}")),
+        Some(&1),
+        "{summary:?}"
+    );
+    assert_eq!(skipped.get("google.com: no rawId"), Some(&1), "{summary:?}");
+    // Google's account, now with another email than the imported one: the
+    // identity, not the email, finds the imported user.
+    let claims =
+        json!({"sub": "google-sub-123", "email": "gina.new@example.com", "email_verified": true});
+    let res = app
+        .http
+        .post(format!("{}/auth-collections/google-verify", app.base))
+        .header("x-api-key", &app.pk)
+        .json(&json!({"id_token": fake.id_token(claims)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["id"], "fbGoogleUser", "{body}");
+    // A second import links nothing twice.
+    let again = run(&app, firebase::read(&path, &params).unwrap(), false).await;
+    assert_eq!((again.imported, again.identities), (0, 0), "{again:?}");
+}

@@ -22,6 +22,7 @@ mod hardening_input;
 mod import;
 mod jwks;
 mod limits;
+mod metrics;
 mod oauth;
 mod oauth_apple;
 mod oauth_cocobase;

@@ -26,7 +26,7 @@ async fn age(app: &TestApp, bucket: &str, secs: i64) {
 
 /// One attempt: `Ok` when it passed, else the seconds the refusal asks to wait.
 async fn attempt(app: &TestApp, bucket: &str, rule: Rule) -> Result<(), u64> {
-    match limits::hit(&app.services.db, bucket, rule).await {
+    match limits::hit(&app.services, bucket, rule).await {
         Ok(()) => Ok(()),
         Err(AppError::RateLimited { retry_after }) => Err(retry_after),
         Err(e) => panic!("{e:?}"),

@@ -105,7 +105,7 @@ pub(super) async fn issue(
         purpose.key(),
         limits::identity_bucket(&user.collection_id, &user.id)
     );
-    limits::hit(&svc.db, &per_account, svc.limits.mail_code_per_account).await?;
+    limits::hit(svc, &per_account, svc.limits.mail_code_per_account).await?;
     let token = keys::random_token(43);
     let code = new_otp();
     let now = Utc::now().timestamp();

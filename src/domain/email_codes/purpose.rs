@@ -118,7 +118,7 @@ pub(super) async fn count_address(svc: &Services, client: &ClientInfo) -> AppRes
         .as_deref()
         .and_then(|ip| limits::ip_bucket("mailcode", ip))
     {
-        Some(bucket) => limits::hit(&svc.db, &bucket, svc.limits.mail_code_per_ip).await,
+        Some(bucket) => limits::hit(svc, &bucket, svc.limits.mail_code_per_ip).await,
         None => Ok(()),
     }
 }

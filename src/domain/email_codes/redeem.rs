@@ -12,6 +12,7 @@ use crate::domain::services::Services;
 use crate::domain::users::model::{TokenLifetime, User};
 use crate::domain::users::{account, log_in, query};
 use crate::error::{AppError, AppResult};
+use crate::metrics::{AuthMethod, AuthOutcome};
 use crate::store::codes::{self, Key};
 
 /// A live code, checked, not yet spent.
@@ -162,7 +163,10 @@ pub async fn log_in_with_code(
     let purpose = Purpose::LogIn;
     enabled(svc, purpose)?;
     count_address(svc, client).await?;
-    let refused = || AppError::InvalidCredentials;
+    let refused = || {
+        svc.metrics.auth(AuthMethod::Otp, AuthOutcome::Failure);
+        AppError::InvalidCredentials
+    };
     let now = Utc::now().timestamp();
     let live = codes::live(&svc.db, Key::Id(code_id), purpose.key(), now).await?;
     // Counted against the account, or for an id that names none against the
@@ -183,5 +187,6 @@ pub async fn log_in_with_code(
         .await
         .map_err(|_| refused())?;
     spend(svc, code_id).await.map_err(|_| refused())?;
+    svc.metrics.auth(AuthMethod::Otp, AuthOutcome::Success);
     log_in::log_in_proven(svc, &user.id, mfa_id, client, lifetime).await
 }

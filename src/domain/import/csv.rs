@@ -95,6 +95,7 @@ fn generic(mut row: Map<String, Value>) -> Candidate {
         data,
         created_at: parse_time(&created),
         updated_at: parse_time(&updated),
+        ..ImportRow::default()
     })
 }
 

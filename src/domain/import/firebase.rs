@@ -9,8 +9,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::identities::SourceIdentity;
 use super::{Candidate, ImportRow, parse_time};
 use crate::auth::legacy::{FirebaseParams, firebase_phc};
+use crate::domain::oauth::config::ProviderKind;
 
 /// The project's parameters as Firebase shows them (`base64_signer_key`, …);
 /// camelCase names are accepted too.
@@ -96,6 +98,7 @@ fn row(user: Map<String, Value>, params: &FirebaseParams) -> Candidate {
     if let Ok(Value::Object(claims)) = serde_json::from_str(&string(&user, "customAttributes")) {
         data.extend(claims);
     }
+    let (identities, identities_skipped) = provider_accounts(&user);
     let number_or_text = |key: &str| match user.get(key) {
         Some(Value::Number(n)) => n.to_string(),
         _ => string(&user, key),
@@ -115,7 +118,45 @@ fn row(user: Map<String, Value>, params: &FirebaseParams) -> Candidate {
         data,
         created_at: parse_time(&number_or_text("createdAt")),
         updated_at: None,
+        identities,
+        identities_skipped,
     })
+}
+
+/// The user's `providerUserInfo`: accounts of Google, Apple and GitHub to
+/// link (`rawId` is the provider's own account id, the `sub` authgraph sees
+/// at sign-in), and why the others are not linked. The `password` entry is
+/// the password itself, imported as the hash.
+fn provider_accounts(user: &Map<String, Value>) -> (Vec<SourceIdentity>, Vec<String>) {
+    let (mut linked, mut skipped) = (Vec::new(), Vec::new());
+    let entries = user.get("providerUserInfo").and_then(Value::as_array);
+    for info in entries.into_iter().flatten().filter_map(Value::as_object) {
+        let provider = string(info, "providerId");
+        let kind = match provider.as_str() {
+            "password" => continue,
+            "google.com" => ProviderKind::Google,
+            "apple.com" => ProviderKind::Apple,
+            "github.com" => ProviderKind::Github,
+            _ => {
+                skipped.push(format!(
+                    "{provider}: not a provider authgraph signs in with"
+                ));
+                continue;
+            }
+        };
+        let subject = string(info, "rawId");
+        if subject.is_empty() {
+            skipped.push(format!("{provider}: no rawId"));
+            continue;
+        }
+        let email = Some(string(info, "email")).filter(|e| !e.is_empty());
+        linked.push(SourceIdentity {
+            kind,
+            subject,
+            email,
+        });
+    }
+    (linked, skipped)
 }
 
 /// Reads an `auth:export` JSON file.

@@ -4,6 +4,7 @@
 //! an interrupted import resumes where it stopped when run again.
 pub mod csv;
 pub mod firebase;
+pub mod identities;
 pub mod pocketbase;
 pub mod supabase;
 
@@ -35,6 +36,10 @@ pub struct ImportRow {
     pub data: Map<String, Value>,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Provider accounts to link as OAuth identities.
+    pub identities: Vec<identities::SourceIdentity>,
+    /// Provider accounts that cannot be linked, each as the reason.
+    pub identities_skipped: Vec<String>,
 }
 
 /// A row of the source, or why it cannot be imported.
@@ -55,6 +60,10 @@ pub struct ImportRequest<'a> {
 pub struct Summary {
     pub imported: u64,
     pub skipped: BTreeMap<String, u64>,
+    /// Provider identities linked to imported users (OAuth sign-in).
+    pub identities: u64,
+    /// Provider identities not linked, by reason.
+    pub identities_skipped: BTreeMap<String, u64>,
     pub dry_run: bool,
     /// Stopped before the end (the rows so far are committed; run it again).
     pub interrupted: bool,
@@ -88,7 +97,7 @@ fn check(
     collection: &Collection,
     seen: &mut HashSet<String>,
     now: DateTime<Utc>,
-) -> Result<user::Model, String> {
+) -> Result<Checked, String> {
     let (email, email_normalized) =
         normalize_email(&row.email).map_err(|_| "invalid or missing email".to_owned())?;
     if !verifiable(&row.password_hash) {
@@ -107,7 +116,7 @@ fn check(
         return Err("duplicate in the source".into());
     }
     let created_at = row.created_at.unwrap_or(now);
-    Ok(user::Model {
+    let user = user::Model {
         id,
         project_id: collection.project_id.clone(),
         collection_id: collection.id.clone(),
@@ -121,8 +130,12 @@ fn check(
         token_version: 0,
         created_at,
         updated_at: row.updated_at.unwrap_or(created_at),
-    })
+    };
+    Ok((user, row.identities, row.identities_skipped))
 }
+
+/// A user to insert, its provider identities and those it cannot have.
+type Checked = (user::Model, Vec<identities::SourceIdentity>, Vec<String>);
 
 /// Imports `rows` into the collection; `progress` hears how many rows each
 /// batch handled and stops the import (after that batch) by returning false.
@@ -157,8 +170,9 @@ pub async fn run(
                 Err(reason) => summary.skip(reason),
             }
         }
-        let existing = store::import::existing(&svc.db, &collection.id, &users).await?;
-        users.retain(|u| {
+        let models: Vec<user::Model> = users.iter().map(|(u, _, _)| u.clone()).collect();
+        let existing = store::import::existing(&svc.db, &collection.id, &models).await?;
+        users.retain(|(u, _, _)| {
             let reason = if existing.emails.contains(&u.email_normalized) {
                 "already imported (email exists)"
             } else if existing.ids.contains(&u.id) {
@@ -170,8 +184,28 @@ pub async fn run(
             false
         });
         summary.imported += users.len() as u64;
-        if !req.dry_run {
-            store::import::insert(&svc.db, users).await?;
+        let mut links = identities::Links::default();
+        let mut models = Vec::with_capacity(users.len());
+        for (user, found, skipped) in users {
+            links.add(&collection, &user.id, found);
+            for reason in skipped {
+                identities::skip(&mut summary.identities_skipped, reason);
+            }
+            models.push(user);
+        }
+        let wanted = links.len();
+        let linked = if req.dry_run {
+            wanted
+        } else {
+            let rows = links.rows(&collection.id, now.timestamp());
+            store::import::insert(&svc.db, models, rows).await?
+        };
+        summary.identities += linked;
+        for _ in linked..wanted {
+            identities::skip(
+                &mut summary.identities_skipped,
+                "already linked to another user",
+            );
         }
         if !progress(handled) {
             summary.interrupted = rows.peek().is_some();

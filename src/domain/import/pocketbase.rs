@@ -100,6 +100,7 @@ fn row(mut r: Map<String, Value>, fields: &[&Field]) -> ImportRow {
         data: Map::new(),
         created_at: parse_time(&created),
         updated_at: parse_time(&updated),
+        ..ImportRow::default()
     };
     for field in fields {
         let Some(value) = r.remove(&field.name) else {

@@ -35,6 +35,7 @@ fn row(mut r: Map<String, Value>) -> Candidate {
         data,
         created_at: parse_time(&created),
         updated_at: parse_time(&updated),
+        ..ImportRow::default()
     })
 }
 

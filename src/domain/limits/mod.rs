@@ -36,6 +36,7 @@ pub use rules::{Limits, Rule};
 use crate::domain::client::ClientInfo;
 use crate::domain::services::Services;
 use crate::error::{AppError, AppResult};
+use crate::metrics::{AuthMethod, AuthOutcome};
 use crate::store::raw::{delete_where, execute, query_one};
 
 /// The bucket of a client address: IPv4 as is, IPv6 by its /64 (one host
@@ -98,17 +99,18 @@ async fn count(db: &impl ConnectionTrait, bucket: &str, window_secs: u64) -> App
 /// cannot be followed by another at the start of the next. The row keeps the level in thousandths of a hit (`hits`) as
 /// of its last counted hit (`window_start`). A refused hit is not counted: a
 /// client that keeps knocking gets in at the rule's rate, never faster.
-pub async fn hit(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResult<()> {
+pub async fn hit(svc: &Services, bucket: &str, rule: Rule) -> AppResult<()> {
     if rule.max == 0 {
         return Ok(());
     }
     let now = Utc::now().timestamp();
     let (max, window) = (rule.max as i64, rule.window_secs.max(1) as i64);
-    let Some(wait) = take(db, bucket, now, max, window).await? else {
+    let Some(wait) = take(&svc.db, bucket, now, max, window).await? else {
         return Ok(());
     };
     let kind = bucket.split(':').next().unwrap_or("");
     tracing::warn!(event = "rate_limited", kind);
+    svc.metrics.rate_limited(kind);
     Err(limited(wait))
 }
 
@@ -181,15 +183,15 @@ async fn wait(
 /// Counts a hit of `kind` against an account (every instance shares it).
 pub async fn per_account(svc: &Services, kind: &str, user_id: &str, rule: Rule) -> AppResult<()> {
     let bucket = format!("{kind}:acct:{}", identity_bucket("account", user_id));
-    hit(&svc.db, &bucket, rule).await
+    hit(svc, &bucket, rule).await
 }
 
 /// Refuses when `bucket` already holds the rule's maximum in its window
 /// (counts nothing); otherwise tells whether the bucket holds any hit.
-async fn check(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResult<bool> {
+async fn check(svc: &Services, bucket: &str, rule: Rule) -> AppResult<bool> {
     let now = Utc::now().timestamp();
     let Some(row) = query_one(
-        db,
+        &svc.db,
         "SELECT window_start, hits FROM rate_limits WHERE bucket = $1",
         vec![bucket.into()],
     )
@@ -202,6 +204,7 @@ async fn check(db: &impl ConnectionTrait, bucket: &str, rule: Rule) -> AppResult
     let ends = start + rule.window_secs as i64;
     if ends > now && hits as u64 >= rule.max {
         tracing::warn!(event = "account_locked");
+        svc.metrics.rate_limited("lockout");
         return Err(limited(ends - now));
     }
     Ok(ends > now && hits > 0)
@@ -224,10 +227,11 @@ pub async fn purge(db: &impl ConnectionTrait, older_than_secs: u64) -> AppResult
     .await
 }
 
-/// The rate limits around one log-in attempt.
+/// The rate limits around one log-in attempt, which count its outcome.
 pub struct LoginGuard {
     lock: String,
     had_failures: bool,
+    method: AuthMethod,
 }
 
 impl LoginGuard {
@@ -235,25 +239,35 @@ impl LoginGuard {
     /// `identifier` is locked. `scope` separates collections (and superusers).
     pub async fn enter(
         svc: &Services,
+        method: AuthMethod,
         scope: &str,
         identifier: &str,
         client: &ClientInfo,
     ) -> AppResult<LoginGuard> {
         let limits = &svc.limits;
         if let Some(bucket) = client.ip.as_deref().and_then(|ip| ip_bucket("login", ip)) {
-            hit(&svc.db, &bucket, limits.login_per_ip).await?;
+            hit(svc, &bucket, limits.login_per_ip)
+                .await
+                .inspect_err(|_| svc.metrics.auth(method, AuthOutcome::Limited))?;
         }
         let lock = identity_bucket(scope, identifier);
         let had_failures = if limits.lockout.max == 0 {
             false
         } else {
-            check(&svc.db, &lock, limits.lockout).await?
+            check(svc, &lock, limits.lockout)
+                .await
+                .inspect_err(|_| svc.metrics.auth(method, AuthOutcome::Locked))?
         };
-        Ok(LoginGuard { lock, had_failures })
+        Ok(LoginGuard {
+            lock,
+            had_failures,
+            method,
+        })
     }
 
     /// A wrong password (or unknown identifier): one more failure.
     pub async fn failed(self, svc: &Services) -> AppResult<()> {
+        svc.metrics.auth(self.method, AuthOutcome::Failure);
         if svc.limits.lockout.max > 0 {
             count(&svc.db, &self.lock, svc.limits.lockout.window_secs).await?;
         }
@@ -262,6 +276,7 @@ impl LoginGuard {
 
     /// A correct password: earlier failures are forgotten.
     pub async fn succeeded(self, svc: &Services) -> AppResult<()> {
+        svc.metrics.auth(self.method, AuthOutcome::Success);
         if self.had_failures {
             clear(&svc.db, &self.lock).await?;
         }
@@ -312,7 +327,7 @@ pub async fn second_factor(svc: &Services, client: &ClientInfo, account: &str) -
 /// Counts a hit of `kind` against the client's address.
 pub async fn per_ip(svc: &Services, kind: &str, client: &ClientInfo, rule: Rule) -> AppResult<()> {
     match client.ip.as_deref().and_then(|ip| ip_bucket(kind, ip)) {
-        Some(bucket) => hit(&svc.db, &bucket, rule).await,
+        Some(bucket) => hit(svc, &bucket, rule).await,
         None => Ok(()),
     }
 }

@@ -11,6 +11,8 @@ use crate::domain::projects::Project;
 use crate::domain::services::Services;
 use crate::domain::users::model::TokenLifetime;
 use crate::error::{AppError, AppResult};
+use crate::metrics::AuthMethod::OAuth;
+use crate::metrics::AuthOutcome;
 
 /// After the OAuth rate limit, the default collection and its provider of `kind`.
 async fn provider_of(
@@ -68,7 +70,8 @@ pub async fn sign_in(
     let profile = match step {
         Direct::GoogleIdToken(id_token) => {
             let p = AnyProvider::new(decl.resolve()?);
-            p.verify_id_token(&svc.oauth, id_token).await?
+            let verified = p.verify_id_token(&svc.oauth, id_token).await;
+            verified.inspect_err(|e| svc.metrics.auth(OAuth, AuthOutcome::of_error(e)))?
         }
         Direct::GithubCode { code, redirect_url } => {
             allowed_redirect(&decl, redirect_url)?;

@@ -19,6 +19,8 @@ use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_
 use crate::domain::services::Services;
 use crate::domain::users::model::TokenLifetime;
 use crate::error::{AppError, AppResult};
+use crate::metrics::AuthMethod::OAuth;
+use crate::metrics::AuthOutcome;
 use crate::store::oauth::{self as store, FlowRow};
 
 /// How long a started flow waits for its callback.
@@ -306,7 +308,8 @@ pub(super) async fn exchange_code(
         redirect_url,
         nonce: nonce.filter(|_| p.uses_nonce()),
     };
-    p.exchange(&svc.oauth, &params).await
+    let profile = p.exchange(&svc.oauth, &params).await;
+    profile.inspect_err(|e| svc.metrics.auth(OAuth, AuthOutcome::of_error(e)))
 }
 
 /// Drops the flow of `state` (its provider refused or the user cancelled).
@@ -407,7 +410,10 @@ pub async fn complete(
         user,
         is_new,
         linked_by_email,
-    } = sign_in(svc, project, collection, &decl.name, &profile).await?;
+    } = svc.metrics.counted(
+        OAuth,
+        sign_in(svc, project, collection, &decl.name, &profile).await,
+    )?;
     if user.disabled {
         return Err(AppError::AccountDisabled);
     }

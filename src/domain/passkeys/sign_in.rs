@@ -24,6 +24,7 @@ use crate::domain::users::issue::start_session;
 use crate::domain::users::model::{TokenLifetime, User};
 use crate::domain::users::query;
 use crate::error::{AppError, AppResult};
+use crate::metrics::AuthMethod;
 use crate::store::passkeys::{self as store, PasskeyRow};
 
 /// What a sign-in asks options for.
@@ -146,7 +147,7 @@ async fn check(
         .await
         .map_err(|_| AppError::InvalidCredentials)?;
     let scope = format!("passkey:{}", user.collection_id);
-    let guard = LoginGuard::enter(svc, &scope, &user.id, client).await?;
+    let guard = LoginGuard::enter(svc, AuthMethod::Passkey, &scope, &user.id, client).await?;
     let mut cred = credentials(std::slice::from_ref(row))?.remove(0);
     let rp = svc
         .passkeys

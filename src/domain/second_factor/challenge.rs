@@ -17,6 +17,7 @@ use crate::domain::users::issue::start_session;
 use crate::domain::users::model::{AuthResult, TokenLifetime, User};
 use crate::domain::users::query;
 use crate::error::{AppError, AppResult};
+use crate::metrics::AuthMethod;
 use crate::store::factors::{self as store, ChallengeKey, ChallengeRow};
 
 /// How long a challenge waits for its second factor (a code mailed for it
@@ -267,7 +268,8 @@ async fn open(
     // Every answer counts, right or wrong: six digits must not be guessable.
     limits::second_factor(svc, client, &c.user_id).await?;
     let scope = format!("2fa:{}", c.collection_id);
-    let guard = LoginGuard::enter(svc, &scope, &c.user_id, client).await?;
+    let guard =
+        LoginGuard::enter(svc, AuthMethod::SecondFactor, &scope, &c.user_id, client).await?;
     let user = query::get(&svc.db, &project.id, &c.user_id)
         .await
         .map_err(|_| AppError::ChallengeInvalid)?;

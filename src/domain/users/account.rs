@@ -6,8 +6,8 @@ use entity::user;
 
 use super::issue::*;
 use super::model::*;
-use crate::domain::client::ClientInfo;
 use crate::domain::audit::{self, Kind};
+use crate::domain::client::ClientInfo;
 use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::files::changes as file_changes;

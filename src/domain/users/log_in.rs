@@ -16,6 +16,7 @@ use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_
 use crate::domain::services::Services;
 use crate::domain::sessions::{self, ClientInfo};
 use crate::error::{AppError, AppResult};
+use crate::metrics::AuthMethod;
 use crate::store;
 
 /// Checks credentials. Unknown emails cost the same as wrong passwords and get
@@ -48,7 +49,15 @@ pub async fn log_in(
     let attempt = audit::in_collection(&project.id, &collection.id, Kind::LogIn)
         .client(&req.client)
         .with("method", "password");
-    let guard = match LoginGuard::enter(svc, &collection.id, &req.email, &req.client).await {
+    let entered = LoginGuard::enter(
+        svc,
+        AuthMethod::Password,
+        &collection.id,
+        &req.email,
+        &req.client,
+    )
+    .await;
+    let guard = match entered {
         Ok(guard) => guard,
         Err(e) => return Err(attempt.outcome(Outcome::Locked).refuse(svc, e).await),
     };
@@ -168,7 +177,8 @@ pub async fn refresh(
     client: &ClientInfo,
 ) -> AppResult<AuthResult> {
     crate::domain::limits::refresh(svc, client).await?;
-    let rotated = sessions::rotate(svc, refresh_token, project_id).await?;
+    let rotated = sessions::rotate(svc, refresh_token, project_id).await;
+    let rotated = svc.metrics.counted(AuthMethod::Refresh, rotated)?;
     let session = rotated.session;
     if project_id.is_some_and(|p| p != session.project_id) {
         return Err(AppError::InvalidToken);

@@ -29,6 +29,7 @@ use crate::domain::access::Caller;
 use crate::domain::events::UserEventKind;
 use crate::error::AppError;
 use crate::http::state::AppState;
+use crate::metrics::{Metrics, Tracked};
 
 /// PocketBase's routes need the realtime clients beside the shared state.
 #[derive(Clone)]
@@ -83,15 +84,22 @@ const MAX_SUBSCRIPTIONS: usize = 1000;
 struct Registration {
     clients: Clients,
     id: String,
+    metrics: Metrics,
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         if let Ok(mut map) = self.clients.0.lock() {
-            map.remove(&self.id);
+            if let Some(gone) = map.remove(&self.id) {
+                self.metrics
+                    .subscriptions_changed(DOOR, -(gone.subscriptions.len() as i64));
+            }
         }
     }
 }
+
+/// The door of these connections in the metrics.
+const DOOR: &str = "pocketbase";
 
 /// `GET /api/realtime`.
 #[utoipa::path(get, path = "/api/realtime",
@@ -111,15 +119,17 @@ pub async fn connect(State(state): State<PbState>) -> impl IntoResponse {
     let registration = Registration {
         clients: state.realtime.clone(),
         id: id.clone(),
+        metrics: state.app.services.metrics.clone(),
     };
-    Sse::new(events(state, id, registration, inbox))
+    let open = state.app.services.metrics.connection(DOOR);
+    Sse::new(events(state, id, (registration, open), inbox))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 fn events(
     state: PbState,
     id: String,
-    registration: Registration,
+    registration: (Registration, Tracked),
     mut inbox: mpsc::Receiver<(String, String)>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let mut rx = state.app.services.events.subscribe();
@@ -213,6 +223,12 @@ pub async fn subscribe(
     let client = map
         .get_mut(&client_id)
         .ok_or(AppError::NotFound("realtime client"))?;
+    let delta = subscriptions.len() as i64 - client.subscriptions.len() as i64;
+    state
+        .app
+        .services
+        .metrics
+        .subscriptions_changed(DOOR, delta);
     client.subscriptions = subscriptions;
     client.caller = Some(caller);
     Ok(StatusCode::NO_CONTENT)
