@@ -2,7 +2,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 use serde::Serialize;
 
@@ -86,7 +86,7 @@ pub async fn create(
     let publishable_key = keys::generate(KeyKind::Publishable);
     let secret_key = keys::generate(KeyKind::Secret);
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     if project::Entity::find()
         .filter(project::Column::Slug.eq(&slug))
         .count(&txn)

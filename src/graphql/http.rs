@@ -208,28 +208,33 @@ async fn graphql_get(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_write_buffer_size(1024 * 1024)
-        .on_upgrade(move |socket| async move {
-            // Held until the connection closes.
-            let (_permit, _tracked) = (permit, shutdown.track());
-            let _open = metrics.connection("graphql");
-            super::ws::serve(
-                socket,
-                protocol,
-                (executor, metrics),
-                ping_every,
-                move |payload| async move {
-                    let mut creds = ws_credentials(&payload);
-                    creds.client = http_creds.client;
-                    let caller = Caller::resolve(&services, &creds)
-                        .await
-                        .map_err(|e| e.public_message())?;
-                    let mut data = Data::default();
-                    request_data(&mut data, &services, caller);
-                    Ok(data)
-                },
-                async move { shutdown.begun().await },
-            )
-            .await;
+        .on_upgrade(move |socket| {
+            // Events of the connection's operations carry the upgrade
+            // request's client, and the caller its `connection_init` names.
+            let client = http_creds.client.clone();
+            crate::domain::audit::scope(client, async move {
+                // Held until the connection closes.
+                let (_permit, _tracked) = (permit, shutdown.track());
+                let _open = metrics.connection("graphql");
+                super::ws::serve(
+                    socket,
+                    protocol,
+                    (executor, metrics),
+                    ping_every,
+                    move |payload| async move {
+                        let mut creds = ws_credentials(&payload);
+                        creds.client = http_creds.client;
+                        let caller = Caller::resolve(&services, &creds)
+                            .await
+                            .map_err(|e| e.public_message())?;
+                        let mut data = Data::default();
+                        request_data(&mut data, &services, caller);
+                        Ok(data)
+                    },
+                    async move { shutdown.begun().await },
+                )
+                .await;
+            })
         })
         .into_response()
 }

@@ -3,7 +3,7 @@ use std::collections::HashSet;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 
 use entity::user;
@@ -64,7 +64,7 @@ pub async fn insert(
     let rows = users
         .into_iter()
         .map(|u| user::ActiveModel::from(u).reset_all());
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     user::Entity::insert_many(rows).exec(&txn).await?;
     let mut linked = 0;
     for identity in identities {

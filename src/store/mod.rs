@@ -14,7 +14,24 @@ pub mod writer;
 
 use std::borrow::Cow;
 
-use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at
+/// `BEGIN` (IMMEDIATE), waiting its turn under the busy timeout: a deferred
+/// transaction that reads first fails at its first write with
+/// `SQLITE_BUSY_SNAPSHOT` (517, which the busy timeout does not retry) when
+/// another connection wrote in between, e.g. the mail outbox's worker.
+/// PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    db.begin_with_options(options).await
+}
 
 /// Whether a database error is a unique violation of a constraint or index whose
 /// name (or, on SQLite, column list) contains `needle`.

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::AppResult;
@@ -70,7 +70,7 @@ impl WriteGate {
             None => None,
         };
         Ok(Write {
-            txn: db.begin().await?,
+            txn: crate::store::begin_write(db).await?,
             _turn: turn,
         })
     }

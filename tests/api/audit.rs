@@ -684,3 +684,51 @@ async fn a_locked_account_is_recorded_as_locked_not_as_a_wrong_password() {
         .collect();
     assert_eq!(outcomes, ["failure", "failure", "locked"], "{list:#?}");
 }
+
+#[tokio::test]
+async fn an_admin_action_over_a_websocket_carries_its_client_and_the_key_that_did_it() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let app = TestApp::spawn().await;
+    let (_, id) = app.user("ann@example.com").await;
+    let mut req = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    let headers = req.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    headers.insert("user-agent", UA.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let send = |v: Value| Message::Text(v.to_string().into());
+    let init = json!({"type": "connection_init", "payload": {"x-api-key": app.sk}});
+    ws.send(send(init)).await.unwrap();
+    assert_eq!(
+        crate::subscriptions::next(&mut ws).await["type"],
+        "connection_ack"
+    );
+    let disable = "mutation($id: String!) { disableUser(id: $id) { id } }";
+    let payload = json!({"query": disable, "variables": {"id": id}});
+    let subscribe = json!({"type": "subscribe", "id": "1", "payload": payload});
+    ws.send(send(subscribe)).await.unwrap();
+    let answer = crate::subscriptions::next(&mut ws).await;
+    assert_eq!(
+        answer["payload"]["data"]["disableUser"]["id"],
+        id.as_str(),
+        "{answer}"
+    );
+
+    let list = events(&app, json!({"userId": id, "kind": ["user_disabled"]})).await;
+    let disabled = one(&list, "user_disabled");
+    let tail = &app.sk[app.sk.len() - 4..];
+    assert_eq!(
+        disabled["detail"]["by"],
+        format!("secret_key:…{tail}"),
+        "{disabled}"
+    );
+    assert_eq!(disabled["ip"], "127.0.0.1", "{disabled}");
+    assert_eq!(disabled["userAgent"], UA, "{disabled}");
+}

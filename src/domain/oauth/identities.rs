@@ -4,7 +4,7 @@
 //! (`oauth2_link_by_email`) — joins the account that has that email. A
 //! provider's email change is recorded on the identity, never a new user.
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Map, Value};
 
 use entity::user;
@@ -144,7 +144,7 @@ pub async fn sign_in(
     }
     let data = initial_profile(collection, p);
     let at = Utc::now();
-    let txn = svc.db.begin().await?;
+    let txn = crate::store::begin_write(&svc.db).await?;
     let model = user::ActiveModel {
         id: Set(keys::new_id()),
         project_id: Set(project.id.clone()),
@@ -270,7 +270,7 @@ pub async fn link(
 /// stays: a user without a password (created by a provider) keeps its only
 /// identity until it sets a password (through the password reset).
 pub async fn unlink(svc: &Services, user: &User, provider: &str) -> AppResult<Vec<Identity>> {
-    let txn = svc.db.begin().await?;
+    let txn = crate::store::begin_write(&svc.db).await?;
     let model = crate::domain::users::query::lock_row(&txn, &user.id).await?;
     let own = store::identities_of(&txn, &user.id).await?;
     if !own.iter().any(|i| i.provider == provider) {

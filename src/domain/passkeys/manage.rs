@@ -1,6 +1,5 @@
 //! A user's passkeys: listed, renamed and deleted (never the last way in).
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 
 use crate::domain::audit::{self, Kind};
 use crate::domain::notices;
@@ -71,7 +70,7 @@ pub async fn rename(svc: &Services, user: &User, id: &str, name: &str) -> AppRes
 /// Deletes one of the user's passkeys, unless it is the account's last way
 /// to sign in (no password, no OAuth2 identity, no other passkey).
 pub async fn delete(svc: &Services, user: &User, id: &str) -> AppResult<()> {
-    let txn = svc.db.begin().await?;
+    let txn = crate::store::begin_write(&svc.db).await?;
     let model = lock_row(&txn, &user.id).await?;
     let own = store::of_user(&txn, &user.id).await?;
     let Some(gone) = own.iter().find(|p| p.id == id) else {

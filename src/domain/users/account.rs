@@ -1,6 +1,6 @@
 //! Changes to an account: profile, password, email, state, deletion.
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use entity::user;
 
@@ -334,7 +334,7 @@ pub async fn mark_verified(svc: &Services, user_id: &str) -> AppResult<User> {
 
 /// Deletes a user (its sessions go with it, its files once that commits).
 pub async fn delete(svc: &Services, user: &User) -> AppResult<()> {
-    let txn = svc.db.begin().await?;
+    let txn = crate::store::begin_write(&svc.db).await?;
     let keys = file_rows::remove_all(&txn, &user.id).await?;
     let res = user::Entity::delete_by_id(&user.id).exec(&txn).await?;
     if res.rows_affected == 0 {

@@ -1,6 +1,6 @@
 //! Sign-up and creation by an administrator.
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, Set};
 use serde_json::Value;
 
 use entity::user;
@@ -96,7 +96,7 @@ pub async fn create(
             .map_err(|e| conflict(e, &collection))?
     } else {
         // The user and its files' rows commit together, or neither does.
-        let txn = svc.db.begin().await?;
+        let txn = crate::store::begin_write(&svc.db).await?;
         let model = active
             .insert(&txn)
             .await
