@@ -16,6 +16,7 @@ mod files_cocobase;
 mod files_graphql;
 mod files_pocketbase;
 mod files_thumbs;
+mod fuzz_findings;
 mod hardening_input;
 mod import;
 mod jwks;
