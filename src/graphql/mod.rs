@@ -2,7 +2,7 @@
 mod errors;
 mod factor_types;
 mod file_types;
-mod filter;
+pub mod filter;
 pub mod http;
 pub mod loaders;
 mod mutation;
