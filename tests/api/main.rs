@@ -21,6 +21,7 @@ mod hardening_input;
 mod import;
 mod jwks;
 mod limits;
+mod multipart_props;
 mod oauth;
 mod oauth_apple;
 mod oauth_cocobase;
