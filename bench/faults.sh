@@ -5,8 +5,8 @@
 #     graphql-ws subscribers on the second (their events come through
 #     LISTEN/NOTIFY); the cluster is stopped for FAULT_DOWN seconds mid-load
 #     and started again.
-#  2. sqlite-readonly: SQLite on a small tmpfs that is remounted read-only for
-#     FAULT_DOWN seconds mid-load, then read-write again.
+#  2. sqlite-readonly: the server stopped, its tmpfs remounted read-only, the
+#     server started on it (reads, a sign-up), then read-write again.
 #  3. sqlite-full: SQLite on a small tmpfs filled up for FAULT_DOWN seconds.
 # For each: the statuses and bodies of the failures, the slowest request,
 # how long after the fault ends requests and subscription events succeed
@@ -135,13 +135,64 @@ pg_fault() {
   "${pg[@]}" -m fast stop >/dev/null
 }
 
-sqlite_fault() { # readonly | full
+# A file system cannot be remounted read-only while the server holds its
+# files open for writing (EBUSY), so this one stops the server, remounts, and
+# starts it on the read-only database; then read-write again.
+sqlite_readonly() {
+  echo "== sqlite-readonly: the server started on a read-only file system, then on a writable one"
+  MOUNT="$WORK/mnt-readonly"
+  mkdir -p "$MOUNT" && mount -t tmpfs -o size=64m tmpfs "$MOUNT"
+  SERVER_DATA_DIR="$MOUNT" start_server
+  local pk="$PK" sk="$SK"
+  gql() { # key, query -> status and body on one line
+    curl -s -m 30 -o "$WORK/body" -w '%{http_code} %{time_total}s ' "$BASE/graphql" -H "x-api-key: $1" \
+      -H 'content-type: application/json' -d "{\"query\": \"$2\"}" || echo "curl failed ($?)"
+    head -c 240 "$WORK/body"; echo
+  }
+  local signup='mutation { signUp(input: {email: \"ro-N@example.com\", password: \"correct horse battery\"}) { user { id } } }'
+  local count='{ users(first: 1) { totalCount } }'
+  gql "$pk" "${signup/N/1}" >/dev/null
+  stop_server
+  mount -o remount,ro "$MOUNT"
+  local started="yes"
+  SERVER_DATA_DIR="$MOUNT" start_server 2>"$WORK/ro-start.err" || started="no: $(grep -v '^\s*$' "$WORK/ro-start.err" | tail -n 3 | tr '\n' ' ' | cut -c1-300)"
+  local ro_read="-" ro_write="-"
+  if [[ "$started" == yes ]]; then
+    PK="$pk"; SK="$sk"
+    ro_read="$(gql "$sk" "$count")"; ro_write="$(gql "$pk" "${signup/N/2}")"
+    stop_server
+  fi
+  mount -o remount,rw "$MOUNT"
+  SERVER_DATA_DIR="$MOUNT" start_server
+  local rw_write rw_read
+  rw_write="$(gql "$pk" "${signup/N/3}")"; rw_read="$(gql "$sk" "$count")"
+  stop_server
+  local check
+  check="$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA integrity_check").fetchone()[0])' "$MOUNT/authgraph.db")"
+  {
+    echo "## SQLite: a read-only file system"
+    echo
+    echo "| step | result |"
+    echo "|---|---|"
+    echo "| server starts on the read-only database | $started |"
+    echo "| read while read-only | \`${ro_read//|/\\|}\` |"
+    echo "| sign-up while read-only | \`${ro_write//|/\\|}\` |"
+    echo "| sign-up once writable again | \`${rw_write//|/\\|}\` |"
+    echo "| read once writable again | \`${rw_read//|/\\|}\` |"
+    echo "| PRAGMA integrity_check | $check |"
+    echo
+  } >>"$REPORT"
+  umount "$MOUNT"; MOUNT=""
+}
+
+sqlite_fault() { # full
   local kind="$1"
   echo "== sqlite-$kind: the data directory's file system $kind for ${DOWN} s mid-load"
   MOUNT="$WORK/mnt-$kind"
   mkdir -p "$MOUNT" && mount -t tmpfs -o size=64m tmpfs "$MOUNT"
   SERVER_DATA_DIR="$MOUNT" start_server
-  load "sqlite-$kind"
+  # Updates of growing rows, so that writes need new pages while it lasts.
+  load "sqlite-$kind" --pad 6000
   local down up
   down="$(now_ms)"
   if [[ "$kind" == readonly ]]; then
@@ -169,7 +220,7 @@ sqlite_fault() { # readonly | full
 for fault in ${1:-postgres sqlite-readonly sqlite-full}; do
   case "$fault" in
     postgres) pg_fault ;;
-    sqlite-readonly) sqlite_fault readonly ;;
+    sqlite-readonly) sqlite_readonly ;;
     sqlite-full) sqlite_fault full ;;
     *) echo "unknown fault $fault" >&2; exit 2 ;;
   esac

@@ -13,6 +13,7 @@ start_server() {
     # One address sends everything: the per-address limits would refuse it.
     AUTHGRAPH_LOGIN_LIMIT_PER_IP=100000000 AUTHGRAPH_SIGNUP_LIMIT_PER_IP=100000000)
   [[ -n "$url" ]] && env_args+=(DATABASE_URL="$url")
+  : >"$SERVER_DIR/out"  # before the background start, so the wait loop can read it
   (cd "$SERVER_DIR" && exec "${env_args[@]}" "$BIN" serve) >"$SERVER_DIR/out" 2>"$SERVER_DIR/err" &
   SERVER_PID=$!
   BASE=""

@@ -8,6 +8,7 @@
 //     [--mix read=35,update=20,list=15,refresh=15,signup=8,login=7]
 //     [--timeline 1]   (faults: one line a second of successes, failures, events)
 //     [--ws-base URL]  (subscribers on another instance)
+//     [--pad N]        (updates carry up to N characters more)
 //
 // Prints one JSON report: per request kind the count, 5xx, other errors
 // (transport, timeouts, GraphQL errors) and latency percentiles; the server's
@@ -39,6 +40,8 @@ const MIX = Object.fromEntries(
     return [k, Number(v)];
   }),
 );
+// Updates carry up to PAD characters more (faults: rows that need new pages).
+const PAD = Number(args.pad ?? 0);
 const PASSWORD = "soak passphrase 42";
 const RUN = Date.now().toString(36);
 
@@ -138,7 +141,7 @@ const ops = {
     await gql(
       "update",
       "mutation($i: UpdateMeInput!) { updateMe(input: $i) { id } }",
-      { i: { data: { n: u.n, city: ["Oslo", "Lima", "Pune"][u.n % 3] } } },
+      { i: { data: { n: u.n, city: ["Oslo", "Lima", "Pune"][u.n % 3], ...(PAD && { pad: "x".repeat(Math.floor(Math.random() * PAD)) }) } } },
       { token: u.token },
       (d) => d?.updateMe?.id,
     );

@@ -41,6 +41,7 @@ trap cleanup EXIT
 # Hermetic: its own data dir and port; the per-address limits raised, as the
 # fuzzer signs up and logs in far more often than a person.
 mkdir -p "$TMP/data"
+: >"$TMP/server.out"  # before the background start, so the wait loop can read it
 (cd "$TMP" && exec env -u DATABASE_URL -u AUTHGRAPH_DATABASE_URL -u AUTHGRAPH_CONFIG \
   AUTHGRAPH_DATA_DIR="$TMP/data" AUTHGRAPH_ADDR=127.0.0.1:0 \
   AUTHGRAPH_LOGIN_LIMIT_PER_IP=1000000 AUTHGRAPH_SIGNUP_LIMIT_PER_IP=1000000 \
