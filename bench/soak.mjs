@@ -9,6 +9,7 @@
 //     [--timeline 1]   (faults: one line a second of successes, failures, events)
 //     [--ws-base URL]  (subscribers on another instance)
 //     [--pad N]        (updates carry up to N characters more)
+//     [--hash-rate N]  (sign-ups and log-ins a second together, default 20)
 //
 // Prints one JSON report: per request kind the count, 5xx, other errors
 // (transport, timeouts, GraphQL errors) and latency percentiles; the server's
@@ -180,10 +181,28 @@ const ops = {
 };
 const weights = Object.entries(MIX).filter(([k, w]) => ops[k] && w > 0);
 const total = weights.reduce((s, [, w]) => s + w, 0);
+// Sign-ups and log-ins (argon2id) are paced: at most HASH_RATE a second
+// together. Virtual users loop without pause, so unpaced they would all end
+// up queued behind the password hasher (1,000 in line at ~35 hashes a second
+// on this machine is a 30 s wait), which measures the queue, not the server.
+// A user whose pick finds no token left this second reads instead.
+const HASH_RATE = Number(args["hash-rate"] ?? 20);
+let hashTokens = HASH_RATE;
+setInterval(() => (hashTokens = HASH_RATE), 1000).unref();
 function pick() {
   let r = Math.random() * total;
-  for (const [k, w] of weights) if ((r -= w) < 0) return k;
-  return weights[0][0];
+  let kind = weights[0][0];
+  for (const [k, w] of weights) {
+    if ((r -= w) < 0) {
+      kind = k;
+      break;
+    }
+  }
+  if (kind === "signup" || kind === "login") {
+    if (hashTokens <= 0) return "read";
+    hashTokens--;
+  }
+  return kind;
 }
 
 // -------------------------------------------------------------------- setup
