@@ -43,7 +43,10 @@ pub async fn connect_url(
             })
             // A local file cannot go stale under the pool: skip the ping that
             // sqlx otherwise sends on every acquire (a thread hop per query).
-            .test_before_acquire(false);
+            .test_before_acquire(false)
+            .map_sqlx_sqlite_pool_opts(|o| {
+                o.after_release(|conn, _| Box::pin(outside_transactions(conn)))
+            });
     } else {
         opts.max_connections(max_connections).min_connections(1);
     }
@@ -55,6 +58,27 @@ pub async fn connect_url(
     Database::connect(opts)
         .await
         .with_context(|| format!("connecting to the database (check {hint})"))
+}
+
+/// Whether a SQLite connection may go back to the pool: only outside every
+/// transaction. When SQLite rolls a transaction back by itself (on
+/// SQLITE_FULL, IOERR or BUSY), the ROLLBACK sqlx then sends fails and its
+/// count of open transactions stays one too high; the next transaction on
+/// that connection is only a savepoint, whose rollback leaves a transaction
+/// open and SQLite's write lock held for good, so every later write waits out
+/// the busy timeout (`bash bench/faults.sh sqlite-full` found it). Such a
+/// connection is closed instead, and the pool opens a fresh one.
+async fn outside_transactions(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A dropped transaction's rollback may still be queued on the
+    // connection's worker: a ping waits for it.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
 }
 
 /// Applies pending migrations.

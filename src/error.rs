@@ -55,6 +55,10 @@ pub enum AppError {
     /// A provider's answer does not prove the sign-in (a refused code, a bad ID token).
     #[error("{0}")]
     OAuthRejected(String),
+    /// The database cannot serve the request now (unreachable, restarting,
+    /// read-only or out of space): 503, worth retrying. The cause is logged.
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -88,6 +92,7 @@ impl AppError {
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::ProviderUnavailable(_) => "OAUTH_PROVIDER_UNAVAILABLE",
             AppError::OAuthRejected(_) => "OAUTH_REJECTED",
+            AppError::Unavailable(_) => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -111,6 +116,7 @@ impl AppError {
             AppError::Rejected { status, .. } => *status,
             AppError::RateLimited { .. } => 429,
             AppError::ProviderUnavailable(_) => 502,
+            AppError::Unavailable(_) => 503,
             AppError::Internal(_) => 500,
         }
     }
@@ -136,6 +142,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::RateLimited { retry_after } => Some(*retry_after),
+            AppError::Unavailable(_) => Some(1),
             _ => None,
         }
     }
@@ -164,7 +171,48 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        AppError::Internal(err.into())
+        if db_unavailable(&err) {
+            AppError::Unavailable(err.into())
+        } else {
+            AppError::Internal(err.into())
+        }
+    }
+}
+
+/// A database error that says nothing about the request: no connection
+/// (refused, dropped, the pool timed out), PostgreSQL shutting down or
+/// starting (SQLSTATE class 08, 57P01–57P03), SQLite read-only (8), out of
+/// space (13) or unable to open its file (14). Retrying later can succeed.
+fn db_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // SQLite's codes are numbers of at most four digits (an extended
+            // code keeps the primary one in its low byte); SQLSTATEs have five.
+            let sqlite = (code.len() < 5)
+                .then(|| code.parse::<u32>().ok())
+                .flatten()
+                .map(|c| c & 0xff);
+            code.starts_with("08")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                || matches!(sqlite, Some(8 | 13 | 14))
+        }
+        _ => false,
     }
 }
 

@@ -1,13 +1,17 @@
-//! Property tests ("fuzzing") of the two filter parsers and the SQL they become:
+//! Property tests ("fuzzing") of the three filter grammars (PocketBase's
+//! `filter`, Cocobase's query parameters, GraphQL's `where` input) and the SQL they become:
 //! no input panics, every error is a validation error, and the SQL binds exactly
 //! one value per placeholder. Failing cases are kept by proptest in
 //! `proptest-regressions/`; hand-picked inputs live in `tests/fuzz_corpus/`.
+use async_graphql::InputType;
 use authgraph::domain::filter::Filter;
+use authgraph::graphql::filter::UserWhere;
 use authgraph::rest::{cocobase, pb_filter};
 use authgraph::store::filter::condition;
 use proptest::prelude::*;
 use sea_orm::DbBackend;
 use sea_orm::sea_query::{Expr, PostgresQueryBuilder, Query, SqliteQueryBuilder};
+use serde_json::{Value, json};
 
 /// Builds the SQL of a filter on both databases and checks placeholders.
 fn check_sql(f: &Filter) {
@@ -128,5 +132,92 @@ proptest! {
     #[test]
     fn arbitrary_query_strings_never_panic_the_cocobase_parser(s in "[a-z_.\\[\\]:=&,%0-9A-Z]{0,80}") {
         coco(&s);
+    }
+}
+
+/// A GraphQL `where` argument as a JSON value: keys of `UserWhere` (and some
+/// it does not have) holding anything, nested.
+fn where_value() -> impl Strategy<Value = Value> {
+    let field = prop_oneof![
+        Just(json!("email")),
+        Just(json!("createdAt")),
+        Just(json!("roles")),
+        Just(json!("address.city")),
+        Just(json!("referred_by.email")),
+        "[a-zA-Z_.]{0,12}".prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+    ];
+    let op = prop_oneof![
+        proptest::sample::select(vec![
+            "EQ",
+            "NE",
+            "GT",
+            "GTE",
+            "LT",
+            "LTE",
+            "CONTAINS",
+            "ICONTAINS",
+            "STARTSWITH",
+            "ENDSWITH",
+            "IN",
+            "NOTIN",
+            "ISNULL",
+        ])
+        .prop_map(Value::from),
+        "[A-Z]{0,6}".prop_map(Value::from),
+    ];
+    let scalar = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "\\PC{0,16}".prop_map(Value::from),
+        Just(json!("2026-01-01T00:00:00Z")),
+    ];
+    let value = prop_oneof![
+        scalar.clone(),
+        proptest::collection::vec(scalar, 0..4).prop_map(Value::from),
+    ];
+    let leaf = (
+        proptest::option::of(field),
+        proptest::option::of(op),
+        proptest::option::of(value),
+    )
+        .prop_map(|(f, o, v)| {
+            let mut m = serde_json::Map::new();
+            for (k, x) in [("field", f), ("op", o), ("value", v)] {
+                if let Some(x) = x {
+                    m.insert(k.into(), x);
+                }
+            }
+            Value::Object(m)
+        });
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(|v| json!({"and": v})),
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(|v| json!({"or": v})),
+            inner.clone().prop_map(|v| json!({"not": v})),
+            (inner.clone(), inner)
+                .prop_map(|(a, b)| json!({"and": [a], "or": [b], "field": "email"})),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn any_graphql_where_input_is_a_filter_or_a_validation_error(v in where_value()) {
+        // What async-graphql refuses as input is a GraphQL validation error
+        // before any resolver runs; what it accepts becomes a domain filter.
+        let Ok(w) = UserWhere::parse(Some(async_graphql::Value::from_json(v.clone()).unwrap())) else {
+            return Ok(());
+        };
+        match w.to_filter() {
+            Ok(f) => check_sql(&f),
+            Err(e) => prop_assert_eq!(e.code(), "VALIDATION", "{}: {:?}", v, e),
+        }
     }
 }

@@ -5,7 +5,7 @@ use crate::error::AppError;
 
 impl ErrorExtensions for AppError {
     fn extend(&self) -> Error {
-        if let AppError::Internal(source) = self {
+        if let AppError::Internal(source) | AppError::Unavailable(source) = self {
             // Logged here, never sent: the client sees only the code.
             tracing::error!(error = ?source, "internal error in a GraphQL resolver");
         }

@@ -71,8 +71,9 @@ async fn graphql_post(
         Err((status, err)) => return graphql_error(status, accept.as_ref(), &err),
     };
     request_data(&mut request.data, services, caller);
-    let response = state.schema.execute(request).await;
+    let mut response = state.schema.execute(request).await;
     let status = answer_status(&response, accept.as_ref());
+    code_request_errors(&mut response);
     let mut res = GraphQLResponse::from(response).into_response();
     *res.status_mut() = status;
     res.headers_mut()
@@ -86,13 +87,32 @@ async fn graphql_post(
 /// gets 200 for every well-formed answer.
 fn answer_status(r: &async_graphql::Response, accept: Option<&HeaderValue>) -> StatusCode {
     let new_type = graphql_content_type(accept) == "application/graphql-response+json";
-    let request_error = r.data == async_graphql::Value::Null
-        && !r.errors.is_empty()
-        && r.errors.iter().all(|e| e.path.is_empty());
-    if new_type && request_error {
+    if new_type && is_request_error(r) {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
+    }
+}
+
+/// Errors, no data, no path: the request did not parse or validate, nothing ran.
+fn is_request_error(r: &async_graphql::Response) -> bool {
+    r.data == async_graphql::Value::Null
+        && !r.errors.is_empty()
+        && r.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// A request that did not parse or validate: async-graphql gives its errors
+/// no code, so each gets `GRAPHQL_VALIDATION_FAILED` (Apollo's name for it)
+/// and every error a caller reads carries a stable `extensions.code`.
+fn code_request_errors(r: &mut async_graphql::Response) {
+    if !is_request_error(r) {
+        return;
+    }
+    for error in &mut r.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "GRAPHQL_VALIDATION_FAILED");
+        }
     }
 }
 

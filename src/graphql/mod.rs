@@ -3,7 +3,7 @@ mod audit_types;
 mod errors;
 mod factor_types;
 mod file_types;
-mod filter;
+pub mod filter;
 pub mod http;
 pub mod loaders;
 mod mutation;

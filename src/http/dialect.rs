@@ -86,7 +86,7 @@ impl<D: Dialect> IntoResponse for Failure<D> {
 /// An error as a JSON response by a dialect's `render` (internal errors are
 /// logged here, never sent; rate-limit refusals carry `Retry-After`).
 pub fn render_error(render: fn(&AppError) -> (u16, Value), err: AppError) -> Response {
-    if let AppError::Internal(source) = &err {
+    if let AppError::Internal(source) | AppError::Unavailable(source) = &err {
         tracing::error!(error = ?source, "internal error in a REST handler");
     }
     let (status, body) = render(&err);

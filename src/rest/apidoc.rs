@@ -9,9 +9,11 @@ use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, RefOr};
 
-/// A dialect's error body, in words.
+/// A dialect's error body, in words, and the status it answers a request
+/// body that does not parse with.
 pub trait ErrorShape {
     const DESCRIPTION: &'static str;
+    const BAD_BODY: u16;
 }
 
 /// The error statuses `A` to `E` of an operation (0 stands for none), each a
@@ -50,7 +52,7 @@ impl<E: IntoResponses> IntoResponses for Message<E> {
 }
 
 /// A response whose body is a JSON object.
-fn json_response(description: &str) -> Response {
+pub(crate) fn json_response(description: &str) -> Response {
     let object = ObjectBuilder::new().schema_type(Type::Object).build();
     ResponseBuilder::new()
         .description(description)
@@ -64,7 +66,7 @@ fn json_response(description: &str) -> Response {
 /// A dialect's `doc` module: its tag, its error body in words, its
 /// `Errors<…>` alias and `Message` for `responses(…)`.
 macro_rules! dialect_doc {
-    ($tag:literal, $shape:literal) => {
+    ($tag:literal, $shape:literal, $bad_body:literal) => {
         /// The document's tag for this dialect's operations.
         pub const TAG: &str = $tag;
 
@@ -73,6 +75,7 @@ macro_rules! dialect_doc {
 
         impl $crate::rest::apidoc::ErrorShape for Shape {
             const DESCRIPTION: &'static str = $shape;
+            const BAD_BODY: u16 = $bad_body;
         }
 
 /// Error statuses with this dialect's body, e.g. `Errors<401, 422>`.

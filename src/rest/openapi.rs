@@ -14,6 +14,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
 
+use super::apidoc::{ErrorShape, json_response};
 use super::{cocobase, pocketbase, urbackend, wellknown};
 
 /// The document, built once from the dialects' routers.
@@ -21,15 +22,15 @@ pub fn document() -> &'static OpenApi {
     static DOCUMENT: OnceLock<OpenApi> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
         let mut doc = frame();
-        doc.merge(tagged(
+        doc.merge(dialect::<cocobase::doc::Shape>(
             cocobase::routes().into_openapi(),
             cocobase::doc::TAG,
         ));
-        doc.merge(tagged(
+        doc.merge(dialect::<pocketbase::doc::Shape>(
             pocketbase::routes().into_openapi(),
             pocketbase::doc::TAG,
         ));
-        doc.merge(tagged(
+        doc.merge(dialect::<urbackend::doc::Shape>(
             urbackend::routes().into_openapi(),
             urbackend::doc::TAG,
         ));
@@ -99,6 +100,36 @@ fn tagged(mut doc: OpenApi, tag: &str) -> OpenApi {
         for (_, op) in operations(item) {
             if let Some(op) = op {
                 op.tags = Some(vec![tag.to_owned()]);
+            }
+        }
+    }
+    doc
+}
+
+/// A dialect's document, tagged, with the refusals that come before its
+/// handlers on every operation they apply to (the schemathesis run of
+/// `clients/fuzz/` holds each response to the document): a missing or bad
+/// credential (401) where the operation declares security, a body that does
+/// not parse where it takes one, and an unknown collection (404) where its
+/// path names one.
+fn dialect<S: ErrorShape>(doc: OpenApi, tag: &str) -> OpenApi {
+    let mut doc = tagged(doc, tag);
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (_, op) in operations(item) {
+            let Some(op) = op else { continue };
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let refusals = [
+                (secured, 401),
+                (op.request_body.is_some(), S::BAD_BODY),
+                (path.contains("{collection}"), 404),
+            ];
+            for (applies, status) in refusals {
+                if applies {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| json_response(S::DESCRIPTION).into());
+                }
             }
         }
     }

@@ -2,5 +2,6 @@
 //! the error body.
 crate::rest::apidoc::dialect_doc!(
     "PocketBase",
-    "`{status, message, data: {field: {code, message}}}`"
+    "`{status, message, data: {field: {code, message}}}`",
+    400
 );

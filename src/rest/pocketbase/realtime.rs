@@ -104,7 +104,7 @@ const DOOR: &str = "pocketbase";
 /// `GET /api/realtime`.
 #[utoipa::path(get, path = "/api/realtime",
     summary = "Realtime: an SSE stream; the first event `PB_CONNECT` carries the client id",
-    responses((status = 200, description = "`text/event-stream`", body = Object)))]
+    responses((status = 200, description = "An event stream: each event `{id, event, data}`", content_type = "text/event-stream", body = Object)))]
 pub async fn connect(State(state): State<PbState>) -> impl IntoResponse {
     let id = crate::auth::keys::random_token(40);
     let (outbox, inbox) = mpsc::channel(OUTBOX);

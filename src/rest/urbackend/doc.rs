@@ -1,3 +1,3 @@
 //! What the urBackend handlers' `#[utoipa::path]` attributes share: the tag and
 //! the error body.
-crate::rest::apidoc::dialect_doc!("urBackend", "`{success: false, error, code}`");
+crate::rest::apidoc::dialect_doc!("urBackend", "`{success: false, error, code}`", 400);

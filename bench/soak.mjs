@@ -1,0 +1,345 @@
+// Load generator of bench/soak.sh and bench/faults.sh: N virtual users, each
+// on its own keep-alive connection (Node's fetch opens one per request in
+// flight), loop over a mix of GraphQL and REST requests for a bounded time,
+// while S graphql-ws subscribers each watch one of those users' profile.
+//
+//   node bench/soak.mjs --base URL --pk PK --sk SK --pid SERVER_PID \
+//     [--users 1000] [--subscribers 200] [--seconds 300] [--out result.json]
+//     [--mix read=35,update=20,list=15,refresh=15,signup=8,login=7]
+//     [--timeline 1]   (faults: one line a second of successes, failures, events)
+//     [--ws-base URL]  (subscribers on another instance)
+//     [--pad N]        (updates carry up to N characters more)
+//     [--hash-rate N]  (sign-ups and log-ins a second together, default 20)
+//
+// Prints one JSON report: per request kind the count, 5xx, other errors
+// (transport, timeouts, GraphQL errors) and latency percentiles; the server's
+// RSS and open file descriptors at start and end (and their maxima); the
+// subscription events received; and whether every acknowledged sign-up is in
+// the database afterwards. The generator's own CPU use is reported too, so a
+// saturated generator shows.
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(new URL("../clients/graphqlws/package.json", import.meta.url));
+const { createClient } = require("graphql-ws");
+const WebSocket = require("ws");
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const BASE = args.base;
+const PK = args.pk;
+const SK = args.sk;
+const PID = args.pid;
+const USERS = Number(args.users ?? 1000);
+const SUBSCRIBERS = Number(args.subscribers ?? 200);
+const SECONDS = Number(args.seconds ?? 300);
+const TIMEOUT_MS = Number(args.timeout ?? 30000);
+const MIX = Object.fromEntries(
+  (args.mix ?? "read=35,update=20,list=15,refresh=15,signup=8,login=7").split(",").map((kv) => {
+    const [k, v] = kv.split("=");
+    return [k, Number(v)];
+  }),
+);
+// Updates carry up to PAD characters more (faults: rows that need new pages).
+const PAD = Number(args.pad ?? 0);
+const PASSWORD = "soak passphrase 42";
+const RUN = Date.now().toString(36);
+
+// ------------------------------------------------------------------ metrics
+const stats = {};
+const stat = (kind) => (stats[kind] ??= { count: 0, s5xx: 0, errors: 0, ms: [], samples: [] });
+let second = { ok: 0, failed: 0, events: 0, statuses: {} };
+const timeline = [];
+
+function record(kind, ms, status, ok, detail) {
+  const s = stat(kind);
+  s.count++;
+  s.ms.push(ms);
+  if (status >= 500) s.s5xx++;
+  if (!ok) {
+    s.errors++;
+    if (s.samples.length < 5) s.samples.push(detail);
+  }
+  if (ok) second.ok++;
+  else second.failed++;
+  second.statuses[status] = (second.statuses[status] ?? 0) + 1;
+}
+
+function pct(sorted, p) {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function proc() {
+  if (!PID) return null;
+  const status = readFileSync(`/proc/${PID}/status`, "utf8");
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+  return { rss_mib: Math.round(rss / 102.4) / 10, fds: readdirSync(`/proc/${PID}/fd`).length };
+}
+
+// ----------------------------------------------------------------- requests
+async function call(kind, path, { key, token, body, method = "POST" }, check) {
+  const headers = { "content-type": "application/json" };
+  if (key) headers["x-api-key"] = key;
+  if (token) headers.authorization = `Bearer ${token}`;
+  const t0 = performance.now();
+  let status = 0;
+  try {
+    const res = await fetch(BASE + path, {
+      method,
+      headers,
+      body: body && JSON.stringify(body),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    status = res.status;
+    const text = await res.text();
+    const ms = performance.now() - t0;
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    const problem = status >= 400 ? `${status} ${text.slice(0, 160)}` : check(json);
+    record(kind, ms, status, !problem, problem);
+    return problem ? null : json;
+  } catch (e) {
+    record(kind, performance.now() - t0, status, false, `${e.name}: ${e.message}`);
+    return null;
+  }
+}
+
+const gql = (kind, query, variables, auth, pick) =>
+  call(kind, "/graphql", { ...auth, body: { query, variables } }, (j) =>
+    !j ? "not JSON" : j.errors ? JSON.stringify(j.errors).slice(0, 160) : pick(j.data) === undefined ? "no data" : null,
+  ).then((j) => (j ? pick(j.data) : null));
+
+const acknowledged = [];
+
+async function signUp(email) {
+  const r = await gql(
+    "signup",
+    "mutation($i: SignUpInput!) { signUp(input: $i) { token refreshToken user { id } } }",
+    { i: { email, password: PASSWORD, data: { run: RUN } } },
+    { key: PK },
+    (d) => d?.signUp,
+  );
+  if (r) acknowledged.push(email);
+  return r;
+}
+
+const ops = {
+  async read(u) {
+    if (Math.random() < 0.5) {
+      await gql("read", "{ me { id email data updatedAt } }", {}, { token: u.token }, (d) => d?.me?.id);
+    } else {
+      await call("read", "/api/userAuth/me", { method: "GET", key: PK, token: u.token }, (j) =>
+        j?._id ? null : JSON.stringify(j).slice(0, 160),
+      );
+    }
+  },
+  async update(u) {
+    u.n = (u.n ?? 0) + 1;
+    await gql(
+      "update",
+      "mutation($i: UpdateMeInput!) { updateMe(input: $i) { id } }",
+      { i: { data: { n: u.n, city: ["Oslo", "Lima", "Pune"][u.n % 3], ...(PAD && { pad: "x".repeat(Math.floor(Math.random() * PAD)) }) } } },
+      { token: u.token },
+      (d) => d?.updateMe?.id,
+    );
+  },
+  async list() {
+    await gql(
+      "list",
+      `{ users(where: {field: "city", value: "Oslo"}, orderBy: [{field: "createdAt", direction: DESC}], first: 20) { edges { node { id email } } pageInfo { hasNextPage } } }`,
+      {},
+      { key: SK },
+      (d) => d?.users?.edges,
+    );
+  },
+  async refresh(u) {
+    const r = await gql(
+      "refresh",
+      "mutation($r: String!) { refreshToken(refreshToken: $r) { token refreshToken } }",
+      { r: u.refresh },
+      {},
+      (d) => d?.refreshToken,
+    );
+    if (r) Object.assign(u, { token: r.token, refresh: r.refreshToken });
+  },
+  async signup() {
+    await signUp(`soak-${RUN}-${Math.random().toString(36).slice(2)}@example.com`);
+  },
+  async login(u) {
+    await gql(
+      "login",
+      "mutation($i: LogInInput!) { logIn(input: $i) { token } }",
+      { i: { email: u.email, password: PASSWORD } },
+      { key: PK },
+      (d) => d?.logIn?.token,
+    );
+  },
+};
+const weights = Object.entries(MIX).filter(([k, w]) => ops[k] && w > 0);
+const total = weights.reduce((s, [, w]) => s + w, 0);
+// Sign-ups and log-ins (argon2id) are paced: at most HASH_RATE a second
+// together. Virtual users loop without pause, so unpaced they would all end
+// up queued behind the password hasher (1,000 in line at ~35 hashes a second
+// on this machine is a 30 s wait), which measures the queue, not the server.
+// A user whose pick finds no token left this second reads instead.
+const HASH_RATE = Number(args["hash-rate"] ?? 20);
+let hashTokens = HASH_RATE;
+setInterval(() => (hashTokens = HASH_RATE), 1000).unref();
+function pick() {
+  let r = Math.random() * total;
+  let kind = weights[0][0];
+  for (const [k, w] of weights) {
+    if ((r -= w) < 0) {
+      kind = k;
+      break;
+    }
+  }
+  if (kind === "signup" || kind === "login") {
+    if (hashTokens <= 0) return "read";
+    hashTokens--;
+  }
+  return kind;
+}
+
+// -------------------------------------------------------------------- setup
+async function pool(n, width, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+const users = [];
+const setupStarted = performance.now();
+await pool(USERS, 32, async (i) => {
+  const email = `vu-${RUN}-${i}@example.com`;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const r = await signUp(email);
+    if (r) return void (users[i] = { email, token: r.token, refresh: r.refreshToken });
+    if (acknowledged.includes(email)) break;
+    await new Promise((ok) => setTimeout(ok, 500));
+  }
+  throw new Error(`could not sign up ${email}`);
+});
+const setupSeconds = (performance.now() - setupStarted) / 1000;
+for (const s of Object.values(stats)) Object.assign(s, { count: 0, s5xx: 0, errors: 0, ms: [], samples: [] });
+
+// Subscribers: user i's own profile changes, on graphql-ws.
+let events = 0;
+let subscribeErrors = 0;
+// `--ws-base` puts them on another instance of the same database: their
+// events then arrive through PostgreSQL's LISTEN/NOTIFY.
+const wsUrl = (args["ws-base"] ?? BASE).replace(/^http/, "ws") + "/graphql/ws";
+const subscribers = users.slice(0, SUBSCRIBERS).map((u) => {
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: () => ({ authorization: `Bearer ${u.token}` }),
+    retryAttempts: 1000,
+    shouldRetry: () => true,
+    retryWait: () => new Promise((ok) => setTimeout(ok, 500)),
+    lazy: false,
+  });
+  client.subscribe(
+    { query: "subscription { userChanged { id updatedAt } }" },
+    {
+      next: () => {
+        events++;
+        second.events++;
+      },
+      error: () => subscribeErrors++,
+      complete: () => {},
+    },
+  );
+  return client;
+});
+await new Promise((ok) => setTimeout(ok, 3000));
+
+// ---------------------------------------------------------------------- run
+const start = proc();
+const maxima = { ...start };
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const deadline = Date.now() + SECONDS * 1000;
+const ticker = setInterval(() => {
+  const p = proc();
+  if (p) for (const k of Object.keys(p)) maxima[k] = Math.max(maxima[k], p[k]);
+  if (args.timeline) {
+    timeline.push({ t: Math.round((performance.now() - t0) / 1000), at: Date.now(), ...second });
+    process.stderr.write(`${JSON.stringify(timeline.at(-1))}\n`);
+  }
+  second = { ok: 0, failed: 0, events: 0, statuses: {} };
+}, 1000);
+await Promise.all(
+  users.map(async (u) => {
+    while (Date.now() < deadline) await ops[pick()](u);
+  }),
+);
+clearInterval(ticker);
+const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+await new Promise((ok) => setTimeout(ok, 2000));
+const end = proc();
+for (const c of subscribers) await c.dispose();
+
+// ------------------------------------------------------------------- verify
+// Every e-mail whose sign-up was answered with a token, read back with the
+// secret key, 100 at a time.
+let missing = 0;
+for (let i = 0; i < acknowledged.length; i += 100) {
+  const chunk = acknowledged.slice(i, i + 100);
+  let found = null;
+  for (let attempt = 0; attempt < 10 && found === null; attempt++) {
+    found = await gql(
+      "verify",
+      "query($w: UserWhere!) { users(where: $w, first: 100) { totalCount } }",
+      { w: { field: "email", op: "IN", value: chunk } },
+      { key: SK },
+      (d) => d?.users?.totalCount,
+    );
+    if (found === null) await new Promise((ok) => setTimeout(ok, 1000));
+  }
+  missing += chunk.length - (found ?? 0);
+}
+
+const kinds = {};
+for (const [kind, s] of Object.entries(stats)) {
+  const sorted = s.ms.sort((a, b) => a - b);
+  kinds[kind] = {
+    count: s.count,
+    per_sec: Math.round(s.count / wall),
+    s5xx: s.s5xx,
+    errors: s.errors,
+    p50_ms: Math.round(pct(sorted, 50)),
+    p99_ms: Math.round(pct(sorted, 99)),
+    max_ms: Math.round(sorted.at(-1) ?? 0),
+    samples: s.samples,
+  };
+}
+const report = {
+  users: USERS,
+  subscribers: SUBSCRIBERS,
+  seconds: Math.round(wall),
+  setup_seconds: Math.round(setupSeconds),
+  kinds,
+  requests: Object.values(kinds).reduce((s, k) => s + (k.count ?? 0), 0),
+  s5xx: Object.values(kinds).reduce((s, k) => s + k.s5xx, 0),
+  errors: Object.values(kinds).reduce((s, k) => s + k.errors, 0),
+  events,
+  subscribe_errors: subscribeErrors,
+  server: { start, end, max: maxima },
+  acknowledged_signups: acknowledged.length,
+  missing_signups: missing,
+  generator_cpu_percent_of_one_core: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100),
+  timeline: args.timeline ? timeline : undefined,
+};
+const text = JSON.stringify(report, null, 1);
+if (args.out) writeFileSync(args.out, text);
+console.log(text);
+process.exit(0);
