@@ -168,6 +168,12 @@ impl PasswordService {
             .send(Box::new(move |memory| {
                 let started = Instant::now();
                 metrics.hash_started(started - queued);
+                // The request gave up while the job waited (its client went
+                // away): nobody is left to answer, so the job is not worth
+                // a worker's time while the queue is long.
+                if tx.is_closed() {
+                    return;
+                }
                 let done = job(memory);
                 metrics.hash_done(started.elapsed());
                 let _ = tx.send(done);
@@ -226,6 +232,36 @@ impl PasswordService {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_job_whose_request_gave_up_while_it_waited_is_skipped() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let service = PasswordService::new(1, Metrics::new()).unwrap();
+        // The only worker is busy until released.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, on_start) = oneshot::channel::<()>();
+        let busy = tokio::spawn({
+            let service = service.clone();
+            let job = move |_: &mut Vec<Block>| {
+                let _ = started.send(());
+                released.recv().is_ok()
+            };
+            async move { service.run(job).await }
+        });
+        on_start.await.unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let abandoned = service.run(move |_| flag.store(true, Ordering::SeqCst));
+        // Queued, then given up on (a request future dropped by a disconnect).
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(100), abandoned).await;
+        assert!(waited.is_err(), "the worker was busy");
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
+        // The worker takes jobs in order: once a later one is done, the
+        // abandoned one was taken and skipped.
+        service.run(|_| ()).await.unwrap();
+        assert!(!ran.load(Ordering::SeqCst));
+    }
+
     use super::*;
 
     #[tokio::test]
