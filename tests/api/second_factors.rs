@@ -356,6 +356,8 @@ async fn disabling_needs_the_password_and_ends_other_sessions() {
     assert_eq!(ok["data"]["disableSecondFactor"], true, "{ok}");
     let plain = gql_log_in(&app, "ann@example.com").await;
     assert!(plain["token"].is_string(), "{plain}");
+    // The notices go out through the outbox's worker.
+    app.mail_delivered().await;
     let subjects: Vec<String> = app
         .outbox
         .lock()
