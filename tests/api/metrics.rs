@@ -158,6 +158,25 @@ async fn counters_move_with_requests_and_routes_are_templates() {
     assert!(samples.contains_key("authgraph_mail_outbox_pending"));
 }
 
+/// No account enumeration by timing: a failed log-in costs one argon2id
+/// verification whether the email exists or not (unknown emails are checked
+/// against a dummy hash). Counted by the hashing workers, not timed, so load
+/// from tests running alongside cannot make it fail or pass.
+#[tokio::test]
+async fn unknown_emails_cost_one_password_verification_like_known_ones() {
+    let app = spawn_with_metrics().await;
+    app.user("dave@example.com").await;
+    let hashed = "authgraph_password_hash_duration_seconds_count";
+    let mut counts = Vec::new();
+    for email in ["dave@example.com", "nobody@example.com", "DAVE@example.com"] {
+        let before = value(&app.scrape().await, hashed);
+        let res = app.log_in(email, "not the password").await;
+        assert_eq!(error_code(&res), Some("INVALID_CREDENTIALS"), "{email}");
+        counts.push(value(&app.scrape().await, hashed) - before);
+    }
+    assert_eq!(counts, [1.0, 1.0, 1.0]);
+}
+
 #[tokio::test]
 async fn realtime_streams_and_their_subscriptions_are_gauged() {
     let app = spawn_with_metrics().await;
