@@ -25,6 +25,12 @@ async fn mail(app: &TestApp, n: usize) -> authgraph::mail::Mail {
     panic!("mail {n} was not sent");
 }
 
+/// The token of the `n`th mail.
+async fn mailed_token(app: &TestApp, n: usize) -> String {
+    let body = mail(app, n).await.body;
+    after(&body, "Token, for apps that ask for it:").to_owned()
+}
+
 fn after<'a>(body: &'a str, label: &str) -> &'a str {
     let start = body
         .find(label)
@@ -684,4 +690,93 @@ async fn a_mailed_sign_in_code_logs_in_once_and_unknown_emails_get_an_id_too() {
         res["data"]["logInWithCode"]["user"]["email"], "ann@example.com",
         "{res}"
     );
+}
+
+#[tokio::test]
+async fn a_pocketbase_token_of_one_auth_collection_is_refused_at_another_collections_url() {
+    let app = app().await;
+    let file = "[project]\nslug = 'default'\n[[collections]]\nname = 'users'\n[[collections]]\nname = 'staff'\n";
+    let plan = authgraph::domain::apply::parse(file).unwrap();
+    authgraph::domain::apply::apply_with(&app.services, &plan)
+        .await
+        .unwrap();
+    app.services.catalog.clear();
+    let pb = |collection: &str, path: &str, bearer: Option<&str>, body: serde_json::Value| {
+        let mut req = app
+            .rest(
+                Method::POST,
+                &format!("/api/collections/{collection}/{path}"),
+            )
+            .json(&body);
+        if let Some(t) = bearer {
+            req = req.header("authorization", t);
+        }
+        req.reply()
+    };
+    let sam = json!({"email": "sam@example.com", "password": PW, "passwordConfirm": PW});
+    let made = pb("staff", "records", None, sam).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+
+    // Each token mailed for `staff` is refused at `users`, in PocketBase's
+    // validation shape, and still works at `staff` afterwards.
+    let email = json!({"email": "sam@example.com"});
+    let sent = pb("staff", "request-verification", None, email.clone()).await;
+    assert_eq!(sent.status, 204, "{:?}", sent.body);
+    let verify = json!({"token": mailed_token(&app, 1).await});
+    let sent = pb("staff", "request-password-reset", None, email).await;
+    assert_eq!(sent.status, 204, "{:?}", sent.body);
+    let reset = json!({"token": mailed_token(&app, 2).await, "password": NEW_PW, "passwordConfirm": NEW_PW});
+    let auth = pb(
+        "staff",
+        "auth-with-password",
+        None,
+        json!({"identity": "sam@example.com", "password": PW}),
+    )
+    .await;
+    let bearer = auth.body["token"].as_str().unwrap().to_owned();
+    let new_email = json!({"newEmail": "sam.new@example.com"});
+    let sent = pb("staff", "request-email-change", Some(&bearer), new_email).await;
+    assert_eq!(sent.status, 204, "{:?}", sent.body);
+    let change = json!({"token": mailed_token(&app, 3).await, "password": PW});
+    for (path, body) in [
+        ("confirm-verification", &verify),
+        ("confirm-password-reset", &reset),
+        ("confirm-email-change", &change),
+    ] {
+        let wrong = pb("users", path, None, body.clone()).await;
+        assert_eq!(wrong.status, 400, "{path}: {:?}", wrong.body);
+        assert_eq!(wrong.body["status"], 400, "{path}: {:?}", wrong.body);
+        assert!(
+            wrong.body["data"]["token"]["code"].is_string(),
+            "{path}: {:?}",
+            wrong.body
+        );
+    }
+    let record = |auth: &crate::helpers::Reply| auth.body["record"].clone();
+    let still = pb(
+        "staff",
+        "auth-with-password",
+        None,
+        json!({"identity": "sam@example.com", "password": PW}),
+    )
+    .await;
+    assert_eq!(
+        still.status, 200,
+        "the reset was not applied: {:?}",
+        still.body
+    );
+    assert_eq!(record(&still)["verified"], false);
+    assert_eq!(record(&still)["email"], "sam@example.com");
+    for (path, body) in [
+        ("confirm-verification", &verify),
+        ("confirm-email-change", &change),
+        ("confirm-password-reset", &reset),
+    ] {
+        let right = pb("staff", path, None, body.clone()).await;
+        assert_eq!(right.status, 204, "{path}: {:?}", right.body);
+    }
+    let new_pw = json!({"identity": "sam.new@example.com", "password": NEW_PW});
+    let moved = pb("staff", "auth-with-password", None, new_pw).await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(record(&moved)["verified"], true);
 }

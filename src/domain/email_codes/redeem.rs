@@ -35,13 +35,16 @@ async fn redeem(
     enabled(svc, purpose)?;
     count_address(svc, client).await?;
     let now = Utc::now().timestamp();
-    let (code_id, user_id, payload) = match proof {
-        Proof::Token(token) => {
+    let (code_id, user_id, payload, in_collection) = match proof {
+        Proof::Token {
+            token,
+            collection: in_url,
+        } => {
             let hash = svc.codes.hash("token", token);
             let live = codes::live(&svc.db, Key::TokenHash(&hash), purpose.key(), now)
                 .await?
                 .ok_or_else(invalid)?;
-            (live.id, live.user_id, live.payload)
+            (live.id, live.user_id, live.payload, in_url)
         }
         Proof::Code {
             collection: name,
@@ -58,13 +61,19 @@ async fn redeem(
             if !guess(svc, &live, code).await? {
                 return Err(invalid());
             }
-            (live.id, user.id, live.payload)
+            (live.id, user.id, live.payload, None)
         }
     };
     // A token of another project is not ours.
     let user = query::get(&svc.db, &project.id, &user_id)
         .await
         .map_err(|_| invalid())?;
+    if in_collection.is_some_and(|id| id != user.collection_id) {
+        return Err(AppError::validation(
+            "token",
+            "The provided token is for different auth collection.",
+        ));
+    }
     Ok(Found {
         id: code_id,
         user,
@@ -114,16 +123,17 @@ pub async fn verify_email(
 }
 
 /// Moves the account to the address an email-change mail went to, with the
-/// token from it and the account's password. The old address is told.
+/// token from it (the doors take no code for this) and the account's
+/// password. The old address is told.
 pub async fn confirm_email_change(
     svc: &Services,
     project: &Project,
-    token: &str,
+    proof: Proof<'_>,
     password: &str,
     client: &ClientInfo,
 ) -> AppResult<User> {
     let purpose = Purpose::EmailChange;
-    let found = redeem(svc, project, Proof::Token(token), purpose, client).await?;
+    let found = redeem(svc, project, proof, purpose, client).await?;
     let new_email = found.payload.clone().ok_or_else(invalid)?;
     if !account::verify_password(svc, &found.user, password).await? {
         return Err(AppError::validation(

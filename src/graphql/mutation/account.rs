@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, Result};
 
 use super::AccountMutation;
 use super::call::{as_user, done, in_project, tokens};
-use crate::domain::email_codes;
+use crate::domain::email_codes::{self, Proof};
 use crate::domain::users::{self, ChangePasswordRequest, TokenLifetime};
 use crate::graphql::errors::GqlResult;
 use crate::graphql::types::{AuthPayload, ChangePasswordInput, UpdateMeInput, UserObject};
@@ -39,7 +39,11 @@ impl AccountMutation {
     ) -> Result<bool> {
         let (svc, project, client) = in_project(ctx)?;
         done(email_codes::confirm_email_change(
-            svc, project, &token, &password, client,
+            svc,
+            project,
+            Proof::token(&token),
+            &password,
+            client,
         ))
         .await
     }

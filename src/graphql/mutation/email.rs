@@ -13,7 +13,7 @@ use crate::graphql::types::{MailProofInput, ResetPasswordInput, VerifyEmailInput
 /// A token, or an email address (in `collection`) and a six-digit code.
 fn proof<'a>(input: &'a MailProofInput, collection: &'a Option<String>) -> AppResult<Proof<'a>> {
     match (&input.token, &input.email, &input.code) {
-        (Some(token), None, None) => Ok(Proof::Token(token)),
+        (Some(token), None, None) => Ok(Proof::token(token)),
         (None, Some(email), Some(code)) => Ok(Proof::Code {
             collection: collection.as_deref(),
             email,

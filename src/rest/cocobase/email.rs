@@ -49,7 +49,7 @@ pub async fn verify_email(
         "verify" => {
             let token = string_field(&body, "token")?;
             let project = caller.project()?;
-            email_codes::verify_email(svc, project, Proof::Token(&token), &caller.client).await?;
+            email_codes::verify_email(svc, project, Proof::token(&token), &caller.client).await?;
             Ok(Json(json!({"message": "Email verified successfully"})))
         }
         _ => Err(AppError::NotFound("action").into()),

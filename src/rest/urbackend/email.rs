@@ -27,7 +27,7 @@ impl ProofBody {
 
     fn proof(&self) -> Proof<'_> {
         match self {
-            ProofBody::Token(token) => Proof::Token(token),
+            ProofBody::Token(token) => Proof::token(token),
             ProofBody::Code { email, otp } => Proof::Code {
                 collection: None,
                 email,
