@@ -5,24 +5,13 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{RECORD_MAIL, ReplyExt, TestApp, error_code};
+use crate::helpers::{ReplyExt, TestApp, error_code, mail};
 
 const PW: &str = "correct horse battery";
 const NEW_PW: &str = "a brand new password";
 
 async fn app() -> TestApp {
-    TestApp::spawn_custom(None, |c| c.smtp_url = RECORD_MAIL.into()).await
-}
-
-/// Waits for the `n`th mail (sending runs in the background).
-async fn mail(app: &TestApp, n: usize) -> authgraph::mail::Mail {
-    for _ in 0..200 {
-        if let Some(m) = app.outbox.lock().unwrap().get(n - 1) {
-            return m.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("mail {n} was not sent");
+    TestApp::spawn_mailing(|_| {}).await
 }
 
 /// The token of the `n`th mail.
@@ -209,8 +198,7 @@ async fn six_digit_codes_work_once_and_die_after_five_wrong_guesses() {
 
 #[tokio::test]
 async fn a_newer_request_replaces_the_older_code_and_lifts_a_lockout() {
-    let app = TestApp::spawn_custom(None, |c| {
-        c.smtp_url = RECORD_MAIL.into();
+    let app = TestApp::spawn_mailing(|c| {
         c.lockout_failures = 2;
         c.lockout_secs = 600;
     })
