@@ -4,6 +4,7 @@ use chrono::Utc;
 use super::purpose::*;
 use crate::domain::audit::{self, Kind};
 use crate::domain::client::ClientInfo;
+use crate::domain::collections::Collection;
 use crate::domain::notices;
 use crate::domain::passwords::check_policy;
 use crate::domain::projects::Project;
@@ -19,6 +20,8 @@ use crate::store::codes::{self, Key};
 struct Found {
     id: String,
     user: User,
+    /// The user's collection.
+    collection: Collection,
     payload: Option<String>,
 }
 
@@ -74,9 +77,11 @@ async fn redeem(
             "The provided token is for different auth collection.",
         ));
     }
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
     Ok(Found {
         id: code_id,
         user,
+        collection,
         payload,
     })
 }
@@ -89,51 +94,53 @@ async fn spend(svc: &Services, code_id: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Sets a new password with a token or code from a reset mail.
-pub async fn reset_password(
-    svc: &Services,
-    project: &Project,
-    proof: Proof<'_>,
-    new_password: &str,
-    client: &ClientInfo,
-) -> AppResult<User> {
-    let purpose = Purpose::PasswordReset;
-    let found = redeem(svc, project, proof, purpose, client).await?;
-    // Checked before the code is spent: a password the policy refuses can be retried.
-    let collection = svc
-        .catalog
-        .collection(&svc.db, &found.user.collection_id)
-        .await?;
-    check_policy(new_password, collection.settings.min_password_length)?;
-    spend(svc, &found.id).await?;
-    account::reset_password(svc, &found.user.id, new_password).await
+/// What a mailed token or code confirms, done once it is found and checked.
+pub enum Confirmation<'a> {
+    /// Sets a new password (from a reset mail).
+    ResetPassword { new_password: &'a str },
+    /// Marks the email verified (from a verification mail).
+    VerifyEmail,
+    /// Moves the account to the address an email-change mail went to; needs
+    /// the account's `password`. The old address is told.
+    ChangeEmail { password: &'a str },
 }
 
-/// Marks the email verified with a token or code from a verification mail.
-pub async fn verify_email(
-    svc: &Services,
-    project: &Project,
-    proof: Proof<'_>,
-    client: &ClientInfo,
-) -> AppResult<User> {
-    let purpose = Purpose::Verification;
-    let found = redeem(svc, project, proof, purpose, client).await?;
-    spend(svc, &found.id).await?;
-    account::mark_verified(svc, &found.user.id).await
+impl Confirmation<'_> {
+    fn purpose(&self) -> Purpose {
+        match self {
+            Confirmation::ResetPassword { .. } => Purpose::PasswordReset,
+            Confirmation::VerifyEmail => Purpose::Verification,
+            Confirmation::ChangeEmail { .. } => Purpose::EmailChange,
+        }
+    }
 }
 
-/// Moves the account to the address an email-change mail went to, with the
-/// token from it (the doors take no code for this) and the account's
-/// password. The old address is told.
-pub async fn confirm_email_change(
+/// Confirms `what` with a token or code from its mail: the code is found,
+/// checked and spent (once: a refused password or a taken address leaves it
+/// to retry), then what it was for is done.
+pub async fn confirm(
     svc: &Services,
     project: &Project,
     proof: Proof<'_>,
-    password: &str,
+    what: Confirmation<'_>,
     client: &ClientInfo,
 ) -> AppResult<User> {
-    let purpose = Purpose::EmailChange;
-    let found = redeem(svc, project, proof, purpose, client).await?;
+    let found = redeem(svc, project, proof, what.purpose(), client).await?;
+    match what {
+        Confirmation::ResetPassword { new_password } => {
+            check_policy(new_password, found.collection.settings.min_password_length)?;
+            spend(svc, &found.id).await?;
+            account::reset_password(svc, &found.user.id, new_password).await
+        }
+        Confirmation::VerifyEmail => {
+            spend(svc, &found.id).await?;
+            account::mark_verified(svc, &found.user.id).await
+        }
+        Confirmation::ChangeEmail { password } => change_email(svc, found, password).await,
+    }
+}
+
+async fn change_email(svc: &Services, found: Found, password: &str) -> AppResult<User> {
     let new_email = found.payload.clone().ok_or_else(invalid)?;
     if !account::verify_password(svc, &found.user, password).await? {
         return Err(AppError::validation(
@@ -143,11 +150,7 @@ pub async fn confirm_email_change(
     }
     // A taken address fails before the token is spent (the unique index
     // still decides a race).
-    let collection = svc
-        .catalog
-        .collection(&svc.db, &found.user.collection_id)
-        .await?;
-    if query::find_by_email(&svc.db, &collection, &new_email)
+    if query::find_by_email(&svc.db, &found.collection, &new_email)
         .await?
         .is_some()
     {

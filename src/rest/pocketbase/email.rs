@@ -8,7 +8,7 @@ use super::call::{PbBody, PbColl, Reply, Result, blank, confirm_password, requir
 use super::doc::Errors;
 use super::mfa::{mfa_id, outcome_reply};
 use crate::domain::collections::Collection;
-use crate::domain::email_codes::{self, Proof, Purpose};
+use crate::domain::email_codes::{self, Confirmation, Proof, Purpose};
 use crate::domain::users::TokenLifetime;
 use crate::error::AppError;
 
@@ -26,6 +26,13 @@ fn token_in<'a>(body: &'a PbBody, coll: &'a Collection) -> Result<Proof<'a>> {
         token: required(body, "token")?,
         collection: Some(&coll.id),
     })
+}
+
+/// Confirms `what` with `proof` → `204`.
+async fn confirmed(call: &PbColl, proof: Proof<'_>, what: Confirmation<'_>) -> Result<StatusCode> {
+    let (svc, caller) = (call.services(), &call.caller);
+    email_codes::confirm(svc, caller.project()?, proof, what, &caller.client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `{email}` → `{otpId}`, an id whether or not a code was sent.
@@ -92,10 +99,7 @@ pub async fn request_verification(call: PbColl, body: PbBody) -> Result<StatusCo
     responses((status = 204, description = "Verified", body = Object), Errors<400, 403, 429>))]
 pub async fn confirm_verification(call: PbColl, body: PbBody) -> Result<StatusCode> {
     let coll = collection(&call, Purpose::Verification).await?;
-    let proof = token_in(&body, &coll)?;
-    let (svc, caller) = (call.services(), &call.caller);
-    email_codes::verify_email(svc, caller.project()?, proof, &caller.client).await?;
-    Ok(StatusCode::NO_CONTENT)
+    confirmed(&call, token_in(&body, &coll)?, Confirmation::VerifyEmail).await
 }
 
 /// The signed-in user's `{newEmail}` → `204`; the new address gets the token.
@@ -121,10 +125,7 @@ pub async fn request_email_change(call: PbColl, body: PbBody) -> Result<StatusCo
 pub async fn confirm_email_change(call: PbColl, body: PbBody) -> Result<StatusCode> {
     let coll = collection(&call, Purpose::EmailChange).await?;
     let (proof, password) = (token_in(&body, &coll)?, required(&body, "password")?);
-    let (svc, caller) = (call.services(), &call.caller);
-    let (project, client) = (caller.project()?, &caller.client);
-    email_codes::confirm_email_change(svc, project, proof, password, client).await?;
-    Ok(StatusCode::NO_CONTENT)
+    confirmed(&call, proof, Confirmation::ChangeEmail { password }).await
 }
 
 /// `{token, password, passwordConfirm}` → `204`.
@@ -135,8 +136,8 @@ pub async fn confirm_password_reset(call: PbColl, body: PbBody) -> Result<Status
     let coll = collection(&call, Purpose::PasswordReset).await?;
     let proof = token_in(&body, &coll)?;
     let password = confirm_password(&body)?.ok_or_else(|| blank("password"))?;
-    let (svc, caller) = (call.services(), &call.caller);
-    let (project, client) = (caller.project()?, &caller.client);
-    email_codes::reset_password(svc, project, proof, &password, client).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let what = Confirmation::ResetPassword {
+        new_password: &password,
+    };
+    confirmed(&call, proof, what).await
 }
