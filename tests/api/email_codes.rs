@@ -714,23 +714,20 @@ async fn a_pocketbase_token_of_one_auth_collection_is_refused_at_another_collect
     let sent = pb("staff", "request-password-reset", None, email).await;
     assert_eq!(sent.status, 204, "{:?}", sent.body);
     let reset = json!({"token": mailed_token(&app, 2).await, "password": NEW_PW, "passwordConfirm": NEW_PW});
-    let auth = pb(
-        "staff",
-        "auth-with-password",
-        None,
-        json!({"identity": "sam@example.com", "password": PW}),
-    )
-    .await;
+    let log_in = json!({"identity": "sam@example.com", "password": PW});
+    let auth = pb("staff", "auth-with-password", None, log_in.clone()).await;
     let bearer = auth.body["token"].as_str().unwrap().to_owned();
     let new_email = json!({"newEmail": "sam.new@example.com"});
     let sent = pb("staff", "request-email-change", Some(&bearer), new_email).await;
     assert_eq!(sent.status, 204, "{:?}", sent.body);
     let change = json!({"token": mailed_token(&app, 3).await, "password": PW});
-    for (path, body) in [
-        ("confirm-verification", &verify),
-        ("confirm-password-reset", &reset),
-        ("confirm-email-change", &change),
-    ] {
+    // In this order at `staff` below: the email change needs the old password.
+    let confirmations = [
+        ("confirm-verification", verify),
+        ("confirm-email-change", change),
+        ("confirm-password-reset", reset),
+    ];
+    for (path, body) in &confirmations {
         let wrong = pb("users", path, None, body.clone()).await;
         assert_eq!(wrong.status, 400, "{path}: {:?}", wrong.body);
         assert_eq!(wrong.body["status"], 400, "{path}: {:?}", wrong.body);
@@ -741,13 +738,7 @@ async fn a_pocketbase_token_of_one_auth_collection_is_refused_at_another_collect
         );
     }
     let record = |auth: &crate::helpers::Reply| auth.body["record"].clone();
-    let still = pb(
-        "staff",
-        "auth-with-password",
-        None,
-        json!({"identity": "sam@example.com", "password": PW}),
-    )
-    .await;
+    let still = pb("staff", "auth-with-password", None, log_in).await;
     assert_eq!(
         still.status, 200,
         "the reset was not applied: {:?}",
@@ -755,11 +746,7 @@ async fn a_pocketbase_token_of_one_auth_collection_is_refused_at_another_collect
     );
     assert_eq!(record(&still)["verified"], false);
     assert_eq!(record(&still)["email"], "sam@example.com");
-    for (path, body) in [
-        ("confirm-verification", &verify),
-        ("confirm-email-change", &change),
-        ("confirm-password-reset", &reset),
-    ] {
+    for (path, body) in &confirmations {
         let right = pb("staff", path, None, body.clone()).await;
         assert_eq!(right.status, 204, "{path}: {:?}", right.body);
     }
