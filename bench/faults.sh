@@ -117,11 +117,12 @@ pg_fault() {
   # The subscribers' server first, then the loaded one.
   start_server "$url"
   OTHER_PID="$SERVER_PID"; local other_dir="$SERVER_DIR" ws_base="$BASE"
+  # The first server printed the keys (start_server read them); the second
+  # finds the project and prints none.
+  local pk="$PK" sk="$SK"
   SERVER_PID=""; SERVER_DIR=""
   start_server "$url"
-  # The first server printed the keys; the second found the project.
-  PK="$(sed -n 's/^ *publishable key: *\([^[:space:]]*\).*$/\1/p' "$other_dir/out")"
-  SK="$(sed -n 's/^ *secret key: *\([^[:space:]]*\).*$/\1/p' "$other_dir/out")"
+  PK="$pk"; SK="$sk"
   load postgres --ws-base "$ws_base"
   local down up
   down="$(now_ms)"; "${pg[@]}" -m fast stop >/dev/null

@@ -49,15 +49,21 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// The token of `Authorization: Bearer <t>` (the scheme in any case).
+    pub fn bearer_token(&self) -> Option<&str> {
+        let raw = self.authorization.as_deref()?.trim();
+        match raw.get(..7) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => Some(raw[7..].trim()),
+            _ => None,
+        }
+    }
+
+    /// The presented token: `Bearer <t>`, or the raw token (PocketBase
+    /// sends it bare).
     fn bearer(&self) -> Option<&str> {
         let raw = self.authorization.as_deref()?.trim();
-        // `Bearer <t>` in any case, or the raw token (PocketBase sends it bare).
-        let token = match raw.get(..7) {
-            Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => &raw[7..],
-            _ => raw,
-        }
-        .trim();
-        (!token.is_empty()).then_some(token)
+        self.bearer_token()
+            .or_else(|| (!raw.is_empty()).then_some(raw))
     }
 }
 

@@ -6,18 +6,16 @@ use axum::body::Body as AxBody;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::domain::files::serve::Object;
 use crate::error::AppResult;
 use crate::files::FileStore;
 
 /// What the response says about the file.
 pub struct Served<'a> {
-    pub storage_key: &'a str,
+    /// The bytes: the file, or one of its thumbnails.
+    pub object: &'a Object,
     /// The stored name (the server's, `[a-z0-9_.]`).
     pub name: &'a str,
-    pub content_type: &'a str,
-    pub size: u64,
-    /// Stable for the object (keys are never reused, objects never rewritten).
-    pub etag: String,
     /// `?download=1`: save rather than show.
     pub download: bool,
     /// Protected files are not kept by shared caches.
@@ -27,7 +25,9 @@ pub struct Served<'a> {
 /// The response for a GET of the file, honouring `If-None-Match` and `Range`.
 pub async fn respond(store: &FileStore, f: &Served<'_>, req: &HeaderMap) -> AppResult<Response> {
     let mut headers = HeaderMap::new();
-    let etag = format!("\"{}\"", f.etag);
+    let object = f.object;
+    let content_type = object.content_type.as_str();
+    let etag = format!("\"{}\"", object.etag);
     headers.insert(header::ETAG, value(&etag));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(
@@ -42,8 +42,8 @@ pub async fn respond(store: &FileStore, f: &Served<'_>, req: &HeaderMap) -> AppR
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    let active = !(f.content_type.starts_with("image/") && f.content_type != "image/svg+xml")
-        && f.content_type != "application/pdf";
+    let active = !(content_type.starts_with("image/") && content_type != "image/svg+xml")
+        && content_type != "application/pdf";
     if active {
         // Shown on our origin, SVG or HTML could run script: a sandbox and
         // no sources make it inert.
@@ -52,7 +52,7 @@ pub async fn respond(store: &FileStore, f: &Served<'_>, req: &HeaderMap) -> AppR
             HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
         );
     }
-    let inline = !f.download && f.content_type != "text/html";
+    let inline = !f.download && content_type != "text/html";
     let safe_name: String = f
         .name
         .chars()
@@ -65,7 +65,7 @@ pub async fn respond(store: &FileStore, f: &Served<'_>, req: &HeaderMap) -> AppR
     headers.insert(header::CONTENT_DISPOSITION, value(&disposition));
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(f.content_type)
+        HeaderValue::from_str(content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     if if_none_match(req, &etag) {
@@ -74,16 +74,19 @@ pub async fn respond(store: &FileStore, f: &Served<'_>, req: &HeaderMap) -> AppR
     }
     let range = match req.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         None => None,
-        Some(r) => match parse_range(r, f.size) {
+        Some(r) => match parse_range(r, object.size) {
             RangeAsk::Whole => None,
             RangeAsk::Part(start, end) => Some(start..end),
             RangeAsk::Unsatisfiable => {
-                headers.insert(header::CONTENT_RANGE, value(&format!("bytes */{}", f.size)));
+                headers.insert(
+                    header::CONTENT_RANGE,
+                    value(&format!("bytes */{}", object.size)),
+                );
                 return Ok((StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response());
             }
         },
     };
-    let got = store.read(f.storage_key, range.clone()).await?;
+    let got = store.read(&object.storage_key, range.clone()).await?;
     let len = got.range.end - got.range.start;
     headers.insert(header::CONTENT_LENGTH, value(&len.to_string()));
     let status = if range.is_some() {

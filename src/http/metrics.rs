@@ -8,6 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::extract::RequestCredentials;
 use super::state::AppState;
 use crate::metrics::{Metrics, Samples};
 
@@ -51,9 +52,15 @@ pub fn router(state: AppState) -> Router {
 
 const OPENMETRICS: &str = "application/openmetrics-text";
 
-async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn scrape(
+    State(state): State<AppState>,
+    RequestCredentials(creds): RequestCredentials,
+    headers: HeaderMap,
+) -> Response {
     let token = &state.config.metrics_token;
-    if !token.is_empty() && !bearer_matches(&headers, token.expose()) {
+    // `Bearer <token>` only (compared in constant time).
+    let given = creds.bearer_token();
+    if !token.is_empty() && !given.is_some_and(|g| crate::auth::keys::ct_eq(g, token.expose())) {
         let body = serde_json::json!({
             "code": "UNAUTHENTICATED",
             "message": "the metrics need `Authorization: Bearer <AUTHGRAPH_METRICS_TOKEN>`",
@@ -88,14 +95,4 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
     };
     let text = services.metrics.render(samples, openmetrics);
     ([(header::CONTENT_TYPE, content_type)], text).into_response()
-}
-
-/// Whether the request carries `Authorization: Bearer <token>` (compared in
-/// constant time).
-fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| crate::auth::keys::ct_eq(given.trim(), token))
 }

@@ -5,8 +5,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{RECORD_MAIL, ReplyExt, TestApp, error_code};
-use crate::second_factors::{LOG_IN, VERIFY, now_code, with_totp};
+use crate::helpers::{ReplyExt, TestApp, error_code, mail};
+use crate::second_factor_policy::challenge_id;
+use crate::second_factors::{VERIFY, gql_log_in, now_code, with_totp};
 
 const PW: &str = "correct horse battery";
 
@@ -74,8 +75,7 @@ async fn token_refreshes_from_one_address_are_limited_across_accounts_and_doors(
     let rt = refresh_token_of(&app, "c@example.com").await;
     assert_gql_limited(&app.gql(None, None, REFRESH, json!({"t": rt.clone()})).await);
     let ub = app
-        .rest(Method::POST, "/api/userAuth/refresh-token")
-        .header("x-api-key", &app.pk)
+        .rest_with_key(Method::POST, "/api/userAuth/refresh-token")
         .header("x-refresh-token", &rt)
         .reply()
         .await;
@@ -98,16 +98,14 @@ async fn password_changes_from_one_address_are_limited_across_accounts_and_doors
     let right = json!({"i": {"currentPassword": PW, "newPassword": "a new passphrase"}});
     assert_gql_limited(&app.gql(None, Some(&token), q, right).await);
     let ub = app
-        .rest(Method::PUT, "/api/userAuth/change-password")
-        .header("x-api-key", &app.pk)
+        .rest_with_key(Method::PUT, "/api/userAuth/change-password")
         .bearer_auth(&token)
         .json(&json!({"currentPassword": PW, "newPassword": "a new passphrase"}))
         .reply()
         .await;
     assert_ub_429(&ub);
     let coco = app
-        .rest(Method::POST, "/auth-collections/change-password")
-        .header("x-api-key", &app.pk)
+        .rest_with_key(Method::POST, "/auth-collections/change-password")
         .bearer_auth(&token)
         .json(&json!({"current_password": PW, "new_password": "a new passphrase"}))
         .reply()
@@ -119,11 +117,7 @@ async fn password_changes_from_one_address_are_limited_across_accounts_and_doors
 
 #[tokio::test]
 async fn mailed_code_requests_from_one_address_are_limited_in_every_door() {
-    let app = TestApp::spawn_custom(None, |c| {
-        c.smtp_url = RECORD_MAIL.into();
-        c.mail_code_limit_per_ip = 2;
-    })
-    .await;
+    let app = TestApp::spawn_mailing(|c| c.mail_code_limit_per_ip = 2).await;
     app.user("ann@example.com").await;
     let reset = "mutation($e: String!) { requestPasswordReset(email: $e) }";
     // Known and unknown emails count alike.
@@ -154,15 +148,13 @@ async fn mailed_code_requests_from_one_address_are_limited_in_every_door() {
         .await;
     assert_pb_429(&otp);
     let ub = app
-        .rest(Method::POST, "/api/userAuth/request-password-reset")
-        .header("x-api-key", &app.pk)
+        .rest_with_key(Method::POST, "/api/userAuth/request-password-reset")
         .json(&body)
         .reply()
         .await;
     assert_ub_429(&ub);
     let coco = app
-        .rest(Method::POST, "/auth-collections/forgot-password")
-        .header("x-api-key", &app.pk)
+        .rest_with_key(Method::POST, "/auth-collections/forgot-password")
         .json(&body)
         .reply()
         .await;
@@ -171,11 +163,7 @@ async fn mailed_code_requests_from_one_address_are_limited_in_every_door() {
 
 #[tokio::test]
 async fn an_accounts_email_change_requests_are_limited_and_it_is_told() {
-    let app = TestApp::spawn_custom(None, |c| {
-        c.smtp_url = RECORD_MAIL.into();
-        c.mail_code_limit_per_account = 1;
-    })
-    .await;
+    let app = TestApp::spawn_mailing(|c| c.mail_code_limit_per_account = 1).await;
     let (token, _) = app.user("ann@example.com").await;
     let q = "mutation($e: String!) { requestEmailChange(newEmail: $e) }";
     let res = app
@@ -201,20 +189,14 @@ async fn an_accounts_email_change_requests_are_limited_and_it_is_told() {
     assert_eq!(res["data"]["requestEmailChange"], true, "{res}");
 }
 
+/// A challenge's answer (`code` or `r`, a recovery code) through GraphQL.
+async fn answer(app: &TestApp, args: Value) -> Value {
+    app.gql(Some(&app.pk), None, VERIFY, args).await
+}
+
 /// A new log-in's challenge id for an account with an authenticator app.
 async fn challenge(app: &TestApp, email: &str) -> String {
-    let res = app
-        .gql(
-            Some(&app.pk),
-            None,
-            LOG_IN,
-            json!({"i": {"email": email, "password": PW}}),
-        )
-        .await;
-    res["data"]["logIn"]["secondFactorRequired"]["challengeId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{res}"))
-        .to_owned()
+    challenge_id(&gql_log_in(app, email).await)
 }
 
 #[tokio::test]
@@ -222,43 +204,21 @@ async fn second_factor_answers_are_limited_per_account_the_right_code_included()
     let app = TestApp::spawn_custom(None, |c| c.mfa_limit_per_account = 3).await;
     let (_, secret, recovery) = with_totp(&app, "ann@example.com").await;
     let id = challenge(&app, "ann@example.com").await;
-    let wrong = app
-        .gql(
-            Some(&app.pk),
-            None,
-            VERIFY,
-            json!({"c": id, "code": "000000"}),
-        )
-        .await;
+    let wrong = answer(&app, json!({"c": id, "code": "000000"})).await;
     assert_eq!(error_code(&wrong), Some("INVALID_SECOND_FACTOR"), "{wrong}");
-    let wrong = app
-        .gql(
-            Some(&app.pk),
-            None,
-            VERIFY,
-            json!({"c": id, "r": "not-a-recovery-code"}),
-        )
-        .await;
+    let wrong = answer(&app, json!({"c": id, "r": "not-a-recovery-code"})).await;
     assert_eq!(error_code(&wrong), Some("INVALID_SECOND_FACTOR"), "{wrong}");
     // A new challenge does not reset the account's count.
     let id = challenge(&app, "ann@example.com").await;
-    let wrong = app
-        .gql(
-            Some(&app.pk),
-            None,
-            VERIFY,
-            json!({"c": id, "code": "111111"}),
-        )
-        .await;
+    let wrong = answer(&app, json!({"c": id, "code": "111111"})).await;
     assert_eq!(error_code(&wrong), Some("INVALID_SECOND_FACTOR"), "{wrong}");
     let right = json!({"c": id, "code": now_code(&secret, 0)});
-    assert_gql_limited(&app.gql(Some(&app.pk), None, VERIFY, right).await);
+    assert_gql_limited(&answer(&app, right).await);
     let recovered = json!({"c": id, "r": recovery[0]});
-    assert_gql_limited(&app.gql(Some(&app.pk), None, VERIFY, recovered).await);
+    assert_gql_limited(&answer(&app, recovered).await);
     // Cocobase's door answers by email, with the same rule.
     let coco = app
-        .rest(Method::POST, "/auth-collections/2fa/verify")
-        .header("x-api-key", &app.pk)
+        .rest_with_key(Method::POST, "/auth-collections/2fa/verify")
         .json(&json!({"email": "ann@example.com", "code": now_code(&secret, 0)}))
         .reply()
         .await;
@@ -267,11 +227,7 @@ async fn second_factor_answers_are_limited_per_account_the_right_code_included()
 
 #[tokio::test]
 async fn mailed_sign_in_codes_are_limited_per_account_and_made_up_ids_alike() {
-    let app = TestApp::spawn_custom(None, |c| {
-        c.smtp_url = RECORD_MAIL.into();
-        c.mfa_limit_per_account = 2;
-    })
-    .await;
+    let app = TestApp::spawn_mailing(|c| c.mfa_limit_per_account = 2).await;
     app.user("ann@example.com").await;
     let otp = app
         .rest(Method::POST, "/api/collections/users/request-otp")
@@ -279,7 +235,7 @@ async fn mailed_sign_in_codes_are_limited_per_account_and_made_up_ids_alike() {
         .reply()
         .await;
     let real = otp.body["otpId"].as_str().unwrap().to_owned();
-    let mail = crate::second_factors::mail(&app, 1).await;
+    let mail = mail(&app, 1).await;
     let code = crate::second_factors::code_in(&mail.body);
     // An id that names no code: refused alike after as many tries.
     for otp_id in [real.as_str(), "madeupid0000000"] {
@@ -311,18 +267,11 @@ async fn second_factor_answers_from_one_address_are_limited_across_accounts() {
     for email in ["a@example.com", "b@example.com"] {
         with_totp(&app, email).await;
         let id = challenge(&app, email).await;
-        let res = app
-            .gql(
-                Some(&app.pk),
-                None,
-                VERIFY,
-                json!({"c": id, "code": "000000"}),
-            )
-            .await;
+        let res = answer(&app, json!({"c": id, "code": "000000"})).await;
         assert_eq!(error_code(&res), Some("INVALID_SECOND_FACTOR"), "{res}");
     }
     let (_, secret, _) = with_totp(&app, "c@example.com").await;
     let id = challenge(&app, "c@example.com").await;
     let right = json!({"c": id, "code": now_code(&secret, 0)});
-    assert_gql_limited(&app.gql(Some(&app.pk), None, VERIFY, right).await);
+    assert_gql_limited(&answer(&app, right).await);
 }

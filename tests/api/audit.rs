@@ -6,8 +6,8 @@ use reqwest::Method;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use crate::helpers::{ReplyExt, TestApp, error_code};
-use crate::second_factors::{LOG_IN, PW, VERIFY, app as mail_app, code_in, mail, with_totp};
+use crate::helpers::{ReplyExt, TestApp, error_code, mail};
+use crate::second_factors::{LOG_IN, PW, VERIFY, app as mail_app, code_in, with_totp};
 
 const UA: &str = "audit-test/1.0";
 const EVENTS: &str = "query($w: AuditEventWhere, $first: Int, $after: String) {

@@ -5,24 +5,19 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{RECORD_MAIL, ReplyExt, TestApp, error_code};
+use crate::helpers::{ReplyExt, TestApp, error_code, mail};
 
 const PW: &str = "correct horse battery";
 const NEW_PW: &str = "a brand new password";
 
 async fn app() -> TestApp {
-    TestApp::spawn_custom(None, |c| c.smtp_url = RECORD_MAIL.into()).await
+    TestApp::spawn_mailing(|_| {}).await
 }
 
-/// Waits for the `n`th mail (sending runs in the background).
-async fn mail(app: &TestApp, n: usize) -> authgraph::mail::Mail {
-    for _ in 0..200 {
-        if let Some(m) = app.outbox.lock().unwrap().get(n - 1) {
-            return m.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("mail {n} was not sent");
+/// The token of the `n`th mail.
+async fn mailed_token(app: &TestApp, n: usize) -> String {
+    let body = mail(app, n).await.body;
+    after(&body, "Token, for apps that ask for it:").to_owned()
 }
 
 fn after<'a>(body: &'a str, label: &str) -> &'a str {
@@ -203,8 +198,7 @@ async fn six_digit_codes_work_once_and_die_after_five_wrong_guesses() {
 
 #[tokio::test]
 async fn a_newer_request_replaces_the_older_code_and_lifts_a_lockout() {
-    let app = TestApp::spawn_custom(None, |c| {
-        c.smtp_url = RECORD_MAIL.into();
+    let app = TestApp::spawn_mailing(|c| {
         c.lockout_failures = 2;
         c.lockout_secs = 600;
     })
@@ -684,4 +678,80 @@ async fn a_mailed_sign_in_code_logs_in_once_and_unknown_emails_get_an_id_too() {
         res["data"]["logInWithCode"]["user"]["email"], "ann@example.com",
         "{res}"
     );
+}
+
+#[tokio::test]
+async fn a_pocketbase_token_of_one_auth_collection_is_refused_at_another_collections_url() {
+    let app = app().await;
+    let file = "[project]\nslug = 'default'\n[[collections]]\nname = 'users'\n[[collections]]\nname = 'staff'\n";
+    let plan = authgraph::domain::apply::parse(file).unwrap();
+    authgraph::domain::apply::apply_with(&app.services, &plan)
+        .await
+        .unwrap();
+    app.services.catalog.clear();
+    let pb = |collection: &str, path: &str, bearer: Option<&str>, body: serde_json::Value| {
+        let mut req = app
+            .rest(
+                Method::POST,
+                &format!("/api/collections/{collection}/{path}"),
+            )
+            .json(&body);
+        if let Some(t) = bearer {
+            req = req.header("authorization", t);
+        }
+        req.reply()
+    };
+    let sam = json!({"email": "sam@example.com", "password": PW, "passwordConfirm": PW});
+    let made = pb("staff", "records", None, sam).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+
+    // Each token mailed for `staff` is refused at `users`, in PocketBase's
+    // validation shape, and still works at `staff` afterwards.
+    let email = json!({"email": "sam@example.com"});
+    let sent = pb("staff", "request-verification", None, email.clone()).await;
+    assert_eq!(sent.status, 204, "{:?}", sent.body);
+    let verify = json!({"token": mailed_token(&app, 1).await});
+    let sent = pb("staff", "request-password-reset", None, email).await;
+    assert_eq!(sent.status, 204, "{:?}", sent.body);
+    let reset = json!({"token": mailed_token(&app, 2).await, "password": NEW_PW, "passwordConfirm": NEW_PW});
+    let log_in = json!({"identity": "sam@example.com", "password": PW});
+    let auth = pb("staff", "auth-with-password", None, log_in.clone()).await;
+    let bearer = auth.body["token"].as_str().unwrap().to_owned();
+    let new_email = json!({"newEmail": "sam.new@example.com"});
+    let sent = pb("staff", "request-email-change", Some(&bearer), new_email).await;
+    assert_eq!(sent.status, 204, "{:?}", sent.body);
+    let change = json!({"token": mailed_token(&app, 3).await, "password": PW});
+    // In this order at `staff` below: the email change needs the old password.
+    let confirmations = [
+        ("confirm-verification", verify),
+        ("confirm-email-change", change),
+        ("confirm-password-reset", reset),
+    ];
+    for (path, body) in &confirmations {
+        let wrong = pb("users", path, None, body.clone()).await;
+        assert_eq!(wrong.status, 400, "{path}: {:?}", wrong.body);
+        assert_eq!(wrong.body["status"], 400, "{path}: {:?}", wrong.body);
+        assert!(
+            wrong.body["data"]["token"]["code"].is_string(),
+            "{path}: {:?}",
+            wrong.body
+        );
+    }
+    let record = |auth: &crate::helpers::Reply| auth.body["record"].clone();
+    let still = pb("staff", "auth-with-password", None, log_in).await;
+    assert_eq!(
+        still.status, 200,
+        "the reset was not applied: {:?}",
+        still.body
+    );
+    assert_eq!(record(&still)["verified"], false);
+    assert_eq!(record(&still)["email"], "sam@example.com");
+    for (path, body) in &confirmations {
+        let right = pb("staff", path, None, body.clone()).await;
+        assert_eq!(right.status, 204, "{path}: {:?}", right.body);
+    }
+    let new_pw = json!({"identity": "sam.new@example.com", "password": NEW_PW});
+    let moved = pb("staff", "auth-with-password", None, new_pw).await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(record(&moved)["verified"], true);
 }

@@ -28,6 +28,18 @@ pub struct TestApp {
 /// (in `TestApp::outbox`) instead of an SMTP server.
 pub const RECORD_MAIL: &str = "record:";
 
+/// Waits for the `n`th mail a `RECORD_MAIL` server sent (sending runs in
+/// the background).
+pub async fn mail(app: &TestApp, n: usize) -> authgraph::mail::Mail {
+    for _ in 0..200 {
+        if let Some(m) = app.outbox.lock().unwrap().get(n - 1) {
+            return m.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("mail {n} was not sent");
+}
+
 /// The Postgres server URL for tests, when set.
 pub fn postgres_admin_url() -> Option<String> {
     std::env::var("AUTHGRAPH_TEST_DATABASE_URL")
@@ -170,6 +182,16 @@ impl TestApp {
     /// Like `spawn`, counting every SQL statement the server runs in `counter`.
     pub async fn spawn_counting(counter: Option<Arc<std::sync::atomic::AtomicUsize>>) -> TestApp {
         Self::spawn_custom(counter, |_| {}).await
+    }
+
+    /// A server with the recording mailer (`RECORD_MAIL`), whose config
+    /// `edit` then adjusts (limits, retries, another instance's database).
+    pub async fn spawn_mailing(edit: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_custom(None, |c| {
+            c.smtp_url = RECORD_MAIL.into();
+            edit(c);
+        })
+        .await
     }
 
     /// A server whose config `edit` adjusts (e.g. another instance on the same database).
@@ -389,6 +411,11 @@ impl ReplyExt for reqwest::RequestBuilder {
 }
 
 impl TestApp {
+    /// A REST request with the default project's publishable key (`x-api-key`).
+    pub fn rest_with_key(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.rest(method, path).header("x-api-key", &self.pk)
+    }
+
     /// GETs `path` with no credentials, expects 200 and returns the JSON body.
     pub async fn get_json(&self, path: &str) -> Value {
         let res = self.rest(reqwest::Method::GET, path).send().await.unwrap();

@@ -7,14 +7,13 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::helpers::{RECORD_MAIL, TestApp};
+use crate::helpers::TestApp;
 
 const REQUEST: &str = "mutation($e: String!) { requestPasswordReset(email: $e) }";
 
 /// A server with a recording mailer that retries at least every second.
 async fn app_on(database_url: Option<String>) -> TestApp {
-    TestApp::spawn_custom(None, move |c| {
-        c.smtp_url = RECORD_MAIL.into();
+    TestApp::spawn_mailing(move |c| {
         c.mail_retry_max_secs = 1;
         if let Some(url) = database_url {
             c.database_url = url;
@@ -76,6 +75,18 @@ async fn request_reset_with(app: &TestApp, pk: &str, email: &str) {
     assert_eq!(res["data"]["requestPasswordReset"], true, "{res}");
 }
 
+/// Ann's reset mail, queued while SMTP is down, once it failed `attempts`
+/// times: the outbox's rows.
+async fn ann_reset_failing(app: &TestApp, attempts: i32) -> Vec<Row> {
+    app.user("ann@example.com").await;
+    app.services.mailer.set_down(true);
+    request_reset(app, "ann@example.com").await;
+    until(app, "failed attempts", |r| {
+        r.len() == 1 && r[0].attempts >= attempts
+    })
+    .await
+}
+
 fn recorded(app: &TestApp) -> Vec<authgraph::mail::Mail> {
     app.outbox.lock().unwrap().clone()
 }
@@ -83,14 +94,8 @@ fn recorded(app: &TestApp) -> Vec<authgraph::mail::Mail> {
 #[tokio::test]
 async fn a_mail_enqueued_while_smtp_fails_is_delivered_once_after_it_recovers() {
     let app = app_on(None).await;
-    app.user("ann@example.com").await;
-    app.services.mailer.set_down(true);
-    request_reset(&app, "ann@example.com").await;
     // Two failed attempts, then the server comes back.
-    until(&app, "two failed attempts", |r| {
-        r.len() == 1 && r[0].attempts >= 2
-    })
-    .await;
+    ann_reset_failing(&app, 2).await;
     let backlog = authgraph::domain::outbox::backlog(&app.services)
         .await
         .unwrap();
@@ -118,13 +123,7 @@ async fn a_mail_enqueued_while_smtp_fails_is_delivered_once_after_it_recovers() 
 #[tokio::test]
 async fn a_mail_pending_at_shutdown_is_delivered_by_the_next_start_on_the_same_database() {
     let first = app_on(None).await;
-    first.user("ann@example.com").await;
-    first.services.mailer.set_down(true);
-    request_reset(&first, "ann@example.com").await;
-    until(&first, "a failed attempt", |r| {
-        r.len() == 1 && r[0].attempts >= 1
-    })
-    .await;
+    ann_reset_failing(&first, 1).await;
     first.mail_worker.stop().await;
     // Stopped: nothing is left claimed.
     let left = rows(&first).await;
@@ -180,13 +179,7 @@ async fn two_instances_on_one_database_deliver_each_mail_once() {
 #[tokio::test]
 async fn a_mail_whose_code_expired_before_delivery_is_not_sent() {
     let app = app_on(None).await;
-    app.user("ann@example.com").await;
-    app.services.mailer.set_down(true);
-    request_reset(&app, "ann@example.com").await;
-    let r = until(&app, "a failed attempt", |r| {
-        r.len() == 1 && r[0].attempts >= 1
-    })
-    .await;
+    let r = ann_reset_failing(&app, 1).await;
     // The code's expiry is stored with the mail (30 minutes for a reset).
     let now = chrono::Utc::now().timestamp();
     let expires = r[0].expires_at.expect("an expiry");
@@ -209,13 +202,7 @@ async fn a_mail_whose_code_expired_before_delivery_is_not_sent() {
 #[tokio::test]
 async fn the_mail_is_not_stored_in_clear() {
     let app = app_on(None).await;
-    app.user("ann@example.com").await;
-    app.services.mailer.set_down(true);
-    request_reset(&app, "ann@example.com").await;
-    let r = until(&app, "a failed attempt", |r| {
-        r.len() == 1 && r[0].attempts >= 1
-    })
-    .await;
+    let r = ann_reset_failing(&app, 1).await;
     let sealed = r[0].sealed.clone().expect("the sealed mail");
     app.services.mailer.set_down(false);
     until(&app, "sent", |r| r[0].status == "sent").await;
@@ -255,13 +242,7 @@ async fn the_mail_is_not_stored_in_clear() {
 #[tokio::test]
 async fn a_mail_that_keeps_failing_is_given_up_after_its_age_and_erased() {
     let app = app_on(None).await;
-    app.user("ann@example.com").await;
-    app.services.mailer.set_down(true);
-    request_reset(&app, "ann@example.com").await;
-    let r = until(&app, "a failed attempt", |r| {
-        r.len() == 1 && r[0].attempts >= 1
-    })
-    .await;
+    let r = ann_reset_failing(&app, 1).await;
     // Enqueued longer ago than AUTHGRAPH_MAIL_GIVE_UP_SECS (24 h).
     let day_ago = chrono::Utc::now().timestamp_millis() - 86_401_000;
     let sql = format!(

@@ -6,9 +6,9 @@ use authgraph::domain::projects;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
-use crate::helpers::{RECORD_MAIL, TestApp, error_code};
+use crate::helpers::{TestApp, error_code, mail};
 use crate::second_factor_policy::apply_users;
-use crate::second_factors::{LOG_IN, PW, mail, with_totp};
+use crate::second_factors::{LOG_IN, PW, with_totp};
 use crate::soft_authenticator::SoftAuthenticator;
 
 const ORIGIN: &str = "http://localhost:5173";
@@ -20,7 +20,7 @@ const FINISH_LOGIN: &str = "mutation($c: JSON!) { finishPasskeyLogin(credential:
 const PASSKEYS: &str = "{ me { passkeys { id name createdAt lastUsedAt } } }";
 
 async fn app() -> TestApp {
-    TestApp::spawn_custom(None, |c| c.smtp_url = RECORD_MAIL.into()).await
+    TestApp::spawn_mailing(|_| {}).await
 }
 
 /// Registers a passkey of `auth` for the user of `token`; its id.

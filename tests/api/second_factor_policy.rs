@@ -7,10 +7,8 @@ use reqwest::Method;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
 
-use crate::helpers::{RECORD_MAIL, ReplyExt, TestApp, error_code};
-use crate::second_factors::{
-    LOG_IN, PW, VERIFY, app, gql_log_in, mail, now_code, unbase32, with_totp,
-};
+use crate::helpers::{RECORD_MAIL, ReplyExt, TestApp, error_code, mail};
+use crate::second_factors::{LOG_IN, PW, VERIFY, app, gql_log_in, now_code, unbase32, with_totp};
 
 pub(crate) async fn apply_users(app: &TestApp, settings: &str) {
     let file =
@@ -21,7 +19,7 @@ pub(crate) async fn apply_users(app: &TestApp, settings: &str) {
     app.services.catalog.clear();
 }
 
-fn challenge_id(log_in: &Value) -> String {
+pub(crate) fn challenge_id(log_in: &Value) -> String {
     log_in["secondFactorRequired"]["challengeId"]
         .as_str()
         .unwrap_or_else(|| panic!("no challenge: {log_in}"))

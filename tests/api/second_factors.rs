@@ -1,28 +1,17 @@
 //! Second factors through every door: a user with one gets a challenge and
 //! no token from any first factor, and tokens only after the second.
-use std::time::Duration;
 
 use authgraph::auth::totp;
 use authgraph::domain::apply;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{RECORD_MAIL, ReplyExt, TestApp, error_code};
+use crate::helpers::{ReplyExt, TestApp, error_code, mail};
 
 pub(crate) const PW: &str = "correct horse battery";
 
 pub(crate) async fn app() -> TestApp {
-    TestApp::spawn_custom(None, |c| c.smtp_url = RECORD_MAIL.into()).await
-}
-
-pub(crate) async fn mail(app: &TestApp, n: usize) -> authgraph::mail::Mail {
-    for _ in 0..200 {
-        if let Some(m) = app.outbox.lock().unwrap().get(n - 1) {
-            return m.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("mail {n} was not sent");
+    TestApp::spawn_mailing(|_| {}).await
 }
 
 pub(crate) fn code_in(body: &str) -> String {

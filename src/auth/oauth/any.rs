@@ -25,6 +25,17 @@ macro_rules! each_kind {
     };
 }
 
+/// Methods of the `Provider` trait (`name(http, params)`) that call it on the
+/// provider of whichever kind `self` holds.
+macro_rules! forward_to_kind {
+    ($($(#[$doc:meta])* $name:ident($params:ty) -> $out:ty;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name(&self, http: &OAuthHttp, params: &$params) -> AppResult<$out> {
+            each_kind!(self, p => p.$name(http, params).await)
+        }
+    )*};
+}
+
 impl AnyProvider {
     pub fn new(config: ProviderConfig) -> Self {
         match config.kind {
@@ -41,20 +52,12 @@ impl AnyProvider {
         matches!(self, AnyProvider::Oidc(_) | AnyProvider::Apple(_))
     }
 
-    pub async fn authorize_url(
-        &self,
-        http: &OAuthHttp,
-        params: &AuthorizeParams<'_>,
-    ) -> AppResult<String> {
-        each_kind!(self, p => p.authorize_url(http, params).await)
-    }
-
-    pub async fn exchange(
-        &self,
-        http: &OAuthHttp,
-        params: &ExchangeParams<'_>,
-    ) -> AppResult<Profile> {
-        each_kind!(self, p => p.exchange(http, params).await)
+    // Each call of the `Provider` trait, on the provider of whichever kind.
+    forward_to_kind! {
+        /// The URL to send the user's browser to.
+        authorize_url(AuthorizeParams<'_>) -> String;
+        /// Redeems the code (with the PKCE verifier) and reads the account.
+        exchange(ExchangeParams<'_>) -> Profile;
     }
 
     /// Checks an ID token the client obtained itself (OpenID providers only).

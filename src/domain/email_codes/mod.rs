@@ -21,4 +21,4 @@ pub mod redeem;
 pub use factor::second_factor_code;
 pub use issue::{issue_later, request, request_email_change, request_login_code, send_code};
 pub use purpose::{CODE_TTL_SECS, MAX_CODE_ATTEMPTS, Proof, Purpose, enabled};
-pub use redeem::{confirm_email_change, log_in_with_code, reset_password, verify_email};
+pub use redeem::{Confirmation, confirm, log_in_with_code};

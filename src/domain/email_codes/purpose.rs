@@ -72,15 +72,30 @@ impl Purpose {
 
 /// What proves control of the mailbox.
 pub enum Proof<'a> {
-    /// The token from the mail's link.
-    Token(&'a str),
+    /// The token from the mail's link: it names its account. `collection`:
+    /// the id of the collection the caller's URL names (PocketBase), which
+    /// that account must be in; `None`: any collection of the project.
+    Token {
+        token: &'a str,
+        collection: Option<&'a str>,
+    },
     /// The six-digit code, with the account's email and the collection it
-    /// is in (`None`: the default one). A token names its account itself.
+    /// is in (`None`: the default one).
     Code {
         collection: Option<&'a str>,
         email: &'a str,
         code: &'a str,
     },
+}
+
+impl<'a> Proof<'a> {
+    /// A token of any collection of the project.
+    pub fn token(token: &'a str) -> Self {
+        Proof::Token {
+            token,
+            collection: None,
+        }
+    }
 }
 
 pub(super) fn invalid() -> AppError {

@@ -4,6 +4,7 @@ use chrono::Utc;
 use super::purpose::*;
 use crate::domain::audit::{self, Kind};
 use crate::domain::client::ClientInfo;
+use crate::domain::collections::Collection;
 use crate::domain::notices;
 use crate::domain::passwords::check_policy;
 use crate::domain::projects::Project;
@@ -19,6 +20,8 @@ use crate::store::codes::{self, Key};
 struct Found {
     id: String,
     user: User,
+    /// The user's collection.
+    collection: Collection,
     payload: Option<String>,
 }
 
@@ -35,13 +38,16 @@ async fn redeem(
     enabled(svc, purpose)?;
     count_address(svc, client).await?;
     let now = Utc::now().timestamp();
-    let (code_id, user_id, payload) = match proof {
-        Proof::Token(token) => {
+    let (code_id, user_id, payload, in_collection) = match proof {
+        Proof::Token {
+            token,
+            collection: in_url,
+        } => {
             let hash = svc.codes.hash("token", token);
             let live = codes::live(&svc.db, Key::TokenHash(&hash), purpose.key(), now)
                 .await?
                 .ok_or_else(invalid)?;
-            (live.id, live.user_id, live.payload)
+            (live.id, live.user_id, live.payload, in_url)
         }
         Proof::Code {
             collection: name,
@@ -58,16 +64,24 @@ async fn redeem(
             if !guess(svc, &live, code).await? {
                 return Err(invalid());
             }
-            (live.id, user.id, live.payload)
+            (live.id, user.id, live.payload, None)
         }
     };
     // A token of another project is not ours.
     let user = query::get(&svc.db, &project.id, &user_id)
         .await
         .map_err(|_| invalid())?;
+    if in_collection.is_some_and(|id| id != user.collection_id) {
+        return Err(AppError::validation(
+            "token",
+            "The provided token is for different auth collection.",
+        ));
+    }
+    let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
     Ok(Found {
         id: code_id,
         user,
+        collection,
         payload,
     })
 }
@@ -80,50 +94,53 @@ async fn spend(svc: &Services, code_id: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Sets a new password with a token or code from a reset mail.
-pub async fn reset_password(
+/// What a mailed token or code confirms, done once it is found and checked.
+pub enum Confirmation<'a> {
+    /// Sets a new password (from a reset mail).
+    ResetPassword { new_password: &'a str },
+    /// Marks the email verified (from a verification mail).
+    VerifyEmail,
+    /// Moves the account to the address an email-change mail went to; needs
+    /// the account's `password`. The old address is told.
+    ChangeEmail { password: &'a str },
+}
+
+impl Confirmation<'_> {
+    fn purpose(&self) -> Purpose {
+        match self {
+            Confirmation::ResetPassword { .. } => Purpose::PasswordReset,
+            Confirmation::VerifyEmail => Purpose::Verification,
+            Confirmation::ChangeEmail { .. } => Purpose::EmailChange,
+        }
+    }
+}
+
+/// Confirms `what` with a token or code from its mail: the code is found,
+/// checked and spent (once: a refused password or a taken address leaves it
+/// to retry), then what it was for is done.
+pub async fn confirm(
     svc: &Services,
     project: &Project,
     proof: Proof<'_>,
-    new_password: &str,
+    what: Confirmation<'_>,
     client: &ClientInfo,
 ) -> AppResult<User> {
-    let purpose = Purpose::PasswordReset;
-    let found = redeem(svc, project, proof, purpose, client).await?;
-    // Checked before the code is spent: a password the policy refuses can be retried.
-    let collection = svc
-        .catalog
-        .collection(&svc.db, &found.user.collection_id)
-        .await?;
-    check_policy(new_password, collection.settings.min_password_length)?;
-    spend(svc, &found.id).await?;
-    account::reset_password(svc, &found.user.id, new_password).await
+    let found = redeem(svc, project, proof, what.purpose(), client).await?;
+    match what {
+        Confirmation::ResetPassword { new_password } => {
+            check_policy(new_password, found.collection.settings.min_password_length)?;
+            spend(svc, &found.id).await?;
+            account::reset_password(svc, &found.user.id, new_password).await
+        }
+        Confirmation::VerifyEmail => {
+            spend(svc, &found.id).await?;
+            account::mark_verified(svc, &found.user.id).await
+        }
+        Confirmation::ChangeEmail { password } => change_email(svc, found, password).await,
+    }
 }
 
-/// Marks the email verified with a token or code from a verification mail.
-pub async fn verify_email(
-    svc: &Services,
-    project: &Project,
-    proof: Proof<'_>,
-    client: &ClientInfo,
-) -> AppResult<User> {
-    let purpose = Purpose::Verification;
-    let found = redeem(svc, project, proof, purpose, client).await?;
-    spend(svc, &found.id).await?;
-    account::mark_verified(svc, &found.user.id).await
-}
-
-/// Moves the account to the address an email-change mail went to, with the
-/// token from it and the account's password. The old address is told.
-pub async fn confirm_email_change(
-    svc: &Services,
-    project: &Project,
-    token: &str,
-    password: &str,
-    client: &ClientInfo,
-) -> AppResult<User> {
-    let purpose = Purpose::EmailChange;
-    let found = redeem(svc, project, Proof::Token(token), purpose, client).await?;
+async fn change_email(svc: &Services, found: Found, password: &str) -> AppResult<User> {
     let new_email = found.payload.clone().ok_or_else(invalid)?;
     if !account::verify_password(svc, &found.user, password).await? {
         return Err(AppError::validation(
@@ -133,11 +150,7 @@ pub async fn confirm_email_change(
     }
     // A taken address fails before the token is spent (the unique index
     // still decides a race).
-    let collection = svc
-        .catalog
-        .collection(&svc.db, &found.user.collection_id)
-        .await?;
-    if query::find_by_email(&svc.db, &collection, &new_email)
+    if query::find_by_email(&svc.db, &found.collection, &new_email)
         .await?
         .is_some()
     {

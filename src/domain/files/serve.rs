@@ -5,6 +5,7 @@ use entity::file;
 
 use super::record;
 use super::rules::FileRules;
+use super::thumbnail;
 use crate::auth::tokens::{TokenKind, TokenSubject};
 use crate::domain::access::Caller;
 use crate::domain::collections::Collection;
@@ -23,6 +24,40 @@ const SUPERUSERS: &str = "_superusers";
 pub struct FoundFile {
     pub row: file::Model,
     pub rules: FileRules,
+}
+
+/// The bytes a file URL serves: the file itself, or one of its thumbnails.
+pub struct Object {
+    pub storage_key: String,
+    pub content_type: String,
+    pub size: u64,
+    /// Stable for the object (keys are never reused, objects never rewritten).
+    pub etag: String,
+}
+
+impl FoundFile {
+    /// What a GET serves: the thumbnail `thumb` (`?thumb=WxH`) when the
+    /// field makes that one for this file, else the file itself.
+    pub async fn object(&self, svc: &Services, thumb: Option<&str>) -> AppResult<Object> {
+        let (row, rules) = (&self.row, &self.rules);
+        if let Some(spec) = thumb {
+            let (key, ty) = (&row.storage_key, &row.content_type);
+            if let Some(t) = thumbnail::thumb(&svc.files, key, ty, rules, spec).await? {
+                return Ok(Object {
+                    storage_key: t.storage_key,
+                    content_type: t.content_type.to_owned(),
+                    size: t.size,
+                    etag: format!("{}-{spec}", row.id),
+                });
+            }
+        }
+        Ok(Object {
+            storage_key: row.storage_key.clone(),
+            content_type: row.content_type.clone(),
+            size: row.size as u64,
+            etag: row.id.clone(),
+        })
+    }
 }
 
 /// The file `name` of record `record_id` in `collection`, if the caller (by

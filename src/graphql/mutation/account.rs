@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, Result};
 
 use super::AccountMutation;
 use super::call::{as_user, done, in_project, tokens};
-use crate::domain::email_codes;
+use crate::domain::email_codes::{self, Confirmation, Proof};
 use crate::domain::users::{self, ChangePasswordRequest, TokenLifetime};
 use crate::graphql::errors::GqlResult;
 use crate::graphql::types::{AuthPayload, ChangePasswordInput, UpdateMeInput, UserObject};
@@ -38,10 +38,11 @@ impl AccountMutation {
         #[graphql(secret)] password: String,
     ) -> Result<bool> {
         let (svc, project, client) = in_project(ctx)?;
-        done(email_codes::confirm_email_change(
-            svc, project, &token, &password, client,
-        ))
-        .await
+        let proof = Proof::token(&token);
+        let what = Confirmation::ChangeEmail {
+            password: &password,
+        };
+        done(email_codes::confirm(svc, project, proof, what, client)).await
     }
 
     /// Changes the password. Every earlier access token stops working and every

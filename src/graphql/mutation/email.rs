@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, Result};
 
 use super::EmailMutation;
 use super::call::{done, in_project, log_in_outcome};
-use crate::domain::email_codes::{self, Proof, Purpose};
+use crate::domain::email_codes::{self, Confirmation, Proof, Purpose};
 use crate::domain::users::TokenLifetime;
 use crate::error::{AppError, AppResult};
 use crate::graphql::errors::GqlResult;
@@ -13,7 +13,7 @@ use crate::graphql::types::{MailProofInput, ResetPasswordInput, VerifyEmailInput
 /// A token, or an email address (in `collection`) and a six-digit code.
 fn proof<'a>(input: &'a MailProofInput, collection: &'a Option<String>) -> AppResult<Proof<'a>> {
     match (&input.token, &input.email, &input.code) {
-        (Some(token), None, None) => Ok(Proof::Token(token)),
+        (Some(token), None, None) => Ok(Proof::token(token)),
         (None, Some(email), Some(code)) => Ok(Proof::Code {
             collection: collection.as_deref(),
             email,
@@ -39,6 +39,18 @@ async fn mail_code(
         svc, project, collection, email, client, purpose,
     ))
     .await
+}
+
+/// Confirms `what` with the proof of `input` (mailed to `collection`'s account).
+async fn confirm(
+    ctx: &Context<'_>,
+    input: &MailProofInput,
+    collection: &Option<String>,
+    what: Confirmation<'_>,
+) -> Result<bool> {
+    let (svc, project, client) = in_project(ctx)?;
+    let proof = proof(input, collection).gql()?;
+    done(email_codes::confirm(svc, project, proof, what, client)).await
 }
 
 #[Object]
@@ -100,20 +112,20 @@ impl EmailMutation {
     /// Marks the email verified with the token from a verification email, or
     /// with the email address and the six-digit code.
     async fn verify_email(&self, ctx: &Context<'_>, input: VerifyEmailInput) -> Result<bool> {
-        let (svc, project, client) = in_project(ctx)?;
-        let proof = proof(&input.proof, &input.collection).gql()?;
-        done(email_codes::verify_email(svc, project, proof, client)).await
+        confirm(
+            ctx,
+            &input.proof,
+            &input.collection,
+            Confirmation::VerifyEmail,
+        )
+        .await
     }
 
     /// Sets a new password with the token from a reset email, or with the
     /// email address and the six-digit code. Ends every session of the user.
     async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<bool> {
-        let (svc, project, client) = in_project(ctx)?;
-        let proof = proof(&input.proof, &input.collection).gql()?;
-        let password = &input.new_password;
-        done(email_codes::reset_password(
-            svc, project, proof, password, client,
-        ))
-        .await
+        let new_password = &input.new_password;
+        let what = Confirmation::ResetPassword { new_password };
+        confirm(ctx, &input.proof, &input.collection, what).await
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::call::{Coco, CocoBody, Result};
 use super::doc::{Errors, Message};
-use crate::domain::email_codes::{self, Proof, Purpose};
+use crate::domain::email_codes::{self, Confirmation, Proof, Purpose};
 use crate::error::AppError;
 use crate::http::body::{mail_code, string_field};
 
@@ -49,7 +49,8 @@ pub async fn verify_email(
         "verify" => {
             let token = string_field(&body, "token")?;
             let project = caller.project()?;
-            email_codes::verify_email(svc, project, Proof::Token(&token), &caller.client).await?;
+            let (proof, what) = (Proof::token(&token), Confirmation::VerifyEmail);
+            email_codes::confirm(svc, project, proof, what, &caller.client).await?;
             Ok(Json(json!({"message": "Email verified successfully"})))
         }
         _ => Err(AppError::NotFound("action").into()),

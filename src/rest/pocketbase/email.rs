@@ -8,7 +8,7 @@ use super::call::{PbBody, PbColl, Reply, Result, blank, confirm_password, requir
 use super::doc::Errors;
 use super::mfa::{mfa_id, outcome_reply};
 use crate::domain::collections::Collection;
-use crate::domain::email_codes::{self, Proof, Purpose};
+use crate::domain::email_codes::{self, Confirmation, Proof, Purpose};
 use crate::domain::users::TokenLifetime;
 use crate::error::AppError;
 
@@ -19,15 +19,20 @@ async fn collection(call: &PbColl, purpose: Purpose) -> Result<Collection> {
     call.collection().await
 }
 
-/// The `{token}` of a confirmation for `purpose`, after the checks of
-/// [`collection`]; the token names its account (and so its collection).
-async fn confirmation_token<'a>(
-    call: &PbColl,
-    body: &'a PbBody,
-    purpose: Purpose,
-) -> Result<&'a str> {
-    collection(call, purpose).await?;
-    required(body, "token")
+/// The `{token}` of a confirmation at the URL of `coll`: its account must be
+/// in that collection (PocketBase refuses a token of another one).
+fn token_in<'a>(body: &'a PbBody, coll: &'a Collection) -> Result<Proof<'a>> {
+    Ok(Proof::Token {
+        token: required(body, "token")?,
+        collection: Some(&coll.id),
+    })
+}
+
+/// Confirms `what` with `proof` → `204`.
+async fn confirmed(call: &PbColl, proof: Proof<'_>, what: Confirmation<'_>) -> Result<StatusCode> {
+    let (svc, caller) = (call.services(), &call.caller);
+    email_codes::confirm(svc, caller.project()?, proof, what, &caller.client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `{email}` → `{otpId}`, an id whether or not a code was sent.
@@ -93,10 +98,8 @@ pub async fn request_verification(call: PbColl, body: PbBody) -> Result<StatusCo
     summary = "Marks the email verified: `{token}`",
     responses((status = 204, description = "Verified", body = Object), Errors<400, 403, 429>))]
 pub async fn confirm_verification(call: PbColl, body: PbBody) -> Result<StatusCode> {
-    let proof = Proof::Token(confirmation_token(&call, &body, Purpose::Verification).await?);
-    let (svc, caller) = (call.services(), &call.caller);
-    email_codes::verify_email(svc, caller.project()?, proof, &caller.client).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let coll = collection(&call, Purpose::Verification).await?;
+    confirmed(&call, token_in(&body, &coll)?, Confirmation::VerifyEmail).await
 }
 
 /// The signed-in user's `{newEmail}` → `204`; the new address gets the token.
@@ -120,12 +123,9 @@ pub async fn request_email_change(call: PbColl, body: PbBody) -> Result<StatusCo
     summary = "Moves the account to the new address: `{token, password}`; ends every session",
     responses((status = 204, description = "Email changed", body = Object), Errors<400, 403, 429>))]
 pub async fn confirm_email_change(call: PbColl, body: PbBody) -> Result<StatusCode> {
-    collection(&call, Purpose::EmailChange).await?;
-    let (token, password) = (required(&body, "token")?, required(&body, "password")?);
-    let (svc, caller) = (call.services(), &call.caller);
-    let project = caller.project()?;
-    email_codes::confirm_email_change(svc, project, token, password, &caller.client).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let coll = collection(&call, Purpose::EmailChange).await?;
+    let (proof, password) = (token_in(&body, &coll)?, required(&body, "password")?);
+    confirmed(&call, proof, Confirmation::ChangeEmail { password }).await
 }
 
 /// `{token, password, passwordConfirm}` → `204`.
@@ -133,10 +133,11 @@ pub async fn confirm_email_change(call: PbColl, body: PbBody) -> Result<StatusCo
     summary = "Sets a new password: `{token, password, passwordConfirm}`; ends every session",
     responses((status = 204, description = "Password set", body = Object), Errors<400, 403, 429>))]
 pub async fn confirm_password_reset(call: PbColl, body: PbBody) -> Result<StatusCode> {
-    let token = confirmation_token(&call, &body, Purpose::PasswordReset).await?;
+    let coll = collection(&call, Purpose::PasswordReset).await?;
+    let proof = token_in(&body, &coll)?;
     let password = confirm_password(&body)?.ok_or_else(|| blank("password"))?;
-    let (svc, caller) = (call.services(), &call.caller);
-    let (project, client) = (caller.project()?, &caller.client);
-    email_codes::reset_password(svc, project, Proof::Token(token), &password, client).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let what = Confirmation::ResetPassword {
+        new_password: &password,
+    };
+    confirmed(&call, proof, what).await
 }

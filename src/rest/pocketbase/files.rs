@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use super::call::{Pb, Result};
 use super::doc::Errors;
 use crate::domain::files;
-use crate::domain::files::thumbnail;
 use crate::http::download::{self, Served};
 use crate::http::query::QueryParams;
 
@@ -36,40 +35,11 @@ pub async fn download_file(
     let token = params.last("token").filter(|t| !t.is_empty());
     let svc = call.services();
     let found = files::find(svc, &coll, &p.record, &p.filename, token).await?;
-    let row = &found.row;
-    let thumb = match params.last("thumb").filter(|t| !t.is_empty()) {
-        Some(spec) => {
-            let made = thumbnail::thumb(
-                &svc.files,
-                &row.storage_key,
-                &row.content_type,
-                &found.rules,
-                spec,
-            );
-            made.await?.map(|t| (t, spec))
-        }
-        None => None,
-    };
-    let (storage_key, content_type, size, etag) = match &thumb {
-        Some((t, spec)) => (
-            t.storage_key.as_str(),
-            t.content_type,
-            t.size,
-            format!("{}-{spec}", row.id),
-        ),
-        None => (
-            row.storage_key.as_str(),
-            row.content_type.as_str(),
-            row.size as u64,
-            row.id.clone(),
-        ),
-    };
+    let thumb = params.last("thumb").filter(|t| !t.is_empty());
+    let object = found.object(svc, thumb).await?;
     let served = Served {
-        storage_key,
-        name: &row.name,
-        content_type,
-        size,
-        etag,
+        object: &object,
+        name: &found.row.name,
         download: matches!(params.last("download"), Some(v) if !v.is_empty() && v != "0" && v != "false"),
         private: found.rules.protected,
     };

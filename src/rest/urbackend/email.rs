@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::call::{Result, Ub, UbBody};
 use super::doc::{Errors, Message};
-use crate::domain::email_codes::{self, Proof, Purpose};
+use crate::domain::email_codes::{self, Confirmation, Proof, Purpose};
 use crate::http::body::{mail_code, string_field};
 
 /// What proves a mailbox: `{email, otp}` (the SDK) or `{token}` (the docs).
@@ -27,7 +27,7 @@ impl ProofBody {
 
     fn proof(&self) -> Proof<'_> {
         match self {
-            ProofBody::Token(token) => Proof::Token(token),
+            ProofBody::Token(token) => Proof::token(token),
             ProofBody::Code { email, otp } => Proof::Code {
                 collection: None,
                 email,
@@ -68,7 +68,8 @@ pub async fn verify_email(call: Ub, body: UbBody) -> Result<Json<Value>> {
     email_codes::enabled(svc, Purpose::Verification)?;
     let proof = ProofBody::read(&body)?;
     let project = caller.project()?;
-    email_codes::verify_email(svc, project, proof.proof(), &caller.client).await?;
+    let what = Confirmation::VerifyEmail;
+    email_codes::confirm(svc, project, proof.proof(), what, &caller.client).await?;
     Ok(Json(json!({"message": "Email verified successfully"})))
 }
 
@@ -82,6 +83,9 @@ pub async fn reset_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let new_password = string_field(&body, "newPassword")?;
     let proof = ProofBody::read(&body)?;
     let (project, client) = (caller.project()?, &caller.client);
-    email_codes::reset_password(svc, project, proof.proof(), &new_password, client).await?;
+    let what = Confirmation::ResetPassword {
+        new_password: &new_password,
+    };
+    email_codes::confirm(svc, project, proof.proof(), what, client).await?;
     Ok(Json(json!({"message": "Password reset successfully"})))
 }
