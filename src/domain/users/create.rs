@@ -30,7 +30,7 @@ pub async fn sign_up(
     project: &Project,
     req: SignUpRequest,
 ) -> AppResult<LogInOutcome> {
-    let (client, lifetime) = (req.client.clone(), req.lifetime);
+    let sign_in = SignInContext::new(&req.client, req.lifetime);
     let collection = svc
         .catalog
         .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
@@ -38,16 +38,7 @@ pub async fn sign_up(
     let roles: Vec<String> = NEW_USER_ROLES.iter().map(|r| (*r).to_owned()).collect();
     refuse_unreachable_mfa(svc, &collection, &roles)?;
     let (collection, user) = create(svc, project, req).await?;
-    after_first_factor(
-        svc,
-        &collection,
-        user,
-        Method::Password,
-        None,
-        &client,
-        lifetime,
-    )
-    .await
+    after_first_factor(svc, &collection, user, Method::Password, &sign_in).await
 }
 
 /// The roles of a new account.

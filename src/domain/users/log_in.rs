@@ -47,14 +47,14 @@ pub async fn log_in(
         }
     }
     let attempt = audit::in_collection(&project.id, &collection.id, Kind::LogIn)
-        .client(&req.client)
+        .client(&req.context.client)
         .with("method", "password");
     let entered = LoginGuard::enter(
         svc,
         AuthMethod::Password,
         &collection.id,
         &req.email,
-        &req.client,
+        &req.context.client,
     )
     .await;
     let guard = match entered {
@@ -97,18 +97,8 @@ pub async fn log_in(
         return Err(refused.refuse(svc, AppError::AccountDisabled).await);
     }
     attempt.save(svc).await?;
-    let mfa_id = req.mfa_id.as_deref();
     let first = Method::Password;
-    after_first_factor(
-        svc,
-        &collection,
-        user,
-        first,
-        mfa_id,
-        &req.client,
-        req.lifetime,
-    )
-    .await
+    after_first_factor(svc, &collection, user, first, &req.context).await
 }
 
 /// Replaces an imported hash (bcrypt, Firebase scrypt) or one with older
@@ -141,13 +131,11 @@ async fn rehash_if_outdated(
 pub async fn log_in_proven(
     svc: &Services,
     user_id: &str,
-    mfa_id: Option<&str>,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
+    sign_in: &SignInContext,
 ) -> AppResult<LogInOutcome> {
     let user = mark_verified(svc, user_id).await?;
     let attempt = audit::of(&user, Kind::LogIn)
-        .client(client)
+        .client(&sign_in.client)
         .with("method", "otp");
     if user.disabled {
         let refused = attempt.failed().with("reason", "disabled");
@@ -155,16 +143,7 @@ pub async fn log_in_proven(
     }
     attempt.save(svc).await?;
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
-    after_first_factor(
-        svc,
-        &collection,
-        user,
-        Method::LoginCode,
-        mfa_id,
-        client,
-        lifetime,
-    )
-    .await
+    after_first_factor(svc, &collection, user, Method::LoginCode, sign_in).await
 }
 
 /// Exchanges a refresh token for new tokens (rotation with reuse detection).

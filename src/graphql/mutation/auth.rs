@@ -2,7 +2,7 @@
 use async_graphql::{Context, Object, Result};
 
 use super::AuthMutation;
-use super::call::{as_user, done, in_project, log_in_outcome, parts, tokens};
+use super::call::{as_user, done, in_project, log_in_outcome, parts, signing_in, tokens};
 use crate::domain::sessions;
 use crate::domain::users::{self, LogInRequest, SignUpRequest, TokenLifetime};
 use crate::graphql::errors::GqlResult;
@@ -30,15 +30,13 @@ impl AuthMutation {
     /// Checks email and password, opens a session and returns its tokens; for
     /// an account with a second factor, `secondFactorRequired` instead.
     async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> Result<LogInPayload> {
-        let (svc, project, client) = in_project(ctx)?;
+        let (svc, project, context) = signing_in(ctx)?;
         let req = LogInRequest {
             email: input.email,
             identity_field: None,
             password: input.password,
             collection: input.collection,
-            client: client.clone(),
-            lifetime: TokenLifetime::Short,
-            mfa_id: None,
+            context,
         };
         log_in_outcome(users::log_in(svc, project, req)).await
     }
