@@ -157,8 +157,7 @@ impl PasswordBody {
             email: self.email,
             password: self.password,
             data,
-            client: client.clone(),
-            lifetime,
+            context: SignInContext::new(client, lifetime),
             ..Default::default()
         }
     }

@@ -95,8 +95,8 @@ pub struct SignUpRequest {
     pub password: String,
     pub data: Map<String, Value>,
     pub collection: Option<String>,
-    pub client: ClientInfo,
-    pub lifetime: TokenLifetime,
+    /// The sign-in that follows (no challenge answers it: the user is new).
+    pub context: SignInContext,
     /// The id chosen for the user before its files were stored.
     pub id: Option<String>,
     /// Files stored for the new user (their names join `data`).
