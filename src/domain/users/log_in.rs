@@ -9,7 +9,7 @@ use super::issue::*;
 use super::model::*;
 use super::query::get;
 use crate::domain::audit::{self, Kind, Outcome};
-use crate::domain::collections::FieldType;
+use crate::domain::collections::{Collection, FieldType};
 use crate::domain::limits::LoginGuard;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_factor};
@@ -92,13 +92,27 @@ pub async fn log_in(
     let model = rehash_if_outdated(svc, model, &req.password).await?;
     let user = User::from(model);
     let attempt = attempt.user(&user.id);
+    let first = Method::Password;
+    admit(svc, &collection, user, first, attempt, &req.context).await
+}
+
+/// The end of a first factor that found `user`: a disabled account is
+/// refused, and the refusal recorded as `attempt`'s outcome; else the
+/// attempt is recorded and the account's second factors apply.
+async fn admit(
+    svc: &Services,
+    collection: &Collection,
+    user: User,
+    first: Method,
+    attempt: audit::Event,
+    sign_in: &SignInContext,
+) -> AppResult<LogInOutcome> {
     if user.disabled {
         let refused = attempt.failed().with("reason", "disabled");
         return Err(refused.refuse(svc, AppError::AccountDisabled).await);
     }
     attempt.save(svc).await?;
-    let first = Method::Password;
-    after_first_factor(svc, &collection, user, first, &req.context).await
+    after_first_factor(svc, collection, user, first, sign_in).await
 }
 
 /// Replaces an imported hash (bcrypt, Firebase scrypt) or one with older
@@ -137,13 +151,8 @@ pub async fn log_in_proven(
     let attempt = audit::of(&user, Kind::LogIn)
         .client(&sign_in.client)
         .with("method", "otp");
-    if user.disabled {
-        let refused = attempt.failed().with("reason", "disabled");
-        return Err(refused.refuse(svc, AppError::AccountDisabled).await);
-    }
-    attempt.save(svc).await?;
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
-    after_first_factor(svc, &collection, user, Method::LoginCode, sign_in).await
+    admit(svc, &collection, user, Method::LoginCode, attempt, sign_in).await
 }
 
 /// Exchanges a refresh token for new tokens (rotation with reuse detection).
