@@ -13,7 +13,7 @@ use crate::domain::access::Caller;
 use crate::domain::client::ClientInfo;
 use crate::domain::email_codes::{self, Purpose};
 use crate::domain::services::Services;
-use crate::domain::users::{LogInRequest, SignUpRequest, TokenLifetime};
+use crate::domain::users::{LogInRequest, SignInContext, SignUpRequest, TokenLifetime};
 use crate::error::{AppError, AppResult};
 
 /// A JSON object body (an empty body is an empty object). A multipart body,
@@ -140,8 +140,7 @@ impl PasswordBody {
         LogInRequest {
             email: self.email,
             password: self.password,
-            client: client.clone(),
-            lifetime,
+            context: SignInContext::new(client, lifetime),
             ..Default::default()
         }
     }
@@ -158,8 +157,7 @@ impl PasswordBody {
             email: self.email,
             password: self.password,
             data,
-            client: client.clone(),
-            lifetime,
+            context: SignInContext::new(client, lifetime),
             ..Default::default()
         }
     }

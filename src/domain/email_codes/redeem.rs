@@ -10,7 +10,7 @@ use crate::domain::passwords::check_policy;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::LogInOutcome;
 use crate::domain::services::Services;
-use crate::domain::users::model::{TokenLifetime, User};
+use crate::domain::users::model::{SignInContext, User};
 use crate::domain::users::{account, log_in, query};
 use crate::error::{AppError, AppResult};
 use crate::metrics::{AuthMethod, AuthOutcome};
@@ -169,10 +169,9 @@ pub async fn log_in_with_code(
     project: &Project,
     code_id: &str,
     code: &str,
-    mfa_id: Option<&str>,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
+    sign_in: &SignInContext,
 ) -> AppResult<LogInOutcome> {
+    let client = &sign_in.client;
     let purpose = Purpose::LogIn;
     enabled(svc, purpose)?;
     count_address(svc, client).await?;
@@ -201,5 +200,5 @@ pub async fn log_in_with_code(
         .map_err(|_| refused())?;
     spend(svc, code_id).await.map_err(|_| refused())?;
     svc.metrics.auth(AuthMethod::Otp, AuthOutcome::Success);
-    log_in::log_in_proven(svc, &user.id, mfa_id, client, lifetime).await
+    log_in::log_in_proven(svc, &user.id, sign_in).await
 }

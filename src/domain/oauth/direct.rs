@@ -9,7 +9,7 @@ use crate::domain::collections::{Collection, DEFAULT_COLLECTION};
 use crate::domain::limits;
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
-use crate::domain::users::model::TokenLifetime;
+use crate::domain::users::model::SignInContext;
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthMethod::OAuth;
 use crate::metrics::AuthOutcome;
@@ -59,14 +59,13 @@ pub async fn sign_in(
     svc: &Services,
     project: &Project,
     step: Direct<'_>,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
+    context: &SignInContext,
 ) -> AppResult<Finished> {
     let (kind, what) = match step {
         Direct::GoogleIdToken(_) => (ProviderKind::Google, "Google sign-in"),
         Direct::GithubCode { .. } => (ProviderKind::Github, "GitHub sign-in"),
     };
-    let (collection, decl) = provider_of(svc, project, kind, what, client).await?;
+    let (collection, decl) = provider_of(svc, project, kind, what, &context.client).await?;
     let profile = match step {
         Direct::GoogleIdToken(id_token) => {
             let p = AnyProvider::new(decl.resolve()?);
@@ -78,5 +77,5 @@ pub async fn sign_in(
             exchange_code(svc, &decl, code, None, redirect_url, None).await?
         }
     };
-    complete(svc, project, &collection, &decl, profile, client, lifetime).await
+    complete(svc, project, &collection, &decl, profile, context).await
 }

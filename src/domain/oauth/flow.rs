@@ -17,7 +17,7 @@ use crate::domain::limits;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_factor};
 use crate::domain::services::Services;
-use crate::domain::users::model::TokenLifetime;
+use crate::domain::users::model::SignInContext;
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthMethod::OAuth;
 use crate::metrics::AuthOutcome;
@@ -213,8 +213,7 @@ pub async fn client_flows(svc: &Services, collection: &Collection) -> Vec<Client
 pub struct FinishRequest {
     pub state: String,
     pub code: String,
-    pub client: ClientInfo,
-    pub lifetime: TokenLifetime,
+    pub context: SignInContext,
 }
 
 /// A finished sign-in: its outcome, whether it created the user, and what
@@ -355,21 +354,13 @@ async fn finish_with_name(
     req: FinishRequest,
     form_name: Option<String>,
 ) -> AppResult<Finished> {
-    let mut r = redeem(svc, project, &req.state, &req.code, None, &req.client).await?;
+    let client = &req.context.client;
+    let mut r = redeem(svc, project, &req.state, &req.code, None, client).await?;
     if r.profile.name.is_none() {
         r.profile.name = form_name;
     }
     let decl = provider(&r.collection, &r.provider)?;
-    complete(
-        svc,
-        project,
-        &r.collection,
-        decl,
-        r.profile,
-        &req.client,
-        req.lifetime,
-    )
-    .await
+    complete(svc, project, &r.collection, decl, r.profile, &req.context).await
 }
 
 /// Signs in with a code and a verifier the client kept itself (PocketBase's
@@ -384,15 +375,14 @@ pub async fn finish_with_verifier(
     code: &str,
     code_verifier: &str,
     redirect_url: &str,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
+    context: &SignInContext,
 ) -> AppResult<Finished> {
-    limits::oauth(svc, client).await?;
+    limits::oauth(svc, &context.client).await?;
     let decl = provider(collection, provider_name)?;
     allowed_redirect(decl, redirect_url)?;
     let verifier = Some(code_verifier);
     let profile = exchange_code(svc, decl, code, verifier, redirect_url, None).await?;
-    complete(svc, project, collection, decl, profile, client, lifetime).await
+    complete(svc, project, collection, decl, profile, context).await
 }
 
 /// The end of every OAuth2 sign-in: the user found or created, then the
@@ -403,8 +393,7 @@ pub async fn complete(
     collection: &Collection,
     decl: &OAuth2Decl,
     profile: Profile,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
+    context: &SignInContext,
 ) -> AppResult<Finished> {
     let SignIn {
         user,
@@ -419,23 +408,14 @@ pub async fn complete(
     }
     if !is_new {
         let logged_in = audit::of(&user, Kind::LogIn)
-            .client(client)
+            .client(&context.client)
             .with("method", "oauth2");
         logged_in
             .with("provider", decl.name.as_str())
             .save(svc)
             .await?;
     }
-    let outcome = after_first_factor(
-        svc,
-        collection,
-        user,
-        Method::OAuth2,
-        None,
-        client,
-        lifetime,
-    )
-    .await?;
+    let outcome = after_first_factor(svc, collection, user, Method::OAuth2, context).await?;
     Ok(Finished {
         outcome,
         is_new,

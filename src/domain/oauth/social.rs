@@ -20,7 +20,7 @@ use crate::domain::limits;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::LogInOutcome;
 use crate::domain::services::Services;
-use crate::domain::users::model::TokenLifetime;
+use crate::domain::users::model::{SignInContext, TokenLifetime};
 use crate::error::{AppError, AppResult};
 use crate::store::codes::{self as store, Key, NewCode};
 
@@ -156,8 +156,7 @@ pub async fn finish(
     let req = FinishRequest {
         state: cb.state,
         code,
-        client: client.clone(),
-        lifetime: TokenLifetime::Short,
+        context: SignInContext::new(client, TokenLifetime::Short),
     };
     let done = match flow::finish_form_post(svc, &project, req, cb.user.as_deref()).await {
         Ok(done) => done,

@@ -21,7 +21,7 @@ use crate::domain::second_factor::challenge::{
 };
 use crate::domain::services::Services;
 use crate::domain::users::issue::start_session;
-use crate::domain::users::model::{TokenLifetime, User};
+use crate::domain::users::model::{SignInContext, User};
 use crate::domain::users::query;
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthMethod;
@@ -206,9 +206,9 @@ pub async fn finish_login(
     svc: &Services,
     project: &Project,
     credential: &Value,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
+    sign_in: &SignInContext,
 ) -> AppResult<LogInOutcome> {
+    let client = &sign_in.client;
     let (pkc, challenge): (PublicKeyCredential, _) = ceremony::parse_answer(credential)?;
     let (ceremony, state): (_, AuthenticationState) =
         ceremony::take(svc, &project.id, Kind::Login, &challenge).await?;
@@ -233,9 +233,9 @@ pub async fn finish_login(
         .with("method", "passkey");
     passed.with("passkey", row.id.as_str()).save(svc).await?;
     if proof.user_verified {
-        let auth = start_session(svc, &collection, user, client, lifetime).await?;
+        let auth = start_session(svc, &collection, user, client, sign_in.lifetime).await?;
         return Ok(LogInOutcome::Complete(auth));
     }
     let first = Method::Passkey;
-    after_first_factor(svc, &collection, user, first, None, client, lifetime).await
+    after_first_factor(svc, &collection, user, first, sign_in).await
 }

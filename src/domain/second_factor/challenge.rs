@@ -14,7 +14,7 @@ use crate::domain::limits::{self, LoginGuard};
 use crate::domain::projects::Project;
 use crate::domain::services::Services;
 use crate::domain::users::issue::start_session;
-use crate::domain::users::model::{AuthResult, TokenLifetime, User};
+use crate::domain::users::model::{AuthResult, SignInContext, TokenLifetime, User};
 use crate::domain::users::query;
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthMethod;
@@ -92,7 +92,7 @@ pub enum LogInOutcome {
 }
 
 /// The end of every first factor: tokens when nothing more is needed, else
-/// a challenge. `mfa_id` names a challenge this factor answers (PocketBase's
+/// a challenge. `sign_in.mfa_id` names a challenge this factor answers (PocketBase's
 /// second method of an MFA log-in); it must be the same user's, in the same
 /// project, and a method it lists other than its first.
 pub async fn after_first_factor(
@@ -100,12 +100,11 @@ pub async fn after_first_factor(
     collection: &Collection,
     user: User,
     first: Method,
-    mfa_id: Option<&str>,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
+    sign_in: &SignInContext,
 ) -> AppResult<LogInOutcome> {
+    let (client, lifetime) = (&sign_in.client, sign_in.lifetime);
     let now = Utc::now().timestamp();
-    if let Some(id) = mfa_id.filter(|id| !id.is_empty()) {
+    if let Some(id) = sign_in.mfa_id.as_deref().filter(|id| !id.is_empty()) {
         let c = store::live_challenge(&svc.db, ChallengeKey::Id(id), now)
             .await?
             .filter(|c| c.user_id == user.id && c.project_id == user.project_id)

@@ -30,7 +30,8 @@ pub async fn sign_up(
     project: &Project,
     req: SignUpRequest,
 ) -> AppResult<LogInOutcome> {
-    let (client, lifetime) = (req.client.clone(), req.lifetime);
+    // A new user has no challenge to answer.
+    let sign_in = req.context.clone().answering(None);
     let collection = svc
         .catalog
         .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
@@ -38,16 +39,7 @@ pub async fn sign_up(
     let roles: Vec<String> = NEW_USER_ROLES.iter().map(|r| (*r).to_owned()).collect();
     refuse_unreachable_mfa(svc, &collection, &roles)?;
     let (collection, user) = create(svc, project, req).await?;
-    after_first_factor(
-        svc,
-        &collection,
-        user,
-        Method::Password,
-        None,
-        &client,
-        lifetime,
-    )
-    .await
+    after_first_factor(svc, &collection, user, Method::Password, &sign_in).await
 }
 
 /// The roles of a new account.
@@ -63,8 +55,8 @@ pub async fn create(
         .catalog
         .collection_by_name(&svc.db, &project.id, collection_name(&req.collection))
         .await?;
-    limits::sign_up(svc, &req.client).await?;
-    let client = req.client.clone();
+    limits::sign_up(svc, &req.context.client).await?;
+    let client = req.context.client.clone();
     let (email, email_normalized) = normalize_email(&req.email)?;
     check_policy(&req.password, collection.settings.min_password_length)?;
     let mut data = req.data;

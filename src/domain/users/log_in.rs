@@ -9,7 +9,7 @@ use super::issue::*;
 use super::model::*;
 use super::query::get;
 use crate::domain::audit::{self, Kind, Outcome};
-use crate::domain::collections::FieldType;
+use crate::domain::collections::{Collection, FieldType};
 use crate::domain::limits::LoginGuard;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::{LogInOutcome, Method, after_first_factor};
@@ -47,14 +47,14 @@ pub async fn log_in(
         }
     }
     let attempt = audit::in_collection(&project.id, &collection.id, Kind::LogIn)
-        .client(&req.client)
+        .client(&req.context.client)
         .with("method", "password");
     let entered = LoginGuard::enter(
         svc,
         AuthMethod::Password,
         &collection.id,
         &req.email,
-        &req.client,
+        &req.context.client,
     )
     .await;
     let guard = match entered {
@@ -92,23 +92,27 @@ pub async fn log_in(
     let model = rehash_if_outdated(svc, model, &req.password).await?;
     let user = User::from(model);
     let attempt = attempt.user(&user.id);
+    let first = Method::Password;
+    admit(svc, &collection, user, first, attempt, &req.context).await
+}
+
+/// The end of a first factor that found `user`: a disabled account is
+/// refused, and the refusal recorded as `attempt`'s outcome; else the
+/// attempt is recorded and the account's second factors apply.
+async fn admit(
+    svc: &Services,
+    collection: &Collection,
+    user: User,
+    first: Method,
+    attempt: audit::Event,
+    sign_in: &SignInContext,
+) -> AppResult<LogInOutcome> {
     if user.disabled {
         let refused = attempt.failed().with("reason", "disabled");
         return Err(refused.refuse(svc, AppError::AccountDisabled).await);
     }
     attempt.save(svc).await?;
-    let mfa_id = req.mfa_id.as_deref();
-    let first = Method::Password;
-    after_first_factor(
-        svc,
-        &collection,
-        user,
-        first,
-        mfa_id,
-        &req.client,
-        req.lifetime,
-    )
-    .await
+    after_first_factor(svc, collection, user, first, sign_in).await
 }
 
 /// Replaces an imported hash (bcrypt, Firebase scrypt) or one with older
@@ -141,30 +145,14 @@ async fn rehash_if_outdated(
 pub async fn log_in_proven(
     svc: &Services,
     user_id: &str,
-    mfa_id: Option<&str>,
-    client: &ClientInfo,
-    lifetime: TokenLifetime,
+    sign_in: &SignInContext,
 ) -> AppResult<LogInOutcome> {
     let user = mark_verified(svc, user_id).await?;
     let attempt = audit::of(&user, Kind::LogIn)
-        .client(client)
+        .client(&sign_in.client)
         .with("method", "otp");
-    if user.disabled {
-        let refused = attempt.failed().with("reason", "disabled");
-        return Err(refused.refuse(svc, AppError::AccountDisabled).await);
-    }
-    attempt.save(svc).await?;
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
-    after_first_factor(
-        svc,
-        &collection,
-        user,
-        Method::LoginCode,
-        mfa_id,
-        client,
-        lifetime,
-    )
-    .await
+    admit(svc, &collection, user, Method::LoginCode, attempt, sign_in).await
 }
 
 /// Exchanges a refresh token for new tokens (rotation with reuse detection).

@@ -17,8 +17,8 @@ pub use account::{
 pub use create::{create, sign_up};
 pub use log_in::{log_in, log_in_proven, log_out, refresh, reissue};
 pub use model::{
-    AuthResult, ChangePasswordRequest, LogInRequest, MAX_PAGE_SIZE, SignUpRequest, TokenLifetime,
-    UpdateProfileRequest, User, UserPage, UserQuery, normalize_email,
+    AuthResult, ChangePasswordRequest, LogInRequest, MAX_PAGE_SIZE, SignInContext, SignUpRequest,
+    TokenLifetime, UpdateProfileRequest, User, UserPage, UserQuery, normalize_email,
 };
 pub use query::{
     count_plan, count_query, find_by_email, find_by_field, get, get_many, plan, query,

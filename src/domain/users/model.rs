@@ -95,12 +95,41 @@ pub struct SignUpRequest {
     pub password: String,
     pub data: Map<String, Value>,
     pub collection: Option<String>,
-    pub client: ClientInfo,
-    pub lifetime: TokenLifetime,
+    /// The sign-in that follows (no challenge answers it: the user is new).
+    pub context: SignInContext,
     /// The id chosen for the user before its files were stored.
     pub id: Option<String>,
     /// Files stored for the new user (their names join `data`).
     pub files: Vec<NewFile>,
+}
+
+/// What a sign-in needs besides its credential, whatever the credential (a
+/// password, a mailed code, a passkey, an OAuth2 provider): where it comes
+/// from, how long its tokens live, and the challenge it answers as its
+/// second method.
+#[derive(Clone, Debug, Default)]
+pub struct SignInContext {
+    pub client: ClientInfo,
+    pub lifetime: TokenLifetime,
+    /// The challenge this sign-in answers as its second method (PocketBase's
+    /// `mfaId`); a first factor otherwise.
+    pub mfa_id: Option<String>,
+}
+
+impl SignInContext {
+    /// A sign-in from `client` that answers no challenge.
+    pub fn new(client: &ClientInfo, lifetime: TokenLifetime) -> Self {
+        Self {
+            client: client.clone(),
+            lifetime,
+            mfa_id: None,
+        }
+    }
+
+    /// The same sign-in, answering the challenge `mfa_id` when there is one.
+    pub fn answering(self, mfa_id: Option<String>) -> Self {
+        Self { mfa_id, ..self }
+    }
 }
 
 /// `logIn`.
@@ -112,10 +141,7 @@ pub struct LogInRequest {
     pub identity_field: Option<String>,
     pub password: String,
     pub collection: Option<String>,
-    pub client: ClientInfo,
-    pub lifetime: TokenLifetime,
-    /// The challenge this log-in answers as its second method (PocketBase's `mfaId`).
-    pub mfa_id: Option<String>,
+    pub context: SignInContext,
 }
 
 /// `updateMe`: merge `data`, then `$append`, then `$remove`.

@@ -2,7 +2,7 @@
 use async_graphql::{Context, Object, Result};
 
 use super::AuthMutation;
-use super::call::{as_user, done, in_project, log_in_outcome, parts, tokens};
+use super::call::{as_user, done, log_in_outcome, parts, signing_in, tokens};
 use crate::domain::sessions;
 use crate::domain::users::{self, LogInRequest, SignUpRequest, TokenLifetime};
 use crate::graphql::errors::GqlResult;
@@ -14,14 +14,13 @@ impl AuthMutation {
     /// Creates a user in an auth collection, opens a session and returns its tokens.
     /// Files for file fields come as `files` in a multipart request.
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<LogInPayload> {
-        let (svc, project, client) = in_project(ctx)?;
+        let (svc, project, context) = signing_in(ctx)?;
         let req = SignUpRequest {
             email: input.email,
             password: input.password,
             data: object_arg("data", input.data).gql()?,
             collection: input.collection,
-            client: client.clone(),
-            lifetime: TokenLifetime::Short,
+            context,
             ..Default::default()
         };
         super::files::sign_up(ctx, svc, project, req, input.files).await
@@ -30,15 +29,13 @@ impl AuthMutation {
     /// Checks email and password, opens a session and returns its tokens; for
     /// an account with a second factor, `secondFactorRequired` instead.
     async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> Result<LogInPayload> {
-        let (svc, project, client) = in_project(ctx)?;
+        let (svc, project, context) = signing_in(ctx)?;
         let req = LogInRequest {
             email: input.email,
             identity_field: None,
             password: input.password,
             collection: input.collection,
-            client: client.clone(),
-            lifetime: TokenLifetime::Short,
-            mfa_id: None,
+            context,
         };
         log_in_outcome(users::log_in(svc, project, req)).await
     }

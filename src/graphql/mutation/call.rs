@@ -9,11 +9,22 @@ use crate::domain::access::Caller;
 use crate::domain::client::ClientInfo;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::LogInOutcome;
-use crate::domain::users::{self, AuthResult, User};
+use crate::domain::users::{self, AuthResult, SignInContext, TokenLifetime, User};
 use crate::error::AppResult;
 use crate::graphql::errors::GqlResult;
 use crate::graphql::factor_types::LogInPayload;
 use crate::graphql::types::{AuthPayload, UserObject};
+
+/// The services, the project of the caller's key, and what a sign-in needs
+/// besides its credential: GraphQL's tokens are short-lived (refreshed).
+pub fn signing_in<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Project, SignInContext)> {
+    let (svc, project, client) = in_project(ctx)?;
+    Ok((
+        svc,
+        project,
+        SignInContext::new(client, TokenLifetime::Short),
+    ))
+}
 
 /// The services and the caller of the request.
 pub fn parts<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Caller)> {

@@ -2,9 +2,8 @@
 use async_graphql::{Context, Object, Result};
 
 use super::EmailMutation;
-use super::call::{done, in_project, log_in_outcome};
+use super::call::{done, in_project, log_in_outcome, signing_in};
 use crate::domain::email_codes::{self, Confirmation, Proof, Purpose};
-use crate::domain::users::TokenLifetime;
 use crate::error::{AppError, AppResult};
 use crate::graphql::errors::GqlResult;
 use crate::graphql::factor_types::LogInPayload;
@@ -90,12 +89,9 @@ impl EmailMutation {
         code_id: String,
         #[graphql(secret)] code: String,
     ) -> Result<LogInPayload> {
-        let (svc, project, client) = in_project(ctx)?;
-        let lifetime = TokenLifetime::Short;
-        log_in_outcome(email_codes::log_in_with_code(
-            svc, project, &code_id, &code, None, client, lifetime,
-        ))
-        .await
+        let (svc, project, sign_in) = signing_in(ctx)?;
+        let outcome = email_codes::log_in_with_code(svc, project, &code_id, &code, &sign_in);
+        log_in_outcome(outcome).await
     }
 
     /// Emails a verification token and six-digit code to `email` if it has an

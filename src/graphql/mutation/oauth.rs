@@ -2,10 +2,9 @@
 use async_graphql::{Context, Object, Result};
 
 use super::OAuthMutation;
-use super::call::{as_user, in_project};
+use super::call::{as_user, in_project, signing_in};
 use crate::domain::oauth::flow::{self, FinishRequest, StartRequest};
 use crate::domain::oauth::{identities, linking};
-use crate::domain::users::TokenLifetime;
 use crate::graphql::errors::GqlResult;
 use crate::graphql::factor_types::LogInPayload;
 use crate::graphql::oauth_types::{IdentityObject, OAuthStart};
@@ -83,12 +82,11 @@ impl OAuthMutation {
         state: String,
         #[graphql(secret)] code: String,
     ) -> Result<LogInPayload> {
-        let (svc, project, client) = in_project(ctx)?;
+        let (svc, project, context) = signing_in(ctx)?;
         let req = FinishRequest {
             state,
             code,
-            client: client.clone(),
-            lifetime: TokenLifetime::Short,
+            context,
         };
         flow::finish(svc, project, req)
             .await

@@ -5,9 +5,8 @@ use async_graphql::{Context, Json, Object, Result};
 use serde_json::Value;
 
 use super::PasskeyMutation;
-use super::call::{answer, as_user, done, in_project, log_in_outcome};
+use super::call::{answer, as_user, done, in_project, log_in_outcome, signing_in};
 use crate::domain::passkeys::{self, LoginOptionsRequest, RegistrationRequest};
-use crate::domain::users::TokenLifetime;
 use crate::graphql::factor_types::LogInPayload;
 use crate::graphql::passkey_types::PasskeyObject;
 
@@ -77,14 +76,12 @@ impl PasskeyMutation {
         ctx: &Context<'_>,
         credential: Json<Value>,
     ) -> Result<LogInPayload> {
-        let (svc, project, client) = in_project(ctx)?;
-        let lifetime = TokenLifetime::Short;
+        let (svc, project, sign_in) = signing_in(ctx)?;
         log_in_outcome(passkeys::finish_login(
             svc,
             project,
             &credential.0,
-            client,
-            lifetime,
+            &sign_in,
         ))
         .await
     }

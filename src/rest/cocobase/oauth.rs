@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 use super::call::{Coco, CocoBody, Result};
 use super::doc::Errors;
 use super::two_factor::outcome_json;
+use crate::domain::access::Caller;
 use crate::domain::oauth::direct::{self, Direct};
 use crate::domain::oauth::flow::{self, FinishRequest, StartRequest};
-use crate::domain::users::TokenLifetime;
+use crate::domain::users::{SignInContext, TokenLifetime};
 use crate::http::body::string_field;
 
 /// Path parameters by name: under `/p/{project}` there is one more.
@@ -73,8 +74,7 @@ pub async fn verify_google_login(call: Coco, body: CocoBody) -> Result<Json<Valu
     let req = FinishRequest {
         state: string_field(&body, "state")?,
         code: string_field(&body, "code")?,
-        client: caller.client.clone(),
-        lifetime: TokenLifetime::LongLived,
+        context: long_lived(caller),
     };
     let done = flow::finish(call.services(), caller.project()?, req).await?;
     Ok(Json(outcome_json(done.outcome)))
@@ -106,7 +106,12 @@ pub async fn github_verify(call: Coco, body: CocoBody) -> Result<Json<Value>> {
 /// A sign-in whose provider step the app did, answered as a log-in.
 async fn direct_sign_in(call: &Coco, step: Direct<'_>) -> Result<Json<Value>> {
     let caller = &call.caller;
-    let (project, lifetime) = (caller.project()?, TokenLifetime::LongLived);
-    let done = direct::sign_in(call.services(), project, step, &caller.client, lifetime).await?;
+    let context = long_lived(caller);
+    let done = direct::sign_in(call.services(), caller.project()?, step, &context).await?;
     Ok(Json(outcome_json(done.outcome)))
+}
+
+/// Cocobase's sign-ins: long-lived tokens (its SDK never refreshes).
+fn long_lived(caller: &Caller) -> SignInContext {
+    SignInContext::new(&caller.client, TokenLifetime::LongLived)
 }

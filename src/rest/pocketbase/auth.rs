@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::call::{CollPath, PbColl, PbError, RecordPath, Reply};
 use super::call::{PbBody, Result, blank};
 use super::doc::Errors;
-use super::mfa::{mfa_id, outcome_reply};
+use super::mfa::{outcome_reply, sign_in};
 use super::record::{record_json, superuser_json};
 use crate::domain::collections::FieldType;
 use crate::domain::superusers;
@@ -82,9 +82,7 @@ pub async fn auth_with_password(call: PbColl, body: PbBody) -> Result<Reply> {
         identity_field,
         password,
         collection: Some(coll.name.clone()),
-        client: call.caller.client.clone(),
-        lifetime: TokenLifetime::LongLived,
-        mfa_id: mfa_id(&body, call.query.as_deref()),
+        context: sign_in(&call, &body),
     };
     let outcome = users::log_in(svc, call.caller.project()?, req).await?;
     outcome_reply(svc, coll, outcome).await

@@ -6,10 +6,9 @@ use serde_json::{Value, json};
 use super::call::CollPath;
 use super::call::{PbBody, PbColl, Reply, Result, blank, confirm_password, required};
 use super::doc::Errors;
-use super::mfa::{mfa_id, outcome_reply};
+use super::mfa::{outcome_reply, sign_in};
 use crate::domain::collections::Collection;
 use crate::domain::email_codes::{self, Confirmation, Proof, Purpose};
-use crate::domain::users::TokenLifetime;
 use crate::error::AppError;
 
 /// The collection a code URL names, after checking that this server sends
@@ -57,13 +56,9 @@ pub async fn auth_with_otp(call: PbColl, body: PbBody) -> Result<Reply> {
     let coll = collection(&call, Purpose::LogIn).await?;
     let (otp_id, code) = (required(&body, "otpId")?, required(&body, "password")?);
     let (svc, caller) = (call.services(), &call.caller);
-    let lifetime = TokenLifetime::LongLived;
+    let context = sign_in(&call, &body);
     let project = caller.project()?;
-    let mfa = mfa_id(&body, call.query.as_deref());
-    let client = &caller.client;
-    let outcome =
-        email_codes::log_in_with_code(svc, project, otp_id, code, mfa.as_deref(), client, lifetime)
-            .await?;
+    let outcome = email_codes::log_in_with_code(svc, project, otp_id, code, &context).await?;
     // The record as its own collection describes it (the code names the user).
     outcome_reply(svc, coll, outcome).await
 }

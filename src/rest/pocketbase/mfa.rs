@@ -12,10 +12,17 @@ use super::record::record_json;
 use crate::domain::collections::Collection;
 use crate::domain::second_factor::{self, LogInOutcome, SecondProof};
 use crate::domain::services::Services;
-use crate::domain::users::AuthResult;
+use crate::domain::users::{AuthResult, SignInContext, TokenLifetime};
+
+/// What a PocketBase sign-in needs besides its credential: long-lived tokens
+/// (its SDK never refreshes), answering the request's `mfaId` if it has one.
+pub fn sign_in(call: &PbColl, body: &Map<String, Value>) -> SignInContext {
+    let long_lived = SignInContext::new(&call.caller.client, TokenLifetime::LongLived);
+    long_lived.answering(mfa_id(body, call.query.as_deref()))
+}
 
 /// The `mfaId` of a request: the body's, else the query's.
-pub fn mfa_id(body: &Map<String, Value>, query: Option<&str>) -> Option<String> {
+fn mfa_id(body: &Map<String, Value>, query: Option<&str>) -> Option<String> {
     body.get("mfaId")
         .and_then(Value::as_str)
         .map(str::to_owned)

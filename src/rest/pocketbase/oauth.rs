@@ -11,7 +11,7 @@ use super::mfa::outcome_reply;
 use crate::domain::collections::Collection;
 use crate::domain::oauth::flow::{self, ClientFlow};
 use crate::domain::second_factor::LogInOutcome;
-use crate::domain::users::TokenLifetime;
+use crate::domain::users::{SignInContext, TokenLifetime};
 use crate::error::AppError;
 
 /// `auth-methods`' `oauth2` part.
@@ -59,8 +59,7 @@ pub async fn auth_with_oauth2(call: PbColl, body: PbBody) -> Result<Reply> {
         &code,
         &verifier,
         &redirect,
-        &call.caller.client,
-        TokenLifetime::LongLived,
+        &SignInContext::new(&call.caller.client, TokenLifetime::LongLived),
     )
     .await?;
     let user_id = match &finished.outcome {

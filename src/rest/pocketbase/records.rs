@@ -17,8 +17,8 @@ use crate::domain::files::{self, Staging};
 use crate::domain::filter::{Field, Filter, Op};
 use crate::domain::profile;
 use crate::domain::users::{
-    self, AccountUpdate, NewPassword, SignUpRequest, TokenLifetime, UpdateProfileRequest, User,
-    UserQuery,
+    self, AccountUpdate, NewPassword, SignInContext, SignUpRequest, TokenLifetime,
+    UpdateProfileRequest, User, UserQuery,
 };
 use crate::error::AppError;
 use crate::http::query::QueryParams;
@@ -66,8 +66,7 @@ async fn create_request(
         password,
         data,
         collection: Some(coll.name.clone()),
-        client: caller.sign_up_client(),
-        lifetime: TokenLifetime::LongLived,
+        context: SignInContext::new(&caller.sign_up_client(), TokenLifetime::LongLived),
         ..Default::default()
     })
 }
