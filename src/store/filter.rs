@@ -295,7 +295,7 @@ fn data(sql: &mut Sql, path: &[String], op: Op, value: &Json) -> AppResult<Strin
         Op::Contains => {
             // Arrays: membership; strings: substring.
             // Bound in the order the placeholders appear (SQLite's are positional).
-            let first = verbatim_first(sql, value);
+            let first = verbatim_first(sql, value, false);
             let p = sql.bind(scalar_text(value));
             let substring = text_ops(sql, &text, Op::Contains, scalar_text(value));
             return Ok(if pg {
@@ -312,11 +312,7 @@ fn data(sql: &mut Sql, path: &[String], op: Op, value: &Json) -> AppResult<Strin
         }
         Op::IContains | Op::StartsWith | Op::EndsWith => {
             let string_type = if pg { "'string'" } else { "'text'" };
-            let first = if op == Op::IContains {
-                String::new()
-            } else {
-                verbatim_first(sql, value)
-            };
+            let first = verbatim_first(sql, value, op == Op::IContains);
             let inner = text_ops(sql, &text, op, scalar_text(value));
             return Ok(format!("({first}{type_of} = {string_type} AND {inner})"));
         }
@@ -355,29 +351,32 @@ fn data(sql: &mut Sql, path: &[String], op: Op, value: &Json) -> AppResult<Strin
 }
 
 /// On SQLite, a test of the row's JSON text for the value before the JSON is
-/// parsed (`instr(data, ?) > 0 AND `), or nothing: a value that a profile
-/// string contains, or that an array holds, is in the row's text as it is
-/// when no JSON writer escapes any of its characters (letters, digits, space
-/// and `_-.@+:#,`; Go's escapes `<>&` too) and it cannot be a number's or a
-/// boolean's text (it has a letter other than `e`). Parsing each row's JSON
-/// was most of the time of a `contains` scan (96 ms against 34 ms with this
-/// test first, 100k rows).
-fn verbatim_first(sql: &mut Sql, value: &Json) -> String {
+/// parsed (`instr(data, ?) > 0 AND `; `data LIKE '%…%'` when letter case is
+/// ignored, as ASCII `lower()` ignores it), or nothing: a value that a
+/// profile string contains, or that an array holds, is in the row's text as
+/// it is when no JSON writer escapes any of its characters (letters, digits,
+/// space and `_-.@+:#,`; Go's escapes `<>&` too) and it cannot be a number's
+/// or a boolean's text (it has a letter other than `e`). Parsing each row's
+/// JSON was most of the time of a `contains` scan (100k rows: 96 ms against
+/// 34 ms with this test first; case ignored, 293 against 89 ms).
+fn verbatim_first(sql: &mut Sql, value: &Json, any_case: bool) -> String {
     let Json::String(needle) = value else {
         return String::new();
     };
-    let plain = needle
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " _-.@+:#,".contains(c));
-    let lettered = needle
-        .chars()
-        .any(|c| c.is_ascii_alphabetic() && !"eE".contains(c));
-    if sql.pg || !plain || !lettered {
+    let plain = |c: char| c.is_ascii_alphanumeric() || " _-.@+:#,".contains(c);
+    let letter = |c: char| c.is_ascii_alphabetic() && !"eE".contains(c);
+    if sql.pg || !needle.chars().all(plain) || !needle.chars().any(letter) {
         return String::new();
     }
     let data = sql.col("data");
-    let p = sql.bind(needle.clone());
-    format!("instr({data}, {p}) > 0 AND ")
+    if any_case {
+        // `_` matches any one character: still every row that holds the value.
+        let p = sql.bind(format!("%{needle}%"));
+        format!("{data} LIKE {p} AND ")
+    } else {
+        let p = sql.bind(needle.clone());
+        format!("instr({data}, {p}) > 0 AND ")
+    }
 }
 
 /// A profile value as a number, NULL when it is not one: the expression of a
@@ -394,11 +393,10 @@ pub(crate) fn typed_number(pg: bool, type_of: &str, text: &str) -> String {
 /// A condition on the users a profile field points to (one id, or an array of
 /// ids): true when any of them matches `inner`, in the same project.
 ///
-/// With the project known this is a semi-join: the related users matching
-/// `inner` are found once (the subquery is not correlated, so the inner
-/// filter uses its own indexes) and each row's id is looked up among them; a
-/// correlated `EXISTS` per row read and filtered one related user per row
-/// (750–1,500 ms for a total at 100k users, BENCHMARKS.md).
+/// With the project known, a semi-join: the related users matching `inner`
+/// are found once (not correlated, so by the inner filter's indexes) and each
+/// row's ids are looked up among them; a correlated `EXISTS` read one related
+/// user per row (750–1,500 ms for a total at 100k users, BENCHMARKS.md).
 fn related(
     sql: &mut Sql,
     via: &[String],
@@ -406,54 +404,36 @@ fn related(
     project: Option<&str>,
 ) -> AppResult<String> {
     let outer = sql.table.clone();
-    let (json, text, type_of) = sql.json_at(via);
+    let (json, _, type_of) = sql.json_at(via);
+    // The row's ids, parsed once (a single id is a one-element list).
+    let (ids, id) = if sql.pg {
+        let list =
+            format!("CASE WHEN {type_of} = 'array' THEN {json} ELSE jsonb_build_array({json}) END");
+        (format!("jsonb_array_elements_text({list})"), "ids")
+    } else {
+        (format!("json_each({outer}.data, {json})"), "ids.value")
+    };
     let Some(project) = project else {
         let (alias, inner_sql) = nested(sql, inner)?;
-        return Ok(if sql.pg {
-            format!(
-                "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof({json}) = 'array' THEN {json} \
-                 ELSE jsonb_build_array({json}) END) ids JOIN users {alias} ON {alias}.id = ids \
-                 WHERE {alias}.project_id = {outer}.project_id AND {inner_sql}))"
-            )
-        } else {
-            format!(
-                "(EXISTS (SELECT 1 FROM json_each({outer}.data, {json}) ids JOIN users {alias} ON {alias}.id = ids.value \
-                 WHERE {alias}.project_id = {outer}.project_id AND {inner_sql}))"
-            )
-        });
+        return Ok(format!(
+            "(EXISTS (SELECT 1 FROM {ids} ids JOIN users {alias} ON {alias}.id = {id} \
+             WHERE {alias}.project_id = {outer}.project_id AND {inner_sql}))"
+        ));
     };
-    // The subquery appears twice (one id; an array of ids) and SQLite's
-    // placeholders are positional, so it is written, and bound, twice.
-    let matching = |sql: &mut Sql| -> AppResult<String> {
-        let p = sql.bind(project.to_owned());
-        let (alias, inner_sql) = nested(sql, inner)?;
-        // Every collection of the project, as a list found once: the inner
-        // filter's indexes start with the collection.
-        let collections = format!("SELECT c.id FROM collections c WHERE c.project_id = {p}");
-        let scope = if sql.pg {
-            format!("= ANY (ARRAY({collections}))")
-        } else {
-            format!("IN ({collections})")
-        };
-        Ok(format!(
-            "SELECT {alias}.id FROM users {alias} WHERE {alias}.collection_id {scope} AND {inner_sql}"
-        ))
-    };
-    let one = matching(sql)?;
-    let many = matching(sql)?;
-    // `{text} IN (…)` is false for an array (its text is no id), and an index
-    // on a declared relation field serves it.
-    Ok(if sql.pg {
-        format!(
-            "({text} IN ({one}) OR ({type_of} = 'array' AND EXISTS \
-             (SELECT 1 FROM jsonb_array_elements_text({json}) ids WHERE ids IN ({many}))))"
-        )
+    let p = sql.bind(project.to_owned());
+    let (alias, inner_sql) = nested(sql, inner)?;
+    // Every collection of the project, as a list found once: the inner
+    // filter's indexes start with the collection.
+    let collections = format!("SELECT c.id FROM collections c WHERE c.project_id = {p}");
+    let scope = if sql.pg {
+        format!("= ANY (ARRAY({collections}))")
     } else {
-        format!(
-            "({text} IN ({one}) OR ({type_of} = 'array' AND EXISTS \
-             (SELECT 1 FROM json_each({outer}.data, {json}) ids WHERE ids.value IN ({many}))))"
-        )
-    })
+        format!("IN ({collections})")
+    };
+    Ok(format!(
+        "(EXISTS (SELECT 1 FROM {ids} ids WHERE {id} IN (SELECT {alias}.id FROM users {alias} \
+         WHERE {alias}.collection_id {scope} AND {inner_sql})))"
+    ))
 }
 
 /// The SQL of `inner` on a fresh alias of `users`, and that alias.
