@@ -53,6 +53,23 @@ async fn app() -> TestApp {
     app
 }
 
+/// The declarations on an empty table (analyzed then), no users yet.
+async fn declared_app() -> TestApp {
+    let app = TestApp::spawn().await;
+    apply::apply_with(&app.services, &apply::parse(FILE).unwrap())
+        .await
+        .unwrap();
+    app
+}
+
+/// `city = c7` (selective) and `age > 20` (not), both fields indexed.
+fn city_and_age() -> Filter {
+    Filter::And(vec![
+        Filter::cond(data("city"), Op::Eq, json!("c7")),
+        Filter::cond(data("age"), Op::Gt, json!(20)),
+    ])
+}
+
 async fn add_users(app: &TestApp) {
     let db = &app.services.db;
     // Many cities, wide ages: `city = ?` is selective, `age > 20` is not.
@@ -162,30 +179,15 @@ fn sorts(plan: &str) -> bool {
 #[tokio::test]
 async fn two_indexed_conditions_use_the_equality_index_in_list_order() {
     let app = app().await;
-    let plan = plan_of(
-        &app,
-        Filter::And(vec![
-            Filter::cond(data("city"), Op::Eq, json!("c7")),
-            Filter::cond(data("age"), Op::Gt, json!(20)),
-        ]),
-    )
-    .await;
+    let plan = plan_of(&app, city_and_age()).await;
     assert!(plan.contains("_city"), "plan: {plan}");
     assert!(!sorts(&plan), "plan: {plan}");
 }
 
 #[tokio::test]
 async fn refreshed_statistics_reach_every_connection_of_the_pool() {
-    let app = TestApp::spawn().await;
-    apply::apply_with(&app.services, &apply::parse(FILE).unwrap())
-        .await
-        .unwrap();
-    let filter = || {
-        Filter::And(vec![
-            Filter::cond(data("city"), Op::Eq, json!("c7")),
-            Filter::cond(data("age"), Op::Gt, json!(20)),
-        ])
-    };
+    let app = declared_app().await;
+    let filter = city_and_age;
     // Every connection plans once with the statistics of an empty table.
     let warm: Vec<_> = (0..8).map(|_| plan_of(&app, filter())).collect();
     futures_util::future::join_all(warm).await;
@@ -284,36 +286,40 @@ async fn a_total_over_a_range_of_an_indexed_number_reads_only_its_index() {
     assert!(reads_only(&app, &plan, "_age"), "plan: {plan}");
 }
 
-#[tokio::test]
-async fn a_list_ordered_by_an_indexed_number_reads_that_index_in_order() {
-    let app = app().await;
-    let range = Filter::cond(data("age"), Op::Gte, json!(60));
-    let sort = authgraph::domain::filter::Sort {
-        field: data("age"),
-        descending: false,
-    };
+/// The plan and the first page (50) of `filter` ordered by age, ascending.
+async fn by_age(app: &TestApp, filter: Filter) -> (String, users::UserPage) {
     let q = UserQuery {
         collection: Some("users".into()),
-        filter: Some(range),
-        sort: vec![sort],
+        filter: Some(filter),
+        sort: vec![authgraph::domain::filter::Sort {
+            field: data("age"),
+            descending: false,
+        }],
         limit: 50,
         ..Default::default()
     };
     let svc = &app.services;
-    let project = app_project(&app).await;
+    let project = app_project(app).await;
     let plan = users::plan(&svc.db, &svc.catalog, &project, &q)
         .await
         .unwrap()
         .join("\n");
+    let page = users::query(&svc.db, &svc.catalog, &project, &q)
+        .await
+        .unwrap();
+    (plan, page)
+}
+
+#[tokio::test]
+async fn a_list_ordered_by_an_indexed_number_reads_that_index_in_order() {
+    let app = app().await;
+    let (plan, page) = by_age(&app, Filter::cond(data("age"), Op::Gte, json!(60))).await;
     assert!(plan.contains("_age"), "plan: {plan}");
     // SQLite orders by the index's own expression (only equal ages are put
     // in id order, the tie-break); Postgres sorts the few rows the range leaves.
     if app.services.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         assert!(!plan.contains("TEMP B-TREE FOR ORDER BY"), "plan: {plan}");
     }
-    let page = users::query(&svc.db, &svc.catalog, &project, &q)
-        .await
-        .unwrap();
     let ages: Vec<i64> = page
         .items
         .iter()
@@ -326,40 +332,22 @@ async fn a_list_ordered_by_an_indexed_number_reads_that_index_in_order() {
 #[tokio::test]
 async fn a_page_ordered_by_an_indexed_number_sorts_not_even_its_ties() {
     let app = app().await;
-    let q = UserQuery {
-        collection: Some("users".into()),
-        filter: Some(Filter::cond(data("age"), Op::Gte, json!(20))),
-        sort: vec![authgraph::domain::filter::Sort {
-            field: data("age"),
-            descending: false,
-        }],
-        limit: 50,
-        ..Default::default()
-    };
-    let svc = &app.services;
-    let project = app_project(&app).await;
-    let plan = users::plan(&svc.db, &svc.catalog, &project, &q)
-        .await
-        .unwrap()
-        .join("\n");
+    let (plan, page) = by_age(&app, Filter::cond(data("age"), Op::Gte, json!(20))).await;
     // SQLite walks the index in the list's order (age, then newest id first);
     // Postgres orders the JSON value, not the index's typed one, and sorts
     // (or, as here where the range holds nearly every user, scans).
-    if svc.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+    if app.services.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         assert!(
             plan.contains("_age") && !plan.contains("TEMP B-TREE"),
             "plan: {plan}"
         );
     }
-    let page = users::query(&svc.db, &svc.catalog, &project, &q)
-        .await
-        .unwrap();
     let got: Vec<(i64, String)> = page
         .items
         .iter()
         .map(|u| (u.data["age"].as_i64().unwrap(), u.id.clone()))
         .collect();
-    // Ages 20 and 21, six users each: equal ages newest id first.
+    // Six users of each age from 20 up: equal ages newest id first.
     let mut want: Vec<(i64, String)> = (0..300)
         .filter(|i| 18 + i % 50 >= 20)
         .map(|i| ((18 + i % 50) as i64, format!("u{i:05}")))
@@ -473,24 +461,14 @@ async fn rows_in_statistics(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn statistics_that_are_stale_at_start_up_are_refreshed() {
-    let app = TestApp::spawn().await;
-    // Declared on an empty table (analyzed then), then 300 users arrive
-    // behind the server's back, as an import would bring them.
-    apply::apply_with(&app.services, &apply::parse(FILE).unwrap())
-        .await
-        .unwrap();
+    // Declared on an empty table, then 300 users arrive behind the
+    // server's back, as an import would bring them.
+    let app = declared_app().await;
     add_users(&app).await;
     assert!(rows_in_statistics(&app).await < 300);
     // What start-up runs after the migrations.
     apply::sync_all_indexes(&app.services.db).await.unwrap();
     assert!(rows_in_statistics(&app).await >= 300);
-    let plan = plan_of(
-        &app,
-        Filter::And(vec![
-            Filter::cond(data("city"), Op::Eq, json!("c7")),
-            Filter::cond(data("age"), Op::Gt, json!(20)),
-        ]),
-    )
-    .await;
+    let plan = plan_of(&app, city_and_age()).await;
     assert!(plan.contains("_city") && !sorts(&plan), "plan: {plan}");
 }
