@@ -359,12 +359,14 @@ pub async fn apply(db: &DatabaseConnection, file: &ProjectFile) -> AppResult<App
 /// Brings every collection's indexes in step with its declarations: after
 /// migrations, so that an index whose expression changed between versions
 /// (its name says how it is built) is rebuilt before the first query needs it.
-/// Nothing is written when all are current.
+/// Nothing is written when all are current. Then the planner's statistics
+/// are brought up to date where they are missing or stale (after an import,
+/// or growth while the server was down).
 pub async fn sync_all_indexes(db: &DatabaseConnection) -> AppResult<()> {
     for model in collection::Entity::find().all(db).await? {
         store::indexes::sync(db, &Collection::from_model(model)?).await?;
     }
-    Ok(())
+    store::indexes::refresh_stale_statistics(db).await
 }
 
 #[cfg(test)]

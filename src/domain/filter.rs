@@ -88,10 +88,14 @@ pub enum Filter {
         value: Value,
     },
     /// True when a user that the profile path `via` points to (an id, or an
-    /// array of ids) matches `filter`.
+    /// array of ids) matches `filter`; related users are of the same project.
     Related {
         via: Vec<String>,
         filter: Box<Filter>,
+        /// The project when the query's collection is known: the related
+        /// users are then found once, through the inner filter's indexes,
+        /// instead of once per row (`store::filter`).
+        project: Option<String>,
     },
 }
 
@@ -310,6 +314,7 @@ impl Filter {
                 let related = |via: String| Filter::Related {
                     via: vec![via],
                     filter: inner.clone(),
+                    project: collection.map(|c| c.project_id.clone()),
                 };
                 match collection.and_then(|c| c.field(&path[0])) {
                     Some(decl) if decl.field_type == FieldType::Relation => {

@@ -33,7 +33,16 @@ impl Wanted {
             })
             .collect();
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-        let name = format!("{kind}{exprs}2_uf_{collection_id}_{}", names.join("__"));
+        // `3`: ends in the id, not in the creation time (see `order`).
+        let version = if order_by_value(&fields, unique) {
+            3
+        } else {
+            2
+        };
+        let name = format!(
+            "{kind}{exprs}{version}_uf_{collection_id}_{}",
+            names.join("__")
+        );
         Wanted {
             name,
             fields,
@@ -66,6 +75,28 @@ fn wanted(collection: &Collection) -> Vec<Wanted> {
         Some(Wanted::new(id, fields?, index.unique))
     });
     single.chain(composite).collect()
+}
+
+/// Whether an index's key after its fields is the id alone: a plain index
+/// on one number field, which is ranged over and sorted by, so a list ordered
+/// by it (value, then newest id first: `domain::users::query`) reads its
+/// first page from the index without sorting the equal values by id (at 100k
+/// users 1,700 rows of an age were read and sorted for every page).
+fn order_by_value(fields: &[FieldDecl], unique: bool) -> bool {
+    !unique && fields.len() == 1 && fields[0].field_type == FieldType::Number
+}
+
+/// The key after an index's fields. Other plain indexes carry the list order
+/// (newest first, id breaking ties), so equalities on their fields read a
+/// first page without sorting; a unique one needs none.
+fn order(fields: &[FieldDecl], unique: bool) -> &'static str {
+    if order_by_value(fields, unique) {
+        ", id DESC"
+    } else if unique {
+        ""
+    } else {
+        ", created_at, id"
+    }
 }
 
 /// The expression of a field, as `store::filter` compares it (so the planner
@@ -139,9 +170,7 @@ pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResu
     for index in &missing {
         let exprs: Vec<String> = index.fields.iter().map(|f| expr(backend, f)).collect();
         let unique = if index.unique { "UNIQUE " } else { "" };
-        // A plain index also carries the list order (newest first, id breaking
-        // ties), so equalities on its fields read a first page without sorting.
-        let order = if index.unique { "" } else { ", created_at, id" };
+        let order = order(&index.fields, index.unique);
         let sql = format!(
             "CREATE {unique}INDEX IF NOT EXISTS {} ON users (collection_id, {}{order})",
             index.name,
@@ -196,15 +225,82 @@ pub fn composite_violated(err: &sea_orm::DbErr, collection: &Collection) -> Opti
 pub async fn refresh_statistics(db: &impl ConnectionTrait) -> AppResult<()> {
     let statements: &[&str] = match db.get_database_backend() {
         DbBackend::Postgres => &["ANALYZE users"],
-        _ => &[
-            "PRAGMA analysis_limit = 1000",
-            "ANALYZE users",
-            "CREATE TABLE IF NOT EXISTS authgraph_replan (x)",
-            "DROP TABLE authgraph_replan",
-        ],
+        _ => &[ANALYSIS_LIMIT, "ANALYZE users"],
     };
     for sql in statements {
         db.execute_unprepared(sql).await?;
     }
+    replan(db).await
+}
+
+/// Rows SQLite's `ANALYZE` samples per index: bounded work on any size.
+const ANALYSIS_LIMIT: &str = "PRAGMA analysis_limit = 1000";
+
+/// Makes every SQLite connection reload statistics before its next statement
+/// (see `refresh_statistics`).
+async fn replan(db: &impl ConnectionTrait) -> AppResult<()> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        db.execute_unprepared("CREATE TABLE IF NOT EXISTS authgraph_replan (x)")
+            .await?;
+        db.execute_unprepared("DROP TABLE authgraph_replan").await?;
+    }
     Ok(())
+}
+
+/// At start-up: statistics where they are missing or stale, so the first
+/// list after an import or a restart is planned with them (without, a filter
+/// on two indexed fields took 316 ms against 1.8 ms at 100k users).
+///
+/// SQLite: `PRAGMA optimize` over every table (`0x10000`) analyzes a table
+/// one of whose indexes has no statistics or whose size changed tenfold
+/// since, with `analysis_limit` rows per index (`0x10`), so its time is
+/// bounded whatever the size. Postgres: `ANALYZE users` (a sample of at most
+/// 300 × `default_statistics_target` rows) when it was never analyzed or has
+/// more than doubled in pages since; autovacuum keeps it fresh after that.
+pub async fn refresh_stale_statistics(db: &impl ConnectionTrait) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let sql = "SELECT (c.reltuples < 0 OR pg_relation_size(c.oid) / current_setting('block_size')::bigint \
+                   > 2 * c.relpages + 1) AS stale FROM pg_class c \
+                   WHERE c.oid = to_regclass('users')";
+        let row = db
+            .query_one_raw(Statement::from_string(backend, sql))
+            .await?;
+        let stale = match row {
+            Some(row) => row.try_get::<bool>("", "stale")?,
+            None => false,
+        };
+        if stale {
+            db.execute_unprepared("ANALYZE users").await?;
+        }
+        return Ok(());
+    }
+    let before = sqlite_statistics(db).await?;
+    db.execute_unprepared(ANALYSIS_LIMIT).await?;
+    db.execute_unprepared("PRAGMA optimize = 0x10012").await?;
+    if sqlite_statistics(db).await? != before {
+        replan(db).await?;
+    }
+    Ok(())
+}
+
+/// SQLite's statistics as one text, to tell whether `optimize` changed them.
+async fn sqlite_statistics(db: &impl ConnectionTrait) -> AppResult<String> {
+    let backend = db.get_database_backend();
+    let exists = "SELECT count(*) AS n FROM sqlite_master WHERE name = 'sqlite_stat1'";
+    let row = db
+        .query_one_raw(Statement::from_string(backend, exists))
+        .await?;
+    if row.map(|r| r.try_get::<i64>("", "n")).transpose()? != Some(1) {
+        return Ok(String::new());
+    }
+    let sql = "SELECT coalesce(group_concat(tbl || ' ' || coalesce(idx, '') || ' ' || stat, ';'), '') AS s \
+               FROM sqlite_stat1";
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("", "s")?,
+        None => String::new(),
+    })
 }
