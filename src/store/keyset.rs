@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::domain::filter::{Field, Sort};
-use crate::domain::users::User;
 
 /// One key of a list's order: the sort key, and whether it is a declared
 /// number field (which SQLite orders by the typed expression of its index).
@@ -21,6 +20,17 @@ use crate::domain::users::User;
 pub struct OrderKey {
     pub sort: Sort,
     pub declared_number: bool,
+}
+
+/// What the order keys read of a row.
+pub struct Row<'a> {
+    pub id: &'a str,
+    /// The address as the column holds it (`None` when it cannot be known).
+    pub email_normalized: Option<&'a str>,
+    pub verified: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub data: &'a Json,
 }
 
 /// The value of an order key at a row, as the seek binds it.
@@ -62,21 +72,18 @@ impl OrderKey {
     /// The value `row` has for this key, or `None` when it cannot be bound so
     /// that it compares exactly as the stored value does (the caller then
     /// pages by offset from the last row that can).
-    pub fn value_of(&self, backend: DbBackend, row: &User) -> Option<KeyValue> {
+    pub fn value_of(&self, backend: DbBackend, row: &Row) -> Option<KeyValue> {
         let pg = backend == DbBackend::Postgres;
         Some(match &self.sort.field {
-            Field::Id => KeyValue::Text(row.id.clone()),
-            // The column holds what `normalize_email` made of the address.
-            Field::Email => {
-                KeyValue::Text(crate::domain::users::normalize_email(&row.email).ok()?.1)
-            }
+            Field::Id => KeyValue::Text(row.id.to_owned()),
+            Field::Email => KeyValue::Text(row.email_normalized?.to_owned()),
             Field::Verified => KeyValue::Bool(row.verified),
             Field::CreatedAt => KeyValue::Time(row.created_at),
             Field::UpdatedAt => KeyValue::Time(row.updated_at),
             // Compared as the stored JSON text (SQLite) or jsonb: a list rebuilt
             // here need not be that text byte for byte.
             Field::Roles => return None,
-            Field::Data(path) => match lookup(&row.data, path)? {
+            Field::Data(path) => match lookup(row.data, path)? {
                 None => KeyValue::Null,
                 Some(v) if !pg && self.declared_number => match v.is_number() {
                     true => KeyValue::Json(v.clone()),

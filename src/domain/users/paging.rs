@@ -13,12 +13,12 @@ use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::model::{User, UserQuery};
+use super::model::{User, UserQuery, normalize_email};
 use super::query::{plan_after, query_after};
 use crate::domain::catalog::Catalog;
 use crate::domain::filter::{Field, Sort};
 use crate::error::{AppError, AppResult};
-use crate::store::keyset::KeyValue;
+use crate::store::keyset::{KeyValue, Row};
 
 /// The version tag of keyset cursors.
 const VERSION: &str = "k1";
@@ -96,7 +96,18 @@ pub async fn list(
     let mut last: Option<(usize, Vec<KeyValue>)> = None;
     let mut cursors = Vec::with_capacity(items.len());
     for (i, row) in items.iter().enumerate() {
-        let values: Option<Vec<KeyValue>> = keys.iter().map(|k| k.value_of(backend, row)).collect();
+        // The column holds what `normalize_email` made of the address.
+        let email = normalize_email(&row.email).ok().map(|(_, n)| n);
+        let row = Row {
+            id: &row.id,
+            email_normalized: email.as_deref(),
+            verified: row.verified,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            data: &row.data,
+        };
+        let values: Option<Vec<KeyValue>> =
+            keys.iter().map(|k| k.value_of(backend, &row)).collect();
         if let Some(values) = values {
             last = Some((i, values));
         }
