@@ -8,7 +8,8 @@
 //!
 //! `cargo run --release --example query_bench -- [USERS] [DATABASE_URL] [OUT.md]`
 //! (default 1,000,000 users in a temporary SQLite file; the table and plans
-//! go to OUT.md, the table alone to stdout).
+//! go to OUT.md, the table alone to stdout). With `--keyset`, only the deep
+//! pages of the GraphQL connection: after 5,000 rows by offset and by cursor.
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -174,12 +175,22 @@ async fn measure(
     pid: &str,
     query: &UserQuery,
 ) -> anyhow::Result<(usize, f64, f64)> {
-    let run = || async {
+    time(|| async {
         let page = users::query(conn, catalog, pid, query)
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         anyhow::Ok(page.items.len())
-    };
+    })
+    .await
+}
+
+/// Median and p99 (ms) of `run` (which returns its number of rows), timed as
+/// `measure` says.
+async fn time<F, Fut>(run: F) -> anyhow::Result<(usize, f64, f64)>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<usize>>,
+{
     run().await?;
     let mut samples = Vec::new();
     let mut rows = 0;
@@ -259,7 +270,8 @@ fn gist(plan: &[String]) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let args: Vec<String> = std::env::args().collect();
+    let keyset = std::env::args().any(|a| a == "--keyset");
+    let args: Vec<String> = std::env::args().filter(|a| a != "--keyset").collect();
     let n: usize = args
         .get(1)
         .map(|s| s.replace('_', "").parse())
@@ -330,6 +342,11 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut plans = String::new();
     let pid = project.id.clone();
+    if keyset {
+        apply_config("single").await?;
+        let title = format!("{backend}, {n} users, `city` and `age` indexed");
+        return deep_pages(&conn, &catalog, &pid, &title, out).await;
+    }
     for config in ["none", "single", "composite"] {
         let secs = apply_config(config).await?;
         eprintln!("{backend} {n}: indexes `{config}` applied in {secs:.1} s");
@@ -387,6 +404,102 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
             }
+        }
+    }
+    print!("{table}");
+    if let Some(out) = out {
+        std::fs::write(&out, format!("{table}\n### Plans\n{plans}"))?;
+        eprintln!("table and plans written to {out}");
+    }
+    Ok(())
+}
+
+/// `--keyset`: the page of 50 after the first 5,000 rows as the GraphQL
+/// connection reads it (`users::paging`), by offset and by the keyset cursor
+/// the connection hands out for the 5,000th row; each plan beside its timing.
+async fn deep_pages(
+    conn: &DatabaseConnection,
+    catalog: &authgraph::domain::catalog::Catalog,
+    pid: &str,
+    title: &str,
+    out: Option<String>,
+) -> anyhow::Result<()> {
+    use users::paging::{self, Start};
+    let err = |e| anyhow::anyhow!("{e:?}");
+    let mut table = format!(
+        "\n**{title}** (in-process `users::paging::list`: SQL + row decoding; page of 50 after 5,000 rows; ms)\n\n\
+         | filter | sort | page | rows | median | p99 | plan |\n| --- | --- | --- | ---: | ---: | ---: | --- |\n"
+    );
+    let mut plans = String::new();
+    // Filters that leave more than 5,000 rows of 100,000.
+    let old = Filter::cond(Field::Data(vec!["age".into()]), Op::Gt, json!(30));
+    for (label, filter) in [("none", None), ("`age` > 30", Some(old))] {
+        for by_age in [false, true] {
+            let sort = match by_age {
+                true => vec![Sort {
+                    field: Field::Data(vec!["age".into()]),
+                    descending: false,
+                }],
+                false => vec![],
+            };
+            let q = UserQuery {
+                collection: Some("users".into()),
+                filter: filter.clone(),
+                sort,
+                limit: 50,
+                ..Default::default()
+            };
+            // The cursor of the 5,000th row, as its page's last edge carries it.
+            let probe = UserQuery {
+                limit: 1,
+                ..q.clone()
+            };
+            let before = Start {
+                anchor: None,
+                skip: 4_999,
+            };
+            let edge = paging::list(conn, catalog, pid, &probe, &before)
+                .await
+                .map_err(err)?;
+            let cursor = edge.cursors.first().map(String::as_str);
+            anyhow::ensure!(cursor.is_some(), "{label}: fewer than 5,000 rows");
+            let keyset = paging::start(cursor, None, &q.sort).map_err(err)?;
+            let offset = Start {
+                anchor: None,
+                skip: 5_000,
+            };
+            let mut pages = Vec::new();
+            for (how, start) in [("offset 5,000", offset), ("keyset after 5,000", keyset)] {
+                let run = || async {
+                    let page = paging::list(conn, catalog, pid, &q, &start)
+                        .await
+                        .map_err(err)?;
+                    anyhow::Ok(page.items.len())
+                };
+                let (rows, median, p99) = time(run).await?;
+                let page = paging::list(conn, catalog, pid, &q, &start)
+                    .await
+                    .map_err(err)?;
+                pages.push(page.items.into_iter().map(|u| u.id).collect::<Vec<_>>());
+                let plan = paging::plan(conn, catalog, pid, &q, &start)
+                    .await
+                    .map_err(err)?;
+                let sort_name = if by_age { "`age`" } else { "newest" };
+                writeln!(
+                    table,
+                    "| {label} | {sort_name} | {how} | {rows} | {median:.2} | {p99:.2} | {} |",
+                    gist(&plan)
+                )?;
+                writeln!(
+                    plans,
+                    "\n#### {label} · {sort_name} · {how}: median {median:.2} ms, p99 {p99:.2} ms\n\n```\n{}\n```",
+                    plan.join("\n")
+                )?;
+            }
+            anyhow::ensure!(
+                pages[0] == pages[1],
+                "{label}: the keyset page differs from the offset page"
+            );
         }
     }
     print!("{table}");

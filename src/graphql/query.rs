@@ -4,7 +4,7 @@ use async_graphql::{Context, Object};
 use super::audit_types::{AuditEventConnection, AuditEventWhere};
 use super::errors::GqlResult;
 use super::filter::{SortDirection, UserOrder, UserWhere};
-use super::types::{SessionObject, UserConnection, UserObject, after_cursor};
+use super::types::{SessionObject, UserConnection, UserObject};
 use crate::domain::access::{Caller, ListScope};
 use crate::domain::filter::{Field, Filter, Sort};
 use crate::domain::{Services, audit, users};
@@ -148,25 +148,6 @@ impl Query {
             ))
             .gql();
         }
-        let start = match (&after, offset) {
-            (Some(_), Some(_)) => {
-                return Err(AppError::validation(
-                    "after",
-                    "use `after` or `offset`, not both",
-                ))
-                .gql();
-            }
-            (Some(c), None) => after_cursor(c).gql()?,
-            (None, Some(o)) if o < 0 => {
-                return Err(AppError::validation(
-                    "offset",
-                    "offset must not be negative",
-                ))
-                .gql();
-            }
-            (None, Some(o)) => o as u64,
-            (None, None) => 0,
-        };
         let sort = order_by
             .unwrap_or_default()
             .iter()
@@ -194,28 +175,23 @@ impl Query {
                 None => own,
             });
         }
+        let start = users::paging::start(after.as_deref(), offset, &sort).gql()?;
         let svc = ctx.data::<Services>()?;
-        // One more row tells whether there is a next page.
-        let mut q = users::UserQuery {
+        let q = users::UserQuery {
             collection,
             filter,
             sort,
-            limit: size as u64 + 1,
-            offset: start,
+            limit: size as u64,
+            offset: 0,
             with_total: false,
         };
-        let page = users::query(&svc.db, &svc.catalog, &project.id, &q)
+        let page = users::paging::list(&svc.db, &svc.catalog, &project.id, &q, &start)
             .await
             .gql()?;
-        q.limit = size as u64;
-        let has_next = page.items.len() as u64 > q.limit;
-        let mut items = page.items;
-        items.truncate(size as usize);
         Ok(UserConnection {
-            items,
+            page,
             project_id: project.id.clone(),
             query: q,
-            has_next,
         })
     }
 }

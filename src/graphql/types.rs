@@ -283,10 +283,10 @@ impl SessionObject {
 
 /// A page of users (a Relay-style connection, with `items` for plain lists).
 pub struct UserConnection {
-    pub items: Vec<User>,
+    pub page: crate::domain::users::paging::CursorPage,
     pub project_id: String,
+    /// The query, for `totalCount`.
     pub query: UserQuery,
-    pub has_next: bool,
 }
 
 /// An edge of a user connection.
@@ -306,55 +306,45 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-/// The cursor of the row at `offset`.
-pub fn cursor(offset: u64) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
-}
-
-/// The offset after a cursor.
-pub fn after_cursor(cursor: &str) -> AppResult<u64> {
-    use base64::Engine;
-    let bad = || AppError::validation("after", "not a cursor of this connection");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let n: u64 = text
-        .strip_prefix("o:")
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(bad)?;
-    Ok(n + 1)
+impl UserConnection {
+    fn objects(&self) -> Vec<UserObject> {
+        self.page
+            .items
+            .iter()
+            .cloned()
+            .map(UserObject::full)
+            .collect()
+    }
 }
 
 #[Object]
 impl UserConnection {
     /// The users of this page.
     async fn items(&self) -> Vec<UserObject> {
-        self.items.iter().cloned().map(UserObject::full).collect()
+        self.objects()
     }
     /// The users of this page.
     async fn nodes(&self) -> Vec<UserObject> {
-        self.items.iter().cloned().map(UserObject::full).collect()
+        self.objects()
     }
     /// The users of this page with their cursors.
     async fn edges(&self) -> Vec<UserEdge> {
-        self.items
+        self.page
+            .items
             .iter()
-            .enumerate()
-            .map(|(i, u)| UserEdge {
-                cursor: cursor(self.query.offset + i as u64),
+            .zip(&self.page.cursors)
+            .map(|(u, c)| UserEdge {
+                cursor: c.clone(),
                 node: UserObject::full(u.clone()),
             })
             .collect()
     }
     async fn page_info(&self) -> PageInfo {
-        let n = self.items.len() as u64;
         PageInfo {
-            has_next_page: self.has_next,
-            has_previous_page: self.query.offset > 0,
-            start_cursor: (n > 0).then(|| cursor(self.query.offset)),
-            end_cursor: (n > 0).then(|| cursor(self.query.offset + n - 1)),
+            has_next_page: self.page.has_next,
+            has_previous_page: self.page.has_previous,
+            start_cursor: self.page.cursors.first().cloned(),
+            end_cursor: self.page.cursors.last().cloned(),
         }
     }
     /// Number of matching users; counted only when asked for.

@@ -5,6 +5,7 @@ pub mod factors;
 pub mod filter;
 pub mod import;
 pub mod indexes;
+pub mod keyset;
 pub mod oauth;
 pub mod outbox;
 pub mod passkeys;

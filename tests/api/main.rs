@@ -22,6 +22,7 @@ mod fuzz_findings;
 mod hardening_input;
 mod import;
 mod jwks;
+mod keyset;
 mod limits;
 mod metrics;
 mod multipart_props;

@@ -7,6 +7,7 @@ pub mod create;
 pub mod issue;
 pub mod log_in;
 pub mod model;
+pub mod paging;
 pub mod query;
 pub mod relations;
 

@@ -8,9 +8,10 @@ use entity::user;
 use super::model::*;
 use crate::domain::catalog::Catalog;
 use crate::domain::collections::{Collection, FieldType};
-use crate::domain::filter::Field;
+use crate::domain::filter::{Field, Sort};
 use crate::error::AppResult;
 use crate::store;
+use crate::store::keyset::{KeyValue, OrderKey};
 
 /// The user's row, read after writing it inside `txn`: two changes to one
 /// user's ways to sign in serialize there (a row lock on PostgreSQL, the
@@ -129,6 +130,20 @@ pub async fn query(
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<UserPage> {
+    query_after(db, catalog, project_id, q, None)
+        .await
+        .map(|(page, _)| page)
+}
+
+/// Lists users of a project after the row whose order keys have `seek`'s
+/// values (skipping `q.offset` more); with the keys of the list's order.
+pub(super) async fn query_after(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    project_id: &str,
+    q: &UserQuery,
+    seek: Option<&[KeyValue]>,
+) -> AppResult<(UserPage, Vec<OrderKey>)> {
     let backend = db.get_database_backend();
     let (select, collection) = select(db, catalog, project_id, q).await?;
     let total = if q.with_total {
@@ -136,13 +151,14 @@ pub async fn query(
     } else {
         None
     };
-    let select = ordered(select, backend, q, collection.as_ref());
+    let keys = order_keys(q, collection.as_ref());
+    let select = ordered(select, backend, &keys, seek);
     let items = store::page(select, q.limit.min(MAX_PAGE_SIZE), q.offset, db)
         .await?
         .into_iter()
         .map(User::from)
         .collect();
-    Ok(UserPage { items, total })
+    Ok((UserPage { items, total }, keys))
 }
 
 /// Finds a user of a collection by a profile field's string value.
@@ -176,32 +192,56 @@ pub async fn find_by_email(
         .map(User::from))
 }
 
-/// A selection in a query's order: its sort keys (newest first without
-/// any), the id breaking ties.
+/// The keys of a query's order: its sort keys (newest first without any),
+/// the id breaking ties.
+pub(super) fn order_keys(q: &UserQuery, collection: Option<&Collection>) -> Vec<OrderKey> {
+    let newest = [Sort {
+        field: Field::CreatedAt,
+        descending: true,
+    }];
+    let sort = if q.sort.is_empty() {
+        &newest[..]
+    } else {
+        &q.sort
+    };
+    let id = Sort {
+        field: Field::Id,
+        descending: true,
+    };
+    sort.iter()
+        .chain([&id])
+        .map(|s| OrderKey {
+            declared_number: match (&s.field, collection) {
+                (Field::Data(path), Some(c)) if path.len() == 1 => c
+                    .field(&path[0])
+                    .is_some_and(|f| f.field_type == FieldType::Number),
+                _ => false,
+            },
+            sort: s.clone(),
+        })
+        .collect()
+}
+
+/// A selection in the order of `keys`, after the row whose keys have the
+/// values `seek` when given.
 fn ordered(
     mut select: sea_orm::Select<user::Entity>,
     backend: sea_orm::DbBackend,
-    q: &UserQuery,
-    collection: Option<&Collection>,
+    keys: &[OrderKey],
+    seek: Option<&[KeyValue]>,
 ) -> sea_orm::Select<user::Entity> {
-    if q.sort.is_empty() {
-        select = select.order_by_desc(user::Column::CreatedAt);
+    if let Some(values) = seek {
+        select = select.filter(store::keyset::seek(backend, keys, values));
     }
-    for s in &q.sort {
-        let order = if s.descending {
+    for k in keys {
+        let order = if k.sort.descending {
             sea_orm::Order::Desc
         } else {
             sea_orm::Order::Asc
         };
-        let number = match (&s.field, collection) {
-            (Field::Data(path), Some(c)) if path.len() == 1 => c
-                .field(&path[0])
-                .is_some_and(|f| f.field_type == FieldType::Number),
-            _ => false,
-        };
-        select = select.order_by(store::filter::order_expr(backend, s, number), order);
+        select = select.order_by(k.expr(backend), order);
     }
-    select.order_by_desc(user::Column::Id)
+    select
 }
 
 /// The database's plan for a query's page, one line per step (`EXPLAIN QUERY
@@ -213,10 +253,22 @@ pub async fn plan(
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<Vec<String>> {
+    plan_after(db, catalog, project_id, q, None).await
+}
+
+/// The plan of a query's page after the row with the keys `seek`, as `plan`.
+pub(super) async fn plan_after(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    project_id: &str,
+    q: &UserQuery,
+    seek: Option<&[KeyValue]>,
+) -> AppResult<Vec<String>> {
     use sea_orm::QueryTrait;
     let backend = db.get_database_backend();
     let (select, collection) = select(db, catalog, project_id, q).await?;
-    let select = ordered(select, backend, q, collection.as_ref());
+    let keys = order_keys(q, collection.as_ref());
+    let select = ordered(select, backend, &keys, seek);
     let mut stmt = select.build(backend);
     stmt.sql = format!(
         "{} LIMIT {} OFFSET {}",
