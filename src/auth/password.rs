@@ -286,11 +286,14 @@ impl PasswordService {
 
 #[cfg(test)]
 mod tests {
-    #[tokio::test]
-    async fn a_job_whose_request_gave_up_while_it_waited_is_skipped() {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let service = PasswordService::new(1, 8, Metrics::new()).unwrap();
-        // The only worker is busy until released.
+    /// Keeps a worker busy until a unit is sent on the returned channel; the
+    /// task answers `true` once released.
+    async fn hold_the_worker(
+        service: &PasswordService,
+    ) -> (
+        tokio::task::JoinHandle<AppResult<bool>>,
+        std::sync::mpsc::Sender<()>,
+    ) {
         let (release, released) = std::sync::mpsc::channel::<()>();
         let (started, on_start) = oneshot::channel::<()>();
         let busy = tokio::spawn({
@@ -302,6 +305,15 @@ mod tests {
             async move { service.run(service.admit()?, job).await }
         });
         on_start.await.unwrap();
+        (busy, release)
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_request_gave_up_while_it_waited_is_skipped() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let service = PasswordService::new(1, 8, Metrics::new()).unwrap();
+        // The only worker is busy until released.
+        let (busy, release) = hold_the_worker(&service).await;
         let ran = Arc::new(AtomicBool::new(false));
         let flag = ran.clone();
         let place = service.admit().unwrap();
@@ -321,17 +333,7 @@ mod tests {
     async fn past_the_queue_bound_jobs_are_refused_unhashed_until_it_drains() {
         let metrics = Metrics::new();
         let service = PasswordService::new(1, 1, metrics.clone()).unwrap();
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let (started, on_start) = oneshot::channel::<()>();
-        let busy = tokio::spawn({
-            let service = service.clone();
-            let job = move |_: &mut Vec<Block>| {
-                let _ = started.send(());
-                released.recv().is_ok()
-            };
-            async move { service.run(service.admit()?, job).await }
-        });
-        on_start.await.unwrap();
+        let (busy, release) = hold_the_worker(&service).await;
         // The worker is taken, which frees its place: one job may wait.
         let waiting = tokio::spawn({
             let service = service.clone();
