@@ -10,8 +10,10 @@ start_server() {
   mkdir -p "$SERVER_DIR/data"
   local env_args=(env -u DATABASE_URL -u AUTHGRAPH_DATABASE_URL -u AUTHGRAPH_CONFIG
     AUTHGRAPH_DATA_DIR="${SERVER_DATA_DIR:-$SERVER_DIR/data}" AUTHGRAPH_ADDR=127.0.0.1:0 RUST_LOG=warn
-    # One address sends everything: the per-address limits would refuse it.
-    AUTHGRAPH_LOGIN_LIMIT_PER_IP=100000000 AUTHGRAPH_SIGNUP_LIMIT_PER_IP=100000000)
+    # One address sends everything: the per-address limits would refuse it
+    # (the refresh one too: 600 an hour from one address is a minute of the soak).
+    AUTHGRAPH_LOGIN_LIMIT_PER_IP=100000000 AUTHGRAPH_SIGNUP_LIMIT_PER_IP=100000000
+    AUTHGRAPH_REFRESH_LIMIT_PER_IP=100000000)
   [[ -n "$url" ]] && env_args+=(DATABASE_URL="$url")
   : >"$SERVER_DIR/out"  # before the background start, so the wait loop can read it
   (cd "$SERVER_DIR" && exec "${env_args[@]}" "$BIN" serve) >"$SERVER_DIR/out" 2>"$SERVER_DIR/err" &

@@ -2,14 +2,25 @@
 # Soak: the release server under 1,000 concurrent connections of mixed traffic
 # (reads, updates, refreshes, log-ins, sign-ups, list queries) with 200
 # graphql-ws subscribers, for 5 minutes, on SQLite and on PostgreSQL
-# (bench/soak.mjs is the load generator). Writes
-# bench/results/soak-<db>-<time>.json and prints a summary.
+# (bench/soak.mjs is the load generator, a client that waits and retries when
+# refused with Retry-After, at most SOAK_TRIES attempts). Writes
+# bench/results/soak-<db>-<time>.json, prints a summary and PASS or FAIL for
+# each target, and exits 1 when one failed:
+#   - 0 5xx other than refusals with Retry-After (the busy answer);
+#   - 0 time-outs and 0 other errors (a request refused for good after its
+#     last try is counted and shown, not a failure of the server);
+#   - 0 acknowledged sign-ups missing afterwards;
+#   - RSS at the end <= max(1.5 x RSS after warm-up, RSS after warm-up + 64 MiB),
+#     warm-up being the first SOAK_WARMUP seconds of the run (60);
+#   - open files at the end <= open files at the start + 256.
 #
 #   bash bench/soak.sh                        # SQLite, then PostgreSQL
 #   bash bench/soak.sh sqlite                 # one of them
 #   SOAK_SECONDS=60 SOAK_USERS=200 bash bench/soak.sh sqlite
+#   SOAK_SECONDS=1800 bash bench/soak.sh sqlite   # the 30-minute run
 #
 # Environment: SOAK_SECONDS (300), SOAK_USERS (1000), SOAK_SUBSCRIBERS (200),
+# SOAK_TRIES (6), SOAK_WARMUP (60), AUTHGRAPH_HASH_QUEUE_MAX (the server's default),
 # SOAK_PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/test; a database
 # ag_soak_<pid> is created there and dropped after), AUTHGRAPH_BIN (default
 # $CARGO_TARGET_DIR or target, /release/authgraph, built when missing).
@@ -22,6 +33,8 @@ if [[ ! -x "$BIN" ]]; then cargo build --release --locked --bin authgraph; fi
 SECONDS_RUN="${SOAK_SECONDS:-300}"
 USERS="${SOAK_USERS:-1000}"
 SUBS="${SOAK_SUBSCRIBERS:-200}"
+TRIES="${SOAK_TRIES:-6}"
+WARMUP="${SOAK_WARMUP:-60}"
 PG_ADMIN="${SOAK_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}"
 [[ -d clients/graphqlws/node_modules ]] || (cd clients/graphqlws && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 ulimit -n "$(ulimit -Hn)"
@@ -40,26 +53,52 @@ run() { # sqlite | postgres
   start_server "$url"
   local out="bench/results/soak-$db-$(date -u +%Y%m%dT%H%M%SZ).json"
   echo "== soak on $db: $USERS connections, $SUBS subscribers, ${SECONDS_RUN} s against $BASE (pid $SERVER_PID)"
+  echo "load at start: $(uptime)"
   node bench/soak.mjs --base "$BASE" --pk "$PK" --sk "$SK" --pid "$SERVER_PID" \
-    --users "$USERS" --subscribers "$SUBS" --seconds "$SECONDS_RUN" --out "$out" >/dev/null
+    --users "$USERS" --subscribers "$SUBS" --seconds "$SECONDS_RUN" --tries "$TRIES" \
+    --warmup "$WARMUP" --out "$out" >/dev/null
+  echo "load at end:   $(uptime)"
   stop_server
   if [[ -n "${DROP_DB:-}" ]]; then psql "$PG_ADMIN" -qc "drop database if exists $DROP_DB" >/dev/null; DROP_DB=""; fi
-  python3 - "$out" <<'PY'
+  python3 - "$out" <<'PY' || FAILED=1
 import json, sys
 r = json.load(open(sys.argv[1]))
-print(f"{'kind':8} {'count':>8} {'/s':>6} {'5xx':>5} {'errors':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+cols = ["count", "ok", "retried_ok", "refused", "timeouts", "s5xx_not_busy", "other_errors", "busy_answers", "p50_ms", "p99_ms", "max_ms"]
+heads = ["count", "ok", "retry-ok", "refused", "timeout", "5xx", "other", "busy", "p50 ms", "p99 ms", "max ms"]
+print(f"{'kind':8} " + " ".join(f"{h:>8}" for h in heads))
 for k, v in r["kinds"].items():
-    print(f"{k:8} {v['count']:>8} {v['per_sec']:>6} {v['s5xx']:>5} {v['errors']:>6} {v['p50_ms']:>7} {v['p99_ms']:>7} {v['max_ms']:>7}")
+    print(f"{k:8} " + " ".join(f"{v.get(c, 0):>8}" for c in cols))
 s = r["server"]
-print(f"5xx {r['s5xx']}, errors {r['errors']}, events {r['events']}, "
-      f"sign-ups acknowledged {r['acknowledged_signups']}, missing {r['missing_signups']}")
-print(f"RSS MiB {s['start']['rss_mib']} -> {s['end']['rss_mib']} (max {s['max']['rss_mib']}), "
-      f"fds {s['start']['fds']} -> {s['end']['fds']} (max {s['max']['fds']}), "
+su = r["setup_signups"]
+print(f"set-up: {r['users']} sign-ups in {r['setup_seconds']} s, {su.get('busy_answers', 0)} busy answers, "
+      f"{su.get('retried_ok', 0)} OK after a retry; refusals by code: "
+      + ", ".join(f"{k} {v.get('refusal_codes')}" for k, v in r["kinds"].items() if v.get("refusal_codes")))
+print(f"events {r['events']}, sign-ups acknowledged {r['acknowledged_signups']}, missing {r['missing_signups']}, "
       f"generator CPU {r['generator_cpu_percent_of_one_core']}% of a core")
+print("RSS MiB every 10 s: " + " ".join(str(p["rss_mib"]) for p in s["series"]))
+warm = s["warm"]["rss_mib"]
+rss_bound = max(1.5 * warm, warm + 64)
+fd_bound = s["start"]["fds"] + 256
+checks = [
+    ("5xx other than the busy answer = 0", r["s5xx_not_busy"] == 0, r["s5xx_not_busy"]),
+    ("time-outs and other errors = 0", r["timeouts"] + r["other_errors"] == 0,
+     f"{r['timeouts']} time-outs, {r['other_errors']} other"),
+    ("acknowledged sign-ups missing = 0", r["missing_signups"] == 0, r["missing_signups"]),
+    (f"RSS at the end <= max(1.5 x {warm}, {warm} + 64) = {rss_bound:.0f} MiB", s["end"]["rss_mib"] <= rss_bound,
+     f"start {s['start']['rss_mib']}, after {s['warm']['at_s']} s {warm}, end {s['end']['rss_mib']}, max {s['max']['rss_mib']} MiB"),
+    (f"open files at the end <= {s['start']['fds']} + 256", s["end"]["fds"] <= fd_bound,
+     f"start {s['start']['fds']}, end {s['end']['fds']}, max {s['max']['fds']}"),
+]
+for name, ok, got in checks:
+    print(f"{'PASS' if ok else 'FAIL'}  {name}: {got}")
+print(f"(refused for good after {r['tries']} tries: {r['refused']}; OK after a retry: {r['retried_ok']})")
 print(f"written to {sys.argv[1]}")
+sys.exit(0 if all(ok for _, ok, _ in checks) else 1)
 PY
 }
 
 DROP_DB=""
+FAILED=0
 trap 'stop_server; if [[ -n "$DROP_DB" ]]; then psql "$PG_ADMIN" -qc "drop database if exists $DROP_DB" >/dev/null 2>&1 || true; fi' EXIT
 for db in ${1:-sqlite postgres}; do run "$db"; done
+exit "$FAILED"

@@ -72,7 +72,7 @@ async fn seed(
     collection_id: &str,
     n: usize,
 ) -> anyhow::Result<()> {
-    let hash = auth::password::PasswordService::new(1, authgraph::metrics::Metrics::new())?
+    let hash = auth::password::PasswordService::new(1, 1, authgraph::metrics::Metrics::new())?
         .hash("bench password")
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -70,7 +70,11 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
     let services = Services {
         writes: crate::store::writer::WriteGate::for_db(&db),
         db,
-        passwords: PasswordService::new(config.hash_workers(), metrics.clone())?,
+        passwords: PasswordService::new(
+            config.hash_workers(),
+            config.hash_queue_max(),
+            metrics.clone(),
+        )?,
         tokens: token_service(config, &secret)?,
         refresh: RefreshKey::derive(&secret),
         refresh_grace_secs: config.refresh_grace_secs,

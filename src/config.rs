@@ -27,6 +27,10 @@ pub struct Config {
     pub jwt_secret: Secret,
     /// Maximum concurrent argon2id jobs (`AUTHGRAPH_HASH_CONCURRENCY`); 0 = CPU count.
     pub hash_concurrency: usize,
+    /// Most password jobs waiting for a hashing worker (`AUTHGRAPH_HASH_QUEUE_MAX`);
+    /// one more is refused at once with 503 `OVERLOADED` and `Retry-After`.
+    /// 0 = about 500 ms of work for the workers (10 jobs per worker).
+    pub hash_queue_max: usize,
     /// Maximum request body in bytes (`AUTHGRAPH_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
     /// Serve GraphiQL and allow introspection (`AUTHGRAPH_GRAPHIQL`).
@@ -182,6 +186,7 @@ impl Default for Config {
             db_max_connections: 16,
             jwt_secret: Secret::default(),
             hash_concurrency: 0,
+            hash_queue_max: 0,
             max_body_bytes: 1024 * 1024,
             graphiql: true,
             refresh_grace_secs: 10,

@@ -59,6 +59,10 @@ pub enum AppError {
     /// read-only or out of space): 503, worth retrying. The cause is logged.
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(#[source] anyhow::Error),
+    /// The password hasher's queue is full: the request was refused before
+    /// any hashing (and changed nothing): 503, worth retrying after a pause.
+    #[error("the server is busy; try again shortly")]
+    Overloaded,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -93,6 +97,7 @@ impl AppError {
             AppError::ProviderUnavailable(_) => "OAUTH_PROVIDER_UNAVAILABLE",
             AppError::OAuthRejected(_) => "OAUTH_REJECTED",
             AppError::Unavailable(_) => "UNAVAILABLE",
+            AppError::Overloaded => "OVERLOADED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -116,7 +121,7 @@ impl AppError {
             AppError::Rejected { status, .. } => *status,
             AppError::RateLimited { .. } => 429,
             AppError::ProviderUnavailable(_) => 502,
-            AppError::Unavailable(_) => 503,
+            AppError::Unavailable(_) | AppError::Overloaded => 503,
             AppError::Internal(_) => 500,
         }
     }
@@ -138,11 +143,12 @@ impl AppError {
         self.to_string()
     }
 
-    /// Seconds to wait before trying again, for a refusal by a rate limit.
+    /// Seconds to wait before trying again, for a refusal by a rate limit, a
+    /// database outage or a full hashing queue.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::RateLimited { retry_after } => Some(*retry_after),
-            AppError::Unavailable(_) => Some(1),
+            AppError::Unavailable(_) | AppError::Overloaded => Some(1),
             _ => None,
         }
     }

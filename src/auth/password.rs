@@ -1,13 +1,18 @@
 //! argon2id hashing on a dedicated pool of worker threads, never on the async
 //! executor.
 //!
-//! - Bounded: `hash_concurrency` threads; further jobs wait in a queue.
+//! - Bounded: `hash_concurrency` threads; further jobs wait in a queue of at
+//!   most `hash_queue_max` jobs. A job that would wait past it is refused at
+//!   once with [`AppError::Overloaded`] (503, `Retry-After`), before any
+//!   hashing: under a log-in flood callers get a fast "retry later" instead of
+//!   a queue that grows until their requests time out.
 //! - Reads first: the workers run at a lower CPU priority (nice +10), so a
 //!   log-in flood takes the cores only when nothing else wants them and reads
 //!   stay responsive.
 //! - Bounded memory: each worker keeps one 19 MiB block buffer for all its
 //!   hashes instead of allocating one per hash (which fragments the heap and
 //!   left the process at hundreds of MiB after a flood).
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
@@ -39,6 +44,23 @@ pub struct PasswordService {
     jobs: mpsc::Sender<Job>,
     dummy_hash: Arc<OnceCell<String>>,
     metrics: Metrics,
+    queue: Arc<Queue>,
+}
+
+/// The admission count of the queue: jobs admitted that no worker took yet.
+struct Queue {
+    waiting: AtomicUsize,
+    max: usize,
+}
+
+/// A place in the queue, given back when a worker takes the job (or when the
+/// job is dropped unsent).
+struct Place(Arc<Queue>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 fn params() -> Params {
@@ -126,8 +148,9 @@ fn lower_priority() {
 }
 
 impl PasswordService {
-    /// Starts `workers` hashing threads, reporting the queue to `metrics`.
-    pub fn new(workers: usize, metrics: Metrics) -> anyhow::Result<Self> {
+    /// Starts `workers` hashing threads, admitting at most `queue_max` jobs
+    /// waiting for them, reporting the queue to `metrics`.
+    pub fn new(workers: usize, queue_max: usize, metrics: Metrics) -> anyhow::Result<Self> {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..workers.max(1) {
@@ -154,11 +177,36 @@ impl PasswordService {
             jobs: tx,
             dummy_hash: Arc::new(OnceCell::new()),
             metrics,
+            queue: Arc::new(Queue {
+                waiting: AtomicUsize::new(0),
+                max: queue_max,
+            }),
         })
+    }
+
+    /// A place in the queue, or `Overloaded` when it is full. Taken before
+    /// anything is hashed, and the same for every caller whatever its
+    /// password or account, so a refusal tells nothing about an account.
+    fn admit(&self) -> AppResult<Place> {
+        let max = self.queue.max;
+        let admitted = self
+            .queue
+            .waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            });
+        match admitted {
+            Ok(_) => Ok(Place(self.queue.clone())),
+            Err(_) => {
+                self.metrics.hash_refused();
+                Err(AppError::Overloaded)
+            }
+        }
     }
 
     async fn run<T: Send + 'static>(
         &self,
+        place: Place,
         job: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> AppResult<T> {
         let (tx, rx) = oneshot::channel();
@@ -167,6 +215,7 @@ impl PasswordService {
         self.jobs
             .send(Box::new(move |memory| {
                 let started = Instant::now();
+                drop(place);
                 metrics.hash_started(started - queued);
                 // The request gave up while the job waited (its client went
                 // away): nobody is left to answer, so the job is not worth
@@ -185,8 +234,9 @@ impl PasswordService {
 
     /// Returns the PHC string of a new argon2id hash.
     pub async fn hash(&self, password: &str) -> AppResult<String> {
+        let place = self.admit()?;
         let password = password.to_owned();
-        self.run(move |memory| hash_with(memory, password.as_bytes()))
+        self.run(place, move |memory| hash_with(memory, password.as_bytes()))
             .await?
             .map_err(AppError::internal)
     }
@@ -215,8 +265,10 @@ impl PasswordService {
     }
 
     /// Checks a password against a stored hash, or against the dummy hash when
-    /// there is no user, so both cases cost the same time.
+    /// there is no user, so both cases cost the same time and are admitted
+    /// to the queue alike (admission comes first, before the dummy hash).
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> AppResult<bool> {
+        let place = self.admit()?;
         let password = password.to_owned();
         let exists = stored.is_some();
         let hash = match stored {
@@ -224,7 +276,9 @@ impl PasswordService {
             None => self.dummy_hash().await?.to_owned(),
         };
         let ok = self
-            .run(move |memory| verify_with(memory, password.as_bytes(), &hash))
+            .run(place, move |memory| {
+                verify_with(memory, password.as_bytes(), &hash)
+            })
             .await?;
         Ok(ok && exists)
     }
@@ -232,11 +286,14 @@ impl PasswordService {
 
 #[cfg(test)]
 mod tests {
-    #[tokio::test]
-    async fn a_job_whose_request_gave_up_while_it_waited_is_skipped() {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let service = PasswordService::new(1, Metrics::new()).unwrap();
-        // The only worker is busy until released.
+    /// Keeps a worker busy until a unit is sent on the returned channel; the
+    /// task answers `true` once released.
+    async fn hold_the_worker(
+        service: &PasswordService,
+    ) -> (
+        tokio::task::JoinHandle<AppResult<bool>>,
+        std::sync::mpsc::Sender<()>,
+    ) {
         let (release, released) = std::sync::mpsc::channel::<()>();
         let (started, on_start) = oneshot::channel::<()>();
         let busy = tokio::spawn({
@@ -245,12 +302,22 @@ mod tests {
                 let _ = started.send(());
                 released.recv().is_ok()
             };
-            async move { service.run(job).await }
+            async move { service.run(service.admit()?, job).await }
         });
         on_start.await.unwrap();
+        (busy, release)
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_request_gave_up_while_it_waited_is_skipped() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let service = PasswordService::new(1, 8, Metrics::new()).unwrap();
+        // The only worker is busy until released.
+        let (busy, release) = hold_the_worker(&service).await;
         let ran = Arc::new(AtomicBool::new(false));
         let flag = ran.clone();
-        let abandoned = service.run(move |_| flag.store(true, Ordering::SeqCst));
+        let place = service.admit().unwrap();
+        let abandoned = service.run(place, move |_| flag.store(true, Ordering::SeqCst));
         // Queued, then given up on (a request future dropped by a disconnect).
         let waited = tokio::time::timeout(std::time::Duration::from_millis(100), abandoned).await;
         assert!(waited.is_err(), "the worker was busy");
@@ -258,15 +325,50 @@ mod tests {
         assert!(busy.await.unwrap().unwrap());
         // The worker takes jobs in order: once a later one is done, the
         // abandoned one was taken and skipped.
-        service.run(|_| ()).await.unwrap();
+        service.run(service.admit().unwrap(), |_| ()).await.unwrap();
         assert!(!ran.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn past_the_queue_bound_jobs_are_refused_unhashed_until_it_drains() {
+        let metrics = Metrics::new();
+        let service = PasswordService::new(1, 1, metrics.clone()).unwrap();
+        let (busy, release) = hold_the_worker(&service).await;
+        // The worker is taken, which frees its place: one job may wait.
+        let waiting = tokio::spawn({
+            let service = service.clone();
+            async move { service.hash("queued and admitted").await }
+        });
+        while service.queue.waiting.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Known or unknown account: refused alike, before any hashing.
+        assert!(matches!(
+            service.hash("one too many").await,
+            Err(AppError::Overloaded)
+        ));
+        assert!(matches!(
+            service.verify("one too many", None).await,
+            Err(AppError::Overloaded)
+        ));
+        let text = metrics.render(Default::default(), false);
+        assert!(
+            text.contains("authgraph_password_hash_refused_total 2"),
+            "{text}"
+        );
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
+        assert!(waiting.await.unwrap().is_ok());
+        // Drained: admitted again.
+        assert!(service.hash("after the flood").await.is_ok());
+        assert_eq!(service.queue.waiting.load(Ordering::Acquire), 0);
     }
 
     use super::*;
 
     #[tokio::test]
     async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
-        let svc = PasswordService::new(2, Metrics::new()).unwrap();
+        let svc = PasswordService::new(2, 16, Metrics::new()).unwrap();
         let hash = svc.hash("correct horse battery").await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),

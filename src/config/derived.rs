@@ -6,6 +6,11 @@ use std::net::SocketAddr;
 use anyhow::Context;
 
 use super::Config;
+
+/// The wait for a hashing worker the default queue bound aims at.
+pub const HASH_QUEUE_TARGET_MS: u64 = 500;
+/// About what one argon2id job (m=19 MiB, t=2) takes on one core.
+pub const HASH_MS: u64 = 50;
 use crate::domain::passkeys::relying_party::{RelyingParties, RpSettings};
 
 impl Config {
@@ -111,6 +116,17 @@ impl Config {
             retry_max_secs: self.mail_retry_max_secs,
             give_up_secs: self.mail_give_up_secs,
             keep_secs: self.mail_keep_secs,
+        }
+    }
+
+    /// Most hash jobs admitted to wait for a worker: the setting, or the
+    /// number the workers get through in [`HASH_QUEUE_TARGET_MS`] at
+    /// [`HASH_MS`] a job.
+    pub fn hash_queue_max(&self) -> usize {
+        if self.hash_queue_max == 0 {
+            (self.hash_workers() * (HASH_QUEUE_TARGET_MS / HASH_MS) as usize).max(1)
+        } else {
+            self.hash_queue_max
         }
     }
 

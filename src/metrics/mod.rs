@@ -74,6 +74,7 @@ struct Inner {
     auth_attempts: Family<AuthLabels, Counter>,
     rate_limited: Family<RuleLabels, Counter>,
     hash_queue_depth: Gauge,
+    hash_refused: Counter,
     hash_wait: Histogram,
     hash_duration: Histogram,
     db_connections: Family<StateLabels, Gauge>,
@@ -144,6 +145,13 @@ impl Metrics {
                 "Password hashes waiting for a worker",
                 none.clone(),
                 Gauge::default(),
+            ),
+            hash_refused: add(
+                &mut r,
+                "password_hash_refused",
+                "Password jobs refused unhashed because the queue was full (503 OVERLOADED)",
+                none.clone(),
+                Counter::default(),
             ),
             hash_wait: add(
                 &mut r,
@@ -268,6 +276,11 @@ impl Metrics {
     /// A password job joined the hashing queue; the gauge drops when it starts.
     pub fn hash_queued(&self) {
         self.0.hash_queue_depth.inc();
+    }
+
+    /// A password job refused because the queue was full.
+    pub fn hash_refused(&self) {
+        self.0.hash_refused.inc();
     }
 
     /// A password job left the queue after waiting `waited`.

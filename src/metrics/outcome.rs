@@ -44,7 +44,7 @@ pub enum AuthOutcome {
     Limited,
     /// The credential was right but the account is disabled.
     Disabled,
-    /// Not decided: a provider or the server failed.
+    /// Not decided: a provider or the server failed, or was too busy to check.
     Error,
 }
 
@@ -65,7 +65,9 @@ impl AuthOutcome {
         match error {
             AppError::RateLimited { .. } => AuthOutcome::Limited,
             AppError::AccountDisabled => AuthOutcome::Disabled,
-            AppError::Internal(_) | AppError::ProviderUnavailable(_) => AuthOutcome::Error,
+            AppError::Internal(_) | AppError::ProviderUnavailable(_) | AppError::Overloaded => {
+                AuthOutcome::Error
+            }
             _ => AuthOutcome::Failure,
         }
     }

@@ -110,8 +110,9 @@ fn tagged(mut doc: OpenApi, tag: &str) -> OpenApi {
 /// handlers on every operation they apply to (the schemathesis run of
 /// `clients/fuzz/` holds each response to the document): a missing or bad
 /// credential (401) where the operation declares security, a body that does
-/// not parse where it takes one, and an unknown collection (404) where its
-/// path names one.
+/// not parse where it takes one, an unknown collection (404) where its
+/// path names one, and 503 with `Retry-After` everywhere (the database is
+/// unreachable, or the password hasher's queue is full: `OVERLOADED`).
 fn dialect<S: ErrorShape>(doc: OpenApi, tag: &str) -> OpenApi {
     let mut doc = tagged(doc, tag);
     for (path, item) in doc.paths.paths.iter_mut() {
@@ -122,6 +123,7 @@ fn dialect<S: ErrorShape>(doc: OpenApi, tag: &str) -> OpenApi {
                 (secured, 401),
                 (op.request_body.is_some(), S::BAD_BODY),
                 (path.contains("{collection}"), 404),
+                (true, 503),
             ];
             for (applies, status) in refusals {
                 if applies {

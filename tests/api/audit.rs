@@ -18,7 +18,7 @@ const EVENTS: &str = "query($w: AuditEventWhere, $first: Int, $after: String) {
   } }";
 
 /// Every event of the default project matching `filter`, newest first.
-async fn events(app: &TestApp, filter: Value) -> Vec<Value> {
+pub(crate) async fn events(app: &TestApp, filter: Value) -> Vec<Value> {
     let res = app
         .gql(
             Some(&app.sk),

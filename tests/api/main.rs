@@ -37,6 +37,7 @@ mod oauth_popup;
 mod oauth_sealed;
 mod oauth_urbackend;
 mod outbox;
+mod overload;
 mod passkeys;
 mod planner;
 mod playground;
