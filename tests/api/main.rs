@@ -55,3 +55,4 @@ mod sliding_limits;
 mod soft_authenticator;
 mod subscriptions;
 mod tokens;
+mod writes;
