@@ -68,7 +68,7 @@ pub async fn services_with_db(config: &Config, db: DatabaseConnection) -> anyhow
     ));
     let metrics = crate::metrics::Metrics::new();
     let services = Services {
-        writes: crate::store::writer::WriteGate::for_db(&db),
+        writes: crate::store::writer::Writer::for_db(&db),
         db,
         passwords: PasswordService::new(
             config.hash_workers(),

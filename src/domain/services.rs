@@ -10,8 +10,9 @@ use crate::auth::tokens::TokenService;
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
-    /// SQLite's writers' queue (none on Postgres): see `store::writer`.
-    pub writes: crate::store::writer::WriteGate,
+    /// SQLite's writer task, which commits writes in groups (none on
+    /// Postgres): see `store::writer`.
+    pub writes: crate::store::writer::Writer,
     pub passwords: PasswordService,
     pub tokens: TokenService,
     pub refresh: RefreshKey,

@@ -184,7 +184,7 @@ impl Metrics {
             db_write_queue_depth: add(
                 &mut r,
                 "db_write_queue_depth",
-                "Writers waiting for SQLite's write turn (0 on PostgreSQL)",
+                "Profile writes waiting for the SQLite writer's next batch (0 on PostgreSQL)",
                 none.clone(),
                 Gauge::default(),
             ),

@@ -1,7 +1,8 @@
 //! Atomic profile updates inside the database: the server never reads, modifies
 //! and writes back, so concurrent `$append`s both land.
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use entity::user;
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
 use serde_json::Value as Json;
 
 use crate::error::AppResult;
@@ -16,42 +17,45 @@ fn json_text(value: &Json) -> String {
 }
 
 /// Runs the `UPDATE` that `build` writes for the connection's backend (the
-/// SQL and its values); the number of rows it changed.
+/// SQL and its values) with `RETURNING *`: the row as it is now, `None` when
+/// no row matched.
 async fn update(
     db: &impl ConnectionTrait,
     build: impl FnOnce(DbBackend) -> (String, Vec<Value>),
-) -> AppResult<u64> {
+) -> AppResult<Option<user::Model>> {
     let backend = db.get_database_backend();
-    let (sql, values) = build(backend);
-    let res = db
-        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
-    Ok(res.rows_affected())
+    let (mut sql, values) = build(backend);
+    sql.push_str(" RETURNING *");
+    let stmt = Statement::from_sql_and_values(backend, sql, values);
+    Ok(user::Model::find_by_statement(stmt).one(db).await?)
 }
 
 /// A profile edit: the `UPDATE` of `build`, skipped when it has `nothing` to
-/// apply (no keys or values).
+/// apply (no keys or values); the row after it, `None` when skipped or when
+/// no row matched.
 async fn edit(
     db: &impl ConnectionTrait,
     nothing: bool,
     build: impl FnOnce(DbBackend) -> (String, Vec<Value>),
-) -> AppResult<()> {
-    if !nothing {
-        update(db, build).await?;
+) -> AppResult<Option<user::Model>> {
+    if nothing {
+        return Ok(None);
     }
-    Ok(())
+    update(db, build).await
 }
 
 /// SQLite: sets `data` of row `id` to `head` (a JSON1 call whose first
 /// argument is the document, left open) with one `, path, json(value)` pair
-/// per edit, after `params` (those of `head`).
+/// per edit, after `params` (those of `head`); `set` comes first in the
+/// `SET` list, its parameters in front of `params`.
 fn sqlite_edits<'a>(
+    set: &str,
     head: &str,
     mut params: Vec<Value>,
     edits: impl IntoIterator<Item = (String, &'a Json)>,
     id: &str,
 ) -> (String, Vec<Value>) {
-    let mut sql = format!("UPDATE users SET data = {head}");
+    let mut sql = format!("UPDATE users SET {set}data = {head}");
     for (path, value) in edits {
         sql.push_str(", ?, json(?)");
         params.push(path.into());
@@ -62,32 +66,28 @@ fn sqlite_edits<'a>(
     (sql, params)
 }
 
-/// Locks the row for this transaction and stamps `updated_at`.
-pub async fn touch(db: &impl ConnectionTrait, id: &str, now: DateTime<Utc>) -> AppResult<u64> {
-    update(db, |backend| {
-        let sql = match backend {
-            DbBackend::Postgres => "UPDATE users SET updated_at = $1 WHERE id = $2",
-            _ => "UPDATE users SET updated_at = ? WHERE id = ?",
-        };
-        (sql.into(), vec![now.into(), id.into()])
-    })
-    .await
-}
-
-/// Sets top-level profile keys (a shallow merge).
+/// Stamps `updated_at` and sets top-level profile keys (a shallow merge) in
+/// one statement; the row after it, `None` when there is no such user. It
+/// also takes the row's lock (Postgres) for the rest of the transaction.
 pub async fn merge(
     db: &impl ConnectionTrait,
     id: &str,
+    now: DateTime<Utc>,
     values: &serde_json::Map<String, Json>,
-) -> AppResult<()> {
-    edit(db, values.is_empty(), |backend| match backend {
+) -> AppResult<Option<user::Model>> {
+    update(db, |backend| match backend {
         DbBackend::Postgres => (
-            "UPDATE users SET data = data || $1::jsonb WHERE id = $2".into(),
-            vec![json_text(&Json::Object(values.clone())).into(), id.into()],
+            "UPDATE users SET updated_at = $1, data = data || $2::jsonb WHERE id = $3".into(),
+            vec![
+                now.into(),
+                json_text(&Json::Object(values.clone())).into(),
+                id.into(),
+            ],
         ),
         _ => sqlite_edits(
+            "updated_at = ?, ",
             "json_set(data",
-            Vec::new(),
+            vec![now.into()],
             values.iter().map(|(key, value)| (sqlite_path(key), value)),
             id,
         ),
@@ -95,13 +95,14 @@ pub async fn merge(
     .await
 }
 
-/// Appends values to an array field, creating it when missing or not an array.
+/// Appends values to an array field, creating it when missing or not an
+/// array; the row after it (`None`: nothing to append, or no such user).
 pub async fn append(
     db: &impl ConnectionTrait,
     id: &str,
     key: &str,
     values: &[Json],
-) -> AppResult<()> {
+) -> AppResult<Option<user::Model>> {
     edit(db, values.is_empty(), |backend| match backend {
         DbBackend::Postgres => (
             "UPDATE users SET data = jsonb_set(data, ARRAY[$1::text], \
@@ -117,6 +118,7 @@ pub async fn append(
         _ => {
             let path = sqlite_path(key);
             sqlite_edits(
+                "",
                 "json_insert(CASE WHEN json_type(data, ?) = 'array' THEN data \
                  ELSE json_set(data, ?, json('[]')) END",
                 vec![path.clone().into(), path.clone().into()],
@@ -129,13 +131,14 @@ pub async fn append(
 }
 
 /// Removes every element equal to one of `values` from an array field; a
-/// missing or non-array field is left alone.
+/// missing or non-array field is left alone. The row after it, `None` when
+/// nothing changed.
 pub async fn remove(
     db: &impl ConnectionTrait,
     id: &str,
     key: &str,
     values: &[Json],
-) -> AppResult<()> {
+) -> AppResult<Option<user::Model>> {
     edit(db, values.is_empty(), |backend| {
         let removed = json_text(&Json::Array(values.to_vec()));
         match backend {
@@ -181,8 +184,7 @@ pub async fn find_by_text_field(
     collection_id: &str,
     key: &str,
     value: &str,
-) -> AppResult<Option<entity::user::Model>> {
-    use sea_orm::{EntityTrait, FromQueryResult};
+) -> AppResult<Option<user::Model>> {
     let backend = db.get_database_backend();
     let stmt = match backend {
         DbBackend::Postgres => Statement::from_sql_and_values(
@@ -196,6 +198,5 @@ pub async fn find_by_text_field(
             [collection_id.into(), sqlite_path(key).into(), value.into()],
         ),
     };
-    let _ = entity::user::Entity::find();
-    Ok(entity::user::Model::find_by_statement(stmt).one(db).await?)
+    Ok(user::Model::find_by_statement(stmt).one(db).await?)
 }

@@ -57,3 +57,4 @@ mod sliding_limits;
 mod soft_authenticator;
 mod subscriptions;
 mod tokens;
+mod writes;

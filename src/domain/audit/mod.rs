@@ -138,30 +138,38 @@ impl Event {
         rows::insert(db, &self.into_row()).await
     }
 
-    fn into_row(mut self) -> AuditRow {
+    /// The event with the current request's actor and client written into
+    /// it, for a record another task saves (SQLite's writer task, outside
+    /// the request's scope).
+    pub fn stamped(mut self) -> Event {
         let request = scope::current();
         if let Some(by) = request.as_ref().and_then(|r| r.actor.as_ref()) {
             if by.is_admin() {
                 self.detail.insert("by".into(), by.label().into());
             }
         }
-        let client = self
+        self.client = self
             .client
             .filter(|c| c.ip.is_some() || c.user_agent.is_some())
-            .or_else(|| request.map(|r| r.client))
-            .unwrap_or_default();
+            .or_else(|| request.map(|r| r.client));
+        self
+    }
+
+    fn into_row(self) -> AuditRow {
+        let mut event = self.stamped();
+        let client = event.client.take().unwrap_or_default();
         let now = Utc::now().timestamp_millis();
         let row = AuditRow {
             id: new_id(now),
-            project_id: self.project_id,
-            collection_id: self.collection_id,
-            user_id: self.user_id,
-            kind: self.kind.key().to_owned(),
-            outcome: self.outcome.key().to_owned(),
+            project_id: event.project_id,
+            collection_id: event.collection_id,
+            user_id: event.user_id,
+            kind: event.kind.key().to_owned(),
+            outcome: event.outcome.key().to_owned(),
             ip: clip(client.ip, 64),
             user_agent: clip(client.user_agent, 256),
             at: now,
-            detail: Value::Object(self.detail).to_string(),
+            detail: Value::Object(event.detail).to_string(),
         };
         tracing::info!(
             target: "audit",

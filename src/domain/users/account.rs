@@ -4,14 +4,15 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use entity::user;
 
+use super::change::{Change, Changed, PasswordWrite};
 use super::issue::*;
 use super::model::*;
-use crate::domain::audit::{self, Kind};
+use crate::domain::audit::{self, Event, Kind};
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::Collection;
 use crate::domain::events::{UserEvent, UserEventKind};
 use crate::domain::files::changes as file_changes;
-use crate::domain::files::record::{self as file_rows, Owner};
+use crate::domain::files::record::{self as file_rows};
 use crate::domain::files::staging::NewFile;
 use crate::domain::limits::{self};
 use crate::domain::notices;
@@ -110,70 +111,41 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         }
         None => None,
     };
-    let now = Utc::now();
-    // SQLite's writers queue here rather than in its busy handler.
-    let write = svc.writes.begin(&svc.db).await?;
-    let txn = &write.txn;
-    if store::users::touch(txn, &user.id, now).await? == 0 {
-        return Err(AppError::NotFound("user"));
-    }
-    if !p.data.is_empty() {
-        store::users::merge(txn, &user.id, &p.data)
-            .await
-            .map_err(|e| remap(e, &collection))?;
-    }
-    for (key, value) in &p.append {
-        store::users::append(txn, &user.id, key, &profile::values_of(value))
-            .await
-            .map_err(|e| remap(e, &collection))?;
-    }
-    for (key, value) in &p.remove {
-        store::users::remove(txn, &user.id, key, &profile::values_of(value)).await?;
-    }
-    let mut updated = user::Entity::find_by_id(&user.id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    // Checked after the change, inside the transaction: a too-large result rolls back.
-    profile::check_size(&updated.data)?;
-    let touched = !(p.data.is_empty() && p.append.is_empty() && p.remove.is_empty());
-    let obsolete = if touched {
-        let owner = Owner {
-            user_id: &user.id,
-            project_id: &user.project_id,
-            collection_id: &user.collection_id,
-        };
-        file_rows::record_in(txn, &owner, &req.files, &updated.data).await?
-    } else {
-        vec![]
-    };
-    if let (Some(hash), Some(np)) = (hash, &req.password) {
-        let version = updated.token_version + i64::from(np.revoke_current_tokens);
-        let mut active: user::ActiveModel = updated.into();
-        active.password_hash = Set(hash);
-        active.token_version = Set(version);
-        updated = active.update(txn).await?;
-        let keep = np.keep_session.as_deref();
-        sessions::revoke_all_in(txn, &user.id, keep, "password changed").await?;
-    }
-    for event in audit::account_update(user, touched, req.password.is_some()) {
-        event.save_in(txn).await?;
-    }
-    write.commit().await?;
-    // Replaced and dropped files go once the change that drops them is in.
-    svc.files.delete(&obsolete).await;
-    let updated = User::from(updated);
-    let mut changed: Vec<String> = p
+    let changed: Vec<String> = p
         .data
         .keys()
         .chain(p.append.keys())
         .chain(p.remove.keys())
         .cloned()
         .collect();
+    let events = audit::account_update(user, !changed.is_empty(), req.password.is_some());
+    let np = req.password.as_ref();
+    let change = Change {
+        user: user.clone(),
+        collection,
+        profile: folded,
+        files: req.files.clone(),
+        password: hash.map(|hash| PasswordWrite {
+            hash,
+            keep_session: np.and_then(|np| np.keep_session.clone()),
+            revoke_current_tokens: np.is_some_and(|np| np.revoke_current_tokens),
+        }),
+        // Stamped here: on SQLite the writer task saves them.
+        audit: events.into_iter().map(Event::stamped).collect(),
+        now: Utc::now(),
+    };
+    let collection_id = change.collection.id.clone();
+    // On SQLite, committed in one transaction with the other writes queued
+    // at that moment; answered after that commit.
+    let Changed { row, obsolete } = svc.writes.run(&svc.db, change).await?;
+    // Replaced and dropped files go once the change that drops them is in.
+    svc.files.delete(&obsolete).await;
+    let updated = User::from(row);
+    let mut changed = changed;
     if req.password.is_some() {
         svc.events.sessions_revoked(Some(&user.id), None);
         // A new password ends a lockout (an administrator's way out of one).
-        limits::unlock(svc, &collection.id, &updated.email).await?;
+        limits::unlock(svc, &collection_id, &updated.email).await?;
         changed.push("password".into());
         notices::password_changed(svc, &updated).await;
     }

@@ -3,6 +3,7 @@
 //! Files of this folder import each other by path (`super::model::User`),
 //! never through this module, whose re-exports are for the doors.
 pub mod account;
+mod change;
 pub mod create;
 pub mod issue;
 pub mod log_in;
