@@ -111,7 +111,7 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         }
         None => None,
     };
-    let changed: Vec<String> = p
+    let mut changed: Vec<String> = p
         .data
         .keys()
         .chain(p.append.keys())
@@ -124,7 +124,7 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
         user: user.clone(),
         collection,
         profile: folded,
-        files: req.files.clone(),
+        files: req.files,
         password: hash.map(|hash| PasswordWrite {
             hash,
             keep_session: np.and_then(|np| np.keep_session.clone()),
@@ -141,7 +141,6 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
     // Replaced and dropped files go once the change that drops them is in.
     svc.files.delete(&obsolete).await;
     let updated = User::from(row);
-    let mut changed = changed;
     if req.password.is_some() {
         svc.events.sessions_revoked(Some(&user.id), None);
         // A new password ends a lockout (an administrator's way out of one).
