@@ -10,6 +10,8 @@
 //     [--ws-base URL]  (subscribers on another instance)
 //     [--pad N]        (updates carry up to N characters more)
 //     [--hash-rate N]  (sign-ups and log-ins a second together; default 0: unpaced)
+//     [--think MS]     (each user pauses a random time of mean MS between its
+//                       requests, as people do; default 0: unpaced, a stress test)
 //     [--tries N]      (attempts of a request refused with Retry-After; default 1)
 //     [--warmup S]     (seconds into the run of the RSS sample the bound is taken from)
 //
@@ -275,8 +277,11 @@ const total = weights.reduce((s, [, w]) => s + w, 0);
 // the clients wait and retry. With a rate, a user whose pick finds no token
 // left this second reads instead.
 const HASH_RATE = Number(args["hash-rate"] ?? 0);
+// A token bucket refilled a tenth of the rate every 100 ms, holding at most a
+// second's worth: sign-ups and log-ins come spread over the second, not all
+// at its start.
 let hashTokens = HASH_RATE;
-if (HASH_RATE > 0) setInterval(() => (hashTokens = HASH_RATE), 1000).unref();
+if (HASH_RATE > 0) setInterval(() => (hashTokens = Math.min(HASH_RATE, hashTokens + HASH_RATE / 10)), 100).unref();
 function pick() {
   let r = Math.random() * total;
   let kind = weights[0][0];
@@ -305,7 +310,7 @@ async function pool(n, width, fn) {
 
 const users = [];
 const setupStarted = performance.now();
-await pool(USERS, 32, async (i) => {
+await pool(USERS, 8, async (i) => {
   const email = `vu-${RUN}-${i}@example.com`;
   for (let attempt = 0; attempt < 20; attempt++) {
     const r = await signUp(email);
@@ -370,9 +375,18 @@ const ticker = setInterval(() => {
   }
   second = { ok: 0, failed: 0, refusals: 0, events: 0, statuses: {} };
 }, 1000);
+// With --think, a user's pause between requests is exponential with that
+// mean (people act independently: arrivals are then close to Poisson), and
+// the first request of each user is spread over one mean pause.
+const THINK_MS = Number(args.think ?? 0);
+const pause = () => (THINK_MS > 0 ? sleep(-Math.log(1 - Math.random()) * THINK_MS) : null);
 await Promise.all(
   users.map(async (u) => {
-    while (Date.now() < deadline) await ops[pick()](u);
+    if (THINK_MS > 0) await sleep(Math.random() * THINK_MS);
+    while (Date.now() < deadline) {
+      await ops[pick()](u);
+      await pause();
+    }
   }),
 );
 clearInterval(ticker);
@@ -425,6 +439,8 @@ const report = {
   subscribers: SUBSCRIBERS,
   seconds: Math.round(wall),
   tries: TRIES,
+  think_ms: THINK_MS,
+  hash_rate: HASH_RATE,
   setup_seconds: Math.round(setupSeconds),
   setup_signups: setupStats,
   kinds,
