@@ -377,3 +377,42 @@ async fn stored_in_collection(
         .await?;
     Ok((stored, collection))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{CurrentPassword, NewPassword};
+    use crate::auth::keys::KeyKind;
+    use crate::domain::access::Caller;
+    use crate::error::AppError;
+
+    fn by(caller: &Caller, current: CurrentPassword) -> Result<Option<String>, AppError> {
+        NewPassword::by(caller, "new passphrase".into(), current).map(|np| np.current)
+    }
+
+    #[test]
+    fn only_an_administrator_leaves_out_a_current_password_the_door_asks_for() {
+        let user = Caller::default();
+        let publishable = Caller {
+            key: Some(KeyKind::Publishable),
+            ..Caller::default()
+        };
+        let secret = Caller {
+            key: Some(KeyKind::Secret),
+            ..Caller::default()
+        };
+        let superuser = Caller {
+            superuser: Some("root".into()),
+            ..Caller::default()
+        };
+        for caller in [&user, &publishable] {
+            let refused = by(caller, CurrentPassword::Asked(None));
+            assert!(matches!(refused, Err(AppError::InvalidCredentials)));
+        }
+        for caller in [&secret, &superuser] {
+            assert_eq!(by(caller, CurrentPassword::Asked(None)).unwrap(), None);
+        }
+        let given = CurrentPassword::Asked(Some("old".into()));
+        assert_eq!(by(&user, given).unwrap().as_deref(), Some("old"));
+        assert_eq!(by(&user, CurrentPassword::NotAsked).unwrap(), None);
+    }
+}
