@@ -17,7 +17,7 @@ use crate::domain::limits::LoginGuard;
 use crate::domain::notices;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::{
-    LogInOutcome, Method, after_first_factor, passkey_challenge_user, verify_by_passkey,
+    LogInOutcome, Method, SecondProof, after_first_factor, passkey_challenge_user, verify,
 };
 use crate::domain::services::Services;
 use crate::domain::users::issue::start_session;
@@ -223,7 +223,8 @@ pub async fn finish_login(
     let proof = check(svc, &row, &pkc, state, client, project).await?;
     let user = proof.user;
     if let Some(id) = ceremony.login_challenge_id.as_deref() {
-        let auth = verify_by_passkey(svc, project, id, &user.id, client).await?;
+        let proof = SecondProof::Passkey { user_id: &user.id };
+        let auth = verify(svc, project, id, proof, client).await?;
         return Ok(LogInOutcome::Complete(auth));
     }
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
