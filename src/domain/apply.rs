@@ -63,57 +63,46 @@ pub struct ProjectSection {
     pub cors_origins: Option<Vec<String>>,
 }
 
-/// One `[[collections]]` entry.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CollectionSection {
-    pub name: String,
-    /// Settings; missing ones take the defaults.
-    pub min_password_length: Option<usize>,
-    pub access_token_ttl_secs: Option<i64>,
-    pub refresh_token_ttl_secs: Option<i64>,
-    pub long_lived_access_token_ttl_secs: Option<i64>,
-    pub allow_undeclared_fields: Option<bool>,
-    pub second_factor: Option<collections::SecondFactorPolicy>,
-    pub second_factor_roles: Option<Vec<String>>,
-    pub mfa: Option<bool>,
-    pub mfa_duration_secs: Option<i64>,
-    pub indexes: Option<Vec<collections::IndexDecl>>,
-    pub oauth2: Option<Vec<super::oauth::config::OAuth2Decl>>,
-    pub oauth2_link_by_email: Option<bool>,
+/// `CollectionSection` and its `resolve`, from one list of the settings a
+/// section may give (each optional there, of its [`CollectionSettings`] type).
+macro_rules! collection_section {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty,)+) => {
+        /// One `[[collections]]` entry: its name, settings (missing ones take
+        /// the defaults) and fields.
+        #[derive(Clone, Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct CollectionSection {
+            pub name: String,
+            $($(#[$doc])* pub $field: Option<$ty>,)+
+            #[serde(default)]
+            pub fields: Vec<FieldDecl>,
+        }
+
+        impl CollectionSection {
+            /// Each setting the section gives, else the default.
+            fn resolve(&self) -> CollectionSettings {
+                let d = CollectionSettings::default();
+                CollectionSettings { $($field: self.$field.clone().unwrap_or(d.$field)),+ }
+            }
+        }
+    };
+}
+
+collection_section! {
+    min_password_length: usize,
+    access_token_ttl_secs: i64,
+    refresh_token_ttl_secs: i64,
+    long_lived_access_token_ttl_secs: i64,
+    allow_undeclared_fields: bool,
+    second_factor: collections::SecondFactorPolicy,
+    second_factor_roles: Vec<String>,
+    mfa: bool,
+    mfa_duration_secs: i64,
+    indexes: Vec<collections::IndexDecl>,
+    oauth2: Vec<super::oauth::config::OAuth2Decl>,
+    oauth2_link_by_email: bool,
     /// Doubly optional like the other settings (absent: the default, `None`).
-    pub oauth2_site_url: Option<Option<String>>,
-    #[serde(default)]
-    pub fields: Vec<FieldDecl>,
-}
-
-/// Each setting the section gives, else the default.
-macro_rules! settings_or_default {
-    ($section:expr, $($field:ident),+ $(,)?) => {{
-        let d = CollectionSettings::default();
-        CollectionSettings { $($field: $section.$field.clone().unwrap_or(d.$field)),+ }
-    }};
-}
-
-impl CollectionSection {
-    fn resolve(&self) -> CollectionSettings {
-        settings_or_default!(
-            self,
-            min_password_length,
-            access_token_ttl_secs,
-            refresh_token_ttl_secs,
-            long_lived_access_token_ttl_secs,
-            allow_undeclared_fields,
-            second_factor,
-            second_factor_roles,
-            mfa,
-            mfa_duration_secs,
-            indexes,
-            oauth2,
-            oauth2_link_by_email,
-            oauth2_site_url,
-        )
-    }
+    oauth2_site_url: Option<String>,
 }
 
 /// What `apply` did.

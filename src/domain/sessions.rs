@@ -18,17 +18,15 @@ use crate::error::{AppError, AppResult};
 pub use super::client::ClientInfo;
 use super::client::clip;
 
-/// A session as its owner sees it.
+/// A live session as its owner sees it (its owner's [`list`]).
 #[derive(Clone, Debug)]
 pub struct Session {
     pub id: String,
-    pub user_id: String,
     /// Where it was opened from.
     pub client: ClientInfo,
     pub created_at: DateTime<Utc>,
     pub last_used_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub revoked: bool,
 }
 
 impl From<session::Model> for Session {
@@ -40,12 +38,10 @@ impl From<session::Model> for Session {
         };
         Self {
             id: m.id,
-            user_id: m.user_id,
             client,
             created_at: m.created_at,
             last_used_at: m.last_used_at,
             expires_at: m.expires_at,
-            revoked: m.revoked_at.is_some(),
         }
     }
 }

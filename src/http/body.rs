@@ -175,5 +175,6 @@ pub async fn mail_code(
     email_codes::enabled(svc, purpose)?;
     let email = string_field(body, "email")?;
     let (project, client) = (caller.project()?, &caller.client);
-    email_codes::request(svc, project, None, &email, client, purpose).await
+    email_codes::request(svc, project, None, &email, client, purpose).await?;
+    Ok(())
 }

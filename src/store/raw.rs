@@ -20,22 +20,22 @@ pub async fn execute_one(
     Ok(execute(db, text, values).await? == 1)
 }
 
-/// Runs a query; its first row, if any.
-pub async fn query_one(
-    db: &impl ConnectionTrait,
-    text: &str,
-    values: Vec<Value>,
-) -> AppResult<Option<QueryResult>> {
-    Ok(db.query_one_raw(sql(db, text, values)).await?)
+/// The queries: each builds its statement with [`sql`] and hands it to one
+/// of the connection's raw query methods.
+macro_rules! queries {
+    ($($(#[$doc:meta])* $name:ident => $method:ident -> $rows:ty;)+) => {$(
+        $(#[$doc])*
+        pub async fn $name(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> AppResult<$rows> {
+            Ok(db.$method(sql(db, text, values)).await?)
+        }
+    )+};
 }
 
-/// Runs a query; all its rows.
-pub async fn query_all(
-    db: &impl ConnectionTrait,
-    text: &str,
-    values: Vec<Value>,
-) -> AppResult<Vec<QueryResult>> {
-    Ok(db.query_all_raw(sql(db, text, values)).await?)
+queries! {
+    /// Runs a query; its first row, if any.
+    query_one => query_one_raw -> Option<QueryResult>;
+    /// Runs a query; all its rows.
+    query_all => query_all_raw -> Vec<QueryResult>;
 }
 
 /// Counts a wrong answer to the row `id` of `table` (one-time codes and

@@ -16,7 +16,9 @@ use crate::error::{AppError, AppResult};
 use crate::store::codes::{self, NewCode};
 
 /// Mails a code for `purpose` to `email` if it has an account in the
-/// collection (for verification: an unverified one); answers the same either way.
+/// collection (for verification: an unverified one); answers the same either
+/// way: the code's id (a sign-in code's is what `log_in_with_code` takes), a
+/// random one when nothing was sent.
 pub async fn request(
     svc: &Services,
     project: &Project,
@@ -24,25 +26,30 @@ pub async fn request(
     email: &str,
     client: &ClientInfo,
     purpose: Purpose,
-) -> AppResult<()> {
+) -> AppResult<String> {
     enabled(svc, purpose)?;
     let collection = collection(svc, project, collection_name).await?;
     count_address(svc, client).await?;
-    match query::find_by_email(&svc.db, &collection, email).await? {
-        Some(user) => send_code(svc, &user, purpose).await,
-        None => Ok(()),
-    }
+    let sent = match query::find_by_email(&svc.db, &collection, email).await? {
+        Some(user) => send_later(svc, &user, purpose),
+        None => None,
+    };
+    Ok(sent.unwrap_or_else(keys::new_id))
 }
 
 /// Mails a code for `purpose` to a user (a disabled user, or for verification
 /// an already verified one, gets nothing).
 pub async fn send_code(svc: &Services, user: &User, purpose: Purpose) -> AppResult<()> {
     enabled(svc, purpose)?;
-    if user.disabled || (purpose == Purpose::Verification && user.verified) {
-        return Ok(());
-    }
-    issue_later(svc, user, purpose);
+    send_later(svc, user, purpose);
     Ok(())
+}
+
+/// `issue_later`, unless the user gets nothing (`send_code`); the code's id
+/// when one is issued.
+fn send_later(svc: &Services, user: &User, purpose: Purpose) -> Option<String> {
+    let nothing = user.disabled || (purpose == Purpose::Verification && user.verified);
+    (!nothing).then(|| issue_later(svc, user, purpose))
 }
 
 /// Mails a signed-in user's requested new address a code that moves the
@@ -128,25 +135,4 @@ pub(super) async fn issue(
     let mail = notices::code(&svc.public_url, to, &token, &code, purpose);
     outbox::enqueue(svc, mail, Some(expires_at)).await?;
     Ok(())
-}
-
-/// Mails a sign-in code to `email` if it has an account; returns the id to
-/// sign in with, a random one when nothing was sent (the answer does not tell).
-pub async fn request_login_code(
-    svc: &Services,
-    project: &Project,
-    collection_name: Option<&str>,
-    email: &str,
-    client: &ClientInfo,
-) -> AppResult<String> {
-    let purpose = Purpose::LogIn;
-    enabled(svc, purpose)?;
-    let collection = collection(svc, project, collection_name).await?;
-    count_address(svc, client).await?;
-    Ok(
-        match query::find_by_email(&svc.db, &collection, email).await? {
-            Some(user) if !user.disabled => issue_later(svc, &user, purpose),
-            _ => keys::new_id(),
-        },
-    )
 }

@@ -19,6 +19,6 @@ pub mod purpose;
 pub mod redeem;
 
 pub use factor::second_factor_code;
-pub use issue::{issue_later, request, request_email_change, request_login_code, send_code};
+pub use issue::{issue_later, request, request_email_change, send_code};
 pub use purpose::{CODE_TTL_SECS, MAX_CODE_ATTEMPTS, Proof, Purpose, enabled};
 pub use redeem::{Confirmation, confirm, log_in_with_code};

@@ -163,7 +163,7 @@ async fn change_email(svc: &Services, found: Found, password: &str) -> AppResult
     Ok(user)
 }
 
-/// Signs in with the id from `request_login_code` and the mailed code.
+/// Signs in with the id from `request` (`Purpose::LogIn`) and the mailed code.
 pub async fn log_in_with_code(
     svc: &Services,
     project: &Project,

@@ -17,7 +17,7 @@ use crate::domain::limits::LoginGuard;
 use crate::domain::notices;
 use crate::domain::projects::Project;
 use crate::domain::second_factor::challenge::{
-    LogInOutcome, Method, after_first_factor, passkey_challenge_user, verify_by_passkey,
+    LogInOutcome, Method, SecondProof, after_first_factor, passkey_challenge_user, verify,
 };
 use crate::domain::services::Services;
 use crate::domain::users::issue::start_session;
@@ -25,7 +25,7 @@ use crate::domain::users::model::{SignInContext, User};
 use crate::domain::users::query;
 use crate::error::{AppError, AppResult};
 use crate::metrics::AuthMethod;
-use crate::store::passkeys::{self as store, PasskeyRow};
+use crate::store::passkeys::{self as store, CeremonyRow, PasskeyRow};
 
 /// What a sign-in asks options for.
 pub struct LoginOptionsRequest<'a> {
@@ -110,13 +110,13 @@ async fn named_passkey(
     svc: &Services,
     project: &Project,
     pkc: &PublicKeyCredential,
-    rp_id: &str,
-    for_user: Option<&str>,
+    ceremony: &CeremonyRow,
 ) -> AppResult<PasskeyRow> {
     let credential_id = URL_SAFE_NO_PAD.encode(pkc.raw_id.as_slice());
+    let for_user = ceremony.user_id.as_deref();
     let row = store::by_credential(&svc.db, &project.id, &credential_id)
         .await?
-        .filter(|p| p.rp_id == rp_id)
+        .filter(|p| p.rp_id == ceremony.rp_id)
         .filter(|p| for_user.is_none_or(|u| u == p.user_id))
         // A discoverable credential names its user; it must be the owner.
         .filter(|p| {
@@ -212,8 +212,7 @@ pub async fn finish_login(
     let (pkc, challenge): (PublicKeyCredential, _) = ceremony::parse_answer(credential)?;
     let (ceremony, state): (_, AuthenticationState) =
         ceremony::take(svc, &project.id, Kind::Login, &challenge).await?;
-    let for_user = ceremony.user_id.as_deref();
-    let row = match named_passkey(svc, project, &pkc, &ceremony.rp_id, for_user).await {
+    let row = match named_passkey(svc, project, &pkc, &ceremony).await {
         Ok(row) => row,
         Err(e) => {
             let unknown = audit::in_project(&project.id, AuditKind::LogIn).client(client);
@@ -224,7 +223,8 @@ pub async fn finish_login(
     let proof = check(svc, &row, &pkc, state, client, project).await?;
     let user = proof.user;
     if let Some(id) = ceremony.login_challenge_id.as_deref() {
-        let auth = verify_by_passkey(svc, project, id, &user.id, client).await?;
+        let proof = SecondProof::Passkey { user_id: &user.id };
+        let auth = verify(svc, project, id, proof, client).await?;
         return Ok(LogInOutcome::Complete(auth));
     }
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;

@@ -248,6 +248,12 @@ pub enum SecondProof<'a> {
     /// A TOTP code or a mailed code, whichever the challenge takes.
     Code(&'a str),
     RecoveryCode(&'a str),
+    /// A passkey of `user_id`, its assertion already verified; another
+    /// user's, or a challenge a passkey may not answer, is refused as an
+    /// invalid challenge (not counted as a wrong answer).
+    Passkey {
+        user_id: &'a str,
+    },
 }
 
 /// The live challenge `id` of the project, with its user and a guard that
@@ -332,6 +338,12 @@ pub async fn verify(
                 && factors::use_recovery_code(svc, &user, code)
                     .await?
                     .is_some()
+        }
+        SecondProof::Passkey { user_id } => {
+            if !methods.contains(&Method::Passkey) || c.user_id != user_id {
+                return Err(AppError::ChallengeInvalid);
+            }
+            true
         }
     };
     if !ok {
@@ -447,19 +459,4 @@ pub async fn passkey_challenge_user(
         .filter(|c| c.project_id == project.id && methods_of(c).contains(&Method::Passkey))
         .map(|c| c.user_id)
         .ok_or(AppError::ChallengeInvalid)
-}
-
-/// Completes a challenge with a passkey of its user, already verified.
-pub async fn verify_by_passkey(
-    svc: &Services,
-    project: &Project,
-    id: &str,
-    user_id: &str,
-    client: &ClientInfo,
-) -> AppResult<AuthResult> {
-    let (c, user, guard) = open_for(svc, project, id, client, Method::Passkey).await?;
-    if c.user_id != user_id {
-        return Err(AppError::ChallengeInvalid);
-    }
-    complete(svc, &c, user, guard, client).await
 }

@@ -7,6 +7,7 @@ use entity::user;
 use super::change::{Change, Changed, PasswordWrite};
 use super::issue::*;
 use super::model::*;
+use crate::domain::access::Caller;
 use crate::domain::audit::{self, Event, Kind};
 use crate::domain::client::ClientInfo;
 use crate::domain::collections::Collection;
@@ -33,13 +34,25 @@ pub struct AccountUpdate {
     pub files: Vec<NewFile>,
 }
 
-/// A new password within an account update.
+impl AccountUpdate {
+    /// Profile changes and maybe a new password (files join where they are
+    /// stored, in `files::update`).
+    pub fn new(profile: UpdateProfileRequest, password: Option<NewPassword>) -> Self {
+        AccountUpdate {
+            profile,
+            password,
+            files: vec![],
+        }
+    }
+}
+
+/// A new password within an account update; built by [`NewPassword::by`],
+/// which holds the rule on the current password.
 #[derive(Clone, Debug, Default)]
 pub struct NewPassword {
     pub password: String,
-    /// The current password, checked when given. `None` only for a caller
-    /// the door trusts to skip it (an administrator, or a dialect whose
-    /// documented update sends none).
+    /// The current password, checked when given. `None` only where
+    /// [`NewPassword::by`] allowed it.
     pub current: Option<String>,
     /// The session that stays signed in (the caller's); every other ends.
     pub keep_session: Option<String>,
@@ -50,18 +63,46 @@ pub struct NewPassword {
     pub client: ClientInfo,
 }
 
+/// What a door's account update says of the current password.
+#[derive(Clone, Debug)]
+pub enum CurrentPassword {
+    /// The update has a field for it (PocketBase's `oldPassword`), given or not.
+    Asked(Option<String>),
+    /// The dialect's documented update has none (Cocobase's `password`).
+    NotAsked,
+}
+
+impl NewPassword {
+    /// `password` set by `caller`, its current password as the door's update
+    /// carries it: checked when given. Where the update asks for it, only an
+    /// administrator (the secret key or a superuser) may leave it out; anyone
+    /// else gets `InvalidCredentials`, as for a wrong one. The new password
+    /// ends every session and earlier token unless the door says otherwise.
+    pub fn by(caller: &Caller, password: String, current: CurrentPassword) -> AppResult<Self> {
+        let current = match current {
+            CurrentPassword::Asked(None) if !caller.is_admin() => {
+                return Err(AppError::InvalidCredentials);
+            }
+            CurrentPassword::Asked(current) => current,
+            CurrentPassword::NotAsked => None,
+        };
+        Ok(NewPassword {
+            password,
+            current,
+            keep_session: None,
+            revoke_current_tokens: true,
+            client: caller.client.clone(),
+        })
+    }
+}
+
 /// Merges profile data and applies `$append`/`$remove` atomically in the database.
 pub async fn update_profile(
     svc: &Services,
     user: &User,
     req: UpdateProfileRequest,
 ) -> AppResult<User> {
-    let update = AccountUpdate {
-        profile: req,
-        password: None,
-        files: vec![],
-    };
-    update_account(svc, user, update).await
+    update_account(svc, user, AccountUpdate::new(req, None)).await
 }
 
 /// Applies an account update: profile data merged, then `$append`, then
@@ -156,7 +197,7 @@ pub async fn update_account(svc: &Services, user: &User, req: AccountUpdate) -> 
     Ok(updated)
 }
 
-/// Verifies the current password (when given), stores the new one, bumps the
+/// Verifies the current password, stores the new one, bumps the
 /// token version when asked, ends every other session, and returns a fresh
 /// token for the caller's session.
 pub async fn change_password(
@@ -165,17 +206,14 @@ pub async fn change_password(
     session_id: &str,
     req: ChangePasswordRequest,
 ) -> AppResult<AuthResult> {
-    let update = AccountUpdate {
-        profile: UpdateProfileRequest::default(),
-        files: vec![],
-        password: Some(NewPassword {
-            password: req.new_password,
-            current: req.current_password,
-            keep_session: Some(session_id.to_owned()),
-            revoke_current_tokens: req.revoke_current_tokens,
-            client: req.client,
-        }),
+    let password = NewPassword {
+        password: req.new_password,
+        current: Some(req.current_password),
+        keep_session: Some(session_id.to_owned()),
+        revoke_current_tokens: req.revoke_current_tokens,
+        client: req.client,
     };
+    let update = AccountUpdate::new(UpdateProfileRequest::default(), Some(password));
     let updated = update_account(svc, user, update).await?;
     let collection = svc.catalog.collection(&svc.db, &user.collection_id).await?;
     let (token, expires_in) = access_token(svc, &collection, &updated, session_id, req.lifetime)?;
@@ -338,4 +376,43 @@ async fn stored_in_collection(
         .collection(&svc.db, &stored.collection_id)
         .await?;
     Ok((stored, collection))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CurrentPassword, NewPassword};
+    use crate::auth::keys::KeyKind;
+    use crate::domain::access::Caller;
+    use crate::error::AppError;
+
+    fn by(caller: &Caller, current: CurrentPassword) -> Result<Option<String>, AppError> {
+        NewPassword::by(caller, "new passphrase".into(), current).map(|np| np.current)
+    }
+
+    #[test]
+    fn only_an_administrator_leaves_out_a_current_password_the_door_asks_for() {
+        let user = Caller::default();
+        let publishable = Caller {
+            key: Some(KeyKind::Publishable),
+            ..Caller::default()
+        };
+        let secret = Caller {
+            key: Some(KeyKind::Secret),
+            ..Caller::default()
+        };
+        let superuser = Caller {
+            superuser: Some("root".into()),
+            ..Caller::default()
+        };
+        for caller in [&user, &publishable] {
+            let refused = by(caller, CurrentPassword::Asked(None));
+            assert!(matches!(refused, Err(AppError::InvalidCredentials)));
+        }
+        for caller in [&secret, &superuser] {
+            assert_eq!(by(caller, CurrentPassword::Asked(None)).unwrap(), None);
+        }
+        let given = CurrentPassword::Asked(Some("old".into()));
+        assert_eq!(by(&user, given).unwrap().as_deref(), Some("old"));
+        assert_eq!(by(&user, CurrentPassword::NotAsked).unwrap(), None);
+    }
 }

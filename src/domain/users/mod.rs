@@ -13,8 +13,8 @@ pub mod query;
 pub mod relations;
 
 pub use account::{
-    AccountUpdate, NewPassword, change_email, change_password, delete, mark_verified,
-    reset_password, set_disabled, update_account, update_profile, verify_password,
+    AccountUpdate, CurrentPassword, NewPassword, change_email, change_password, delete,
+    mark_verified, reset_password, set_disabled, update_account, update_profile, verify_password,
 };
 pub use create::{create, sign_up};
 pub use log_in::{log_in, log_in_proven, log_out, refresh, reissue};

@@ -152,11 +152,11 @@ pub struct UpdateProfileRequest {
     pub remove: Map<String, Value>,
 }
 
-/// `changePassword`. Without `current_password` the caller must be trusted to
-/// skip the check (a dialect whose documented API has no old password).
+/// `changePassword`: the signed-in user's own change, so the current password
+/// is always checked (an administrator sets one through an account update).
 #[derive(Clone, Debug, Default)]
 pub struct ChangePasswordRequest {
-    pub current_password: Option<String>,
+    pub current_password: String,
     pub new_password: String,
     pub lifetime: TokenLifetime,
     /// Also revoke the caller's own earlier access tokens (a new one is returned).

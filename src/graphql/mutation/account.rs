@@ -55,7 +55,7 @@ impl AccountMutation {
         let (svc, caller, me) = as_user(ctx)?;
         let session = caller.session_id().gql()?;
         let req = ChangePasswordRequest {
-            current_password: Some(input.current_password),
+            current_password: input.current_password,
             new_password: input.new_password,
             lifetime: TokenLifetime::Short,
             revoke_current_tokens: true,

@@ -25,19 +25,19 @@ fn proof<'a>(input: &'a MailProofInput, collection: &'a Option<String>) -> AppRe
     }
 }
 
-/// Mails a code for `purpose` to `email` if it has an account; `true` either way.
+/// Mails a code for `purpose` to `email` if it has an account; the code's
+/// id either way (a random one when nothing was sent).
 async fn mail_code(
     ctx: &Context<'_>,
     email: &str,
     collection: Option<String>,
     purpose: Purpose,
-) -> Result<bool> {
+) -> Result<String> {
     let (svc, project, client) = in_project(ctx)?;
     let collection = collection.as_deref();
-    done(email_codes::request(
-        svc, project, collection, email, client, purpose,
-    ))
-    .await
+    email_codes::request(svc, project, collection, email, client, purpose)
+        .await
+        .gql()
 }
 
 /// Confirms `what` with the proof of `input` (mailed to `collection`'s account).
@@ -62,7 +62,8 @@ impl EmailMutation {
         email: String,
         collection: Option<String>,
     ) -> Result<bool> {
-        mail_code(ctx, &email, collection, Purpose::PasswordReset).await
+        let sent = mail_code(ctx, &email, collection, Purpose::PasswordReset).await;
+        sent.map(|_| true)
     }
 
     /// Emails a six-digit sign-in code to `email` if it has an account;
@@ -73,11 +74,7 @@ impl EmailMutation {
         email: String,
         collection: Option<String>,
     ) -> Result<String> {
-        let (svc, project, client) = in_project(ctx)?;
-        let collection = collection.as_deref();
-        email_codes::request_login_code(svc, project, collection, &email, client)
-            .await
-            .gql()
+        mail_code(ctx, &email, collection, Purpose::LogIn).await
     }
 
     /// Signs in with the id from `requestLoginCode` and the mailed code; the
@@ -102,7 +99,8 @@ impl EmailMutation {
         email: String,
         collection: Option<String>,
     ) -> Result<bool> {
-        mail_code(ctx, &email, collection, Purpose::Verification).await
+        let sent = mail_code(ctx, &email, collection, Purpose::Verification).await;
+        sent.map(|_| true)
     }
 
     /// Marks the email verified with the token from a verification email, or

@@ -79,9 +79,6 @@ pub async fn update(
         .await
         .gql()?;
     let staging = staged(ctx, svc, &collection, Some(&user.id), input.files).await?;
-    let update = AccountUpdate {
-        profile,
-        ..Default::default()
-    };
+    let update = AccountUpdate::new(profile, None);
     full_user(files::update(svc, user, update, staging)).await
 }

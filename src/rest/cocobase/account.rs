@@ -11,7 +11,8 @@ use crate::domain::access::View;
 use crate::domain::files::{self, Staging, urls};
 use crate::domain::profile;
 use crate::domain::users::{
-    self, AccountUpdate, ChangePasswordRequest, NewPassword, TokenLifetime, UpdateProfileRequest,
+    self, AccountUpdate, ChangePasswordRequest, CurrentPassword, NewPassword, TokenLifetime,
+    UpdateProfileRequest,
 };
 use crate::error::AppError;
 use crate::http::body::{opt_object, opt_string};
@@ -80,22 +81,20 @@ async fn update_request(
     }
     // Cocobase's update sends no current password; the caller's own session
     // and its token stay valid, every other session ends.
-    let password = opt_string(body, "password")?.map(|password| NewPassword {
-        password,
-        current: None,
-        keep_session: call.caller.session_id.clone(),
-        revoke_current_tokens: false,
-        client: call.caller.client.clone(),
-    });
-    Ok(AccountUpdate {
-        profile: UpdateProfileRequest {
-            data,
-            append,
-            remove,
-        },
-        password,
-        ..Default::default()
-    })
+    let password = opt_string(body, "password")?
+        .map(|new| NewPassword::by(&call.caller, new, CurrentPassword::NotAsked))
+        .transpose()?
+        .map(|np| NewPassword {
+            keep_session: call.caller.session_id.clone(),
+            revoke_current_tokens: false,
+            ..np
+        });
+    let profile = UpdateProfileRequest {
+        data,
+        append,
+        remove,
+    };
+    Ok(AccountUpdate::new(profile, password))
 }
 
 #[utoipa::path(post, path = "/auth-collections/change-password", security(("bearer" = [])), request_body = Object,
@@ -121,7 +120,7 @@ pub async fn change_password(call: Coco, body: CocoBody) -> Result<Json<Value>> 
     let new_password = pick(&["new_password", "newPassword", "password"])?
         .ok_or_else(|| AppError::validation("new_password", "`new_password` is required"))?;
     let req = ChangePasswordRequest {
-        current_password: Some(current),
+        current_password: current,
         new_password,
         lifetime: TokenLifetime::LongLived,
         revoke_current_tokens: true,

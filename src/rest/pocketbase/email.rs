@@ -41,10 +41,7 @@ async fn confirmed(call: &PbColl, proof: Proof<'_>, what: Confirmation<'_>) -> R
 pub async fn request_otp(call: PbColl, body: PbBody) -> Result<Json<Value>> {
     let coll = collection(&call, Purpose::LogIn).await?;
     let email = required(&body, "email")?;
-    let (svc, caller) = (call.services(), &call.caller);
-    let name = Some(coll.name.as_str());
-    let id = email_codes::request_login_code(svc, caller.project()?, name, email, &caller.client)
-        .await?;
+    let id = mail_code(&call, &coll, email, Purpose::LogIn).await?;
     Ok(Json(json!({ "otpId": id })))
 }
 
@@ -68,10 +65,21 @@ pub async fn auth_with_otp(call: PbColl, body: PbBody) -> Result<Reply> {
 async fn request_code(call: PbColl, body: PbBody, purpose: Purpose) -> Result<StatusCode> {
     let coll = collection(&call, purpose).await?;
     let email = required(&body, "email")?;
+    mail_code(&call, &coll, email, purpose).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mails a code for `purpose` to `email` if it has an account in `coll`; the
+/// code's id, a random one when nothing was sent.
+async fn mail_code(
+    call: &PbColl,
+    coll: &Collection,
+    email: &str,
+    purpose: Purpose,
+) -> Result<String> {
     let (svc, caller) = (call.services(), &call.caller);
     let (name, client) = (Some(coll.name.as_str()), &caller.client);
-    email_codes::request(svc, caller.project()?, name, email, client, purpose).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(email_codes::request(svc, caller.project()?, name, email, client, purpose).await?)
 }
 
 #[utoipa::path(post, path = "/api/collections/{collection}/request-password-reset", params(CollPath), request_body = Object,

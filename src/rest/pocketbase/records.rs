@@ -17,7 +17,7 @@ use crate::domain::files::{self, Staging};
 use crate::domain::filter::{Field, Filter, Op};
 use crate::domain::profile;
 use crate::domain::users::{
-    self, AccountUpdate, NewPassword, SignInContext, SignUpRequest, TokenLifetime,
+    self, AccountUpdate, CurrentPassword, NewPassword, SignInContext, SignUpRequest, TokenLifetime,
     UpdateProfileRequest, User, UserQuery,
 };
 use crate::error::AppError;
@@ -55,7 +55,7 @@ async fn create_request(
     staging: &mut Staging,
 ) -> Result<SignUpRequest> {
     let body = form_values(form, coll, staging).await?;
-    let (data, _, _) = split_modifiers(profile_fields(&body)?);
+    let data = split_modifiers(profile_fields(&body)?).data;
     let email = body
         .get("email")
         .and_then(Value::as_str)
@@ -95,20 +95,18 @@ async fn form_values(
 }
 
 /// PocketBase's `field+`/`+field` (append) and `field-` (remove) modifiers.
-fn split_modifiers(
-    body: Map<String, Value>,
-) -> (Map<String, Value>, Map<String, Value>, Map<String, Value>) {
-    let (mut data, mut append, mut remove) = (Map::new(), Map::new(), Map::new());
+fn split_modifiers(body: Map<String, Value>) -> UpdateProfileRequest {
+    let mut profile = UpdateProfileRequest::default();
     for (k, v) in body {
         if let Some(f) = k.strip_suffix('+').or_else(|| k.strip_prefix('+')) {
-            append.insert(f.to_owned(), v);
+            profile.append.insert(f.to_owned(), v);
         } else if let Some(f) = k.strip_suffix('-') {
-            remove.insert(f.to_owned(), v);
+            profile.remove.insert(f.to_owned(), v);
         } else {
-            data.insert(k, v);
+            profile.data.insert(k, v);
         }
     }
-    (data, append, remove)
+    profile
 }
 
 /// The record the caller may act on, or `NotFound`.
@@ -160,12 +158,20 @@ pub async fn update_record(call: PbRecord, form: PbForm) -> Result<Json<Value>> 
             return Err(e);
         }
     };
-    let old_password = || AppError::validation("oldPassword", "Missing or invalid old password.");
-    let updated = match files::update(svc, &user, update, staging).await {
-        Err(AppError::InvalidCredentials) => return Err(old_password().into()),
-        other => other?,
-    };
+    let updated = files::update(svc, &user, update, staging)
+        .await
+        .map_err(old_password)?;
     Ok(Json(record_json(&updated, &coll, true)))
+}
+
+/// PocketBase's answer to a missing or wrong `oldPassword`.
+fn old_password(e: AppError) -> AppError {
+    match e {
+        AppError::InvalidCredentials => {
+            AppError::validation("oldPassword", "Missing or invalid old password.")
+        }
+        other => other,
+    }
 }
 
 async fn update_request(
@@ -185,32 +191,17 @@ async fn update_request(
             .into());
         }
     }
-    let old_password = || AppError::validation("oldPassword", "Missing or invalid old password.");
-    let new_password = confirm_password(&body)?;
     let current = body
         .get("oldPassword")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    if new_password.is_some() && current.is_none() && !call.caller.is_admin() {
-        return Err(old_password().into());
-    }
-    let (data, append, remove) = split_modifiers(profile_fields(&body)?);
-    Ok(AccountUpdate {
-        profile: UpdateProfileRequest {
-            data,
-            append,
-            remove,
-        },
-        // As in PocketBase, every earlier token of the record stops working.
-        password: new_password.map(|password| NewPassword {
-            password,
-            current,
-            keep_session: None,
-            revoke_current_tokens: true,
-            client: call.caller.client.clone(),
-        }),
-        ..Default::default()
-    })
+    // As in PocketBase, every earlier token of the record stops working.
+    let password = confirm_password(&body)?
+        .map(|new| NewPassword::by(&call.caller, new, CurrentPassword::Asked(current)))
+        .transpose()
+        .map_err(old_password)?;
+    let profile = split_modifiers(profile_fields(&body)?);
+    Ok(AccountUpdate::new(profile, password))
 }
 
 #[utoipa::path(delete, path = "/api/collections/{collection}/records/{id}", params(RecordPath), security(("bearer" = [])),

@@ -50,7 +50,7 @@ pub async fn update_profile(call: Ub, body: UbBody) -> Result<Json<Value>> {
 pub async fn change_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
     let me = call.caller.user()?;
     let req = ChangePasswordRequest {
-        current_password: Some(string_field(&body, "currentPassword")?),
+        current_password: string_field(&body, "currentPassword")?,
         new_password: string_field(&body, "newPassword")?,
         lifetime: TokenLifetime::Short,
         revoke_current_tokens: false,

@@ -37,26 +37,27 @@ impl ProofBody {
     }
 }
 
-/// `{email}`: mails a code for `purpose`; the same `{message}` for any email.
-async fn mail(call: Ub, body: UbBody, purpose: Purpose, message: &str) -> Result<Json<Value>> {
-    mail_code(call.services(), &call.caller, &body, purpose).await?;
-    Ok(Json(json!({ "message": message })))
+/// The `{email}` operations: each mails a code for its purpose and answers
+/// its `{message}` for any email (it does not tell).
+macro_rules! mail_code_operations {
+    ($($name:ident, $path:tt, $summary:tt, $purpose:expr, $message:tt;)+) => {$(
+        #[utoipa::path(post, path = $path, security(("apiKey" = [])), request_body = Object,
+            summary = $summary, responses(Message<Errors<400, 403, 429>>))]
+        pub async fn $name(call: Ub, body: UbBody) -> Result<Json<Value>> {
+            mail_code(call.services(), &call.caller, &body, $purpose).await?;
+            Ok(Json(json!({ "message": $message })))
+        }
+    )+};
 }
 
-#[utoipa::path(post, path = "/api/userAuth/resend-verification-otp", security(("apiKey" = [])), request_body = Object,
-    summary = "Email verification: mails a six-digit code, `{email}`; the same answer for any email",
-    responses(Message<Errors<400, 403, 429>>))]
-pub async fn resend_verification_otp(call: Ub, body: UbBody) -> Result<Json<Value>> {
-    let message = "If that email needs verifying, a verification code has been sent.";
-    mail(call, body, Purpose::Verification, message).await
-}
+mail_code_operations! {
+    resend_verification_otp, "/api/userAuth/resend-verification-otp",
+    "Email verification: mails a six-digit code, `{email}`; the same answer for any email",
+    Purpose::Verification, "If that email needs verifying, a verification code has been sent.";
 
-#[utoipa::path(post, path = "/api/userAuth/request-password-reset", security(("apiKey" = [])), request_body = Object,
-    summary = "Password reset by email: `{email}`; the same answer for unknown emails; 403 without an SMTP server",
-    responses(Message<Errors<400, 403, 429>>))]
-pub async fn request_password_reset(call: Ub, body: UbBody) -> Result<Json<Value>> {
-    let message = "If that email exists, a password reset code has been sent.";
-    mail(call, body, Purpose::PasswordReset, message).await
+    request_password_reset, "/api/userAuth/request-password-reset",
+    "Password reset by email: `{email}`; the same answer for unknown emails; 403 without an SMTP server",
+    Purpose::PasswordReset, "If that email exists, a password reset code has been sent.";
 }
 
 /// `{email, otp}` (the SDK) or `{token}` (the docs).
@@ -64,13 +65,10 @@ pub async fn request_password_reset(call: Ub, body: UbBody) -> Result<Json<Value
     summary = "Marks the email verified: `{email, otp}` or `{token}`",
     responses(Message<Errors<400, 403, 429>>))]
 pub async fn verify_email(call: Ub, body: UbBody) -> Result<Json<Value>> {
-    let (svc, caller) = (call.services(), &call.caller);
-    email_codes::enabled(svc, Purpose::Verification)?;
+    email_codes::enabled(call.services(), Purpose::Verification)?;
     let proof = ProofBody::read(&body)?;
-    let project = caller.project()?;
-    let what = Confirmation::VerifyEmail;
-    email_codes::confirm(svc, project, proof.proof(), what, &caller.client).await?;
-    Ok(Json(json!({"message": "Email verified successfully"})))
+    let message = "Email verified successfully";
+    confirm(&call, &proof, Confirmation::VerifyEmail, message).await
 }
 
 /// `{email, otp, newPassword}` (the SDK) or `{token, newPassword}` (the docs).
@@ -78,14 +76,24 @@ pub async fn verify_email(call: Ub, body: UbBody) -> Result<Json<Value>> {
     summary = "Sets a new password: `{email, otp, newPassword}` or `{token, newPassword}`; ends every session",
     responses(Message<Errors<400, 403, 429>>))]
 pub async fn reset_password(call: Ub, body: UbBody) -> Result<Json<Value>> {
-    let (svc, caller) = (call.services(), &call.caller);
-    email_codes::enabled(svc, Purpose::PasswordReset)?;
+    email_codes::enabled(call.services(), Purpose::PasswordReset)?;
     let new_password = string_field(&body, "newPassword")?;
     let proof = ProofBody::read(&body)?;
-    let (project, client) = (caller.project()?, &caller.client);
     let what = Confirmation::ResetPassword {
         new_password: &new_password,
     };
-    email_codes::confirm(svc, project, proof.proof(), what, client).await?;
-    Ok(Json(json!({"message": "Password reset successfully"})))
+    confirm(&call, &proof, what, "Password reset successfully").await
+}
+
+/// Confirms `what` with the body's proof; `{message}` when it is done.
+async fn confirm(
+    call: &Ub,
+    proof: &ProofBody,
+    what: Confirmation<'_>,
+    message: &str,
+) -> Result<Json<Value>> {
+    let (svc, caller) = (call.services(), &call.caller);
+    let project = caller.project()?;
+    email_codes::confirm(svc, project, proof.proof(), what, &caller.client).await?;
+    Ok(Json(json!({ "message": message })))
 }
