@@ -77,6 +77,15 @@ fn wanted(collection: &Collection) -> Vec<Wanted> {
     single.chain(composite).collect()
 }
 
+/// The profile fields of each index the declarations ask for, in key order
+/// (after the collection): what `steer` chooses among.
+pub(super) fn declared_keys(collection: &Collection) -> Vec<Vec<String>> {
+    wanted(collection)
+        .into_iter()
+        .map(|w| w.fields.into_iter().map(|f| f.name).collect())
+        .collect()
+}
+
 /// Whether an index's key after its fields is the id alone: a plain index
 /// on one number field, which is ranged over and sorted by, so a list ordered
 /// by it (value, then newest id first: `domain::users::query`) reads its
