@@ -467,8 +467,8 @@ fn nested(sql: &mut Sql, inner: &Filter) -> AppResult<(String, String)> {
 }
 
 /// The SQL expression a sort key orders by. A declared number field orders
-/// on SQLite by its index's typed expression, so the index serves the order
-/// (its values are numbers or absent, which both expressions order alike).
+/// by its index's typed expression (on both databases), so the index serves
+/// the order; NULL (absent or not a number) first ascending (`keyset`).
 pub fn order_expr(backend: DbBackend, sort: &Sort, declared_number: bool) -> Expr {
     let pg = backend == DbBackend::Postgres;
     let text = match &sort.field {
@@ -487,10 +487,10 @@ pub fn order_expr(backend: DbBackend, sort: &Sort, declared_number: bool) -> Exp
                 demoted: BTreeSet::new(),
             };
             let (json, text, type_of) = sql.json_at(path);
-            if pg {
+            if declared_number {
+                typed_number(pg, &type_of, &text)
+            } else if pg {
                 json
-            } else if declared_number {
-                typed_number(false, &type_of, &text)
             } else {
                 text
             }

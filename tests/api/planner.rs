@@ -315,11 +315,9 @@ async fn a_list_ordered_by_an_indexed_number_reads_that_index_in_order() {
     let app = app().await;
     let (plan, page) = by_age(&app, Filter::cond(data("age"), Op::Gte, json!(60))).await;
     assert!(plan.contains("_age"), "plan: {plan}");
-    // SQLite orders by the index's own expression (only equal ages are put
-    // in id order, the tie-break); Postgres sorts the few rows the range leaves.
-    if app.services.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        assert!(!plan.contains("TEMP B-TREE FOR ORDER BY"), "plan: {plan}");
-    }
+    // Both order by the index's own expression (only equal ages are put in
+    // id order, the tie-break).
+    assert!(!plan.contains("TEMP B-TREE FOR ORDER BY"), "plan: {plan}");
     let ages: Vec<i64> = page
         .items
         .iter()
@@ -332,25 +330,38 @@ async fn a_list_ordered_by_an_indexed_number_reads_that_index_in_order() {
 #[tokio::test]
 async fn a_page_ordered_by_an_indexed_number_sorts_not_even_its_ties() {
     let app = app().await;
-    let (plan, page) = by_age(&app, Filter::cond(data("age"), Op::Gte, json!(20))).await;
-    // SQLite walks the index in the list's order (age, then newest id first);
-    // Postgres orders the JSON value, not the index's typed one, and sorts
-    // (or, as here where the range holds nearly every user, scans).
-    if app.services.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        assert!(
-            plan.contains("_age") && !plan.contains("TEMP B-TREE"),
-            "plan: {plan}"
-        );
+    if app.services.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // 300 rows are one page of the heap: a scan and a sort beat any index.
+        // 5,000 more users (aged 18..67, in other cities) make it worth it.
+        add_fillers(&app, 5000).await;
     }
+    let (plan, page) = by_age(&app, Filter::cond(data("age"), Op::Gte, json!(20))).await;
+    // Both walk the index in the list's order (age, then newest id first),
+    // with no sort: Postgres orders by the index's typed value, NULL first.
+    assert!(
+        plan.contains("_age") && !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+        "plan: {plan}"
+    );
+    assert!(!plan.contains("Seq Scan"), "plan: {plan}");
     let got: Vec<(i64, String)> = page
         .items
         .iter()
         .map(|u| (u.data["age"].as_i64().unwrap(), u.id.clone()))
         .collect();
-    // Six users of each age from 20 up: equal ages newest id first.
+    // Six users of each age from 20 up (and on Postgres a hundred fillers
+    // `f<g>` of each): equal ages newest id first.
+    let fillers = match app.services.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => 5000,
+        _ => 0,
+    };
     let mut want: Vec<(i64, String)> = (0..300)
         .filter(|i| 18 + i % 50 >= 20)
         .map(|i| ((18 + i % 50) as i64, format!("u{i:05}")))
+        .chain(
+            (1..=fillers)
+                .filter(|g| 18 + g % 50 >= 20)
+                .map(|g| ((18 + g % 50) as i64, format!("f{g}"))),
+        )
         .collect();
     want.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     want.truncate(50);
@@ -667,4 +678,79 @@ async fn a_total_that_no_index_narrows_scans_the_table_instead_of_walking_an_ind
     if app.services.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         assert!(all.contains("COVERING INDEX"), "plan: {all}");
     }
+}
+
+#[tokio::test]
+async fn users_without_a_number_come_first_ascending_and_last_descending_on_both_databases() {
+    let app = app().await;
+    let db = &app.services.db;
+    // No age, a string, JSON null: none is a number.
+    for (id, age) in [
+        ("n1", None),
+        ("n2", Some(json!("old"))),
+        ("n3", Some(json!(null))),
+    ] {
+        let mut data = json!({"city": "nowhere"});
+        if let Some(age) = age {
+            data["age"] = age;
+        }
+        let now = chrono::Utc::now();
+        let user = entity::user::ActiveModel {
+            id: sea_orm::Set(id.into()),
+            project_id: sea_orm::Set(app_project(&app).await),
+            collection_id: sea_orm::Set(users_collection(&app).await),
+            email: sea_orm::Set(format!("{id}@example.com")),
+            email_normalized: sea_orm::Set(format!("{id}@example.com")),
+            password_hash: sea_orm::Set("x".into()),
+            data: sea_orm::Set(data),
+            roles: sea_orm::Set(json!(["user"])),
+            verified: sea_orm::Set(false),
+            disabled: sea_orm::Set(false),
+            token_version: sea_orm::Set(0),
+            created_at: sea_orm::Set(now),
+            updated_at: sea_orm::Set(now),
+        };
+        sea_orm::ActiveModelTrait::insert(user, db).await.unwrap();
+    }
+    let svc = &app.services;
+    let project = app_project(&app).await;
+    let order = |descending| UserQuery {
+        collection: Some("users".into()),
+        sort: vec![authgraph::domain::filter::Sort {
+            field: data("age"),
+            descending,
+        }],
+        limit: 500,
+        ..Default::default()
+    };
+    let ids =
+        |page: users::UserPage| -> Vec<String> { page.items.into_iter().map(|u| u.id).collect() };
+    let up = ids(users::query(&svc.db, &svc.catalog, &project, &order(false))
+        .await
+        .unwrap());
+    let down = ids(users::query(&svc.db, &svc.catalog, &project, &order(true))
+        .await
+        .unwrap());
+    // Ties are newest id first either way.
+    assert_eq!(up[..3], ["n3", "n2", "n1"], "{up:?}");
+    assert_eq!(down[down.len() - 3..], ["n3", "n2", "n1"], "{down:?}");
+    assert_eq!((up.len(), down.len()), (303, 303));
+    // The page reads the index in order, with no sort, on both.
+    let plan = users::plan(
+        &svc.db,
+        &svc.catalog,
+        &project,
+        &UserQuery {
+            limit: 50,
+            ..order(false)
+        },
+    )
+    .await
+    .unwrap()
+    .join("\n");
+    assert!(plan.contains("_age"), "plan: {plan}");
+    assert!(
+        !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+        "plan: {plan}"
+    );
 }

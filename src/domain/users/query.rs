@@ -262,7 +262,10 @@ fn ordered(
         } else {
             sea_orm::Order::Asc
         };
-        select = select.order_by(k.expr(backend), order);
+        select = match k.nulls(backend) {
+            Some(nulls) => select.order_by_with_nulls(k.expr(backend), order, nulls),
+            None => select.order_by(k.expr(backend), order),
+        };
     }
     select
 }
