@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 /// Builds the SQL of a filter on both databases and checks placeholders.
 fn check_sql(f: &Filter) {
     for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
-        match condition(backend, f) {
+        match condition(backend, f, &Default::default()) {
             Ok(expr) => {
                 let q = Query::select()
                     .expr(Expr::val(1))

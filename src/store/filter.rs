@@ -1,6 +1,8 @@
 //! `domain::filter::Filter` → SQL, once, for SQLite (JSON1) and Postgres (jsonb).
 //! Field paths are validated identifiers and are written into the SQL so that
 //! expression indexes match; every value is bound.
+use std::collections::BTreeSet;
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{DbBackend, Value};
 use serde_json::Value as Json;
@@ -15,11 +17,20 @@ struct Sql {
     table: String,
     /// Relation nesting, for fresh aliases.
     depth: usize,
+    /// Profile fields whose index must not serve this list (`steer`).
+    demoted: BTreeSet<String>,
 }
 
 impl Sql {
     fn col(&self, name: &str) -> String {
         format!("{}.{name}", self.table)
+    }
+
+    /// A unary `+` before the expression of a demoted field of this table,
+    /// which keeps the planner from searching its index (`steer`).
+    fn demote(&self, path: &[String]) -> &'static str {
+        let on = self.table == "users" && path.len() == 1 && self.demoted.contains(&path[0]);
+        ["", "+"][usize::from(on)]
     }
 
     fn bind(&mut self, v: impl Into<Value>) -> String {
@@ -59,14 +70,19 @@ impl Sql {
     }
 }
 
-/// The SQL condition of a filter.
-pub fn condition(backend: DbBackend, filter: &Filter) -> AppResult<Expr> {
+/// The SQL condition of a filter; the `demoted` fields' indexes kept from the planner.
+pub fn condition(
+    backend: DbBackend,
+    filter: &Filter,
+    demoted: &BTreeSet<String>,
+) -> AppResult<Expr> {
     filter.validate()?;
     let mut sql = Sql {
         pg: backend == DbBackend::Postgres,
         values: Vec::new(),
         table: "users".into(),
         depth: 0,
+        demoted: demoted.clone(),
     };
     let text = node(&mut sql, filter)?;
     Ok(Expr::cust_with_values(text, sql.values))
@@ -281,6 +297,7 @@ fn roles(sql: &mut Sql, op: Op, value: &Json) -> AppResult<String> {
 
 fn data(sql: &mut Sql, path: &[String], op: Op, value: &Json) -> AppResult<String> {
     let (json, text, type_of) = sql.json_at(path);
+    let plus = sql.demote(path);
     let pg = sql.pg;
     let data_col = sql.col("data");
     let is_null = format!("({type_of} IS NULL OR {type_of} = 'null')");
@@ -332,20 +349,22 @@ fn data(sql: &mut Sql, path: &[String], op: Op, value: &Json) -> AppResult<Strin
         Json::Number(n) => {
             let f = n.as_f64().unwrap_or(0.0);
             let p = sql.bind(f);
-            format!("({} {} {p})", typed_number(pg, &type_of, &text), cmp(op))
+            let n = typed_number(pg, &type_of, &text);
+            format!("({plus}{n} {} {p})", cmp(op))
         }
         // On SQLite a bound text equals only a JSON string (numbers and
         // booleans extract as numbers, which never equal text), so an equality
         // needs no type check and can be answered from the index alone.
         other if !pg && op == Op::Eq => {
             let p = sql.bind(scalar_text(other));
-            format!("({text} = {p})")
+            format!("({plus}{text} = {p})")
         }
         other => {
             let s = scalar_text(other);
             let p = sql.bind(s);
             let string_type = if pg { "'string'" } else { "'text'" };
-            format!("({type_of} = {string_type} AND {text} {} {p})", cmp(op))
+            let c = cmp(op);
+            format!("({type_of} = {string_type} AND {plus}{text} {c} {p})")
         }
     })
 }
@@ -448,8 +467,8 @@ fn nested(sql: &mut Sql, inner: &Filter) -> AppResult<(String, String)> {
 }
 
 /// The SQL expression a sort key orders by. A declared number field orders
-/// on SQLite by its index's typed expression, so the index serves the order
-/// (its values are numbers or absent, which both expressions order alike).
+/// by its index's typed expression (on both databases), so the index serves
+/// the order; NULL (absent or not a number) first ascending (`keyset`).
 pub fn order_expr(backend: DbBackend, sort: &Sort, declared_number: bool) -> Expr {
     let pg = backend == DbBackend::Postgres;
     let text = match &sort.field {
@@ -465,12 +484,13 @@ pub fn order_expr(backend: DbBackend, sort: &Sort, declared_number: bool) -> Exp
                 values: vec![],
                 table: "users".into(),
                 depth: 0,
+                demoted: BTreeSet::new(),
             };
             let (json, text, type_of) = sql.json_at(path);
-            if pg {
+            if declared_number {
+                typed_number(pg, &type_of, &text)
+            } else if pg {
                 json
-            } else if declared_number {
-                typed_number(false, &type_of, &text)
             } else {
                 text
             }

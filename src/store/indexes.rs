@@ -18,7 +18,7 @@ impl Wanted {
     /// `ux`/`ix` (unique or not), `n`/`t` per field (numeric or text
     /// expression), then the collection and the fields (`a__b` for several): a
     /// change of any of these replaces the index.
-    fn new(collection_id: &str, fields: Vec<FieldDecl>, unique: bool) -> Wanted {
+    fn new(pg: bool, collection_id: &str, fields: Vec<FieldDecl>, unique: bool) -> Wanted {
         let kind = if unique { "ux" } else { "ix" };
         let exprs: String = fields
             .iter()
@@ -33,11 +33,12 @@ impl Wanted {
             })
             .collect();
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-        // `3`: ends in the id, not in the creation time (see `order`).
-        let version = if order_by_value(&fields, unique) {
-            3
-        } else {
-            2
+        // `3`: ends in the id, not in the creation time (see `order`); `4`
+        // on Postgres: and its values hold NULL first, as the list orders.
+        let version = match (order_by_value(&fields, unique), pg) {
+            (true, true) => 4,
+            (true, false) => 3,
+            (false, _) => 2,
         };
         let name = format!(
             "{kind}{exprs}{version}_uf_{collection_id}_{}",
@@ -59,22 +60,31 @@ impl Wanted {
 
 /// The indexes a collection's declarations ask for: one per indexed or
 /// unique field, one per `[[collections.indexes]]` entry.
-fn wanted(collection: &Collection) -> Vec<Wanted> {
+fn wanted(pg: bool, collection: &Collection) -> Vec<Wanted> {
     let id = &collection.id;
     let single = collection
         .fields
         .iter()
         .filter(|f| f.indexed || f.unique)
-        .map(|f| Wanted::new(id, vec![f.clone()], f.unique));
+        .map(|f| Wanted::new(pg, id, vec![f.clone()], f.unique));
     let composite = collection.settings.indexes.iter().filter_map(|index| {
         let fields: Option<Vec<FieldDecl>> = index
             .fields
             .iter()
             .map(|n| collection.field(n).cloned())
             .collect();
-        Some(Wanted::new(id, fields?, index.unique))
+        Some(Wanted::new(pg, id, fields?, index.unique))
     });
     single.chain(composite).collect()
+}
+
+/// The profile fields of each index the declarations ask for, in key order
+/// (after the collection): what `steer` chooses among.
+pub(super) fn declared_keys(collection: &Collection) -> Vec<Vec<String>> {
+    wanted(false, collection)
+        .into_iter()
+        .map(|w| w.fields.into_iter().map(|f| f.name).collect())
+        .collect()
 }
 
 /// Whether an index's key after its fields is the id alone: a plain index
@@ -156,7 +166,8 @@ async fn existing(db: &impl ConnectionTrait, collection_id: &str) -> AppResult<V
 /// Creates the indexes the declarations ask for and drops stale ones.
 pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResult<()> {
     let backend = db.get_database_backend();
-    let wanted = wanted(collection);
+    let pg = backend == DbBackend::Postgres;
+    let wanted = wanted(pg, collection);
     let have = existing(db, &collection.id).await?;
     let stale: Vec<&String> = have
         .iter()
@@ -168,7 +179,13 @@ pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResu
             .await?;
     }
     for index in &missing {
-        let exprs: Vec<String> = index.fields.iter().map(|f| expr(backend, f)).collect();
+        let mut exprs: Vec<String> = index.fields.iter().map(|f| expr(backend, f)).collect();
+        if pg && order_by_value(&index.fields, index.unique) {
+            // Postgres puts NULL last ascending by default; the list puts the
+            // users without a number first, as SQLite does (`keyset`), and an
+            // index serves an order only when the two agree.
+            exprs[0].push_str(" NULLS FIRST");
+        }
         let unique = if index.unique { "UNIQUE " } else { "" };
         let order = order(&index.fields, index.unique);
         let sql = format!(
@@ -201,7 +218,7 @@ pub async fn sync(db: &impl ConnectionTrait, collection: &Collection) -> AppResu
 
 /// The unique composite index a violation is about, as its fields (`a, b`).
 pub fn composite_violated(err: &sea_orm::DbErr, collection: &Collection) -> Option<String> {
-    wanted(collection)
+    wanted(false, collection)
         .into_iter()
         .filter(|w| w.unique && w.fields.len() > 1)
         .find(|w| {

@@ -3,19 +3,20 @@
 //! the order serves the seek; and the values a row has for those expressions.
 //!
 //! Both mirror the SQL of the order exactly, NULLs included: SQLite sorts
-//! NULL first ascending and last descending, PostgreSQL the other way round,
-//! and `ORDER BY` says nothing of it, so the seek places NULLs as each
-//! database's order does.
+//! NULL first ascending and last descending, PostgreSQL the other way round;
+//! a declared number's key says `NULLS FIRST`/`LAST` on PostgreSQL so that
+//! it orders as SQLite does (and as its index holds it), the others leave it
+//! to each database, and the seek places NULLs as the order does.
 use chrono::{DateTime, Utc};
 use sea_orm::DbBackend;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, NullOrdering};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::domain::filter::{Field, Sort};
 
 /// One key of a list's order: the sort key, and whether it is a declared
-/// number field (which SQLite orders by the typed expression of its index).
+/// number field (ordered by the typed expression of its index).
 #[derive(Clone, Debug)]
 pub struct OrderKey {
     pub sort: Sort,
@@ -64,9 +65,24 @@ impl OrderKey {
         matches!(self.sort.field, Field::Data(_))
     }
 
-    /// Whether this database sorts NULL before every value in this direction.
+    /// Where `ORDER BY` must say NULLs go, when not where this database puts
+    /// them: a declared number on PostgreSQL, placed as SQLite places them.
+    pub fn nulls(&self, backend: DbBackend) -> Option<NullOrdering> {
+        if backend != DbBackend::Postgres || !self.declared_number {
+            return None;
+        }
+        Some(match self.sort.descending {
+            false => NullOrdering::First,
+            true => NullOrdering::Last,
+        })
+    }
+
+    /// Whether the order puts NULL before every value in this direction.
     fn nulls_first(&self, backend: DbBackend) -> bool {
-        (backend == DbBackend::Postgres) == self.sort.descending
+        match self.nulls(backend) {
+            Some(at) => matches!(at, NullOrdering::First),
+            None => (backend == DbBackend::Postgres) == self.sort.descending,
+        }
     }
 
     /// The value `row` has for this key, or `None` when it cannot be bound so
@@ -85,7 +101,7 @@ impl OrderKey {
             Field::Roles => return None,
             Field::Data(path) => match lookup(row.data, path)? {
                 None => KeyValue::Null,
-                Some(v) if !pg && self.declared_number => match v.is_number() {
+                Some(v) if self.declared_number => match v.is_number() {
                     true => KeyValue::Json(v.clone()),
                     false => KeyValue::Null,
                 },
@@ -105,6 +121,14 @@ impl OrderKey {
             KeyValue::Text(s) => Expr::val(s.clone()),
             KeyValue::Bool(b) => Expr::val(*b),
             KeyValue::Time(t) => Expr::val(*t),
+            // The typed expression of a declared number is a double; a cursor
+            // from before it was (a jsonb value) that is no number seeks none.
+            KeyValue::Json(v) if backend == DbBackend::Postgres && self.declared_number => {
+                match v.is_number() {
+                    true => Expr::cust_with_values("CAST($1 AS double precision)", [v.to_string()]),
+                    false => Expr::cust("NULL"),
+                }
+            }
             KeyValue::Json(v) if backend == DbBackend::Postgres => {
                 Expr::cust_with_values("CAST($1 AS jsonb)", [v.to_string()])
             }

@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod outbox;
 pub mod passkeys;
 pub mod raw;
+pub mod steer;
 pub mod users;
 pub mod writer;
 

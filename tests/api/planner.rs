@@ -315,11 +315,9 @@ async fn a_list_ordered_by_an_indexed_number_reads_that_index_in_order() {
     let app = app().await;
     let (plan, page) = by_age(&app, Filter::cond(data("age"), Op::Gte, json!(60))).await;
     assert!(plan.contains("_age"), "plan: {plan}");
-    // SQLite orders by the index's own expression (only equal ages are put
-    // in id order, the tie-break); Postgres sorts the few rows the range leaves.
-    if app.services.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        assert!(!plan.contains("TEMP B-TREE FOR ORDER BY"), "plan: {plan}");
-    }
+    // Both order by the index's own expression (only equal ages are put in
+    // id order, the tie-break).
+    assert!(!plan.contains("TEMP B-TREE FOR ORDER BY"), "plan: {plan}");
     let ages: Vec<i64> = page
         .items
         .iter()
@@ -332,25 +330,38 @@ async fn a_list_ordered_by_an_indexed_number_reads_that_index_in_order() {
 #[tokio::test]
 async fn a_page_ordered_by_an_indexed_number_sorts_not_even_its_ties() {
     let app = app().await;
-    let (plan, page) = by_age(&app, Filter::cond(data("age"), Op::Gte, json!(20))).await;
-    // SQLite walks the index in the list's order (age, then newest id first);
-    // Postgres orders the JSON value, not the index's typed one, and sorts
-    // (or, as here where the range holds nearly every user, scans).
-    if app.services.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        assert!(
-            plan.contains("_age") && !plan.contains("TEMP B-TREE"),
-            "plan: {plan}"
-        );
+    if app.services.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // 300 rows are one page of the heap: a scan and a sort beat any index.
+        // 5,000 more users (aged 18..67, in other cities) make it worth it.
+        add_fillers(&app, 5000).await;
     }
+    let (plan, page) = by_age(&app, Filter::cond(data("age"), Op::Gte, json!(20))).await;
+    // Both walk the index in the list's order (age, then newest id first),
+    // with no sort: Postgres orders by the index's typed value, NULL first.
+    assert!(
+        plan.contains("_age") && !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+        "plan: {plan}"
+    );
+    assert!(!plan.contains("Seq Scan"), "plan: {plan}");
     let got: Vec<(i64, String)> = page
         .items
         .iter()
         .map(|u| (u.data["age"].as_i64().unwrap(), u.id.clone()))
         .collect();
-    // Six users of each age from 20 up: equal ages newest id first.
+    // Six users of each age from 20 up (and on Postgres a hundred fillers
+    // `f<g>` of each): equal ages newest id first.
+    let fillers = match app.services.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => 5000,
+        _ => 0,
+    };
     let mut want: Vec<(i64, String)> = (0..300)
         .filter(|i| 18 + i % 50 >= 20)
         .map(|i| ((18 + i % 50) as i64, format!("u{i:05}")))
+        .chain(
+            (1..=fillers)
+                .filter(|g| 18 + g % 50 >= 20)
+                .map(|g| ((18 + g % 50) as i64, format!("f{g}"))),
+        )
         .collect();
     want.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     want.truncate(50);
@@ -471,4 +482,275 @@ async fn statistics_that_are_stale_at_start_up_are_refreshed() {
     assert!(rows_in_statistics(&app).await >= 300);
     let plan = plan_of(&app, city_and_age()).await;
     assert!(plan.contains("_city") && !sorts(&plan), "plan: {plan}");
+}
+
+/// On SQLite, statistics like those 1,000-row samples gave at 1,000,000
+/// users: a `city` looks like it holds every user (the sample saw one city),
+/// so a range on `age` (a quarter, SQLite guesses) looks narrower. Then each
+/// connection reloads them.
+async fn misleading_statistics(app: &TestApp) {
+    set_statistics(
+        app,
+        &[("%_city", "300 300 300 1 1"), ("%_age", "300 10 6 1")],
+    )
+    .await;
+}
+
+/// On SQLite, sets the statistics of the users indexes whose names are
+/// `like` these, then has each connection of the pool reload them
+/// (`ANALYZE sqlite_schema` reloads a connection's statistics; all five are
+/// held at once so that each is a different one).
+async fn set_statistics(app: &TestApp, stats: &[(&str, &str)]) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let db = &app.services.db;
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    for (like, stat) in stats {
+        let sql = format!(
+            "UPDATE sqlite_stat1 SET stat = '{stat}' WHERE tbl = 'users' AND idx LIKE '{like}'"
+        );
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+    let held = futures_util::future::join_all((0..5).map(|_| db.begin())).await;
+    for txn in held {
+        let txn = txn.unwrap();
+        txn.execute_unprepared("ANALYZE sqlite_schema")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+}
+
+/// The total of `filter` as the domain counts it.
+async fn total_of(app: &TestApp, filter: Filter) -> u64 {
+    let q = UserQuery {
+        collection: Some("users".into()),
+        filter: Some(filter),
+        ..Default::default()
+    };
+    let svc = &app.services;
+    let project = app_project(app).await;
+    users::count_query(&svc.db, &svc.catalog, &project, &q)
+        .await
+        .unwrap()
+}
+
+/// Whether a plan searches `index` (SQLite `SEARCH … USING … INDEX`,
+/// Postgres an index or bitmap scan of it).
+fn searches(plan: &str, index: &str) -> bool {
+    plan.lines().any(|l| {
+        l.contains(index) && (l.contains("SEARCH") || l.contains("Index") || l.contains("Bitmap"))
+    })
+}
+
+#[tokio::test]
+async fn the_total_of_an_equality_and_a_range_searches_the_equality_index_not_the_range() {
+    let app = app().await;
+    misleading_statistics(&app).await;
+    let plan = count_plan_of(&app, city_and_age()).await;
+    assert!(searches(&plan, "_city"), "plan: {plan}");
+    assert!(!plan.contains("_age"), "plan: {plan}");
+    // The page takes it too.
+    let page = plan_of(&app, city_and_age()).await;
+    assert!(
+        searches(&page, "_city") && !page.contains("_age"),
+        "plan: {page}"
+    );
+    // And the total is the same: c7 is i % 60 == 7, age 18 + i % 50.
+    let want = (0..300).filter(|i| i % 60 == 7 && 18 + i % 50 > 20).count();
+    assert_eq!(total_of(&app, city_and_age()).await, want as u64);
+}
+
+#[tokio::test]
+async fn an_in_list_is_an_equality_whose_index_the_total_searches() {
+    let app = app().await;
+    misleading_statistics(&app).await;
+    let filter = Filter::And(vec![
+        Filter::cond(data("city"), Op::In, json!(["c7", "c8"])),
+        Filter::cond(data("age"), Op::Gt, json!(20)),
+    ]);
+    let plan = count_plan_of(&app, filter.clone()).await;
+    assert!(
+        searches(&plan, "_city") && !plan.contains("_age"),
+        "plan: {plan}"
+    );
+    let want = (0..300)
+        .filter(|i| [7, 8].contains(&(i % 60)) && 18 + i % 50 > 20)
+        .count();
+    assert_eq!(total_of(&app, filter).await, want as u64);
+}
+
+#[tokio::test]
+async fn a_range_alone_and_an_or_are_not_steered() {
+    let app = app().await;
+    misleading_statistics(&app).await;
+    // A range alone keeps its index.
+    let range = Filter::cond(data("age"), Op::Gt, json!(60));
+    let plan = count_plan_of(&app, range.clone()).await;
+    assert!(searches(&plan, "_age"), "plan: {plan}");
+    let want = (0..300).filter(|i| 18 + i % 50 > 60).count();
+    assert_eq!(total_of(&app, range).await, want as u64);
+    // Either condition: both indexes may serve (one search each on SQLite),
+    // and none is kept from the planner (with the true statistics, under
+    // which the two searches are worth it).
+    let app = crate::planner::app().await;
+    let either = Filter::Or(vec![
+        Filter::cond(data("city"), Op::Eq, json!("c7")),
+        Filter::cond(data("age"), Op::Gt, json!(66)),
+    ]);
+    let plan = count_plan_of(&app, either.clone()).await;
+    if app.services.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        assert!(
+            plan.contains("MULTI-INDEX OR") && searches(&plan, "_city") && searches(&plan, "_age"),
+            "plan: {plan}"
+        );
+    }
+    let want = (0..300).filter(|i| i % 60 == 7 || 18 + i % 50 > 66).count();
+    assert_eq!(total_of(&app, either).await, want as u64);
+}
+
+#[tokio::test]
+async fn an_equality_on_a_composite_index_keeps_its_range_and_demotes_other_indexes() {
+    let app = app().await;
+    // The composite looks no narrower than the collection, the age range
+    // (both bounds: a sixty-fourth, SQLite guesses) far narrower.
+    misleading_statistics(&app).await;
+    set_statistics(&app, &[("%_plan__seats", "300 300 300 300 1 1")]).await;
+    let filter = Filter::And(vec![
+        Filter::cond(data("plan"), Op::Eq, json!("pro")),
+        Filter::cond(data("seats"), Op::Gt, json!(5)),
+        Filter::cond(data("age"), Op::Gt, json!(20)),
+        Filter::cond(data("age"), Op::Lt, json!(40)),
+    ]);
+    let plan = count_plan_of(&app, filter.clone()).await;
+    assert!(searches(&plan, "_plan__seats"), "plan: {plan}");
+    assert!(!plan.contains("_age"), "plan: {plan}");
+    let want = (0..300)
+        .filter(|i| i % 3 == 1 && i % 10 > 5 && (21..40).contains(&(18 + i % 50)))
+        .count();
+    assert_eq!(total_of(&app, filter).await, want as u64);
+}
+
+#[tokio::test]
+async fn a_total_that_no_index_narrows_scans_the_table_instead_of_walking_an_index() {
+    let app = app().await;
+    // Statistics from a sample that saw one collection's first rows make
+    // the collection's own indexes look narrow (a few rows of 1,000,000).
+    set_statistics(
+        &app,
+        &[
+            ("ix_users_collection_created_id", "300 5 1 1"),
+            ("ux_users_collection_email", "300 5 1"),
+        ],
+    )
+    .await;
+    // `contains` is no index's search, on an indexed field or not.
+    let filter = Filter::Or(vec![
+        Filter::cond(data("city"), Op::Contains, json!("c7")),
+        Filter::cond(data("seats"), Op::Eq, json!(9)),
+    ]);
+    let plan = count_plan_of(&app, filter.clone()).await;
+    match app.services.db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            assert!(
+                plan.contains("SCAN users") && !plan.contains("USING"),
+                "plan: {plan}"
+            )
+        }
+        _ => assert!(plan.contains("Seq Scan on users"), "plan: {plan}"),
+    }
+    let want = (0..300)
+        .filter(|i| format!("c{}", i % 60).contains("c7") || i % 10 == 9)
+        .count();
+    assert_eq!(total_of(&app, filter).await, want as u64);
+    // A total with no filter still counts the collection's index alone.
+    let q = UserQuery {
+        collection: Some("users".into()),
+        ..Default::default()
+    };
+    let svc = &app.services;
+    let project = app_project(&app).await;
+    let all = users::count_plan(&svc.db, &svc.catalog, &project, &q)
+        .await
+        .unwrap()
+        .join("\n");
+    if app.services.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        assert!(all.contains("COVERING INDEX"), "plan: {all}");
+    }
+}
+
+#[tokio::test]
+async fn users_without_a_number_come_first_ascending_and_last_descending_on_both_databases() {
+    let app = app().await;
+    let db = &app.services.db;
+    // No age, a string, JSON null: none is a number.
+    for (id, age) in [
+        ("n1", None),
+        ("n2", Some(json!("old"))),
+        ("n3", Some(json!(null))),
+    ] {
+        let mut data = json!({"city": "nowhere"});
+        if let Some(age) = age {
+            data["age"] = age;
+        }
+        let now = chrono::Utc::now();
+        let user = entity::user::ActiveModel {
+            id: sea_orm::Set(id.into()),
+            project_id: sea_orm::Set(app_project(&app).await),
+            collection_id: sea_orm::Set(users_collection(&app).await),
+            email: sea_orm::Set(format!("{id}@example.com")),
+            email_normalized: sea_orm::Set(format!("{id}@example.com")),
+            password_hash: sea_orm::Set("x".into()),
+            data: sea_orm::Set(data),
+            roles: sea_orm::Set(json!(["user"])),
+            verified: sea_orm::Set(false),
+            disabled: sea_orm::Set(false),
+            token_version: sea_orm::Set(0),
+            created_at: sea_orm::Set(now),
+            updated_at: sea_orm::Set(now),
+        };
+        sea_orm::ActiveModelTrait::insert(user, db).await.unwrap();
+    }
+    let svc = &app.services;
+    let project = app_project(&app).await;
+    let order = |descending| UserQuery {
+        collection: Some("users".into()),
+        sort: vec![authgraph::domain::filter::Sort {
+            field: data("age"),
+            descending,
+        }],
+        limit: 500,
+        ..Default::default()
+    };
+    let ids =
+        |page: users::UserPage| -> Vec<String> { page.items.into_iter().map(|u| u.id).collect() };
+    let up = ids(users::query(&svc.db, &svc.catalog, &project, &order(false))
+        .await
+        .unwrap());
+    let down = ids(users::query(&svc.db, &svc.catalog, &project, &order(true))
+        .await
+        .unwrap());
+    // Ties are newest id first either way.
+    assert_eq!(up[..3], ["n3", "n2", "n1"], "{up:?}");
+    assert_eq!(down[down.len() - 3..], ["n3", "n2", "n1"], "{down:?}");
+    assert_eq!((up.len(), down.len()), (303, 303));
+    // The page reads the index in order, with no sort, on both.
+    let plan = users::plan(
+        &svc.db,
+        &svc.catalog,
+        &project,
+        &UserQuery {
+            limit: 50,
+            ..order(false)
+        },
+    )
+    .await
+    .unwrap()
+    .join("\n");
+    assert!(plan.contains("_age"), "plan: {plan}");
+    assert!(
+        !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+        "plan: {plan}"
+    );
 }

@@ -369,7 +369,7 @@ async fn explain(db: &sea_orm::DatabaseConnection, filter: &Filter) -> String {
     let coll = authgraph::domain::collections::find(db, &project.id, "users")
         .await
         .unwrap();
-    let cond = authgraph::store::filter::condition(backend, filter).unwrap();
+    let cond = authgraph::store::filter::condition(backend, filter, &Default::default()).unwrap();
     let stmt = entity::user::Entity::find()
         .filter(entity::user::Column::ProjectId.eq(project.id))
         .filter(entity::user::Column::CollectionId.eq(coll.id))

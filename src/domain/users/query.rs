@@ -64,7 +64,7 @@ pub async fn count_query(
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<u64> {
-    let (select, _) = select(db, catalog, project_id, q).await?;
+    let select = select(db, catalog, project_id, q, None).await?;
     total(db, select).await
 }
 
@@ -96,31 +96,53 @@ async fn total(db: &DatabaseConnection, select: sea_orm::Select<user::Entity>) -
     Ok(n.max(0) as u64)
 }
 
-/// The filtered selection of a query, without order or page, and the
-/// collection it is limited to.
+/// The filtered selection of a query, without order or page, for a total or
+/// for a page in the order of `keys` (`store::steer` writes the SQL for
+/// each).
 async fn select(
     db: &DatabaseConnection,
     catalog: &Catalog,
     project_id: &str,
     q: &UserQuery,
-) -> AppResult<(sea_orm::Select<user::Entity>, Option<Collection>)> {
+    page: Option<&[OrderKey]>,
+) -> AppResult<sea_orm::Select<user::Entity>> {
     let backend = db.get_database_backend();
-    let mut select = user::Entity::find();
-    let mut collection = None;
-    if let Some(name) = &q.collection {
-        // A collection belongs to one project, so its id alone scopes the query
-        // (and keeps counts inside the collection's indexes).
-        let c = catalog.collection_by_name(db, project_id, name).await?;
-        select = select.filter(user::Column::CollectionId.eq(c.id.clone()));
-        collection = Some(c);
-    } else {
-        select = select.filter(user::Column::ProjectId.eq(project_id));
+    let select = user::Entity::find();
+    let Some(name) = &q.collection else {
+        let select = select.filter(user::Column::ProjectId.eq(project_id));
+        return Ok(match &q.filter {
+            Some(f) => {
+                let f = f.clone().resolve_relations(None);
+                select.filter(store::filter::condition(backend, &f, &Default::default())?)
+            }
+            None => select,
+        });
+    };
+    // A collection belongs to one project, so its id alone scopes the query
+    // (and keeps counts inside the collection's indexes).
+    let c = catalog.collection_by_name(db, project_id, name).await?;
+    let filter = q.filter.clone().map(|f| f.resolve_relations(Some(&c)));
+    let purpose = match page {
+        Some(keys) => store::steer::Purpose::Page(keys.first().map(|k| &k.sort)),
+        None => store::steer::Purpose::Count,
+    };
+    let condition = store::steer::in_collection(backend, &c, filter.as_ref(), purpose)?;
+    Ok(select.filter(condition))
+}
+
+/// The collection a query is limited to, if any.
+async fn collection_of(
+    db: &DatabaseConnection,
+    catalog: &Catalog,
+    project_id: &str,
+    q: &UserQuery,
+) -> AppResult<Option<Collection>> {
+    match &q.collection {
+        Some(name) => Ok(Some(
+            catalog.collection_by_name(db, project_id, name).await?,
+        )),
+        None => Ok(None),
     }
-    if let Some(filter) = &q.filter {
-        let filter = filter.clone().resolve_relations(collection.as_ref());
-        select = select.filter(store::filter::condition(backend, &filter)?);
-    }
-    Ok((select, collection))
 }
 
 /// Lists users of a project.
@@ -145,13 +167,14 @@ pub(super) async fn query_after(
     seek: Option<&[KeyValue]>,
 ) -> AppResult<(UserPage, Vec<OrderKey>)> {
     let backend = db.get_database_backend();
-    let (select, collection) = select(db, catalog, project_id, q).await?;
     let total = if q.with_total {
-        Some(total(db, select.clone()).await?)
+        let counted = select(db, catalog, project_id, q, None).await?;
+        Some(total(db, counted).await?)
     } else {
         None
     };
-    let keys = order_keys(q, collection.as_ref());
+    let keys = order_keys(q, collection_of(db, catalog, project_id, q).await?.as_ref());
+    let select = select(db, catalog, project_id, q, Some(&keys)).await?;
     let select = ordered(select, backend, &keys, seek);
     let items = store::page(select, q.limit.min(MAX_PAGE_SIZE), q.offset, db)
         .await?
@@ -239,7 +262,10 @@ fn ordered(
         } else {
             sea_orm::Order::Asc
         };
-        select = select.order_by(k.expr(backend), order);
+        select = match k.nulls(backend) {
+            Some(nulls) => select.order_by_with_nulls(k.expr(backend), order, nulls),
+            None => select.order_by(k.expr(backend), order),
+        };
     }
     select
 }
@@ -266,8 +292,8 @@ pub(super) async fn plan_after(
 ) -> AppResult<Vec<String>> {
     use sea_orm::QueryTrait;
     let backend = db.get_database_backend();
-    let (select, collection) = select(db, catalog, project_id, q).await?;
-    let keys = order_keys(q, collection.as_ref());
+    let keys = order_keys(q, collection_of(db, catalog, project_id, q).await?.as_ref());
+    let select = select(db, catalog, project_id, q, Some(&keys)).await?;
     let select = ordered(select, backend, &keys, seek);
     let mut stmt = select.build(backend);
     stmt.sql = format!(
@@ -286,7 +312,7 @@ pub async fn count_plan(
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<Vec<String>> {
-    let (select, _) = select(db, catalog, project_id, q).await?;
+    let select = select(db, catalog, project_id, q, None).await?;
     explain(db, count_statement(select, db.get_database_backend())).await
 }
 
