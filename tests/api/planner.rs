@@ -72,6 +72,7 @@ fn city_and_age() -> Filter {
 
 async fn add_users(app: &TestApp) {
     let db = &app.services.db;
+    let (project, collection) = (app_project(app).await, users_collection(app).await);
     // Many cities, wide ages: `city = ?` is selective, `age > 20` is not.
     for i in 0..300 {
         let plan = ["free", "pro", "team"][i % 3];
@@ -82,24 +83,45 @@ async fn add_users(app: &TestApp) {
         } else {
             json!(format!("u{:05}", i / 2))
         };
-        let now = chrono::Utc::now();
-        let user = entity::user::ActiveModel {
-            id: sea_orm::Set(format!("u{i:05}")),
-            project_id: sea_orm::Set(app_project(&app).await),
-            collection_id: sea_orm::Set(users_collection(&app).await),
-            email: sea_orm::Set(format!("u{i}@example.com")),
-            email_normalized: sea_orm::Set(format!("u{i}@example.com")),
-            password_hash: sea_orm::Set("x".into()),
-            data: sea_orm::Set(data),
-            roles: sea_orm::Set(json!(["user"])),
-            verified: sea_orm::Set(false),
-            disabled: sea_orm::Set(false),
-            token_version: sea_orm::Set(0),
-            created_at: sea_orm::Set(now),
-            updated_at: sea_orm::Set(now),
-        };
-        sea_orm::ActiveModelTrait::insert(user, db).await.unwrap();
+        insert_user(
+            db,
+            &project,
+            &collection,
+            &format!("u{i:05}"),
+            &format!("u{i}@example.com"),
+            data,
+        )
+        .await;
     }
+}
+
+/// One user row written behind the server (no hash, no API): the planner
+/// tests need many rows fast and rows the API would refuse.
+async fn insert_user(
+    db: &sea_orm::DatabaseConnection,
+    project: &str,
+    collection: &str,
+    id: &str,
+    email: &str,
+    data: serde_json::Value,
+) {
+    let now = chrono::Utc::now();
+    let user = entity::user::ActiveModel {
+        id: sea_orm::Set(id.into()),
+        project_id: sea_orm::Set(project.into()),
+        collection_id: sea_orm::Set(collection.into()),
+        email: sea_orm::Set(email.into()),
+        email_normalized: sea_orm::Set(email.into()),
+        password_hash: sea_orm::Set("x".into()),
+        data: sea_orm::Set(data),
+        roles: sea_orm::Set(json!(["user"])),
+        verified: sea_orm::Set(false),
+        disabled: sea_orm::Set(false),
+        token_version: sea_orm::Set(0),
+        created_at: sea_orm::Set(now),
+        updated_at: sea_orm::Set(now),
+    };
+    sea_orm::ActiveModelTrait::insert(user, db).await.unwrap();
 }
 
 async fn app_project(app: &TestApp) -> String {
@@ -684,6 +706,7 @@ async fn a_total_that_no_index_narrows_scans_the_table_instead_of_walking_an_ind
 async fn users_without_a_number_come_first_ascending_and_last_descending_on_both_databases() {
     let app = app().await;
     let db = &app.services.db;
+    let (project, collection) = (app_project(&app).await, users_collection(&app).await);
     // No age, a string, JSON null: none is a number.
     for (id, age) in [
         ("n1", None),
@@ -694,26 +717,17 @@ async fn users_without_a_number_come_first_ascending_and_last_descending_on_both
         if let Some(age) = age {
             data["age"] = age;
         }
-        let now = chrono::Utc::now();
-        let user = entity::user::ActiveModel {
-            id: sea_orm::Set(id.into()),
-            project_id: sea_orm::Set(app_project(&app).await),
-            collection_id: sea_orm::Set(users_collection(&app).await),
-            email: sea_orm::Set(format!("{id}@example.com")),
-            email_normalized: sea_orm::Set(format!("{id}@example.com")),
-            password_hash: sea_orm::Set("x".into()),
-            data: sea_orm::Set(data),
-            roles: sea_orm::Set(json!(["user"])),
-            verified: sea_orm::Set(false),
-            disabled: sea_orm::Set(false),
-            token_version: sea_orm::Set(0),
-            created_at: sea_orm::Set(now),
-            updated_at: sea_orm::Set(now),
-        };
-        sea_orm::ActiveModelTrait::insert(user, db).await.unwrap();
+        insert_user(
+            db,
+            &project,
+            &collection,
+            id,
+            &format!("{id}@example.com"),
+            data,
+        )
+        .await;
     }
     let svc = &app.services;
-    let project = app_project(&app).await;
     let order = |descending| UserQuery {
         collection: Some("users".into()),
         sort: vec![authgraph::domain::filter::Sort {
