@@ -64,7 +64,14 @@ pub async fn count_query(
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<u64> {
-    let select = select(db, catalog, project_id, q, None).await?;
+    let collection = collection_of(db, catalog, project_id, q).await?;
+    let select = select(
+        db.get_database_backend(),
+        project_id,
+        q,
+        collection.as_ref(),
+        None,
+    )?;
     total(db, select).await
 }
 
@@ -98,17 +105,16 @@ async fn total(db: &DatabaseConnection, select: sea_orm::Select<user::Entity>) -
 
 /// The filtered selection of a query, without order or page, for a total or
 /// for a page in the order of `keys` (`store::steer` writes the SQL for
-/// each).
-async fn select(
-    db: &DatabaseConnection,
-    catalog: &Catalog,
+/// each); `collection` is the query's, from [`collection_of`].
+fn select(
+    backend: sea_orm::DbBackend,
     project_id: &str,
     q: &UserQuery,
+    collection: Option<&Collection>,
     page: Option<&[OrderKey]>,
 ) -> AppResult<sea_orm::Select<user::Entity>> {
-    let backend = db.get_database_backend();
     let select = user::Entity::find();
-    let Some(name) = &q.collection else {
+    let Some(c) = collection else {
         let select = select.filter(user::Column::ProjectId.eq(project_id));
         return Ok(match &q.filter {
             Some(f) => {
@@ -120,13 +126,12 @@ async fn select(
     };
     // A collection belongs to one project, so its id alone scopes the query
     // (and keeps counts inside the collection's indexes).
-    let c = catalog.collection_by_name(db, project_id, name).await?;
-    let filter = q.filter.clone().map(|f| f.resolve_relations(Some(&c)));
+    let filter = q.filter.clone().map(|f| f.resolve_relations(Some(c)));
     let purpose = match page {
         Some(keys) => store::steer::Purpose::Page(keys.first().map(|k| &k.sort)),
         None => store::steer::Purpose::Count,
     };
-    let condition = store::steer::in_collection(backend, &c, filter.as_ref(), purpose)?;
+    let condition = store::steer::in_collection(backend, c, filter.as_ref(), purpose)?;
     Ok(select.filter(condition))
 }
 
@@ -167,14 +172,15 @@ pub(super) async fn query_after(
     seek: Option<&[KeyValue]>,
 ) -> AppResult<(UserPage, Vec<OrderKey>)> {
     let backend = db.get_database_backend();
+    let collection = collection_of(db, catalog, project_id, q).await?;
     let total = if q.with_total {
-        let counted = select(db, catalog, project_id, q, None).await?;
+        let counted = select(backend, project_id, q, collection.as_ref(), None)?;
         Some(total(db, counted).await?)
     } else {
         None
     };
-    let keys = order_keys(q, collection_of(db, catalog, project_id, q).await?.as_ref());
-    let select = select(db, catalog, project_id, q, Some(&keys)).await?;
+    let keys = order_keys(q, collection.as_ref());
+    let select = select(backend, project_id, q, collection.as_ref(), Some(&keys))?;
     let select = ordered(select, backend, &keys, seek);
     let items = store::page(select, q.limit.min(MAX_PAGE_SIZE), q.offset, db)
         .await?
@@ -292,8 +298,9 @@ pub(super) async fn plan_after(
 ) -> AppResult<Vec<String>> {
     use sea_orm::QueryTrait;
     let backend = db.get_database_backend();
-    let keys = order_keys(q, collection_of(db, catalog, project_id, q).await?.as_ref());
-    let select = select(db, catalog, project_id, q, Some(&keys)).await?;
+    let collection = collection_of(db, catalog, project_id, q).await?;
+    let keys = order_keys(q, collection.as_ref());
+    let select = select(backend, project_id, q, collection.as_ref(), Some(&keys))?;
     let select = ordered(select, backend, &keys, seek);
     let mut stmt = select.build(backend);
     stmt.sql = format!(
@@ -312,7 +319,14 @@ pub async fn count_plan(
     project_id: &str,
     q: &UserQuery,
 ) -> AppResult<Vec<String>> {
-    let select = select(db, catalog, project_id, q, None).await?;
+    let collection = collection_of(db, catalog, project_id, q).await?;
+    let select = select(
+        db.get_database_backend(),
+        project_id,
+        q,
+        collection.as_ref(),
+        None,
+    )?;
     explain(db, count_statement(select, db.get_database_backend())).await
 }
 
